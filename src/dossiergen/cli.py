@@ -1,0 +1,110 @@
+"""The command line: a thin click layer over plain functions; the only place that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, DossierError,
+                     Problem, count_errors)
+
+MARKETS = ("neutral", "us", "eu", "uk", "cn")
+STAGES = ("ind", "marketing")
+
+
+def _dossier_option(func):
+    return click.option("--dossier", "dossier", default="dossier", show_default=True,
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="The dossier folder (application.yaml, sites.yaml, ...).")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dossiergen")
+def cli() -> None:
+    """Render CMC data (YAML) into CTD Module 3 and regional annexes."""
+
+
+@cli.command()
+@_dossier_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
+def validate(dossier: Path, fmt: str, strict: bool) -> None:
+    """Check the dossier against the schemas and the semantic rules."""
+    from .build import validate_folder
+
+    problems = _run(lambda: validate_folder(dossier))
+    _report(problems, fmt)
+    errors, warnings = count_errors(problems), len(problems) - count_errors(problems)
+    if fmt == "text":
+        click.echo(f"{dossier}: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(_exit_code(errors, warnings, strict))
+
+
+@cli.command()
+@_dossier_option
+@click.option("--market", type=click.Choice(MARKETS), required=True, help="The market to build for.")
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
+@click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
+def build(dossier: Path, market: str, stage: str | None, out: Path, final: bool, strict: bool) -> None:
+    """Validate the dossier and build the documents for one market and stage."""
+    from .build import build_dossier
+
+    started = time.monotonic()
+    result = _run(lambda: build_dossier(dossier, market, stage, out, final))
+    _report(result.problems, "text")
+    warnings = len(result.problems) - count_errors(result.problems)
+    click.echo(f"{result.summary} ({warnings} warning(s), {time.monotonic() - started:.1f} s)", err=True)
+    sys.exit(_exit_code(0, warnings, strict))
+
+
+def _run(action):
+    try:
+        return action()
+    except DossierError as exc:
+        _report(list(exc.problems), "text")
+        if not exc.problems:
+            click.echo(f"error: {exc}", err=True)
+        errors = count_errors(exc.problems)
+        if errors:
+            click.echo(f"{errors} error(s); nothing was written, the previous output is unchanged", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _report(problems: list[Problem], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
+        return
+    for problem in problems:
+        click.echo(problem.format(), err=True)
+
+
+def _exit_code(errors: int, warnings: int, strict: bool) -> int:
+    if errors:
+        return EXIT_BAD_INPUT
+    return EXIT_WARNINGS if strict and warnings else EXIT_OK
+
+
+def main() -> None:
+    """Entry point of the dossiergen console script."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_USAGE)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except SystemExit:
+        raise
+    except Exception:  # an internal bug: say so, with the traceback, and exit 70
+        import traceback
+
+        traceback.print_exc()
+        click.echo("internal error: this is a bug in dossiergen; please report it with the traceback above", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,163 @@
+"""Rules: identifier formats, dates, units, narrative Markdown and referenced files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from pathlib import PurePosixPath
+
+from ..clock import today
+from ..errors import Problem
+from ..model import Model, select
+from ..schema import narrative_paths, units
+
+DUNS = re.compile(r"^[0-9]{9}$")
+FEI = re.compile(r"^([0-9]{7}|[0-9]{10})$")
+CN_NUMBER = re.compile(r"^[YFB][0-9]{11}$")
+CN_PREFIX = {"api": "Y", "excipient": "F", "packaging": "B"}
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+RAW_HTML = re.compile(r"</?(a|b|i|u|p|br|hr|div|span|img|table|tr|td|th|sup|sub|script|style|iframe|font|center|em|strong)\b[^>]*>", re.I)
+RAW_MARKUP = (("```", "code fences"), ("~~~", "code fences"), ("{=", "raw blocks ({=format})"), ("<!--", "HTML comments"))
+
+
+def check_identifiers(dossier, model: Model) -> list[Problem]:
+    """DUNS has 9 digits, FEI 7 or 10; China registration numbers, status and letters are complete."""
+    problems = []
+    for site in model.of_type("site"):
+        ids = site.data.get("identifiers") if isinstance(site.data.get("identifiers"), dict) else {}
+        if isinstance(ids.get("duns"), str) and not DUNS.match(ids["duns"]):
+            problems.append(Problem("id.duns", f"DUNS '{ids['duns']}' of site '{site.id}' is not 9 digits",
+                                    dossier.location_of(ids, "duns"), hint="a D-U-N-S number has exactly 9 digits, no dashes"))
+        if isinstance(ids.get("fei"), str) and not FEI.match(ids["fei"]):
+            problems.append(Problem("id.fei", f"FEI '{ids['fei']}' of site '{site.id}' is not 7 or 10 digits",
+                                    dossier.location_of(ids, "fei"), hint="FDA Establishment Identifiers have 7 (legacy) or 10 digits"))
+    for source in dossier.of_kind("market-cn"):
+        for entry, _, _ in select(source.data, ("associated_review", "*")):
+            if isinstance(entry, dict):
+                problems += _check_cn_entry(dossier, entry)
+    return problems
+
+
+def _check_cn_entry(dossier, entry: dict) -> list[Problem]:
+    material, kind = entry.get("material"), entry.get("kind")
+    number = entry.get("registration_number")
+    if number is None:
+        if entry.get("submitted_with_application") is True:
+            return []
+        return [Problem("cn.registration_missing", f"'{material}' has no registration number",
+                        dossier.location_of(entry), hint="give registration_number, status and loa, or set submitted_with_application: true")]
+    problems = []
+    prefix = CN_PREFIX.get(kind, "")
+    if not isinstance(number, str) or not CN_NUMBER.match(number):
+        problems.append(Problem("cn.registration_number", f"'{number}' is not a China registration number",
+                                dossier.location_of(entry, "registration_number"),
+                                hint=f"{prefix or 'Y, F or B'} followed by 11 digits, for example {prefix or 'F'}20190000123"))
+    elif prefix and not number.startswith(prefix):
+        problems.append(Problem("cn.registration_prefix", f"'{number}' starts with {number[0]}, but '{material}' is a {kind}",
+                                dossier.location_of(entry, "registration_number"),
+                                hint=f"{kind} numbers start with {prefix} (Y = API, F = excipient, B = packaging)"))
+    if entry.get("status") not in ("A", "I"):
+        problems.append(Problem("cn.registration_status", f"status {entry.get('status')!r} of '{material}' is not A or I",
+                                dossier.location_of(entry, "status") if "status" in entry else dossier.location_of(entry),
+                                hint="A = associated review completed, I = registered, not yet reviewed"))
+    if not isinstance(entry.get("loa"), dict):
+        problems.append(Problem("cn.loa_missing", f"'{material}' ({number}) has no letter of authorisation",
+                                dossier.location_of(entry),
+                                hint="add loa: {reference: ..., date: YYYY-MM-DD} from the registrant (授权使用书)"))
+    return problems
+
+
+def check_dates(dossier, model: Model) -> list[Problem]:
+    """Dates are real calendar dates; no batch is made in the future."""
+    problems = []
+    for source in dossier.files.values():
+        for value, container, key in _strings(source.data):
+            if DATE.match(value):
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    problems.append(Problem("date.invalid", f"'{value}' is not a calendar date",
+                                            dossier.location_of(container, key), hint="use YYYY-MM-DD with a real month and day"))
+    for batch in model.of_type("batch"):
+        date = batch.data.get("date")
+        try:
+            made = dt.date.fromisoformat(date) if isinstance(date, str) else None
+        except ValueError:
+            continue
+        if made and made > today():
+            problems.append(Problem("date.future", f"batch '{batch.id}' is dated {date}, after today ({today()})",
+                                    dossier.location_of(batch.data, "date"), hint="a manufacture date cannot be in the future"))
+    return problems
+
+
+def _strings(data, container=None, key=None):
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _strings(v, data, k)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _strings(v, data, i)
+    elif isinstance(data, str) and container is not None:
+        yield data, container, key
+
+
+def check_units(dossier, model: Model) -> list[Problem]:
+    """Every unit is a code of schemas/units.yaml."""
+    known = units()
+    problems = []
+    for source in dossier.files.values():
+        for value, container, key in _strings(source.data):
+            if key == "unit" and value not in known:
+                close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+                problems.append(Problem("unit.unknown", f"unknown unit '{value}'", dossier.location_of(container, key),
+                                        hint=(f"did you mean '{close[0]}'? " if close else "") + "units are UCUM codes listed in schemas/units.yaml"))
+    return problems
+
+
+def check_narratives(dossier, model: Model) -> list[Problem]:
+    """Narrative fields use the Markdown subset: no raw HTML, code fences or raw blocks."""
+    problems = []
+    for source in dossier.files.values():
+        if isinstance(source.data, list):
+            continue
+        for pattern in narrative_paths(source.kind):
+            for value, container, key in select(source.data, pattern):
+                texts = [(value, container, key)] if isinstance(value, str) else [
+                    (v, value, k) for k, v in value.items() if isinstance(v, str)] if isinstance(value, dict) else []
+                for text, holder, name in texts:
+                    problems += _raw_markup(dossier, text, holder, name)
+    return problems
+
+
+def _raw_markup(dossier, text: str, holder, name) -> list[Problem]:
+    found = RAW_HTML.search(text)
+    what = f"raw HTML '{found.group(0)}'" if found else next((label for mark, label in RAW_MARKUP if mark in text), "")
+    if not what:
+        return []
+    return [Problem("narrative.raw_markup", f"narrative contains {what}", dossier.location_of(holder, name),
+                    hint="narratives allow paragraphs, *emphasis*, lists and simple tables only; write it as plain text")]
+
+
+def check_files(dossier, model: Model) -> list[Problem]:
+    """Figures and result files exist inside the dossier folder; every CSV is listed."""
+    problems, listed = [], set()
+    root = dossier.root.resolve()
+    for source in dossier.files.values():
+        for value, container, key in _strings(source.data):
+            is_csv = key is not None and isinstance(container, list) and value.endswith(".csv")
+            if not (key == "file" or is_csv):
+                continue
+            target = (dossier.root / value).resolve()
+            if PurePosixPath(value).is_absolute() or not target.is_relative_to(root):
+                problems.append(Problem("file.outside", f"'{value}' is outside the dossier folder",
+                                        dossier.location_of(container, key), hint="files must be inside the dossier folder"))
+            elif not target.is_file():
+                problems.append(Problem("file.missing", f"file '{value}' does not exist", dossier.location_of(container, key),
+                                        hint=f"add it under {dossier.label}/ or correct the path"))
+            listed.add(value)
+    for rel, source in sorted(dossier.files.items()):
+        if rel.endswith(".csv") and rel not in listed:
+            problems.append(Problem("file.unlisted", f"'{rel}' is not listed in any results_files", dossier.locate(rel),
+                                    severity="warning", hint="add it to results_files in batches.yaml or stability.yaml"))
+    return problems

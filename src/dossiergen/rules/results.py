@@ -1,0 +1,133 @@
+"""Rules: results belong to the specification version tested against, and meet its limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..clock import today
+from ..errors import Problem
+from ..limits import describe_limit, meets
+from ..model import Entity, Model, results_by_batch, results_by_study, spec_test, spec_tests
+
+
+def _tested_against(dossier, model: Model, holder: Entity, label: str) -> tuple[dict | None, set | None, list]:
+    ref = holder.data.get("specification")
+    if not isinstance(ref, dict):
+        return None, None, []
+    spec = model.get(ref.get("id"), "specification")
+    if spec is None:
+        return None, None, []  # reported by check_references
+    tests = spec_tests(spec.data, ref.get("version"))
+    if tests is None:
+        known = [spec.data.get("version")] + [v.get("version") for v in spec.data.get("previous_versions", []) or [] if isinstance(v, dict)]
+        return spec.data, None, [Problem("ref.unknown_spec_version",
+                                         f"{label} names version {ref.get('version')!r} of '{spec.id}', which does not exist",
+                                         dossier.location_of(ref, "version"),
+                                         hint=f"known versions: {', '.join(map(str, known))}; list older ones under previous_versions")]
+    problems = []
+    subject = holder.data.get("subject")
+    if subject and spec.data.get("subject") not in (None, subject):
+        problems.append(Problem("ref.subject_mismatch",
+                                f"{label} is of '{subject}' but specification '{spec.id}' is for '{spec.data.get('subject')}'",
+                                dossier.location_of(ref, "id"), hint="name the specification of the same substance or product"))
+    return spec.data, tests, problems
+
+
+def check_result_tests(dossier, model: Model) -> list[Problem]:
+    """Every result names a test of the specification version its batch or study was tested against."""
+    problems = []
+    holders = [(b, results_by_batch(model).get(b.id, []), f"batch '{b.id}'") for b in model.of_type("batch")]
+    holders += [(s, results_by_study(model).get(s.id, []), f"study '{s.id}'") for s in model.of_type("study")]
+    for holder, results, label in holders:
+        spec, tests, found = _tested_against(dossier, model, holder, label)
+        problems += found
+        if tests is None:
+            continue
+        seen = set()
+        for result in results:
+            test = result.get("test")
+            key = (test, result.get("time_point"))
+            if test not in tests:
+                version = holder.data["specification"].get("version")
+                problems.append(Problem("ref.unknown_test",
+                                        f"{label} was tested against '{spec.get('id')}' version {version}, which has no test '{test}'",
+                                        dossier.location_of(result, "test"),
+                                        hint=f"tests of that version: {', '.join(sorted(t for t in tests if t))}"))
+            elif key in seen:
+                problems.append(Problem("result.duplicate", f"{label} has a second result for test '{test}'"
+                                        + (f" at {key[1]} months" if key[1] is not None else ""),
+                                        dossier.location_of(result, "test"), hint="keep one result per test"))
+            seen.add(key)
+    return problems
+
+
+def check_result_limits(dossier, model: Model) -> list[Problem]:
+    """Numeric results outside their structured criterion are reported as warnings."""
+    problems = []
+    for batch in model.of_type("batch"):
+        problems += _limits(dossier, model, batch, results_by_batch(model).get(batch.id, []), "batch")
+    for study in model.of_type("study"):
+        problems += _limits(dossier, model, study, results_by_study(model).get(study.id, []), "study")
+    return problems
+
+
+def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> list[Problem]:
+    ref = holder.data.get("specification")
+    spec = model.get(ref.get("id"), "specification") if isinstance(ref, dict) else None
+    if spec is None:
+        return []
+    problems = []
+    name = holder.data.get("number", holder.id) if what == "batch" else holder.id
+    for result in results:
+        test = spec_test(spec.data, result.get("test"))
+        if test is None:
+            continue
+        criterion = test.get("acceptance")
+        if result.get("time_point", 0) and isinstance(test.get("shelf_life_acceptance"), dict):
+            criterion = test["shelf_life_acceptance"]
+        limit = criterion.get("limit") if isinstance(criterion, dict) else None
+        value = result.get("value")
+        ok = meets(limit, value) if isinstance(limit, dict) else None
+        when = f" at {result['time_point']} months" if "time_point" in result else ""
+        if ok is False:
+            problems.append(Problem("result.out_of_specification",
+                                    f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " "),
+                                    dossier.location_of(result, "value"), severity="warning",
+                                    hint="check the value; an out-of-specification result must be discussed in the dossier"))
+        if ok is not None and result.get("unit") and limit.get("unit") and result["unit"] != limit["unit"]:
+            problems.append(Problem("result.unit_mismatch",
+                                    f"{what} {name}{when}: {test['id']} is reported in {result['unit']} but its limit is in {limit['unit']}",
+                                    dossier.location_of(result, "unit"), severity="warning",
+                                    hint=f"report the result in {limit['unit']}"))
+    return problems
+
+
+def check_stability_time_points(dossier, model: Model) -> list[Problem]:
+    """Stability results are at protocol time points that have been reached."""
+    problems = []
+    for study in model.of_type("study"):
+        points = study.data.get("time_points") if isinstance(study.data.get("time_points"), list) else None
+        elapsed = _months_since(study.data.get("start_date"))
+        for result in results_by_study(model).get(study.id, []):
+            point = result.get("time_point")
+            if not isinstance(point, (int, float)) or points is None:
+                continue
+            if point not in points:
+                problems.append(Problem("stability.time_point_not_in_protocol",
+                                        f"study '{study.id}' has a result at {point} months, not a protocol time point",
+                                        dossier.location_of(result, "time_point"),
+                                        hint=f"protocol time points: {', '.join(str(p) for p in points)}"))
+            elif elapsed is not None and point > elapsed + 0.5:
+                problems.append(Problem("stability.time_point_in_future",
+                                        f"study '{study.id}' reports {point} months, but it started {elapsed:.1f} months ago",
+                                        dossier.location_of(result, "time_point"),
+                                        hint="check the time point and the study's start_date"))
+    return problems
+
+
+def _months_since(value) -> float | None:
+    try:
+        start = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return (today() - start).days / 30.4375

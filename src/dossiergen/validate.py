@@ -1,0 +1,164 @@
+"""Stage validate: Dossier -> problems. JSON Schema first (every file), then the semantic rules."""
+
+from __future__ import annotations
+
+import difflib
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from . import rules
+from .errors import Problem, sort_problems
+from .load import Dossier, SourceFile, json_path
+from .schema import schema_of, validator_for
+
+CSV_KINDS = ("batch-results", "stability-results")
+
+
+def validate_dossier(dossier: Dossier) -> list[Problem]:
+    """Return every schema and semantic problem of the dossier, in file and line order."""
+    problems: list[Problem] = list(dossier.problems)
+    for rel in sorted(dossier.files):
+        problems += check_file_schema(dossier, dossier.files[rel])
+    if not any(p.severity == "error" for p in dossier.problems):
+        problems += rules.check_rules(dossier)  # with a file unreadable, references into it cannot resolve
+    return sort_problems(dict.fromkeys(problems))
+
+
+def check_file_schema(dossier: Dossier, source: SourceFile) -> list[Problem]:
+    """Return the schema problems of one file (CSV files row by row, after their header)."""
+    if source.kind in CSV_KINDS:
+        return _check_csv(dossier, source)
+    validator = validator_for(source.kind)
+    return _merge_misspellings([p for error in validator.iter_errors(source.data) for p in _problems(dossier, source, error)])
+
+
+def _merge_misspellings(problems: list[Problem]) -> list[Problem]:
+    """A misspelled required key is one problem ('did you mean'), not also a missing key."""
+    meant = {(p.path, p.hint.split("'")[1]) for p in problems
+             if p.code == "schema.additionalProperties" and p.hint.startswith("did you mean")}
+    return [p for p in problems if not (p.code == "schema.required" and (p.path, p.message.split("'")[1]) in meant)]
+
+
+def _check_csv(dossier: Dossier, source: SourceFile) -> list[Problem]:
+    schema = schema_of(source.kind)
+    known = list(schema["properties"]) + ["test", "value", "unit", "qualifier", "text"]
+    problems = []
+    for name in source.header:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            problems.append(Problem("schema.csv_column", f"unknown column '{name}'",
+                                    dossier.locate(source.rel, ("header", name), key=True),
+                                    hint=f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(known)}"))
+    for required in schema.get("required", []) + ["test"]:
+        if required not in source.header:
+            problems.append(Problem("schema.csv_column", f"missing column '{required}'", dossier.locate(source.rel, ()),
+                                    hint=f"the header row must name: {', '.join(known)}"))
+    if problems:
+        return problems
+    validator = validator_for(source.kind)
+    for index, row in enumerate(source.data):
+        if "__width__" in row:
+            problems.append(Problem("schema.csv_width", f"row has {row['__width__']} cells; the header has {len(source.header)}",
+                                    dossier.locate(source.rel, (index,)), hint="check for a missing or extra comma"))
+            continue
+        for error in validator.iter_errors(row):
+            problems += _problems(dossier, source, error, prefix=(index,))
+    return problems
+
+
+def _problems(dossier: Dossier, source: SourceFile, error: ValidationError, prefix: tuple = ()) -> list[Problem]:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = _pick_branch(error)
+        if deepest is not None:
+            return _problems(dossier, source, deepest, prefix)
+    path = prefix + tuple(error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        return _unknown_keys(dossier, source, error, path)
+    message, hint = _describe(error)
+    shown = "" if prefix else json_path(path)  # CSV rows: the location names row and column
+    code = f"schema.{error.validator}"
+    return [Problem(code, message, dossier.locate(source.rel, path), path=shown, hint=hint)]
+
+
+def _pick_branch(error: ValidationError) -> ValidationError | None:
+    """For oneOf/anyOf: the sub-error of the branch whose type fits the value, else None."""
+    instance_type_errors = [e for e in error.context if e.validator == "type" and not e.absolute_path]
+    if len(instance_type_errors) == len({e.relative_schema_path[0] for e in error.context}):
+        return None  # the value fits no branch's type: report the whole choice
+    fitting = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
+    branches = {}
+    for e in fitting:
+        branches.setdefault(e.relative_schema_path[0], []).append(e)
+    best = min(branches.values(), key=len) if branches else None
+    return best_match(best) if best else None
+
+
+def _unknown_keys(dossier: Dossier, source: SourceFile, error: ValidationError, path: tuple) -> list[Problem]:
+    allowed = list(error.schema.get("properties", {}))
+    extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+    problems = []
+    for key in extra:
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+        problems.append(Problem("schema.additionalProperties", f"unknown property '{key}'",
+                                dossier.locate(source.rel, path + (key,), key=True), path=json_path(path), hint=hint))
+    return problems
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    schema, value, kind = error.schema, error.instance, error.validator
+    title = schema.get("title", "")
+    description = schema.get("description", "")
+    if kind == "required":
+        name = error.message.split("'")[1] if "'" in error.message else error.message
+        sub = schema.get("properties", {}).get(name, {})
+        return f"missing required property '{name}'", sub.get("description") or f"add '{name}'"
+    if kind == "type":
+        expected = schema.get("type")
+        return (f"expected {_type_words(expected)}, found {_type_name(value)} {_show(value)}",
+                _type_hint(expected, value, description))
+    if kind == "enum":
+        options = [str(o) for o in schema["enum"]]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(options)}"
+        return f"{_show(value)} is not an allowed value{f' for {title}' if title else ''}", hint
+    if kind == "const":
+        return f"{_show(value)} must be {_show(schema['const'])}", description
+    if kind == "pattern":
+        return f"{_show(value)} is not a valid {title or 'value'}", description or f"must match {schema['pattern']}"
+    if kind in ("minItems", "minProperties"):
+        return f"{title or 'this list'} is empty", description or "add at least one entry"
+    if kind in ("oneOf", "anyOf"):
+        return f"{_show(value)} is not a valid {title or 'value'}", description
+    if kind in ("minimum", "maximum", "maxLength", "minLength", "uniqueItems"):
+        return error.message, description
+    return error.message, description
+
+
+def _type_words(expected) -> str:
+    names = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
+             "object": "a mapping (key: value lines)", "array": "a list (lines starting with '- ')"}
+    if isinstance(expected, list):
+        return " or ".join(names.get(e, e) for e in expected)
+    return names.get(expected, str(expected))
+
+
+def _type_name(value) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _type_hint(expected, value, description: str) -> str:
+    if expected in ("number", "integer") and isinstance(value, str):
+        return "write the number alone (for example 2.0); put the unit in 'unit' and words in 'text'"
+    if expected == "string" and isinstance(value, (int, float, bool)):
+        return f"quote it: '{value}'"
+    if value is None:
+        return "the value is empty; fill it in or remove the key"
+    return description
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
+    return text if len(text) <= 60 else text[:57] + "...'"
