@@ -160,5 +160,7 @@ def _type_hint(expected, value, description: str) -> str:
 
 
 def _show(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "an empty value"}[value]
     text = repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
     return text if len(text) <= 60 else text[:57] + "...'"

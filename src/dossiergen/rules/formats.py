@@ -109,7 +109,8 @@ def check_units(dossier, model: Model) -> list[Problem]:
     for source in dossier.files.values():
         for value, container, key in _strings(source.data):
             if key == "unit" and value not in known:
-                close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+                by_label = [code for code, label in known.items() if value in (label.get("en"), *label.get("aliases", []))]
+                close = by_label or difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
                 problems.append(Problem("unit.unknown", f"unknown unit '{value}'", dossier.location_of(container, key),
                                         hint=(f"did you mean '{close[0]}'? " if close else "") + "units are UCUM codes listed in schemas/units.yaml"))
     return problems

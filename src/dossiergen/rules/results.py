@@ -7,6 +7,7 @@ import datetime as dt
 from ..clock import today
 from ..errors import Problem
 from ..limits import describe_limit, meets
+from ..schema import units
 from ..model import Entity, Model, results_by_batch, results_by_study, spec_test, spec_tests
 
 
@@ -94,7 +95,7 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
                                     f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " "),
                                     dossier.location_of(result, "value"), severity="warning",
                                     hint="check the value; an out-of-specification result must be discussed in the dossier"))
-        if ok is not None and result.get("unit") and limit.get("unit") and result["unit"] != limit["unit"]:
+        if ok is not None and result.get("unit") in units() and limit.get("unit") and result["unit"] != limit["unit"]:
             problems.append(Problem("result.unit_mismatch",
                                     f"{what} {name}{when}: {test['id']} is reported in {result['unit']} but its limit is in {limit['unit']}",
                                     dossier.location_of(result, "unit"), severity="warning",

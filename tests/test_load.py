@@ -1,0 +1,64 @@
+"""The loader keeps positions, and refuses what PyYAML would silently accept or choke on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dossiergen.errors import UsageError
+from dossiergen.load import load_dossier
+
+
+def _codes(dossier):
+    return [(p.code, str(p.location)) for p in dossier.problems]
+
+
+def test_positions_of_keys_and_values(minimal: Path):
+    dossier = load_dossier(minimal, label="d")
+    assert dossier.locate("sites.yaml", ("sites", 1, "identifiers", "duns")).line == 12
+    assert str(dossier.locate("sites.yaml", ("sites", 0, "legal_name"), key=True)) == "d/sites.yaml:4:5"
+    assert str(dossier.locate("results/dp.csv", (1, "value"))) == "d/results/dp.csv:3:16"
+
+
+def test_yaml_1_1_booleans_and_leading_zeros_stay_text(minimal: Path):
+    (minimal / "references.yaml").write_text("references:\n  - {id: a, citation: yes}\n  - {id: b, citation: NO}\n  - {id: c, citation: 0123}\n")
+    refs = load_dossier(minimal).files["references.yaml"].data["references"]
+    assert [r["citation"] for r in refs] == ["yes", "NO", "0123"]
+
+
+def test_dates_stay_text(minimal: Path):
+    batches = load_dossier(minimal).files["batches.yaml"].data["batches"]
+    assert batches[0]["date"] == "2025-03-10"
+
+
+def test_alias_bomb_is_refused_before_expansion(minimal: Path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    (minimal / "references.yaml").write_text(bomb)
+    dossier = load_dossier(minimal, label="d")
+    assert _codes(dossier) == [("load.alias", "d/references.yaml:1:4")]
+    assert "references.yaml" not in dossier.files
+
+
+def test_non_utf8_names_line_and_column(minimal: Path):
+    (minimal / "references.yaml").write_bytes(b"references:\n  - {id: a, citation: caf\xe9}\n")
+    assert _codes(load_dossier(minimal, label="d")) == [("load.not_utf8", "d/references.yaml:2:26")]
+
+
+def test_too_large_file_is_refused(minimal: Path, monkeypatch):
+    monkeypatch.setattr("dossiergen.load.MAX_FILE_BYTES", 100)
+    codes = [c for c, _ in _codes(load_dossier(minimal))]
+    assert "load.too_large" in codes
+
+
+def test_missing_folder_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(UsageError) as info:
+        load_dossier(tmp_path / "nope")
+    assert info.value.problems[0].code == "usage.no_dossier"
+
+
+def test_hidden_files_and_figures_are_ignored(minimal: Path):
+    (minimal / ".DS_Store").write_bytes(b"\x00\x01")
+    (minimal / "figures").mkdir()
+    (minimal / "figures" / "flow.png").write_bytes(b"\x89PNG\r\n\x00")
+    assert load_dossier(minimal).problems == []
