@@ -57,11 +57,49 @@ def build(dossier: Path, market: str, stage: str | None, out: Path, final: bool,
     from .build import build_dossier
 
     started = time.monotonic()
-    result = _run(lambda: build_dossier(dossier, market, stage, out, final))
+    with _progress() as advance:
+        result = _run(lambda: build_dossier(dossier, market, stage, out, final, advance))
     _report(result.problems, "text")
     warnings = len(result.problems) - count_errors(result.problems)
     click.echo(f"{result.summary} ({warnings} warning(s), {time.monotonic() - started:.1f} s)", err=True)
     sys.exit(_exit_code(0, warnings, strict))
+
+
+@cli.command()
+@_dossier_option
+@click.option("--market", type=click.Choice(MARKETS), default="neutral", show_default=True)
+@click.option("--stage", type=click.Choice(STAGES), default=None)
+@click.option("--section", default="", help="Only documents whose CTD number starts with this (e.g. 3.2.S.4).")
+def render(dossier: Path, market: str, stage: str | None, section: str) -> None:
+    """Print the rendered Markdown of documents (for template authors)."""
+    from .build import render_folder
+
+    for item in _run(lambda: render_folder(dossier, market, stage, section)):
+        click.echo(f"<!-- {item.document.id}: {item.document.path} -->")
+        click.echo(item.markdown)
+
+
+class _progress:
+    """A rich progress bar on stderr, shown only once a build has run for a second."""
+
+    def __enter__(self):
+        self.started, self.bar, self.task = time.monotonic(), None, None
+        return self.advance
+
+    def advance(self, done: int, total: int) -> None:
+        if self.bar is None and time.monotonic() - self.started > 1.0 and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("writing documents", total=total)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
 
 
 def _run(action):

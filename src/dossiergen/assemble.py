@@ -1,0 +1,129 @@
+"""Stage assemble: Model + market + stage -> Context with the documents that apply.
+
+Expands the section registry over its repeat axes (substance x manufacturer, product, excipient,
+analytical procedure), decides applicability by molecule type and stage, and picks the language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Entity, Model
+from .registry import Section, load_registry
+from .text import pick, slugify
+
+LANGUAGE = {"cn": "zh"}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document to render: a section instance at eCTD granularity."""
+
+    id: str
+    section: Section
+    path: str                      # eCTD path without extension, from the sequence folder
+    scope: tuple = ()              # (("substance", data), ("method", data), ...)
+    instance: dict = field(default_factory=dict)  # backbone attributes of the repeat instance
+    key_label: str = ""            # e.g. the analytical procedure number of a per-method document
+
+    @property
+    def number(self) -> str:
+        return self.section.number
+
+    def get(self, name: str):
+        """Return the data of the scope entry of this name (substance, product, excipient, method)."""
+        return dict(self.scope).get(name)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What render needs: the model, the market, stage and language, and the documents."""
+
+    model: Model
+    market: str
+    stage: str
+    lang: str
+    documents: tuple[Document, ...]
+
+    @property
+    def application(self) -> dict:
+        return self.model.single("application")
+
+
+def assemble_context(model: Model, market: str, stage: str) -> Context:
+    """Return the build context: every applicable Module 3 document in registry order."""
+    lang = LANGUAGE.get(market, "en")
+    root = load_registry()
+    documents = tuple(_expand(model, root, "", (), {}, stage))
+    return Context(model, market, stage, lang, documents)
+
+
+def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str):
+    molecule = model.single("application").get("molecule_type")
+    if node.molecule_types and molecule not in node.molecule_types:
+        return
+    if node.repeat:
+        for entity, slug, attrs in _instances(model, node.repeat, dict(scope)):
+            sub_folder = _join(folder, node.folder.replace("{instance}", slug))
+            chain = "-".join(filter(None, [instance.get("chain", ""), slug]))
+            yield from _children(model, node, sub_folder, scope + ((node.repeat, entity.data),),
+                                 {**instance, **attrs, "slug": slug, "chain": chain}, stage)
+        return
+    here = _join(folder, node.folder)
+    if node.is_document:
+        yield from _documents(model, node, here, scope, instance)
+    else:
+        yield from _children(model, node, here, scope, instance, stage)
+
+
+def _children(model, node, folder, scope, instance, stage):
+    for child in node.children:
+        yield from _expand(model, child, folder, scope, instance, stage)
+
+
+def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict):
+    prefix = "-".join(filter(None, ["m3", instance.get("chain", ""), node.number.lower()]))
+    if node.per != "method":
+        yield Document(prefix, node, _join(folder, node.file), scope, instance)
+        return
+    owner = dict(scope).get("substance") or dict(scope).get("product") or {}
+    for method_id in (owner.get("control") or {}).get("methods", []):
+        method = model.get(method_id, "method")
+        if method is None:
+            continue
+        key = slugify(method.data.get("number", method.id), 24)
+        yield Document(f"{prefix}-{key}", node, _join(folder, node.file.replace("{key}", key)),
+                       scope + (("method", method.data),), instance, method.data.get("number", ""))
+
+
+def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, dict]]:
+    if axis == "substance":
+        return [(e, _substance_slug(e), {"substance": pick(e.data.get("substance"), "en"),
+                                         "manufacturer": pick(e.data.get("manufacturer"), "en")})
+                for e in model.of_type("substance")]
+    if axis == "product":
+        return [(e, slugify(pick(e.data.get("name"), "en")), {"product-name": pick(e.data.get("name"), "en"),
+                                                             "dosageform": pick(e.data.get("dosage_form"), "en")})
+                for e in model.of_type("product")]
+    if axis == "excipient":
+        product = scope.get("product", {})
+        ids = product.get("excipients") or [c.get("component") for c in product.get("composition", [])]
+        found = [model.get(i, "excipient") for i in ids]
+        return [(e, slugify(pick(e.data.get("name"), "en")), {"excipient": pick(e.data.get("name"), "en")})
+                for e in found if e is not None]
+    raise ValueError(f"unknown repeat axis {axis!r} in sections.yaml")
+
+
+def _substance_slug(entity: Entity) -> str:
+    name = slugify(pick(entity.data.get("substance"), "en"), 30)
+    maker = slugify(pick(entity.data.get("manufacturer"), "en").split()[0], 20)
+    return f"{name}-{maker}"
+
+
+def _join(folder: str, part: str | None) -> str:
+    return "/".join(p for p in (folder, part) if p)
+
+
+def applies_at_stage(section: Section, stage: str) -> bool:
+    """Return False when the section's content is not required at this stage."""
+    return stage not in section.not_required_at

@@ -1,0 +1,222 @@
+"""Stage render: Context + document -> Markdown (Jinja2, StrictUndefined, data values escaped).
+
+Every `{{ value }}` in a template is escaped for Markdown by the environment's finalize hook,
+so a name like `*x*` or `<b>` prints literally; helpers that build markup (tables, narratives,
+captions, markers) return `Markdown`, which passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import jinja2
+import yaml
+
+from . import tables
+from .assemble import Context, Document, applies_at_stage
+from .errors import InputError, Problem
+from .paths import TEMPLATES
+from .schema import units
+from .text import Markdown, escape_md, is_untranslated, pick
+
+TEMPLATE_DIR = TEMPLATES / "module3"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered document: its Markdown, missing data paths and untranslated narratives."""
+
+    document: Document
+    markdown: str
+    missing: tuple[str, ...] = ()
+    untranslated: tuple[str, ...] = ()
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
+        finalize=escape_md, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+@functools.cache
+def labels() -> dict[str, dict[str, str]]:
+    """Return the fixed words of documents in English and Chinese (templates/module3/labels*.yaml)."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(TEMPLATE_DIR.glob("labels*.yaml")):
+        for key, value in yaml.safe_load(path.read_text("utf-8"))["labels"].items():
+            if key in found:
+                raise ValueError(f"label '{key}' is defined twice ({path.name})")
+            found[key] = value
+    return found
+
+
+def render_document(context: Context, document: Document) -> Rendered:
+    """Return the Markdown of one document; a template error raises InputError naming it."""
+    helpers = _Helpers(context, document)
+    template_name = f"{document.section.template}.md.j2"
+    try:
+        text = _environment().get_template(template_name).render(**helpers.namespace())
+    except jinja2.UndefinedError as exc:
+        raise InputError("template error", (Problem("render.undefined", f"{template_name}: {exc.message}",
+                                                    hint=f"while rendering {document.number} ({document.path})"),)) from exc
+    except jinja2.TemplateError as exc:
+        raise InputError("template error", (Problem("render.template", f"{template_name}: {exc}",
+                                                    hint=f"while rendering {document.number} ({document.path})"),)) from exc
+    return Rendered(document, _tidy(text), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+
+
+def _tidy(text: str) -> str:
+    lines, blank = [], 0
+    for line in text.splitlines():
+        blank = blank + 1 if not line.strip() else 0
+        if blank < 2:
+            lines.append(line.rstrip())
+    return "\n".join(lines).strip() + "\n"
+
+
+@dataclass
+class _Helpers:
+    """The functions and values a template sees, with the per-document state they keep."""
+
+    context: Context
+    document: Document
+    table_count: int = 0
+    missing_paths: list[str] = field(default_factory=list)
+    untranslated: list[str] = field(default_factory=list)
+
+    def namespace(self) -> dict:
+        doc, ctx = self.document, self.context
+        names = {"doc": doc, "app": ctx.application, "lang": ctx.lang, "market": ctx.market, "stage": ctx.stage,
+                 "model": ctx.model, "title": Markdown(escape_md(pick(doc.section.title, ctx.lang))),
+                 "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
+        for name in ("substance", "product", "excipient", "method"):
+            names[name] = doc.get(name) or {}
+        for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
+                       "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
+                       "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address"):
+            names[helper] = getattr(self, helper)
+        return names
+
+    # words and text -----------------------------------------------------------------------
+    def t(self, key: str) -> str:
+        """Return a fixed label in the document language."""
+        entry = labels().get(key)
+        if entry is None:
+            raise jinja2.UndefinedError(f"no label '{key}' in labels.yaml")
+        return entry.get(self.context.lang) or entry["en"]
+
+    def tx(self, value) -> str:
+        """Return a short text (string or {en, zh}) in the document language."""
+        return "" if value is None else str(pick(value, self.context.lang))
+
+    def md(self, value, where: str = "") -> Markdown:
+        """Return a narrative as Markdown in the document language; note it if untranslated."""
+        if value is None or value == "":
+            return self.missing(where or "narrative")
+        if isinstance(value, dict) and set(value) == {"not_applicable"}:
+            return Markdown(f"{self.t('not_applicable')}: {self.md(value['not_applicable'], where)}")
+        if is_untranslated(value, self.context.lang):
+            self.untranslated.append(f"{self.document.number} {where}".strip())
+        return Markdown(str(pick(value, self.context.lang)).strip())
+
+    def heading(self, level: int, text) -> Markdown:
+        """Return a Markdown heading line (text escaped)."""
+        return Markdown(f"{'#' * level} {escape_md(text)}")
+
+    def missing(self, path: str) -> Markdown:
+        """Record a missing data path and return its visible, highlighted marker."""
+        self.missing_paths.append(path)
+        return Markdown(f'[\\[missing: {escape_md(path)}\\]]{{custom-style="Missing"}}')
+
+    def not_required(self) -> Markdown:
+        """Return the statement that this section's content is not required at this stage."""
+        return Markdown(f"*{escape_md(self.t('not_required_' + self.context.stage))}*")
+
+    def ref(self, number: str) -> str:
+        """Return a cross-reference to another section by its CTD number."""
+        return f"{self.t('see_section')} {number}"
+
+    def instance_line(self) -> Markdown:
+        """Return the line naming the repeat instance (substance and manufacturer, product, excipient)."""
+        doc, parts = self.document, []
+        fields = (("substance", "substance", "drug_substance"), ("substance", "manufacturer", "manufacturer"),
+                  ("product", "name", "drug_product"), ("product", "dosage_form", "dosage_form"), ("excipient", "name", "excipient"))
+        for scope, key, label in fields:
+            value = (doc.get(scope) or {}).get(key)
+            if value:
+                parts.append(f"**{escape_md(self.t(label))}:** {escape_md(self.tx(value))}")
+        return Markdown(" · ".join(parts))
+
+    # tables -------------------------------------------------------------------------------
+    def table(self, header: list, rows: list, caption: str, widths: list[int] | None = None,
+              empty: str = "") -> Markdown:
+        """Return a pipe table with a numbered caption; no rows gives a missing marker or a statement."""
+        if not rows:
+            return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
+        widths = widths or [1] * len(header)
+        self.table_count += 1
+        cells = lambda row: "| " + " | ".join(escape_md(c) if not isinstance(c, Markdown) else c for c in row) + " |"
+        lines = [cells(header), "|" + "|".join(":" + "-" * (3 * w) for w in widths) + "|"]
+        lines += [cells(["" if c is None else c for c in row]) for row in rows]
+        number = f"{self.t('table')} {self.document.number}-{self.table_count}"
+        return Markdown("\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n")
+
+    # data ---------------------------------------------------------------------------------
+    def get(self, entity_id):
+        """Return the data of an entity by id (empty mapping if unknown)."""
+        entity = self.context.model.get(entity_id)
+        return entity.data if entity else {}
+
+    def result(self, value) -> str:
+        return tables.format_result(value, units(), self.context.lang)
+
+    def qty(self, value) -> str:
+        return tables.format_quantity(value, units(), self.context.lang)
+
+    def rng(self, value) -> str:
+        return tables.format_range(value, units(), self.context.lang)
+
+    def unit(self, code) -> str:
+        return tables._unit(code, units(), self.context.lang)
+
+    def criterion(self, acceptance) -> str:
+        """Return an acceptance criterion as written, in the document language."""
+        return self.tx((acceptance or {}).get("text"))
+
+    def site_name(self, site_id) -> str:
+        site = self.get(site_id)
+        return self.tx(site.get("legal_name")) if site else str(site_id)
+
+    def address(self, value) -> str:
+        """Return an address on one line."""
+        if not isinstance(value, dict):
+            return ""
+        parts = [value.get(k) for k in ("building", "street", "postal_code", "city", "region")]
+        return ", ".join(str(self.tx(p)) for p in parts if p) + f", {value.get('country', '')}"
+
+    def batch_pivot(self, spec_id, batch_ids):
+        spec = self.get(spec_id)
+        return tables.batch_pivot(self.context.model, spec, list(batch_ids or [])) if spec else []
+
+    def stability_pivot(self, study):
+        return tables.stability_pivot(self.context.model, study)
+
+    def sites_for(self, subject_id):
+        return tables.sites_for(self.context.model, subject_id)
+
+    def studies_of(self, subject_id):
+        return tables.studies_of(self.context.model, subject_id)
+
+    def claims_of(self, subject_id):
+        return [c for c in self.context.model.single("stability").get("claims", []) if c.get("subject") == subject_id]
+
+    def commitments_of(self, subject_id):
+        return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]
+
+    def cumulative_lrv(self, steps, virus_id):
+        return tables.cumulative_lrv(steps, virus_id)
+
+    def chunks(self, items, size):
+        return tables.chunks(list(items), size)

@@ -1,0 +1,122 @@
+"""Markdown -> DOCX through pandoc with the house reference.docx, then python-docx for what
+pandoc does not do: header and footer fields, a TOC field, repeating table header rows, table
+text styles, document properties, language tags, deterministic zip entries."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import docx
+import pypandoc
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
+
+from ..clock import now
+from ..errors import Problem, ToolError
+from .ooxml import add_field, deterministic_zip, set_child
+
+REFERENCE = Path(__file__).resolve().parents[3] / "templates" / "module3" / "reference.docx"
+# Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
+MARKDOWN_IN = "markdown-raw_html-raw_attribute-raw_tex-tex_math_dollars-tex_math_single_backslash-smart-implicit_figures-auto_identifiers"
+FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
+
+
+@dataclass(frozen=True)
+class DocxMeta:
+    """What the DOCX carries besides its body: header line, properties and language."""
+
+    title: str
+    subject: str
+    header: str
+    lang: str
+
+
+def write_docx(markdown: str, meta: DocxMeta) -> bytes:
+    """Return the DOCX bytes of one document."""
+    document = docx.Document(io.BytesIO(_pandoc_docx(markdown)))
+    _style_tables(document)
+    _header_footer(document, meta)
+    _table_of_contents(document)
+    _language(document, meta.lang)
+    _properties(document, meta)
+    out = io.BytesIO()
+    document.save(out)
+    return deterministic_zip(out.getvalue())
+
+
+def _pandoc_docx(markdown: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="dossiergen-") as tmp:
+        target = Path(tmp) / "out.docx"
+        env_epoch = os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(now().timestamp())))
+        try:
+            pypandoc.convert_text(markdown, "docx", format=MARKDOWN_IN, outputfile=str(target),
+                                  extra_args=["--reference-doc", str(REFERENCE), "--columns=1"])
+        except (RuntimeError, OSError) as exc:
+            raise ToolError("pandoc failed", (Problem("write.pandoc_failed", str(exc).strip()[:500],
+                                                      hint="reinstall with `make setup`; pandoc comes from pypandoc-binary"),)) from exc
+        assert env_epoch
+        return target.read_bytes()
+
+
+def _style_tables(document) -> None:
+    for table in document.tables:
+        rows = table.rows
+        for index, row in enumerate(rows):
+            if index == 0:
+                tr_pr = row._tr.get_or_add_trPr()
+                set_child(tr_pr, "w:tblHeader", val="true")
+            set_child(row._tr.get_or_add_trPr(), "w:cantSplit", val="true")
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.style = document.styles["Table Heading" if index == 0 else "Table Text"]
+
+
+def _header_footer(document, meta: DocxMeta) -> None:
+    section = document.sections[0]
+    header = section.header.paragraphs[0] if section.header.paragraphs else section.header.add_paragraph()
+    header.text = meta.header
+    header.style = document.styles["Header"]
+    footer = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
+    footer.style = document.styles["Footer"]
+    footer.alignment = 1  # centre
+    words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
+    footer.add_run(words[0])
+    add_field(footer, "PAGE")
+    footer.add_run(words[1])
+    add_field(footer, "NUMPAGES")
+    if len(words) > 2:
+        footer.add_run(words[2])
+
+
+def _table_of_contents(document) -> None:
+    """Insert a TOC field after the first paragraph block when the document has sub-headings."""
+    headings = [p for p in document.paragraphs if p.style.name == "Heading 2"]
+    if len(headings) < 2:
+        return
+    anchor = headings[0]._p
+    toc = OxmlElement("w:p")
+    anchor.addprevious(toc)
+    paragraph = Paragraph(toc, anchor.getparent())
+    add_field(paragraph, 'TOC \\o "2-3" \\h \\z \\u', "Update this field (F9) to show the table of contents.")
+    settings = document.settings.element
+    set_child(settings, "w:updateFields", val="true")
+
+
+def _language(document, lang: str) -> None:
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    r_pr = set_child(set_child(defaults, "w:rPrDefault"), "w:rPr")
+    set_child(r_pr, "w:lang", val="zh-CN" if lang == "zh" else "en-US", eastAsia="zh-CN", bidi="ar-SA")
+
+
+def _properties(document, meta: DocxMeta) -> None:
+    props = document.core_properties
+    props.title, props.subject = meta.title, meta.subject
+    props.author = props.last_modified_by = "dossiergen"
+    props.language = "zh-CN" if meta.lang == "zh" else "en-US"
+    props.created = props.modified = now().replace(tzinfo=None)
+    props.revision = 1
