@@ -10,7 +10,8 @@ OUT ?= build
 STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dossier validate test bench clean
+SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
+.PHONY: help setup setup-system dossier validate render test reference clean
 
 help: ## Show this help
 	@echo "dossiergen — CMC data (YAML) to CTD Module 3 and regional annexes"
@@ -25,13 +26,31 @@ $(BIN)/dossiergen: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-setup: $(BIN)/dossiergen ## Create .venv and install the pinned dependencies
+setup: $(BIN)/dossiergen setup-system ## Create .venv, install pinned dependencies and system packages
+
+setup-system: ## Install LibreOffice, fonts and poppler (Debian, as root) or say what is missing
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "note: system packages missing:" $$missing; \
+		echo "      install them with: sudo apt-get install" $$missing; \
+		echo "      (needed for the LibreOffice check in tests and for fonts in PDFs; DOCX builds work without them)"; \
+	fi
 
 dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 	$(BIN)/dossiergen build --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --out $(OUT)
 
 validate: setup ## Validate DOSSIER against the schemas and rules
 	$(BIN)/dossiergen validate --dossier $(DOSSIER)
+
+render: setup ## Print the Markdown of documents of SECTION (template authors)
+	$(BIN)/dossiergen render --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --section "$(SECTION)"
+
+reference: setup ## Regenerate templates/module3/reference.docx (review the diff)
+	SOURCE_DATE_EPOCH=0 $(BIN)/python -m dossiergen.write.reference
 
 test: setup ## Run the test suite
 	$(BIN)/python -m pytest -q

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,8 +54,8 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
     if count_errors(problems):
         raise InputError("data missing for a final build", tuple(problems))
     artifacts, entries = [], []
-    for index, item in enumerate(rendered):
-        artifacts.append(Artifact(f"docx/{item.document.path}.docx", write_docx(item.markdown, _meta(context, item.document))))
+    for index, (item, data) in enumerate(zip(rendered, _write_all(context, rendered))):
+        artifacts.append(Artifact(f"docx/{item.document.path}.docx", data))
         entries.append(_entry(context, item, artifacts[-1]))
         if progress:
             progress(index + 1, len(rendered))
@@ -64,6 +66,12 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
     summary = (f"{len(entries)} documents written to {Path(out) / market / stage} "
                f"({market}, {stage}); {missing} missing item(s)")
     return BuildResult(problems, summary, manifest)
+
+
+def _write_all(context: Context, rendered: list[Rendered]):
+    """Yield the DOCX bytes of each document in order; pandoc runs on every core."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        yield from pool.map(lambda item: write_docx(item.markdown, _meta(context, item.document)), rendered)
 
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +50,19 @@ def write_docx(markdown: str, meta: DocxMeta) -> bytes:
 
 
 def _pandoc_docx(markdown: str) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="dossiergen-") as tmp:
-        target = Path(tmp) / "out.docx"
-        env_epoch = os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(now().timestamp())))
-        try:
-            pypandoc.convert_text(markdown, "docx", format=MARKDOWN_IN, outputfile=str(target),
-                                  extra_args=["--reference-doc", str(REFERENCE), "--columns=1"])
-        except (RuntimeError, OSError) as exc:
-            raise ToolError("pandoc failed", (Problem("write.pandoc_failed", str(exc).strip()[:500],
-                                                      hint="reinstall with `make setup`; pandoc comes from pypandoc-binary"),)) from exc
-        assert env_epoch
-        return target.read_bytes()
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(now().timestamp()))}
+    command = [pypandoc.get_pandoc_path(), "--from", MARKDOWN_IN, "--to", "docx", "--reference-doc", str(REFERENCE),
+               "--columns=1", "--output", "-"]
+    try:
+        done = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True, env=env, check=False)
+    except OSError as exc:
+        done = None
+        error = str(exc)
+    if done is None or done.returncode != 0:
+        error = done.stderr.decode("utf-8", "replace") if done is not None else error
+        raise ToolError("pandoc failed", (Problem("write.pandoc_failed", error.strip()[:500],
+                                                  hint="reinstall with `make setup`; pandoc comes from pypandoc-binary"),))
+    return done.stdout
 
 
 def _style_tables(document) -> None:
@@ -72,6 +74,8 @@ def _style_tables(document) -> None:
                 set_child(tr_pr, "w:tblHeader", val="true")
             set_child(row._tr.get_or_add_trPr(), "w:cantSplit", val="true")
             for cell in row.cells:
+                if index == 0:
+                    set_child(cell._tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill="E7E6E6")
                 for paragraph in cell.paragraphs:
                     paragraph.style = document.styles["Table Heading" if index == 0 else "Table Text"]
 

@@ -1,0 +1,148 @@
+"""Building the minimal case: goldens of Markdown and DOCX, determinism, neutrality, safety."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+
+from conftest import CASES, apply_edits, check_golden, materialise_case, run_cli
+from docx_dump import dump_docx
+from dossiergen.build import build_dossier, render_folder
+
+EXPECTED = CASES / "minimal" / "expected"
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """The minimal case built for every market (module scope: built once)."""
+    import os
+
+    os.environ["SOURCE_DATE_EPOCH"] = "1795737600"
+    root = tmp_path_factory.mktemp("minimal")
+    source = materialise_case("minimal", root)
+    out = root / "build"
+    return {m: (build_dossier(source, m, "ind", out, final=False), out / m / "ind")[1]
+            for m in ("neutral", "us", "eu", "uk", "cn")}
+
+
+@pytest.mark.parametrize("market", ["us", "cn"])
+def test_rendered_markdown_golden(market, update_golden):
+    """Every document's Markdown, reviewed as text in the diff."""
+    for item in render_folder(CASES / "minimal" / "dossier", market, "ind"):
+        check_golden(EXPECTED / "markdown" / market / f"{item.document.path}.md", item.markdown, update_golden)
+
+
+@pytest.mark.parametrize("market", ["us", "cn"])
+def test_docx_dump_golden(built, market, update_golden):
+    """Every DOCX read back: style and text per paragraph, tables, header and footer fields."""
+    manifest = json.loads((built[market] / "manifest.json").read_text("utf-8"))
+    for entry in manifest["documents"]:
+        dump = dump_docx((built[market] / entry["docx"]).read_bytes())
+        check_golden(EXPECTED / "docx" / market / (entry["docx"].removeprefix("docx/") + ".txt"), dump, update_golden)
+
+
+def test_manifest_lists_every_document(built):
+    manifest = json.loads((built["us"] / "manifest.json").read_text("utf-8"))
+    assert (manifest["market"], manifest["stage"], manifest["language"]) == ("us", "ind", "en")
+    assert manifest["pandoc"] and len(manifest["inputs_sha256"]) == 64
+    docs = manifest["documents"]
+    assert len({d["id"] for d in docs}) == len(docs)
+    for entry in docs:
+        data = (built["us"] / entry["docx"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["docx_sha256"]
+        assert entry["kind"] in ("module3", "regional") and entry["section"].startswith("3.")
+    sections = [d["section"] for d in docs]
+    assert sections.index("3.2.S.1.1") < sections.index("3.2.S.4.1") < sections.index("3.2.P.1") < sections.index("3.3")
+
+
+def test_same_inputs_same_bytes(built, tmp_path):
+    again = tmp_path / "again"
+    source = materialise_case("minimal", tmp_path)
+    build_dossier(source, "us", "ind", again, final=False)
+    assert _tree(again / "us" / "ind") == _tree(built["us"])
+
+
+def test_us_eu_uk_share_the_core(built):
+    """Module 3 core documents are the same bytes for US, EU and UK; only 3.2.R may differ."""
+    manifests = {m: json.loads((built[m] / "manifest.json").read_text("utf-8")) for m in ("us", "eu", "uk")}
+    cores = {m: {d["docx"]: d["docx_sha256"] for d in man["documents"] if d["kind"] == "module3"}
+             for m, man in manifests.items()}
+    assert cores["us"] == cores["eu"] == cores["uk"]
+    assert len(cores["us"]) > 40
+
+
+def test_docx_parts(built):
+    """Header names product and section; footer has PAGE and NUMPAGES; tables repeat their header row."""
+    manifest = json.loads((built["us"] / "manifest.json").read_text("utf-8"))
+    entry = next(d for d in manifest["documents"] if d["section"] == "3.2.S.4.1")
+    document = docx.Document(built["us"] / entry["docx"])
+    header = document.sections[0].header.paragraphs[0].text
+    assert "MT-001" in header and "3.2.S.4.1 Specification" in header
+    footer_xml = document.sections[0].footer._element.xml
+    assert "PAGE" in footer_xml and "NUMPAGES" in footer_xml
+    assert document.paragraphs[0].style.name == "Heading 1" and document.paragraphs[0].text == "3.2.S.4.1 Specification"
+    assert document.tables and 'w:tblHeader w:val="true"' in document.tables[0].rows[0]._tr.xml
+    assert document.core_properties.title == "3.2.S.4.1 Specification"
+    names = zipfile.ZipFile(built["us"] / entry["docx"]).infolist()
+    assert {i.date_time for i in names} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_chinese_documents_carry_east_asian_fonts_and_language(built):
+    manifest = json.loads((built["cn"] / "manifest.json").read_text("utf-8"))
+    entry = next(d for d in manifest["documents"] if d["section"] == "3.2.P.1")
+    document = docx.Document(built["cn"] / entry["docx"])
+    assert document.paragraphs[0].text == "3.2.P.1 剂型及产品组成"
+    styles = document.styles.element.xml
+    assert 'w:eastAsia="zh-CN"' in styles and 'w:val="zh-CN"' in styles
+    assert 'w:eastAsia="SimSun"' in styles and 'w:eastAsia="SimHei"' in styles
+    assert manifest["language"] == "zh"
+
+
+def test_failed_build_leaves_previous_output(built, tmp_path):
+    source = materialise_case("minimal", tmp_path)
+    out = tmp_path / "out"
+    build_dossier(source, "us", "ind", out, final=False)
+    before = _tree(out / "us" / "ind")
+    apply_edits(source, [{"file": "batches.yaml", "find": "scale: pilot", "replace": "scale: huge"}])
+    run = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(out))
+    assert run.exit_code == 1 and "nothing was written" in run.stderr
+    assert _tree(out / "us" / "ind") == before
+
+
+def test_final_build_fails_on_missing_data(tmp_path):
+    source = materialise_case("minimal", tmp_path)
+    apply_edits(source, [{"file": "stability.yaml", "find": "claims:\n", "replace": "claims:\n  - {subject: ds-minitab, kind: retest_period, months: 12, storage: Store below 25 °C., basis: x}\n"}])
+    draft = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"))
+    assert draft.exit_code == 0
+    final = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"), "--final")
+    assert final.exit_code == 1 and "[render.missing]" in final.stderr
+
+
+NASTY = r"*a* _b_ #c |d| <b>e</b> {{ x }} \f `g` [x](http://y) {=openxml}"
+
+
+def test_data_values_print_literally(tmp_path):
+    """A value full of Markdown, HTML and template syntax appears verbatim in the DOCX text."""
+    source = materialise_case("minimal", tmp_path)
+    yaml_value = NASTY.replace("\\", "\\\\").replace('"', '\\"')
+    apply_edits(source, [{"file": "specifications/spec-dp.yaml", "find": "name: Assay (HPLC)",
+                          "replace": f'name: "{yaml_value}"'}])
+    build_dossier(source, "us", "ind", tmp_path / "b", final=False)
+    manifest = json.loads((tmp_path / "b" / "us" / "ind" / "manifest.json").read_text("utf-8"))
+    entry = next(d for d in manifest["documents"] if d["section"] == "3.2.P.5.1")
+    document = docx.Document(tmp_path / "b" / "us" / "ind" / entry["docx"])
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert NASTY in cells
+    assert not any("openxml" in p.text and p.text != NASTY for p in document.paragraphs)
+    assert len(document.tables[0].rows) == 3  # header + 2 tests: the pipes did not split the row
