@@ -99,10 +99,17 @@ def _title(context: Context, document: Document) -> str:
 def _meta(context: Context, document: Document) -> DocxMeta:
     app = context.application
     product = f"{app.get('product_family', '')} {pick(app.get('inn'), context.lang)}".strip()
-    instance = ", ".join(v for k, v in document.instance.items() if k in ("substance", "manufacturer", "product-name", "excipient"))
+    instance = _instance_label(context, document)
     title = _title(context, document) + (f" ({document.key_label})" if document.key_label else "")
     return DocxMeta(title=title, subject=product + (f" — {instance}" if instance else ""),
                     header=f"{product} · {title}" + (f" · {instance}" if instance else ""), lang=context.lang)
+
+
+def _instance_label(context: Context, document: Document) -> str:
+    """Return the names of the repeat instance in the document language (for header and subject)."""
+    names = [((document.get(scope) or {}).get(key)) for scope, key in
+             (("substance", "substance"), ("substance", "manufacturer"), ("product", "name"), ("excipient", "name"))]
+    return ", ".join(str(pick(n, context.lang)) for n in names if n)
 
 
 def _entry(context: Context, item: Rendered, docx: Artifact) -> dict:

@@ -35,9 +35,18 @@ class Rendered:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
         finalize=escape_md, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["markup"] = _macro_markup
+    return env
+
+
+def _macro_markup(value) -> Markdown:
+    """Mark the output of a template macro as Markdown: `{{ my_macro(x) | markup }}`.
+
+    A macro's own `{{ }}` values were already escaped when it ran, so its output is markup."""
+    return Markdown(str(value))
 
 
 @functools.cache

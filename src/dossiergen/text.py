@@ -40,4 +40,8 @@ def slugify(text: str, limit: int = 40) -> str:
     """Return a lower-case a-z0-9 hyphen slug (eCTD file and folder name rules)."""
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "x"
+    if len(slug) > limit:  # cut at a word boundary when one is near, never mid-word
+        cut = slug[: limit + 1].rfind("-")
+        slug = slug[:cut] if cut >= limit // 2 else slug[:limit]
+        slug = re.sub(r"(-(for|of|and|in|with|the|to))+$", "", slug)
+    return slug.rstrip("-") or "x"

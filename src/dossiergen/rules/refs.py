@@ -53,7 +53,7 @@ REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("appendices", ("facilities", "*", "site"), ("site",)),
     ("appendices", ("facilities", "*", "subjects", "*"), SUBJECT),
     ("appendices", ("adventitious_agents", "subjects", "*"), SUBJECT),
-    ("appendices", ("adventitious_agents", "cell_bank_testing", "*", "bank"), ("cell_bank",)),
+    ("appendices", ("adventitious_agents", "cell_bank_testing", "*", "bank"), ("cell_bank", "unprocessed-bulk")),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "step"), ("step",)),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "lrv", "{}"), ("virus",)),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "lower_bound", "*"), ("virus",)),
@@ -92,7 +92,7 @@ def check_references(dossier, model: Model) -> list[Problem]:
 
 def _check_one(dossier, model: Model, ref: str, container, key, types, as_key=False) -> list[Problem]:
     found = model.get(ref)
-    if found and found.type in types:
+    if (found and found.type in types) or ref in types:  # a literal such as 'unprocessed-bulk' may be allowed
         return []
     where = dossier.location_of(container, key) if not as_key else _key_location(dossier, container, key)
     wanted = " or ".join(t.replace("_", " ") for t in types)

@@ -18,7 +18,7 @@ from docx.text.paragraph import Paragraph
 
 from ..clock import now
 from ..errors import Problem, ToolError
-from .ooxml import add_field, deterministic_zip, set_child
+from .ooxml import add_field, add_field_end, add_field_start, deterministic_zip, set_child
 
 REFERENCE = Path(__file__).resolve().parents[3] / "templates" / "module3" / "reference.docx"
 # Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
@@ -98,17 +98,25 @@ def _header_footer(document, meta: DocxMeta) -> None:
 
 
 def _table_of_contents(document) -> None:
-    """Insert a TOC field after the first paragraph block when the document has sub-headings."""
-    headings = [p for p in document.paragraphs if p.style.name == "Heading 2"]
-    if len(headings) < 2:
+    """Insert a TOC field before the first sub-heading when there are several.
+
+    The field's result is pre-filled with the headings, so the document reads right in any
+    viewer before fields are updated (LibreOffice does not update them on opening)."""
+    headings = [p for p in document.paragraphs if p.style.name in ("Heading 2", "Heading 3")]
+    if sum(p.style.name == "Heading 2" for p in headings) < 2:
         return
     anchor = headings[0]._p
-    toc = OxmlElement("w:p")
-    anchor.addprevious(toc)
-    paragraph = Paragraph(toc, anchor.getparent())
-    add_field(paragraph, 'TOC \\o "2-3" \\h \\z \\u', "Update this field (F9) to show the table of contents.")
-    settings = document.settings.element
-    set_child(settings, "w:updateFields", val="true")
+    for index, heading in enumerate(headings):
+        entry = OxmlElement("w:p")
+        anchor.addprevious(entry)
+        paragraph = Paragraph(entry, headings[0]._parent)
+        paragraph.style = document.styles["toc 2" if heading.style.name == "Heading 2" else "toc 3"]
+        if index == 0:
+            add_field_start(paragraph, 'TOC \\o "2-3" \\h \\z \\u')
+        paragraph.add_run(heading.text)
+        if index == len(headings) - 1:
+            add_field_end(paragraph)
+    set_child(document.settings.element, "w:updateFields", val="true")
 
 
 def _language(document, lang: str) -> None:

@@ -37,6 +37,31 @@ def add_field(paragraph, instruction: str, placeholder: str = "1") -> None:
     run_with(end)
 
 
+def _field_char(paragraph, kind: str) -> None:
+    run = OxmlElement("w:r")
+    char = OxmlElement("w:fldChar")
+    char.set(qn("w:fldCharType"), kind)
+    run.append(char)
+    paragraph._p.append(run)
+
+
+def add_field_start(paragraph, instruction: str) -> None:
+    """Open a field whose result spans the following runs and paragraphs (close with add_field_end)."""
+    _field_char(paragraph, "begin")
+    run = OxmlElement("w:r")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run.append(instr)
+    paragraph._p.append(run)
+    _field_char(paragraph, "separate")
+
+
+def add_field_end(paragraph) -> None:
+    """Close a field opened with add_field_start."""
+    _field_char(paragraph, "end")
+
+
 def set_child(parent, tag: str, **attrs):
     """Return parent's child tag (created if absent) with attributes set (w: namespace)."""
     child = parent.find(qn(tag))

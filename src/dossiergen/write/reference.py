@@ -81,6 +81,11 @@ def make_reference(pandoc_default: bytes) -> bytes:
             _fonts(style, SERIF, CJK_SERIF, 10, bold=True)
             style.font.italic = False
             style.paragraph_format.keep_with_next = True
+    for name, indent in (("toc 2", 0.0), ("toc 3", 0.25)):
+        style = _paragraph_style(document, name)
+        _fonts(style, SERIF, CJK_SERIF, 11)
+        style.paragraph_format.left_indent = Inches(indent)
+        style.paragraph_format.space_after = Pt(2)
     for name in ("Header", "Footer"):
         _fonts(_paragraph_style(document, name), SERIF, CJK_SERIF, 9)
     missing = styles.add_style("Missing", WD_STYLE_TYPE.CHARACTER)
