@@ -66,18 +66,22 @@ def _pandoc_docx(markdown: str) -> bytes:
 
 
 def _style_tables(document) -> None:
-    for table in document.tables:
-        rows = table.rows
-        for index, row in enumerate(rows):
+    """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles.
+
+    Works on the XML directly: python-docx's cell objects are slow on large tables."""
+    heading_id = document.styles["Table Heading"].style_id
+    text_id = document.styles["Table Text"].style_id
+    for tbl in document.element.body.iter(qn("w:tbl")):
+        for index, tr in enumerate(tbl.iterchildren(qn("w:tr"))):
+            tr_pr = tr.get_or_add_trPr()
             if index == 0:
-                tr_pr = row._tr.get_or_add_trPr()
                 set_child(tr_pr, "w:tblHeader", val="true")
-            set_child(row._tr.get_or_add_trPr(), "w:cantSplit", val="true")
-            for cell in row.cells:
+            set_child(tr_pr, "w:cantSplit", val="true")
+            for tc in tr.iterchildren(qn("w:tc")):
                 if index == 0:
-                    set_child(cell._tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill="E7E6E6")
-                for paragraph in cell.paragraphs:
-                    paragraph.style = document.styles["Table Heading" if index == 0 else "Table Text"]
+                    set_child(tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill="E7E6E6")
+                for p in tc.iter(qn("w:p")):
+                    set_child(p.get_or_add_pPr(), "w:pStyle", val=heading_id if index == 0 else text_id)
 
 
 def _header_footer(document, meta: DocxMeta) -> None:

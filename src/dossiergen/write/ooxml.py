@@ -62,12 +62,45 @@ def add_field_end(paragraph) -> None:
     _field_char(paragraph, "end")
 
 
+# Child order that the OOXML schema prescribes (sequences), for the elements we add to.
+ORDER = {
+    "w:pPr": ["w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl", "w:numPr",
+              "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+              "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+              "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+              "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr",
+              "w:sectPr", "w:pPrChange"],
+    "w:tcPr": ["w:cnfStyle", "w:tcW", "w:gridSpan", "w:hMerge", "w:vMerge", "w:tcBorders", "w:shd", "w:noWrap", "w:tcMar",
+               "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark"],
+    "w:tblPr": ["w:tblStyle", "w:tblpPr", "w:tblOverlap", "w:bidiVisual", "w:tblStyleRowBandSize", "w:tblStyleColBandSize",
+                "w:tblW", "w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd", "w:tblLayout", "w:tblCellMar",
+                "w:tblLook"],
+    "w:tblBorders": ["w:top", "w:left", "w:start", "w:bottom", "w:right", "w:end", "w:insideH", "w:insideV"],
+    "w:tblCellMar": ["w:top", "w:left", "w:start", "w:bottom", "w:right", "w:end"],
+    "w:rPr": ["w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps", "w:strike", "w:dstrike",
+              "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof", "w:snapToGrid", "w:vanish", "w:webHidden",
+              "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect",
+              "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
+              "w:specVanish", "w:oMath"],
+}
+
+
+def _prefixed(element) -> str:
+    return "w:" + element.tag.rsplit("}", 1)[-1]
+
+
 def set_child(parent, tag: str, **attrs):
-    """Return parent's child tag (created if absent) with attributes set (w: namespace)."""
+    """Return parent's child tag (created if absent, in schema order) with attributes set (w: namespace)."""
     child = parent.find(qn(tag))
     if child is None:
         child = OxmlElement(tag)
-        parent.append(child)
+        order = ORDER.get(_prefixed(parent))
+        later = order[order.index(tag) + 1:] if order and tag in order else []
+        follower = next((c for c in parent if _prefixed(c) in later), None)
+        if follower is not None:
+            follower.addprevious(child)
+        else:
+            parent.append(child)
     for key, value in attrs.items():
         child.set(qn(f"w:{key}"), value)
     return child
