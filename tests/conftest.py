@@ -29,6 +29,7 @@ FIXED_EPOCH = "1795737600"  # 2026-11-27T00:00:00Z
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
+    monkeypatch.setenv("DOSSIERGEN_TODAY", "2026-11-27")
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ class Document:
     scope: tuple = ()              # (("substance", data), ("method", data), ...)
     instance: dict = field(default_factory=dict)  # backbone attributes of the repeat instance
     key_label: str = ""            # e.g. the analytical procedure number of a per-method document
+    chain: tuple = ()              # eCTD elements from m3-quality down: ((element, ((attr, value), ...)), ...)
 
     @property
     def number(self) -> str:
@@ -58,7 +59,7 @@ def assemble_context(model: Model, market: str, stage: str) -> Context:
     return Context(model, market, stage, lang, documents)
 
 
-def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str):
+def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str, elements: tuple = ()):
     molecule = model.single("application").get("molecule_type")
     if node.molecule_types and molecule not in node.molecule_types:
         return
@@ -66,25 +67,24 @@ def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: di
         for entity, slug, attrs in _instances(model, node.repeat, dict(scope)):
             sub_folder = _join(folder, node.folder.replace("{instance}", slug))
             chain = "-".join(filter(None, [instance.get("chain", ""), slug]))
-            yield from _children(model, node, sub_folder, scope + ((node.repeat, entity.data),),
-                                 {**instance, **attrs, "slug": slug, "chain": chain}, stage)
+            here = elements + ((node.element, tuple(attrs.items())),)
+            for child in node.children:
+                yield from _expand(model, child, sub_folder, scope + ((node.repeat, entity.data),),
+                                   {**instance, **attrs, "slug": slug, "chain": chain}, stage, here)
         return
-    here = _join(folder, node.folder)
+    here = elements + (((node.element, ()),) if node.element else ())
+    folder = _join(folder, node.folder)
     if node.is_document:
-        yield from _documents(model, node, here, scope, instance)
+        yield from _documents(model, node, folder, scope, instance, here)
     else:
-        yield from _children(model, node, here, scope, instance, stage)
+        for child in node.children:
+            yield from _expand(model, child, folder, scope, instance, stage, here)
 
 
-def _children(model, node, folder, scope, instance, stage):
-    for child in node.children:
-        yield from _expand(model, child, folder, scope, instance, stage)
-
-
-def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict):
+def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple):
     prefix = "-".join(filter(None, ["m3", instance.get("chain", ""), node.number.lower()]))
     if node.per != "method":
-        yield Document(prefix, node, _join(folder, node.file), scope, instance)
+        yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements)
         return
     owner = dict(scope).get("substance") or dict(scope).get("product") or {}
     for method_id in (owner.get("control") or {}).get("methods", []):
@@ -93,7 +93,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
             continue
         key = slugify(method.data.get("number", method.id), 24)
         yield Document(f"{prefix}-{key}", node, _join(folder, node.file.replace("{key}", key)),
-                       scope + (("method", method.data),), instance, method.data.get("number", ""))
+                       scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
 
 
 def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, dict]]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pypandoc
+import yaml
 
 from . import __version__
 from .assemble import Context, Document, assemble_context
@@ -20,7 +24,12 @@ from .paths import SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
 from .validate import validate_dossier
+from .cache import DocumentCache, document_key, engine_fingerprint
+from .check import check_build
+from .clock import now
+from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
 from .write.docx import DocxMeta, write_docx
+from .write.pdf import PdfMeta, check_fonts, engine_version, write_pdf
 
 Progress = Callable[[int, int], None]
 
@@ -42,36 +51,114 @@ def validate_folder(folder: Path) -> list[Problem]:
 def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final: bool,
                   progress: Progress | None = None) -> BuildResult:
     """Build every applicable document for one market and stage into out/<market>/<stage>/."""
+    stage = stage or _default_stage(folder)
+    key = _build_key(folder, market, stage, final)
+    target = Path(out) / market / stage
+    previous = _previous_manifest(target)
+    if previous and previous.get("build_key") == key:
+        return BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; inputs unchanged)", previous)
+    context, rendered, problems = _prepare(folder, market, stage, final)
+    written, reused = _write_all(context, rendered, progress, DocumentCache(Path(out) / ".cache"))
+    artifacts, entries = _document_artifacts(context, rendered, written)
+    artifacts += sequence_artifacts(entries)
+    manifest = {**_manifest(folder, context, entries, rendered), "build_key": key}
+    artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
+    write_build(target, artifacts, verify=_verify)
+    missing = sum(len(r.missing) for r in rendered)
+    summary = (f"{len(entries)} documents in {target} ({market}, {stage}; {len(entries) - reused} written, "
+               f"{reused} unchanged); {missing} missing item(s)")
+    return BuildResult(problems, summary, manifest)
+
+
+def _default_stage(folder: Path) -> str:
+    """Return the stage named in application.yaml (marketing if it cannot be read)."""
+    try:
+        return yaml.safe_load((Path(folder) / "application.yaml").read_text("utf-8")).get("stage", "marketing")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return "marketing"
+
+
+def _build_key(folder: Path, market: str, stage: str, final: bool) -> str:
+    """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
+    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS]), engine_fingerprint(), market, stage, str(final),
+             str(int(now().timestamp()))]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _previous_manifest(target: Path) -> dict | None:
+    try:
+        return json.loads((target / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _prepare(folder: Path, market: str, stage: str | None, final: bool):
+    """Load, validate, assemble and render; raise InputError on errors."""
+    check_fonts()
     dossier = load_dossier(folder)
     problems = validate_dossier(dossier)
     if count_errors(problems):
         raise InputError("the dossier has errors", tuple(problems))
     model = build_model(dossier)
-    stage = stage or model.single("application").get("stage", "marketing")
-    context = assemble_context(model, market, stage)
+    context = assemble_context(model, market, stage or model.single("application").get("stage", "marketing"))
     rendered = [render_document(context, document) for document in context.documents]
     problems += _missing_problems(rendered, final)
     if count_errors(problems):
         raise InputError("data missing for a final build", tuple(problems))
+    return context, rendered, problems
+
+
+def _write_one(job: tuple) -> tuple[bytes, bytes, int]:
+    markdown, docx_meta, pdf_meta = job
+    pdf, pages = write_pdf(markdown, pdf_meta)
+    return write_docx(markdown, docx_meta), pdf, pages
+
+
+def _write_all(context: Context, rendered: list[Rendered], progress: Progress | None,
+               cache: DocumentCache) -> tuple[list[tuple[bytes, bytes, int]], int]:
+    """Return (docx, pdf, pages) per document in order, and how many came unchanged from the cache.
+
+    Documents whose Markdown and metadata are unchanged are reused; the others are written on
+    every core."""
+    jobs = [(r.markdown, _meta(context, r.document), _pdf_meta(context, r)) for r in rendered]
+    keys = [document_key(*job) for job in jobs]
+    results = [cache.get(key) for key in keys]
+    todo = [i for i, found in enumerate(results) if found is None]
+    if todo:
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("fork")) as pool:
+            for count, (index, result) in enumerate(zip(todo, pool.map(_write_one, [jobs[i] for i in todo], chunksize=2))):
+                results[index] = result
+                cache.put(keys[index], result)
+                if progress:
+                    progress(count + 1, len(todo))
+    return results, len(jobs) - len(todo)
+
+
+def _document_artifacts(context: Context, rendered: list[Rendered], written) -> tuple[list[Artifact], list[dict]]:
     artifacts, entries = [], []
-    for index, (item, data) in enumerate(zip(rendered, _write_all(context, rendered))):
-        artifacts.append(Artifact(f"docx/{item.document.path}.docx", data))
-        entries.append(_entry(context, item, artifacts[-1]))
-        if progress:
-            progress(index + 1, len(rendered))
-    manifest = _manifest(folder, context, entries, rendered)
-    artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(Path(out) / market / stage, artifacts)
-    missing = sum(len(r.missing) for r in rendered)
-    summary = (f"{len(entries)} documents written to {Path(out) / market / stage} "
-               f"({market}, {stage}); {missing} missing item(s)")
-    return BuildResult(problems, summary, manifest)
+    for item, (docx_bytes, pdf_bytes, pages) in zip(rendered, written):
+        docx = Artifact(f"docx/{item.document.path}.docx", docx_bytes)
+        pdf = Artifact(f"ectd/{SEQUENCE}/{item.document.path}.pdf", pdf_bytes)
+        artifacts += [docx, pdf]
+        entries.append(_entry(context, item, docx, pdf, pages))
+    return artifacts, entries
 
 
-def _write_all(context: Context, rendered: list[Rendered]):
-    """Yield the DOCX bytes of each document in order; pandoc runs on every core."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        yield from pool.map(lambda item: write_docx(item.markdown, _meta(context, item.document)), rendered)
+def sequence_artifacts(entries: list[dict]) -> list[Artifact]:
+    """Return index.xml, index-md5.txt and util/dtd/ for the documents' PDFs."""
+    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"].split("/", 2)[2],
+               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries]
+    index = backbone_xml(leaves)
+    return [Artifact(f"ectd/{SEQUENCE}/index.xml", index),
+            Artifact(f"ectd/{SEQUENCE}/index-md5.txt", md5_hex(index).encode("ascii")),
+            Artifact(f"ectd/{SEQUENCE}/util/dtd/ich-ectd-3-2.dtd", dtd_bytes())]
+
+
+def _verify(folder: Path) -> None:
+    """Run the technical check on the staged build; errors stop it from replacing the previous one."""
+    findings = check_build(folder)
+    if any(f.severity == "error" for f in findings):
+        raise InputError("the technical check failed", tuple(f.as_problem() for f in findings))
 
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:
@@ -112,18 +199,26 @@ def _instance_label(context: Context, document: Document) -> str:
     return ", ".join(str(pick(n, context.lang)) for n in names if n)
 
 
-def _entry(context: Context, item: Rendered, docx: Artifact) -> dict:
+def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
+    meta = _meta(context, item.document)
+    toc = sum(line.startswith("## ") for line in item.markdown.splitlines()) >= 2
+    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, toc)
+
+
+def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, pages: int) -> dict:
     document = item.document
     return {"id": document.id, "section": document.number, "title": _meta(context, document).title,
             "kind": "regional" if document.section.regional else "module3", "element": document.section.element,
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
-            "docx": docx.path, "docx_sha256": docx.sha256, "pdf": None, "pdf_sha256": None, "pages": None,
+            "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
+            "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
             "missing": list(item.missing), "untranslated": list(item.untranslated)}
 
 
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered]) -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
-            "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": None,
+            "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": engine_version(),
+            "sequence": f"ectd/{SEQUENCE}",
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS]),
             "documents": entries,
             "untranslated": sorted({u for r in rendered for u in r.untranslated})}

@@ -56,6 +56,7 @@ def build(dossier: Path, market: str, stage: str | None, out: Path, final: bool,
     """Validate the dossier and build the documents for one market and stage."""
     from .build import build_dossier
 
+    _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
         result = _run(lambda: build_dossier(dossier, market, stage, out, final, advance))
@@ -63,6 +64,34 @@ def build(dossier: Path, market: str, stage: str | None, out: Path, final: bool,
     warnings = len(result.problems) - count_errors(result.problems)
     click.echo(f"{result.summary} ({warnings} warning(s), {time.monotonic() - started:.1f} s)", err=True)
     sys.exit(_exit_code(0, warnings, strict))
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"))
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
+def check(build_dir: Path, strict: bool) -> None:
+    """Check the PDFs and eCTD sequences under BUILD_DIR against FDA, EU and NMPA technical rules."""
+    from .check import check_build
+
+    folders = sorted({p.parent.parent for p in build_dir.rglob("ectd/[0-9][0-9][0-9][0-9]")}) if build_dir.is_dir() else []
+    if not folders:
+        click.echo(f"error: no built eCTD sequence under {build_dir} (run `dossiergen build` first)", err=True)
+        sys.exit(EXIT_USAGE)
+    findings = [f for folder in folders for f in _prefixed(check_build(folder), folder, build_dir)]
+    for finding in findings:
+        click.echo(finding.format(), err=True)
+    errors = sum(f.severity == "error" for f in findings)
+    pdfs = sum(1 for folder in folders for _ in folder.rglob("ectd/**/*.pdf"))
+    click.echo(f"{build_dir}: {pdfs} PDF(s) in {len(folders)} build(s) checked; {errors} error(s), "
+               f"{len(findings) - errors} warning(s)", err=True)
+    sys.exit(_exit_code(errors, len(findings) - errors, strict))
+
+
+def _prefixed(findings, folder: Path, base: Path):
+    from dataclasses import replace
+
+    prefix = folder.relative_to(base).as_posix() if folder != base else ""
+    return [replace(f, file=f"{prefix}/{f.file}" if prefix else f.file) for f in findings]
 
 
 @cli.command()
@@ -100,6 +129,30 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+def _default_build_time(dossier: Path) -> None:
+    """Without SOURCE_DATE_EPOCH, date the build by the last commit touching the dossier (or, outside
+    git, by today at 00:00 UTC), so the same inputs give the same bytes and unchanged documents
+    are reused between builds."""
+    import datetime as dt
+    import os
+    import subprocess
+
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return
+    stamp = ""
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%ct", "--", "."], cwd=dossier, capture_output=True,
+                              text=True, timeout=10, check=False)
+        stamp = done.stdout.strip() if done.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if not stamp.isdigit():
+        from .clock import today
+
+        stamp = str(int(dt.datetime.combine(today(), dt.time(), dt.timezone.utc).timestamp()))
+    os.environ["SOURCE_DATE_EPOCH"] = stamp
 
 
 def _run(action):

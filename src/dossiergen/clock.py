@@ -15,5 +15,11 @@ def now() -> _dt.datetime:
 
 
 def today() -> _dt.date:
-    """Return the build date (UTC)."""
-    return now().date()
+    """Return today's date for validation (is a date in the future?): DOSSIERGEN_TODAY or the system clock.
+
+    Distinct from the build time: SOURCE_DATE_EPOCH may be an old commit time, and a batch made
+    since then is not in the future."""
+    fixed = os.environ.get("DOSSIERGEN_TODAY")
+    if fixed:
+        return _dt.date.fromisoformat(fixed)
+    return _dt.datetime.now(tz=_dt.timezone.utc).date()

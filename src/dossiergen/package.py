@@ -32,8 +32,10 @@ def manifest_bytes(manifest: dict) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_build(target: Path, artifacts: list[Artifact]) -> None:
-    """Write every artifact into target, replacing its previous content only on success."""
+def write_build(target: Path, artifacts: list[Artifact], verify=None) -> None:
+    """Write every artifact into target, replacing its previous content only on success.
+
+    verify(staging_folder) may raise to refuse the new output (the previous one stays)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -42,6 +44,8 @@ def write_build(target: Path, artifacts: list[Artifact]) -> None:
             path = staging / artifact.path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(artifact.data)
+        if verify is not None:
+            verify(staging)
         old = target.with_name(f".{target.name}-old")
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)

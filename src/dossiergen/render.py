@@ -8,6 +8,8 @@ captions, markers) return `Markdown`, which passes through unchanged.
 from __future__ import annotations
 
 import functools
+import posixpath
+import re
 from dataclasses import dataclass, field
 
 import jinja2
@@ -73,7 +75,24 @@ def render_document(context: Context, document: Document) -> Rendered:
     except jinja2.TemplateError as exc:
         raise InputError("template error", (Problem("render.template", f"{template_name}: {exc}",
                                                     hint=f"while rendering {document.number} ({document.path})"),)) from exc
-    return Rendered(document, _tidy(text), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+    return Rendered(document, _tidy(_links(text, context, document)), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+
+
+_LINK = re.compile("\ue000(.*?)\ue001(\\d+)\ue002")
+
+
+def _links(text: str, context: Context, document: Document) -> str:
+    """Turn ref() sentinels into relative links to the target document's PDF.
+
+    ref() returns plain text with private-use sentinels, so a reference survives being joined
+    with other text in a template; only here does it become Markdown."""
+    here = posixpath.dirname(document.path)
+
+    def link(match):
+        target = context.documents[int(match.group(2))]
+        return f"[{match.group(1)}]({posixpath.relpath(target.path + '.pdf', here)})"
+
+    return _LINK.sub(link, text)
 
 
 def _tidy(text: str) -> str:
@@ -144,8 +163,22 @@ class _Helpers:
         return Markdown(f"*{escape_md(self.t('not_required_' + self.context.stage))}*")
 
     def ref(self, number: str) -> str:
-        """Return a cross-reference to another section by its CTD number."""
-        return f"{self.t('see_section')} {number}"
+        """Return a cross-reference to another section by its CTD number (a link in the output)."""
+        text = f"{self.t('see_section')} {number}"
+        target = self._target(number)
+        return text if target is None else f"\ue000{text}\ue001{target}\ue002"
+
+    def _target(self, number: str) -> int | None:
+        """Return the index of the document a reference to a CTD number points to, nearest first."""
+        docs, chain = self.context.documents, self.document.instance.get("chain", "")
+        matches = [i for i, d in enumerate(docs) if d.number == number or d.number.startswith(number + ".")]
+        for i in matches:
+            if docs[i].instance.get("chain", "") == chain:
+                return i
+        for i in matches:
+            if chain.startswith(docs[i].instance.get("chain", "") or "\0") or not docs[i].instance.get("chain"):
+                return i
+        return matches[0] if matches else None
 
     def instance_line(self) -> Markdown:
         """Return the line naming the repeat instance (substance and manufacturer, product, excipient)."""

@@ -37,6 +37,28 @@ def validator_for(kind: str) -> Draft202012Validator:
 
 
 @functools.cache
+def flat_validator_for(kind: str) -> Draft202012Validator:
+    """Return a validator of a kind with every $ref inlined (CSV rows: thousands of small checks)."""
+    schema = _inline(schema_of(kind), f"{kind}.schema.json", 0)
+    schema.pop("unevaluatedProperties", None)  # unknown CSV columns are reported once, from the header
+    return Draft202012Validator(schema)
+
+
+def _inline(node, base: str, depth: int):
+    if depth > 30:
+        raise ValueError(f"schema references nest too deeply in {base}")
+    if isinstance(node, list):
+        return [_inline(item, base, depth + 1) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target, target_base = _resolve(node, base)
+        merged = {**_inline(target, target_base, depth + 1), **{k: v for k, v in node.items() if k != "$ref"}}
+        return _inline(merged, target_base, depth + 1)
+    return {k: (_inline(v, base, depth + 1) if k != "$defs" else v) for k, v in node.items()}
+
+
+@functools.cache
 def units() -> dict[str, dict[str, str]]:
     """Return the accepted unit codes with their printed labels (schemas/units.yaml)."""
     return yaml.safe_load((SCHEMAS / "units.yaml").read_text("utf-8"))["units"]

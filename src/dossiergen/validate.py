@@ -10,7 +10,7 @@ from jsonschema.exceptions import best_match
 from . import rules
 from .errors import Problem, sort_problems
 from .load import Dossier, SourceFile, json_path
-from .schema import schema_of, validator_for
+from .schema import flat_validator_for, schema_of, validator_for
 
 CSV_KINDS = ("batch-results", "stability-results")
 
@@ -56,7 +56,7 @@ def _check_csv(dossier: Dossier, source: SourceFile) -> list[Problem]:
                                     hint=f"the header row must name: {', '.join(known)}"))
     if problems:
         return problems
-    validator = validator_for(source.kind)
+    validator = flat_validator_for(source.kind)
     for index, row in enumerate(source.data):
         if "__width__" in row:
             problems.append(Problem("schema.csv_width", f"row has {row['__width__']} cells; the header has {len(source.header)}",

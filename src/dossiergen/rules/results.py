@@ -37,8 +37,9 @@ def _tested_against(dossier, model: Model, holder: Entity, label: str) -> tuple[
 def check_result_tests(dossier, model: Model) -> list[Problem]:
     """Every result names a test of the specification version its batch or study was tested against."""
     problems = []
-    holders = [(b, results_by_batch(model).get(b.id, []), f"batch '{b.id}'") for b in model.of_type("batch")]
-    holders += [(s, results_by_study(model).get(s.id, []), f"study '{s.id}'") for s in model.of_type("study")]
+    by_batch, by_study = results_by_batch(model), results_by_study(model)
+    holders = [(b, by_batch.get(b.id, []), f"batch '{b.id}'") for b in model.of_type("batch")]
+    holders += [(s, by_study.get(s.id, []), f"study '{s.id}'") for s in model.of_type("study")]
     for holder, results, label in holders:
         spec, tests, found = _tested_against(dossier, model, holder, label)
         problems += found
@@ -65,10 +66,11 @@ def check_result_tests(dossier, model: Model) -> list[Problem]:
 def check_result_limits(dossier, model: Model) -> list[Problem]:
     """Numeric results outside their structured criterion are reported as warnings."""
     problems = []
+    by_batch, by_study = results_by_batch(model), results_by_study(model)
     for batch in model.of_type("batch"):
-        problems += _limits(dossier, model, batch, results_by_batch(model).get(batch.id, []), "batch")
+        problems += _limits(dossier, model, batch, by_batch.get(batch.id, []), "batch")
     for study in model.of_type("study"):
-        problems += _limits(dossier, model, study, results_by_study(model).get(study.id, []), "study")
+        problems += _limits(dossier, model, study, by_study.get(study.id, []), "study")
     return problems
 
 
@@ -105,11 +107,11 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
 
 def check_stability_time_points(dossier, model: Model) -> list[Problem]:
     """Stability results are at protocol time points that have been reached."""
-    problems = []
+    problems, by_study = [], results_by_study(model)
     for study in model.of_type("study"):
         points = study.data.get("time_points") if isinstance(study.data.get("time_points"), list) else None
         elapsed = _months_since(study.data.get("start_date"))
-        for result in results_by_study(model).get(study.id, []):
+        for result in by_study.get(study.id, []):
             point = result.get("time_point")
             if not isinstance(point, (int, float)) or points is None:
                 continue

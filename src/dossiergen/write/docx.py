@@ -39,6 +39,7 @@ class DocxMeta:
 def write_docx(markdown: str, meta: DocxMeta) -> bytes:
     """Return the DOCX bytes of one document."""
     document = docx.Document(io.BytesIO(_pandoc_docx(markdown)))
+    _links_to_docx(document)
     _style_tables(document)
     _header_footer(document, meta)
     _table_of_contents(document)
@@ -63,6 +64,13 @@ def _pandoc_docx(markdown: str) -> bytes:
         raise ToolError("pandoc failed", (Problem("write.pandoc_failed", error.strip()[:500],
                                                   hint="reinstall with `make setup`; pandoc comes from pypandoc-binary"),))
     return done.stdout
+
+
+def _links_to_docx(document) -> None:
+    """Point relative links at the sibling DOCX: the docx/ tree mirrors the eCTD tree of PDFs."""
+    for rel in document.part.rels.values():
+        if rel.is_external and rel.reltype.endswith("/hyperlink") and rel._target.endswith(".pdf") and "://" not in rel._target:
+            rel._target = rel._target[:-4] + ".docx"
 
 
 def _style_tables(document) -> None:

@@ -1,0 +1,225 @@
+"""`dossiergen check`: the technical validation of a build folder against the strictest common
+rules of FDA, EU and NMPA (regulatory.md §1.5, §3.2, §4.3, §6.3): PDF version, security, fonts,
+bookmarks, actions and annotations, links, text, page size, file size, names, backbone, checksums."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+
+from .ectd import DTD_MD5, md5_hex, validate_backbone
+from .errors import Location, Problem
+
+MAX_PDF_BYTES = 400 * 1024 * 1024          # FDA 400 MB; NMPA 500 MB
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9]+)?$")
+PAGE_SIZES = ((595.3, 841.9), (612.0, 792.0))  # A4, US Letter (points)
+BOOKMARKS_ABOVE = 5
+EXEMPT_FROM_BOOKMARKS = ("/33-lit-ref/",)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One technical finding: rule id, severity, file (relative to the build folder) and page."""
+
+    rule: str
+    severity: str
+    file: str
+    message: str
+    page: int = 0
+
+    def format(self) -> str:
+        where = f"{self.file}" + (f" (page {self.page})" if self.page else "")
+        return f"{where}: {self.severity}: {self.message} [{self.rule}]"
+
+    def as_problem(self) -> Problem:
+        return Problem(self.rule, self.message + (f" (page {self.page})" if self.page else ""),
+                       Location(self.file), severity=self.severity)
+
+
+def check_build(folder: Path) -> list[Finding]:
+    """Return every finding of a build folder (its ectd/ sequences and their PDFs)."""
+    folder = Path(folder)
+    findings: list[Finding] = []
+    for sequence in sorted((folder / "ectd").glob("[0-9][0-9][0-9][0-9]")):
+        findings += check_sequence(folder, sequence)
+    if not (folder / "ectd").is_dir():
+        findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence in the build folder"))
+    return findings
+
+
+def check_sequence(folder: Path, sequence: Path) -> list[Finding]:
+    """Return the findings of one sequence: names, backbone, checksums and every PDF."""
+    rel = lambda p: p.relative_to(folder).as_posix()
+    findings = _names(sequence, rel) + _backbone(sequence, rel)
+    for pdf in sorted(sequence.rglob("*.pdf")):
+        findings += check_pdf(pdf, rel(pdf), sequence)
+    return findings
+
+
+def _names(sequence: Path, rel) -> list[Finding]:
+    findings = []
+    for path in sorted(sequence.rglob("*")):
+        inside = path.relative_to(sequence.parent).as_posix()
+        if "util/" in inside:
+            continue
+        if not NAME.match(path.name):
+            findings.append(Finding("name.characters", "error", rel(path), "names use lower-case a-z, 0-9 and hyphens, with one extension"))
+        if len(path.name) > 64:
+            findings.append(Finding("name.length", "error", rel(path), f"name has {len(path.name)} characters; the limit is 64"))
+        if len(inside) > 180:
+            findings.append(Finding("name.path_length", "error", rel(path), f"path has {len(inside)} characters; the limit is 180"))
+    return findings
+
+
+def _backbone(sequence: Path, rel) -> list[Finding]:
+    index = sequence / "index.xml"
+    if not index.is_file():
+        return [Finding("ectd.backbone_missing", "error", rel(sequence), "index.xml is missing")]
+    findings = [Finding("ectd.dtd", "error", rel(index), message) for message in validate_backbone(index)]
+    dtd = sequence / "util" / "dtd" / "ich-ectd-3-2.dtd"
+    if dtd.is_file() and md5_hex(dtd.read_bytes()) != DTD_MD5:
+        findings.append(Finding("ectd.dtd_checksum", "error", rel(dtd), "the DTD is not the official ICH file (MD5 differs)"))
+    md5_file = sequence / "index-md5.txt"
+    if not md5_file.is_file() or md5_file.read_text().strip() != md5_hex(index.read_bytes()):
+        findings.append(Finding("ectd.index_md5", "error", rel(index), "index-md5.txt does not hold the MD5 of index.xml"))
+    findings += _leaves(sequence, index, rel)
+    return findings
+
+
+def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
+    from lxml import etree
+
+    tree = etree.parse(str(index), etree.XMLParser(resolve_entities=False, no_network=True))
+    referenced = set()
+    findings = []
+    for leaf in tree.iter("leaf"):
+        href = leaf.get("{http://www.w3c.org/1999/xlink}href", "")
+        target = (sequence / href)
+        referenced.add(target.resolve())
+        if href.startswith("/") or "\\" in href or not target.is_file():
+            findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
+        elif md5_hex(target.read_bytes()) != leaf.get("checksum"):
+            findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
+    for path in sorted(sequence.glob("m[1-5]/**/*")):
+        if path.is_file() and path.resolve() not in referenced:
+            findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf"))
+    return findings
+
+
+def check_pdf(path: Path, shown: str, sequence: Path | None = None) -> list[Finding]:
+    """Return the findings of one PDF."""
+    size = path.stat().st_size
+    findings = []
+    if size > MAX_PDF_BYTES:
+        findings.append(Finding("pdf.file_size", "error", shown, f"{size} bytes is above the 400 MB limit"))
+    try:
+        pdf = pikepdf.open(path)
+    except pikepdf.PasswordError:
+        return findings + [Finding("pdf.encrypted", "error", shown, "PDF is password-protected")]
+    except pikepdf.PdfError as exc:
+        return findings + [Finding("pdf.unreadable", "error", shown, f"PDF cannot be read: {exc}")]
+    with pdf:
+        findings += _document_rules(pdf, shown)
+        for number, page in enumerate(pdf.pages, 1):
+            findings += _page_rules(page, number, shown, path)
+    return findings
+
+
+def _document_rules(pdf, shown: str) -> list[Finding]:
+    findings = []
+    if pdf.pdf_version not in ("1.4", "1.5", "1.6", "1.7"):
+        findings.append(Finding("pdf.version", "error", shown, f"PDF version {pdf.pdf_version}; use 1.4 to 1.7"))
+    if pdf.is_encrypted:
+        findings.append(Finding("pdf.encrypted", "error", shown, "PDF has security settings"))
+    names = pdf.Root.get("/Names", {})
+    if "/JavaScript" in names or "/AA" in pdf.Root or _is_js(pdf.Root.get("/OpenAction")):
+        findings.append(Finding("pdf.javascript", "error", shown, "PDF contains JavaScript"))
+    if "/EmbeddedFiles" in names:
+        findings.append(Finding("pdf.attachment", "error", shown, "PDF has embedded files"))
+    outlines = pdf.Root.get("/Outlines")
+    has_bookmarks = outlines is not None and outlines.get("/First") is not None
+    if len(pdf.pages) > BOOKMARKS_ABOVE and not has_bookmarks and not any(e in shown for e in EXEMPT_FROM_BOOKMARKS):
+        findings.append(Finding("pdf.bookmarks", "error", shown, f"{len(pdf.pages)} pages and no bookmarks"))
+    if has_bookmarks and pdf.Root.get("/PageMode") != pikepdf.Name.UseOutlines:
+        findings.append(Finding("pdf.initial_view", "warning", shown, "PDF does not open with the bookmarks panel"))
+    if not _has_text(pdf):
+        findings.append(Finding("pdf.text", "error", shown, "no extractable text (scanned images need OCR)"))
+    findings += _fonts(pdf, shown)
+    return findings
+
+
+def _is_js(action) -> bool:
+    return isinstance(action, pikepdf.Dictionary) and action.get("/S") == pikepdf.Name.JavaScript
+
+
+def _has_text(pdf) -> bool:
+    for page in pdf.pages:
+        if page.get("/Resources", {}).get("/Font"):
+            return True
+    return len(pdf.pages) == 0
+
+
+def _fonts(pdf, shown: str) -> list[Finding]:
+    findings, seen = [], set()
+    for number, page in enumerate(pdf.pages, 1):
+        for font in _page_fonts(page):
+            name = str(font.get("/BaseFont", "?"))
+            if name in seen:
+                continue
+            seen.add(name)
+            if not _embedded(font):
+                findings.append(Finding("pdf.font_not_embedded", "error", shown, f"font {name} is not embedded", number))
+    return findings
+
+
+def _page_fonts(page):
+    resources = page.get("/Resources", {})
+    for font in resources.get("/Font", {}).values():
+        yield font
+    for xobject in resources.get("/XObject", {}).values():
+        for font in xobject.get("/Resources", {}).get("/Font", {}).values():
+            yield font
+
+
+def _embedded(font) -> bool:
+    if font.get("/Subtype") == pikepdf.Name.Type3:
+        return True
+    descendants = font.get("/DescendantFonts")
+    target = descendants[0] if descendants else font
+    descriptor = target.get("/FontDescriptor", {})
+    return any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def _page_rules(page, number: int, shown: str, path: Path) -> list[Finding]:
+    findings = []
+    box = [float(v) for v in page.mediabox]
+    width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
+    if not any(abs(min(width, height) - w) < 3 and abs(max(width, height) - h) < 3 for w, h in PAGE_SIZES):
+        findings.append(Finding("pdf.page_size", "warning", shown, f"page is {width:.0f}×{height:.0f} pt, neither A4 nor Letter", number))
+    for annot in page.get("/Annots", []):
+        findings += _annotation(annot, number, shown, path)
+    return findings
+
+
+def _annotation(annot, number: int, shown: str, path: Path) -> list[Finding]:
+    if annot.get("/Subtype") != pikepdf.Name.Link:
+        return [Finding("pdf.annotation", "error", shown, f"annotation {annot.get('/Subtype')} (only links are allowed)", number)]
+    action = annot.get("/A")
+    if action is None:
+        return []
+    kind = action.get("/S")
+    if kind == pikepdf.Name.URI:
+        return [Finding("pdf.external_link", "error", shown, f"link to {action.get('/URI')} (external links are not allowed)", number)]
+    if kind == pikepdf.Name.GoToR:
+        target = str(action.get("/F", ""))
+        if target.startswith("/") or re.match(r"^[A-Za-z]:", target):
+            return [Finding("pdf.link_absolute", "error", shown, f"link to {target} is not relative", number)]
+        if not (path.parent / target).is_file():
+            return [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)]
+        return []
+    if kind not in (pikepdf.Name.GoTo, pikepdf.Name.Launch):
+        return [Finding("pdf.action", "error", shown, f"{kind} action (only GoTo, GoToR and Launch are allowed)", number)]
+    return []

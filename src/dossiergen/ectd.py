@@ -1,0 +1,70 @@
+"""The eCTD v3.2.2 draft sequence: index.xml (valid against the ICH DTD), index-md5.txt and
+util/dtd/, built from the documents' element chains (which come from the section registry)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from lxml import etree
+
+from .paths import TEMPLATES
+
+DTD_FILE = TEMPLATES / "ectd" / "ich-ectd-3-2.dtd"
+DTD_MD5 = "1d6f631cc6b6357f0f4fe378e5f79a27"
+SEQUENCE = "0000"
+ECTD_NS = "http://www.ich.org/ectd"
+XLINK_NS = "http://www.w3c.org/1999/xlink"  # sic: the DTD fixes the w3c.org spelling
+
+
+def md5_hex(data: bytes) -> str:
+    """Return the MD5 checksum eCTD v3.2.2 uses for leaves and index-md5.txt."""
+    return hashlib.md5(data).hexdigest()
+
+
+def backbone_xml(leaves: list[dict]) -> bytes:
+    """Return index.xml for leaves [{id, title, href, checksum, chain}] in declared order."""
+    root = etree.Element(f"{{{ECTD_NS}}}ectd", nsmap={"ectd": ECTD_NS, "xlink": XLINK_NS})
+    root.set("dtd-version", "3.2")
+    for leaf in leaves:
+        parent = root
+        for element, attrs in leaf["chain"]:
+            parent = _child(parent, element, dict(attrs))
+        node = etree.SubElement(parent, "leaf", {
+            "ID": leaf["id"], "operation": "new", "checksum-type": "md5", "checksum": leaf["checksum"],
+            f"{{{XLINK_NS}}}type": "simple", f"{{{XLINK_NS}}}href": leaf["href"]})
+        etree.SubElement(node, "title").text = leaf["title"]
+    body = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<!DOCTYPE ectd:ectd SYSTEM "util/dtd/ich-ectd-3-2.dtd">\n' + body)
+
+
+def _child(parent, element: str, attrs: dict):
+    for child in parent:
+        if child.tag == element and dict(child.attrib) == attrs:
+            return child
+    return etree.SubElement(parent, element, attrs)
+
+
+def leaf_id(document_id: str) -> str:
+    """Return an XML ID for a document id (letters, digits, '-', '.', '_'; starts with a letter)."""
+    cleaned = "".join(c if c.isalnum() or c in "-._" else "-" for c in document_id)
+    return cleaned if cleaned[:1].isalpha() else f"d-{cleaned}"
+
+
+def dtd_bytes() -> bytes:
+    """Return the official ICH eCTD 3.2 DTD, byte-exact."""
+    return DTD_FILE.read_bytes()
+
+
+def validate_backbone(index_xml: Path) -> list[str]:
+    """Return the DTD validation errors of an index.xml against its util/dtd copy."""
+    dtd_path = index_xml.parent / "util" / "dtd" / "ich-ectd-3-2.dtd"
+    if not dtd_path.is_file():
+        return [f"{dtd_path.name} is missing from util/dtd"]
+    parser = etree.XMLParser(dtd_validation=False, load_dtd=False, no_network=True, resolve_entities=False)
+    tree = etree.parse(str(index_xml), parser)
+    dtd = etree.DTD(str(dtd_path))
+    if dtd.validate(tree):
+        return []
+    return [f"line {e.line}: {e.message}" for e in dtd.error_log.filter_from_errors()]

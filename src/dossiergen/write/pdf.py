@@ -1,0 +1,113 @@
+"""Markdown -> PDF through pandoc's typst writer and the typst compiler (PyPI), then pikepdf for
+what typst does not set: bookmarks panel on opening, document language, relative links between
+documents as GoToR actions, linearisation (Fast Web View), deterministic file identifiers.
+
+Fonts are Liberation (metric-compatible with Times New Roman and Arial) and Noto CJK, all
+embedded as subsets; typst is told to ignore other system fonts so every machine gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+import pypandoc
+import typst
+
+from ..clock import now
+from ..errors import Problem, ToolError
+from ..paths import TEMPLATES
+from .docx import MARKDOWN_IN
+
+TEMPLATE = TEMPLATES / "module3" / "document.typ"
+FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/opentype/noto"))
+REQUIRED_FONTS = {"LiberationSerif-Regular.ttf": "fonts-liberation", "NotoSerifCJK-Regular.ttc": "fonts-noto-cjk"}
+PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
+PDF_STANDARD = "a-2b"
+
+
+@dataclass(frozen=True)
+class PdfMeta:
+    """What the PDF carries besides its body."""
+
+    title: str
+    subject: str
+    header: str
+    lang: str
+    toc: bool
+
+
+def engine_version() -> str:
+    """Return the PDF engine's name and version for the manifest."""
+    return f"typst (typst-py {getattr(typst, '__version__', 'unknown')}), {PDF_STANDARD}"
+
+
+def check_fonts() -> None:
+    """Raise ToolError naming the package to install when a required font is missing."""
+    missing = sorted({pkg for name, pkg in REQUIRED_FONTS.items()
+                      if not any((d / name).is_file() for d in FONT_DIRS)})
+    if missing:
+        raise ToolError("fonts missing", (Problem(
+            "write.font_missing", f"fonts needed for PDFs are not installed: {', '.join(missing)}",
+            hint=f"run `make setup` (as root) or `sudo apt-get install {' '.join(missing)}`"),))
+
+
+def write_pdf(markdown: str, meta: PdfMeta) -> tuple[bytes, int]:
+    """Return the PDF bytes of one document and its page count."""
+    source = _pandoc_typst(markdown, meta)
+    try:
+        raw = typst.compile(source.encode("utf-8"), font_paths=[str(d) for d in FONT_DIRS], ignore_system_fonts=True,
+                            pdf_standards=[PDF_STANDARD], timestamp=int(now().timestamp()))
+    except RuntimeError as exc:
+        raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
+                                                 hint="this is a template or engine problem; please report it"),)) from exc
+    return _finish(raw, meta)
+
+
+def _pandoc_typst(markdown: str, meta: PdfMeta) -> str:
+    before, middle, after = PAGE_WORDS.get(meta.lang, PAGE_WORDS["en"])
+    variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
+                 "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
+                 "page-before": before, "page-middle": middle, "page-after": after}
+    command = [pypandoc.get_pandoc_path(), "--from", MARKDOWN_IN, "--to", "typst", "--template", str(TEMPLATE), "--columns=1"]
+    for name, value in variables.items():
+        command += ["--variable", f"{name}={value}"]
+    if meta.toc:
+        command += ["--variable", "toc=true"]
+    done = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ToolError("pandoc failed", (Problem("write.pandoc_failed", done.stderr.decode("utf-8", "replace")[:500]),))
+    return done.stdout.decode("utf-8")
+
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _finish(raw: bytes, meta: PdfMeta) -> tuple[bytes, int]:
+    with pikepdf.open(io.BytesIO(raw)) as pdf:
+        pdf.Root.PageMode = pikepdf.Name.UseOutlines if "/Outlines" in pdf.Root else pikepdf.Name.UseNone
+        pdf.Root.Lang = pikepdf.String("zh-CN" if meta.lang == "zh" else "en-US")
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as xmp:
+            xmp["dc:description"] = meta.subject
+        for page in pdf.pages:
+            for annot in page.get("/Annots", []):
+                _relative_link(annot)
+        out = io.BytesIO()
+        pdf.save(out, linearize=True, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        return out.getvalue(), len(pdf.pages)
+
+
+def _relative_link(annot) -> None:
+    """Turn a URI action to a relative .pdf path into a GoToR action (opens the other PDF)."""
+    action = annot.get("/A")
+    if action is None or action.get("/S") != pikepdf.Name.URI:
+        return
+    target = str(action.get("/URI", ""))
+    if _SCHEME.match(target) or not target.split("#")[0].endswith(".pdf"):
+        return
+    annot.A = pikepdf.Dictionary(S=pikepdf.Name.GoToR, F=pikepdf.String(target.split("#")[0]),
+                                 D=pikepdf.Array([0, pikepdf.Name.Fit]), NewWindow=False)
