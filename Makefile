@@ -11,7 +11,7 @@ STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 
 .DEFAULT_GOAL := help
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
-.PHONY: help setup setup-system dossier validate render test reference clean
+.PHONY: help setup setup-system dossier validate check render test bench reference clean
 
 help: ## Show this help
 	@echo "dossiergen — CMC data (YAML) to CTD Module 3 and regional annexes"
@@ -45,6 +45,12 @@ dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 
 validate: setup ## Validate DOSSIER against the schemas and rules
 	$(BIN)/dossiergen validate --dossier $(DOSSIER)
+
+check: setup ## Check the built PDFs and eCTD sequences under OUT (FDA, EU, NMPA technical rules)
+	$(BIN)/dossiergen check $(OUT)
+
+bench: setup ## Benchmark: antibody example, five markets cold, unchanged, one result changed
+	$(BIN)/python bench/bench.py
 
 render: setup ## Print the Markdown of documents of SECTION (template authors)
 	$(BIN)/dossiergen render --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --section "$(SECTION)"

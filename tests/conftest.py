@@ -110,3 +110,21 @@ def check_golden(path: Path, actual: str, update: bool) -> None:
 def minimal(tmp_path) -> Path:
     """A writable copy of the minimal valid dossier; returns its folder."""
     return materialise_case("minimal", tmp_path)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """The minimal case built for every market at the IND stage (built once per test session)."""
+    from dossiergen.build import build_dossier
+
+    saved = {k: os.environ.get(k) for k in ("SOURCE_DATE_EPOCH", "DOSSIERGEN_TODAY")}
+    os.environ.update(SOURCE_DATE_EPOCH=FIXED_EPOCH, DOSSIERGEN_TODAY="2026-11-27")
+    try:
+        root = tmp_path_factory.mktemp("minimal")
+        source = materialise_case("minimal", root)
+        for market in ("neutral", "us", "eu", "uk", "cn"):
+            build_dossier(source, market, "ind", root / "build", final=False)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    return {m: root / "build" / m / "ind" for m in ("neutral", "us", "eu", "uk", "cn")}

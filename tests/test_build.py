@@ -23,19 +23,6 @@ def _tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """The minimal case built for every market (module scope: built once)."""
-    import os
-
-    os.environ["SOURCE_DATE_EPOCH"] = "1795737600"
-    root = tmp_path_factory.mktemp("minimal")
-    source = materialise_case("minimal", root)
-    out = root / "build"
-    return {m: (build_dossier(source, m, "ind", out, final=False), out / m / "ind")[1]
-            for m in ("neutral", "us", "eu", "uk", "cn")}
-
-
 @pytest.mark.parametrize("market", ["us", "cn"])
 def test_rendered_markdown_golden(market, update_golden):
     """Every document's Markdown, reviewed as text in the diff."""
