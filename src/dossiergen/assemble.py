@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import Entity, Model
-from .registry import Section, load_registry
+from .registry import Section, load_annexes, load_registry
 from .text import pick, slugify
 
 LANGUAGE = {"cn": "zh"}
+SEQUENCE = "0000"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Document:
     @property
     def number(self) -> str:
         return self.section.number
+
+    @property
+    def pdf_path(self) -> str:
+        """Where the PDF goes in the build folder: Module 3 in the eCTD sequence, annexes beside it."""
+        return f"ectd/{SEQUENCE}/{self.path}.pdf" if self.path.startswith("m3/") else f"{self.path}.pdf"
 
     def get(self, name: str):
         """Return the data of the scope entry of this name (substance, product, excipient, method)."""
@@ -55,8 +61,24 @@ def assemble_context(model: Model, market: str, stage: str) -> Context:
     """Return the build context: every applicable Module 3 document in registry order."""
     lang = LANGUAGE.get(market, "en")
     root = load_registry()
-    documents = tuple(_expand(model, root, "", (), {}, stage))
+    documents = tuple(_expand(model, root, "", (), {}, stage)) + tuple(_regional(model, market, stage))
     return Context(model, market, stage, lang, documents)
+
+
+def _regional(model: Model, market: str, stage: str):
+    """Yield the market's regional annexes (regional/<market>/annexes.yaml), outside the eCTD sequence."""
+    for section in load_annexes(market):
+        if section.stages and stage not in section.stages:
+            continue
+        folder = f"regional/{market}"
+        if section.per == "qp_declaration":
+            for declaration in model.single("market-eu").get("qp_declarations", []):
+                substance = model.get(declaration.get("substance"), "substance")
+                slug = _substance_slug(substance) if substance else slugify(declaration.get("reference", "x"))
+                yield Document(f"{market}-{slugify(section.file)}-{slug}", section, f"{folder}/{section.file}-{slug}",
+                               (("declaration", declaration), ("substance", substance.data if substance else {})))
+        else:
+            yield Document(f"{market}-{slugify(section.file)}", section, f"{folder}/{section.file}")
 
 
 def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str, elements: tuple = ()):

@@ -24,6 +24,7 @@ from .paths import SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
 from .validate import validate_dossier
+from .regional import data_packages
 from .cache import DocumentCache, document_key, engine_fingerprint
 from .check import check_build
 from .clock import now
@@ -60,7 +61,7 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
     context, rendered, problems = _prepare(folder, market, stage, final)
     written, reused = _write_all(context, rendered, progress, DocumentCache(Path(out) / ".cache"))
     artifacts, entries = _document_artifacts(context, rendered, written)
-    artifacts += sequence_artifacts(entries)
+    artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
     manifest = {**_manifest(folder, context, entries, rendered), "build_key": key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(target, artifacts, verify=_verify)
@@ -138,7 +139,7 @@ def _document_artifacts(context: Context, rendered: list[Rendered], written) -> 
     artifacts, entries = [], []
     for item, (docx_bytes, pdf_bytes, pages) in zip(rendered, written):
         docx = Artifact(f"docx/{item.document.path}.docx", docx_bytes)
-        pdf = Artifact(f"ectd/{SEQUENCE}/{item.document.path}.pdf", pdf_bytes)
+        pdf = Artifact(item.document.pdf_path, pdf_bytes)  # regional annexes stay outside the sequence
         artifacts += [docx, pdf]
         entries.append(_entry(context, item, docx, pdf, pages))
     return artifacts, entries
@@ -147,7 +148,7 @@ def _document_artifacts(context: Context, rendered: list[Rendered], written) -> 
 def sequence_artifacts(entries: list[dict]) -> list[Artifact]:
     """Return index.xml, index-md5.txt and util/dtd/ for the documents' PDFs."""
     leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"].split("/", 2)[2],
-               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries]
+               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith("ectd/")]
     index = backbone_xml(leaves)
     return [Artifact(f"ectd/{SEQUENCE}/index.xml", index),
             Artifact(f"ectd/{SEQUENCE}/index-md5.txt", md5_hex(index).encode("ascii")),

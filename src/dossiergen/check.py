@@ -47,6 +47,8 @@ def check_build(folder: Path) -> list[Finding]:
         findings += check_sequence(folder, sequence)
     if not (folder / "ectd").is_dir():
         findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence in the build folder"))
+    for pdf in sorted((folder / "regional").rglob("*.pdf")):
+        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix())
     return findings
 
 

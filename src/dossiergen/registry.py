@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .paths import TEMPLATES
+from .paths import REGIONAL, TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Section:
     molecule_types: tuple[str, ...] = ()
     not_required_at: tuple[str, ...] = ()
     regional: bool = False
+    stages: tuple[str, ...] = ()
     children: tuple["Section", ...] = ()
 
     @property
@@ -41,7 +42,7 @@ class Section:
 
 def _node(data: dict) -> Section:
     fields = {k: v for k, v in data.items() if k != "children"}
-    for key in ("molecule_types", "not_required_at"):
+    for key in ("molecule_types", "not_required_at", "stages"):
         fields[key] = tuple(fields.get(key, ()))
     return Section(**fields, children=tuple(_node(c) for c in data.get("children", [])))
 
@@ -50,6 +51,15 @@ def _node(data: dict) -> Section:
 def load_registry(path: Path = TEMPLATES / "module3" / "sections.yaml") -> Section:
     """Return the root of the Module 3 section tree."""
     return _node(yaml.safe_load(path.read_text("utf-8"))["root"])
+
+
+@functools.cache
+def load_annexes(market: str) -> tuple[Section, ...]:
+    """Return the regional documents of a market (regional/<market>/annexes.yaml), in order."""
+    path = REGIONAL / market / "annexes.yaml"
+    if not path.is_file():
+        return ()
+    return tuple(_node({**entry, "regional": True}) for entry in yaml.safe_load(path.read_text("utf-8"))["documents"])
 
 
 def find_section(number: str, root: Section | None = None) -> Section | None:

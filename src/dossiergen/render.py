@@ -18,7 +18,7 @@ import yaml
 from . import tables
 from .assemble import Context, Document, applies_at_stage
 from .errors import InputError, Problem
-from .paths import TEMPLATES
+from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick
 
@@ -37,8 +37,9 @@ class Rendered:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
+    regional = sorted(str(p) for p in REGIONAL.glob("*/templates") if p.is_dir())
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
+        loader=jinja2.FileSystemLoader([str(TEMPLATE_DIR), *regional]), undefined=jinja2.StrictUndefined,
         finalize=escape_md, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["markup"] = _macro_markup
     return env
@@ -55,7 +56,7 @@ def _macro_markup(value) -> Markdown:
 def labels() -> dict[str, dict[str, str]]:
     """Return the fixed words of documents in English and Chinese (templates/module3/labels*.yaml)."""
     found: dict[str, dict[str, str]] = {}
-    for path in sorted(TEMPLATE_DIR.glob("labels*.yaml")):
+    for path in sorted(TEMPLATE_DIR.glob("labels*.yaml")) + sorted(REGIONAL.glob("*/labels*.yaml")):
         for key, value in yaml.safe_load(path.read_text("utf-8"))["labels"].items():
             if key in found:
                 raise ValueError(f"label '{key}' is defined twice ({path.name})")
@@ -86,11 +87,11 @@ def _links(text: str, context: Context, document: Document) -> str:
 
     ref() returns plain text with private-use sentinels, so a reference survives being joined
     with other text in a template; only here does it become Markdown."""
-    here = posixpath.dirname(document.path)
+    here = posixpath.dirname(document.pdf_path)
 
     def link(match):
         target = context.documents[int(match.group(2))]
-        return f"[{match.group(1)}]({posixpath.relpath(target.path + '.pdf', here)})"
+        return f"[{match.group(1)}]({posixpath.relpath(target.pdf_path, here)})"
 
     return _LINK.sub(link, text)
 
@@ -119,11 +120,12 @@ class _Helpers:
         names = {"doc": doc, "app": ctx.application, "lang": ctx.lang, "market": ctx.market, "stage": ctx.stage,
                  "model": ctx.model, "title": Markdown(escape_md(pick(doc.section.title, ctx.lang))),
                  "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
-        for name in ("substance", "product", "excipient", "method"):
+        for name in ("substance", "product", "excipient", "method", "declaration"):
             names[name] = doc.get(name) or {}
         for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
-                       "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address"):
+                       "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
+                       "regional_data"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -256,6 +258,12 @@ class _Helpers:
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]
+
+    def regional_data(self, name: str) -> dict:
+        """Return a regional data set (e.g. 'form_356h', 'eaf', 'uk'): the same dict the JSON package holds."""
+        from .regional import DATA
+
+        return DATA[name](self.context.model, self.context.stage)
 
     def cumulative_lrv(self, steps, virus_id):
         return tables.cumulative_lrv(steps, virus_id)

@@ -1,0 +1,18 @@
+"""Regional data packages: market -> machine-readable files placed beside the regional annexes.
+
+Each market module offers `packages(context) -> [(path, bytes)]`; PACKAGES maps market names to
+them. Pure functions of the model: files are written by package.write_build with the rest."""
+
+from __future__ import annotations
+
+from . import eu, uk, us
+
+PACKAGES = {"us": us.packages, "eu": eu.packages, "uk": uk.packages}
+# Data sets shared by the annex templates (regional_data(name)) and the JSON/XML packages.
+DATA = {**us.DATA, **eu.DATA, **uk.DATA}
+
+
+def data_packages(context) -> list[tuple[str, bytes]]:
+    """Return the data files of the build's market (none for neutral and cn yet)."""
+    builder = PACKAGES.get(context.market)
+    return builder(context) if builder else []
