@@ -24,6 +24,7 @@ from .paths import SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
 from .validate import validate_dossier
+from .gaps import find_gaps, gaps_report
 from .regional import data_packages
 from .cache import DocumentCache, document_key, engine_fingerprint
 from .check import check_build
@@ -62,6 +63,12 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
     written, reused = _write_all(context, rendered, progress, DocumentCache(Path(out) / ".cache"))
     artifacts, entries = _document_artifacts(context, rendered, written)
     artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
+    gaps = find_gaps(context.model, market, stage)
+    problems += [g.as_problem(final) for g in gaps]
+    if count_errors(problems):
+        raise InputError("blocking gaps for a final build", tuple(problems))
+    gaps_json, gaps_md = gaps_report(gaps, [(r.document.number, p) for r in rendered for p in r.missing], market, stage)
+    artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
     manifest = {**_manifest(folder, context, entries, rendered), "build_key": key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(target, artifacts, verify=_verify)
