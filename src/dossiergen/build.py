@@ -20,7 +20,7 @@ from .errors import InputError, Problem, count_errors
 from .load import load_dossier
 from .model import build_model
 from .package import Artifact, inputs_digest, manifest_bytes, write_build
-from .paths import SCHEMAS, TEMPLATES
+from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
 from .validate import validate_dossier
@@ -28,7 +28,7 @@ from .gaps import find_gaps, gaps_report
 from .regional import data_packages
 from .cache import DocumentCache, document_key, engine_fingerprint
 from .check import check_build
-from .clock import now
+from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
 from .write.docx import DocxMeta, write_docx
 from .write.pdf import PdfMeta, check_fonts, engine_version, write_pdf
@@ -88,8 +88,8 @@ def _default_stage(folder: Path) -> str:
 
 def _build_key(folder: Path, market: str, stage: str, final: bool) -> str:
     """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
-    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS]), engine_fingerprint(), market, stage, str(final),
-             str(int(now().timestamp()))]
+    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), market, stage, str(final),
+             str(int(now().timestamp())), today().isoformat()]  # today: audit ages and future dates
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -227,6 +227,6 @@ def _manifest(folder: Path, context: Context, entries: list[dict], rendered: lis
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
             "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": engine_version(),
             "sequence": f"ectd/{SEQUENCE}",
-            "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS]),
+            "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
             "untranslated": sorted({u for r in rendered for u in r.untranslated})}
