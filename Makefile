@@ -11,7 +11,8 @@ STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 
 .DEFAULT_GOAL := help
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
-.PHONY: help setup setup-system dossier validate check render test bench reference clean
+MARKETS ?= neutral us eu uk cn
+.PHONY: help setup setup-system dossier dossiers validate check render test bench reference clean
 
 help: ## Show this help
 	@echo "dossiergen — CMC data (YAML) to CTD Module 3 and regional annexes"
@@ -42,6 +43,10 @@ setup-system: ## Install LibreOffice, fonts and poppler (Debian, as root) or say
 
 dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 	$(BIN)/dossiergen build --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --out $(OUT)
+
+dossiers: setup ## Build every market (MARKETS) of DOSSIER, then check them all
+	@for m in $(MARKETS); do $(BIN)/dossiergen build --dossier $(DOSSIER) --market $$m $(STAGE_ARG) --out $(OUT) || exit $$?; done
+	$(BIN)/dossiergen check $(OUT)
 
 validate: setup ## Validate DOSSIER against the schemas and rules
 	$(BIN)/dossiergen validate --dossier $(DOSSIER)

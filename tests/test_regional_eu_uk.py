@@ -29,17 +29,18 @@ def _name(site_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, Path]:
-    """The antibody dossier built once for eu and uk at the marketing stage, at a fixed time."""
+    """The antibody dossier built once for eu, uk and us at the marketing stage, at a fixed time
+    (one output folder, so uk and us reuse the core documents eu wrote)."""
     saved = {k: os.environ.get(k) for k in ("SOURCE_DATE_EPOCH", "DOSSIERGEN_TODAY")}
     os.environ.update(SOURCE_DATE_EPOCH=FIXED_EPOCH, DOSSIERGEN_TODAY="2026-11-27")
     try:
         out = tmp_path_factory.mktemp("regional")
-        for market in ("eu", "uk"):
+        for market in ("eu", "uk", "us"):
             build_dossier(DOSSIER, market, "marketing", out, final=False)
     finally:
         for key, value in saved.items():
             os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
-    return {m: out / m / "marketing" for m in ("eu", "uk")}
+    return {m: out / m / "marketing" for m in ("eu", "uk", "us")}
 
 
 def _manifest(folder: Path) -> dict:
@@ -61,7 +62,7 @@ def _docx_text(path: Path) -> str:
 def test_manifest_lists_one_qp_declaration_per_entry(builds, market):
     declarations = _regional(builds[market], "qp-declaration-")
     assert len(declarations) == len(EU["qp_declarations"]) == 1
-    assert declarations[0]["section"] == "1.2" and declarations[0]["pdf"].startswith(f"regional/{market}/")
+    assert declarations[0]["section"] == "1.2" and declarations[0]["pdf"].startswith(f"ectd/0000/m1/{market}/12-form/")
     assert declarations[0]["missing"] == []
     other = "eaf-data" if market == "eu" else "uk-regional-information"
     assert len(_regional(builds[market], other)) == 1

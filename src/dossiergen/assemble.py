@@ -34,8 +34,8 @@ class Document:
 
     @property
     def pdf_path(self) -> str:
-        """Where the PDF goes in the build folder: Module 3 in the eCTD sequence, annexes beside it."""
-        return f"ectd/{SEQUENCE}/{self.path}.pdf" if self.path.startswith("m3/") else f"{self.path}.pdf"
+        """Where the PDF goes in the build folder: in the eCTD sequence (m1/<region>/, m3/)."""
+        return f"ectd/{SEQUENCE}/{self.path}.pdf" if self.path.split("/")[0] in ("m1", "m3") else f"{self.path}.pdf"
 
     def get(self, name: str):
         """Return the data of the scope entry of this name (substance, product, excipient, method)."""
@@ -70,7 +70,7 @@ def _regional(model: Model, market: str, stage: str):
     for section in load_annexes(market):
         if section.stages and stage not in section.stages:
             continue
-        folder = f"regional/{market}"
+        folder = section.folder or f"regional/{market}"
         if section.per == "qp_declaration":
             for declaration in model.single("market-eu").get("qp_declarations", []):
                 substance = model.get(declaration.get("substance"), "substance")

@@ -155,7 +155,7 @@ def _document_artifacts(context: Context, rendered: list[Rendered], written) -> 
 def sequence_artifacts(entries: list[dict]) -> list[Artifact]:
     """Return index.xml, index-md5.txt and util/dtd/ for the documents' PDFs."""
     leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"].split("/", 2)[2],
-               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith("ectd/")]
+               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith(f"ectd/{SEQUENCE}/m3/")]
     index = backbone_xml(leaves)
     return [Artifact(f"ectd/{SEQUENCE}/index.xml", index),
             Artifact(f"ectd/{SEQUENCE}/index-md5.txt", md5_hex(index).encode("ascii")),

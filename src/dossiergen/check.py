@@ -105,9 +105,12 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
             findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
         elif md5_hex(target.read_bytes()) != leaf.get("checksum"):
             findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
-    for path in sorted(sequence.glob("m[1-5]/**/*")):
+    for path in sorted(sequence.glob("m[2-5]/**/*")):
         if path.is_file() and path.resolve() not in referenced:
             findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf"))
+    if any(p.is_file() for p in sequence.glob("m1/**/*")):
+        findings.append(Finding("ectd.regional_backbone", "warning", rel(sequence / "m1"),
+                                "Module 1 files have no regional backbone yet (us-/eu-regional.xml is not generated)"))
     return findings
 
 
