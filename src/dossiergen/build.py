@@ -103,12 +103,7 @@ def _previous_manifest(target: Path) -> dict | None:
 def _prepare(folder: Path, market: str, stage: str | None, final: bool):
     """Load, validate, assemble and render; raise InputError on errors."""
     check_fonts()
-    dossier = load_dossier(folder)
-    problems = validate_dossier(dossier)
-    if count_errors(problems):
-        raise InputError("the dossier has errors", tuple(problems))
-    model = build_model(dossier)
-    context = assemble_context(model, market, stage or model.single("application").get("stage", "marketing"))
+    context, problems = _context(folder, market, stage)
     rendered = [render_document(context, document) for document in context.documents]
     problems += _missing_problems(rendered, final)
     if count_errors(problems):
@@ -171,13 +166,18 @@ def _verify(folder: Path) -> None:
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:
     """Return the rendered Markdown of the documents whose CTD number starts with prefix."""
+    context, _ = _context(folder, market, stage)
+    return [render_document(context, d) for d in context.documents if d.number.startswith(prefix)]
+
+
+def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, list[Problem]]:
+    """Load, validate and assemble; raise InputError when the dossier has errors."""
     dossier = load_dossier(folder)
     problems = validate_dossier(dossier)
     if count_errors(problems):
         raise InputError("the dossier has errors", tuple(problems))
     model = build_model(dossier)
-    context = assemble_context(model, market, stage or model.single("application").get("stage", "marketing"))
-    return [render_document(context, d) for d in context.documents if d.number.startswith(prefix)]
+    return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
 
 
 def _missing_problems(rendered: list[Rendered], final: bool) -> list[Problem]:

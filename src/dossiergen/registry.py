@@ -60,11 +60,3 @@ def load_annexes(market: str) -> tuple[Section, ...]:
     if not path.is_file():
         return ()
     return tuple(_node({**entry, "regional": True}) for entry in yaml.safe_load(path.read_text("utf-8"))["documents"])
-
-
-def find_section(number: str, root: Section | None = None) -> Section | None:
-    """Return the section with a CTD number."""
-    for node in (root or load_registry()).walk():
-        if node.number == number:
-            return node
-    return None

@@ -6,7 +6,7 @@ Pure functions of the model; they return cells as plain values (escaped later) o
 from __future__ import annotations
 
 from .limits import meets
-from .model import Model, results_by_batch, results_by_study, spec_test
+from .model import Model, results_by_batch, results_by_study
 from .text import pick
 
 BATCHES_PER_TABLE = 5
@@ -122,8 +122,3 @@ def studies_of(model: Model, subject_id: str) -> list[dict]:
 def cumulative_lrv(steps: list[dict], virus_id: str) -> float:
     """Return the cumulative log10 reduction of a virus over the counted steps."""
     return round(sum(s.get("lrv", {}).get(virus_id, 0) for s in steps if s.get("counted", True)), 1)
-
-
-def test_of(spec: dict, test_id: str) -> dict | None:
-    """Return a test of a specification by id."""
-    return spec_test(spec, test_id)

@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import docx
 import pypandoc
@@ -18,9 +17,10 @@ from docx.text.paragraph import Paragraph
 
 from ..clock import now
 from ..errors import Problem, ToolError
+from ..paths import TEMPLATES
 from .ooxml import add_field, add_field_end, add_field_start, deterministic_zip, set_child
 
-REFERENCE = Path(__file__).resolve().parents[3] / "templates" / "module3" / "reference.docx"
+REFERENCE = TEMPLATES / "module3" / "reference.docx"
 # Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
 MARKDOWN_IN = "markdown-raw_html-raw_attribute-raw_tex-tex_math_dollars-tex_math_single_backslash-smart-implicit_figures-auto_identifiers"
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
