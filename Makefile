@@ -12,7 +12,7 @@ STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 .DEFAULT_GOAL := help
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
 MARKETS ?= neutral us eu uk cn
-.PHONY: help setup setup-system dossier dossiers validate check render test bench reference clean
+.PHONY: help setup setup-system dossier dossiers validate check gaps render test bench reference clean
 
 help: ## Show this help
 	@echo "dossiergen — CMC data (YAML) to CTD Module 3 and regional annexes"
@@ -47,6 +47,10 @@ dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 dossiers: setup ## Build every market (MARKETS) of DOSSIER, then check them all
 	@for m in $(MARKETS); do $(BIN)/dossiergen build --dossier $(DOSSIER) --market $$m $(STAGE_ARG) --out $(OUT) || exit $$?; done
 	$(BIN)/dossiergen check $(OUT)
+
+gaps: setup ## Readiness matrix: the antibody at marketing and the tablet at IND, across us, eu, uk, cn
+	$(BIN)/dossiergen gaps --dossier dossier --stage marketing --out $(OUT)
+	$(BIN)/dossiergen gaps --dossier examples/velcratinib-tablets --stage ind --out $(OUT)
 
 validate: setup ## Validate DOSSIER against the schemas and rules
 	$(BIN)/dossiergen validate --dossier $(DOSSIER)

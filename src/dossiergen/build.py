@@ -170,6 +170,50 @@ def render_folder(folder: Path, market: str, stage: str | None, prefix: str = ""
     return [render_document(context, d) for d in context.documents if d.number.startswith(prefix)]
 
 
+@dataclass(frozen=True)
+class GapsReport:
+    """The outcome of `dossiergen gaps`: the matrix and the files written."""
+
+    label: str
+    matrix: object
+    written: list[Path]
+
+
+def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> GapsReport:
+    """Compute gaps for one market or all; write gaps.md/json per market, and for 'all' the
+    readiness matrix (Markdown, JSON, DOCX) under out/readiness/<stage>/."""
+    from .readiness import MARKETS, build_matrix, matrix_json, matrix_markdown
+
+    context, _ = _context(folder, "neutral", stage)
+    markets = MARKETS if market == "all" else (market,)
+    matrix = build_matrix(context.model, context.stage, markets)
+    label = str(pick(context.application.get("product_family"), "en"))
+    written = []
+    for name in markets:
+        market_context = assemble_context(context.model, name, context.stage)
+        missing = [(d.number, p) for d in market_context.documents for p in render_document(market_context, d).missing]
+        data, text = gaps_report(matrix.gaps[name], missing, name, context.stage)
+        written += _write_files(Path(out) / name / context.stage, {"gaps.json": data, "gaps.md": text})
+    if market == "all":
+        markdown = matrix_markdown(matrix, label)
+        meta = DocxMeta(title=f"Global readiness {label}", subject=f"{label}, {context.stage}",
+                        header=f"{label} · global readiness · {context.stage}", lang="en")
+        written += _write_files(Path(out) / "readiness" / context.stage, {
+            "readiness.md": markdown.encode("utf-8"), "readiness.json": matrix_json(matrix, label),
+            "readiness.docx": write_docx(markdown, meta)})
+    return GapsReport(label, matrix, written)
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write small report files, each replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
+    return [folder / name for name in files]
+
+
 def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, list[Problem]]:
     """Load, validate and assemble; raise InputError when the dossier has errors."""
     dossier = load_dossier(folder)

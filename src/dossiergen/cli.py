@@ -96,6 +96,43 @@ def _prefixed(findings, folder: Path, base: Path):
 
 @cli.command()
 @_dossier_option
+@click.option("--market", type=click.Choice(("all",) + MARKETS[1:]), default="all", show_default=True)
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
+@click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def gaps(dossier: Path, market: str, stage: str | None, out: Path) -> None:
+    """Report what the data lacks for a market (or all markets) and stage, with each YAML location."""
+    from .build import gaps_folder
+
+    _default_build_time(dossier)
+    report = _run(lambda: gaps_folder(dossier, market, stage, out))
+    _print_matrix(report)
+    for path in report.written:
+        click.echo(f"wrote {path}", err=True)
+
+
+def _print_matrix(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .readiness import matrix_terminal
+
+    matrix = report.matrix
+    table = Table(title=f"{report.label}: {matrix.stage} stage", show_lines=False)
+    for column in ["rule", "severity", *(m.upper() for m in matrix.markets)]:
+        table.add_column(column)
+    for row in matrix_terminal(matrix):
+        table.add_row(*row)
+    console = Console(width=160)
+    console.print(table)
+    for market in matrix.markets:
+        for gap in matrix.gaps[market]:
+            console.print(f"{market.upper()} {gap.location}: {gap.severity}: {gap.title}: {gap.detail} [{gap.rule}]",
+                          markup=False, highlight=False)
+            console.print(f"    fix: {gap.fix} ({gap.source})", markup=False, highlight=False)
+
+
+@cli.command()
+@_dossier_option
 @click.option("--market", type=click.Choice(MARKETS), default="neutral", show_default=True)
 @click.option("--stage", type=click.Choice(STAGES), default=None)
 @click.option("--section", default="", help="Only documents whose CTD number starts with this (e.g. 3.2.S.4).")

@@ -10,7 +10,14 @@ severity (blocking or advisory), a one-line fix, and one check of a small set of
   in_list  the field `field` of every item of `items` is one of `values`
   recent   the date in `field` of every item of `items` is at most `years` old
   covers   every id of `items` (filtered) appears among the ids at `within`
+  count_at_least
+           for each entity of `groups`, at least `min` items of `items` (filtered) name it in `group_by`
+  translated
+           every narrative of the file kinds `kinds` has a Chinese (zh) text
 
+`where` matches a field against a value, a list of values, or {">=": n} / {"<=": n}; fields may be
+derived: `@months_of_data` (a stability study's last time point with results) and
+`@validation_status` (a method's validation status, 'none' without one).
 Items are given as {kind: <file kind>, path: [key, "*", ...]} (see model.select). A gap names the
 YAML place where the data belongs: the item, or the parent that lacks it."""
 
@@ -62,15 +69,65 @@ class Gap:
                 "column": self.location.column, "path": self.location.path}
 
 
+REQUIRED_BY_KIND = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
+                    "recent": ("items", "field", "years"), "covers": ("items", "within"),
+                    "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",)}
+
+
+def rule_packs(market: str) -> list:
+    """Return the rule pack files of a market: the ICH core pack, then the market's own."""
+    packs = [TEMPLATES / "module3" / "requirements.yaml", REGIONAL / market / "requirements.yaml"]
+    return [p for p in packs if p.is_file()]
+
+
 @functools.cache
 def load_rules(market: str) -> tuple[dict, ...]:
-    """Return the rules that apply to a market: the ICH core pack, then the market's own."""
-    packs = [TEMPLATES / "module3" / "requirements.yaml", REGIONAL / market / "requirements.yaml"]
-    rules: list[dict] = []
-    for path in packs:
-        if path.is_file():
-            rules += yaml.safe_load(path.read_text("utf-8")).get("rules", [])
+    """Return the rules of a market's packs; a malformed pack raises InputError with located problems."""
+    from .errors import InputError
+
+    rules, problems = [], []
+    for path in rule_packs(market):
+        pack, found = check_rule_pack(path)
+        rules += pack
+        problems += found
+    if problems:
+        raise InputError("a rule pack is malformed", tuple(problems))
     return tuple(rules)
+
+
+def check_rule_pack(path) -> tuple[list[dict], list[Problem]]:
+    """Return a pack's rules and its problems (schema, check kind and its keys), each located."""
+    from .load import Dossier
+    from .validate import _problems
+    from .schema import validator_for
+
+    holder = Dossier(path.parent, str(path.parent.relative_to(path.parent.parents[1])), {})
+    source_problems = _load_file_as(holder, path)
+    if source_problems or path.name not in holder.files:
+        return [], source_problems
+    source = holder.files[path.name]
+    problems = [p for e in validator_for("requirements").iter_errors(source.data) for p in _problems(holder, source, e)]
+    for index, rule in enumerate(source.data.get("rules", []) if isinstance(source.data, dict) else []):
+        check = rule.get("check", {}) if isinstance(rule, dict) else {}
+        for key in REQUIRED_BY_KIND.get(check.get("kind"), ()):
+            if key not in check:
+                problems.append(Problem("rules.check_key", f"the '{check['kind']}' check needs '{key}'",
+                                        holder.locate(path.name, ("rules", index, "check")),
+                                        hint=f"keys of a {check['kind']} check: {', '.join(REQUIRED_BY_KIND[check['kind']])}"))
+    return ([] if problems else source.data["rules"]), problems
+
+
+def _load_file_as(holder, path) -> list[Problem]:
+    """Load a rule pack with the dossier loader (positions, duplicate keys, tabs) as kind 'requirements'."""
+    from . import load
+
+    raw, problems = load._read_text(path, f"{holder.label}/{path.name}")
+    if raw is None:
+        return problems
+    source, problems = load._read_yaml(raw, path.name, "requirements", f"{holder.label}/{path.name}")
+    if source is not None:
+        holder.files[path.name] = source
+    return problems
 
 
 def find_gaps(model: Model, market: str, stage: str) -> list[Gap]:
@@ -90,20 +147,42 @@ def _items(model: Model, spec: dict):
     """Yield (item, location) for {kind, path, where}: mappings, or ids (strings) in a list."""
     for source in model.dossier.of_kind(spec["kind"]):
         for value, container, key in select(source.data, tuple(spec.get("path", ()))):
-            if isinstance(value, dict) and _matches(value, spec.get("where", {})):
+            if isinstance(value, dict) and _matches(value, spec.get("where", {}), model):
                 yield value, model.dossier.location_of(value)
             elif isinstance(value, str) and not spec.get("where"):
                 yield value, model.dossier.location_of(container, key)
 
 
-def _matches(item: dict, where: dict) -> bool:
+def _matches(item: dict, where: dict, model: Model | None = None) -> bool:
     for field, wanted in where.items():
         if field == "role_in":
             if not any(r.get("role") in wanted for r in item.get("roles", [])):
                 return False
-        elif _get(item, field) not in (wanted if isinstance(wanted, list) else [wanted]):
+            continue
+        value = DERIVED[field](model, item) if field.startswith("@") else _get(item, field)
+        if isinstance(wanted, dict):
+            if not all(isinstance(value, (int, float)) and _compare(op, value, limit) for op, limit in wanted.items()):
+                return False
+        elif value not in (wanted if isinstance(wanted, list) else [wanted]):
             return False
     return True
+
+
+def _compare(op: str, value: float, limit: float) -> bool:
+    return {">=": value >= limit, "<=": value <= limit, ">": value > limit, "<": value < limit}[op]
+
+
+def _months_of_data(model: Model, study: dict) -> float:
+    from .model import results_by_study
+
+    points = [r.get("time_point") for r in results_by_study(model).get(study.get("id"), [])]
+    return max((p for p in points if isinstance(p, (int, float))), default=0)
+
+
+DERIVED = {
+    "@months_of_data": _months_of_data,
+    "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
+}
 
 
 def _get(item, dotted: str):
@@ -210,3 +289,31 @@ def gaps_report(gaps: list[Gap], missing: list[tuple[str, str]], market: str, st
         lines += [f"| {number} | {path} |" for number, path in missing]
     text = "\n".join(lines) + "\n"
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), text.encode("utf-8")
+
+
+@check_kind("count_at_least")
+def check_count_at_least(model: Model, check: dict):
+    counts: dict[str, int] = {}
+    for item, _ in _items(model, check["items"]):
+        key = _get(item, check["group_by"])
+        counts[key] = counts.get(key, 0) + 1
+    for groups in check["groups"]:
+        for group, location in _items(model, groups):
+            found = counts.get(_label(group), 0)
+            if found < check["min"]:
+                yield location, f"'{_label(group)}' has {found} {check.get('items_name', 'matching items')}; at least {check['min']} are needed"
+
+
+@check_kind("translated")
+def check_translated(model: Model, check: dict):
+    from .schema import narrative_paths
+
+    for kind in check["kinds"]:
+        for source in model.dossier.of_kind(kind):
+            untranslated = []
+            for pattern in narrative_paths(kind):
+                for value, container, key in select(source.data, pattern):
+                    if isinstance(value, str) or (isinstance(value, dict) and "en" in value and not value.get("zh")):
+                        untranslated.append(model.dossier.location_of(container, key))
+            if untranslated:
+                yield untranslated[0], f"{len(untranslated)} narrative(s) in {source.rel} have no Chinese (zh) text, the first here"
