@@ -5,14 +5,14 @@ them. Pure functions of the model: files are written by package.write_build with
 
 from __future__ import annotations
 
-from . import eu, uk, us
+from . import cn, eu, uk, us
 
-PACKAGES = {"us": us.packages, "eu": eu.packages, "uk": uk.packages}
+PACKAGES = {"us": us.packages, "eu": eu.packages, "uk": uk.packages, "cn": cn.packages}
 # Data sets shared by the annex templates (regional_data(name)) and the JSON/XML packages.
-DATA = {**us.DATA, **eu.DATA, **uk.DATA}
+DATA = {**us.DATA, **eu.DATA, **uk.DATA, **cn.DATA}
 
 
 def data_packages(context) -> list[tuple[str, bytes]]:
-    """Return the data files of the build's market (none for neutral and cn yet)."""
+    """Return the data files of the build's market (none for neutral)."""
     builder = PACKAGES.get(context.market)
     return builder(context) if builder else []
