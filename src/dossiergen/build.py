@@ -67,7 +67,8 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
     problems += [g.as_problem(final) for g in gaps]
     if count_errors(problems):
         raise InputError("blocking gaps for a final build", tuple(problems))
-    gaps_json, gaps_md = gaps_report(gaps, [(r.document.number, p) for r in rendered for p in r.missing], market, stage)
+    gaps_json, gaps_md = gaps_report(gaps, [(r.document.number, p) for r in rendered for p in r.missing], market, stage,
+                                     context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
     manifest = {**_manifest(folder, context, entries, rendered), "build_key": key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
@@ -192,14 +193,14 @@ def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> Gaps
     for name in markets:
         market_context = assemble_context(context.model, name, context.stage)
         missing = [(d.number, p) for d in market_context.documents for p in render_document(market_context, d).missing]
-        data, text = gaps_report(matrix.gaps[name], missing, name, context.stage)
+        data, text = gaps_report(matrix.gaps[name], missing, name, context.stage, context.model.dossier.label)
         written += _write_files(Path(out) / name / context.stage, {"gaps.json": data, "gaps.md": text})
     if market == "all":
-        markdown = matrix_markdown(matrix, label)
+        markdown = matrix_markdown(matrix, label, context.model.dossier.label)
         meta = DocxMeta(title=f"Global readiness {label}", subject=f"{label}, {context.stage}",
                         header=f"{label} · global readiness · {context.stage}", lang="en")
         written += _write_files(Path(out) / "readiness" / context.stage, {
-            "readiness.md": markdown.encode("utf-8"), "readiness.json": matrix_json(matrix, label),
+            "readiness.md": markdown.encode("utf-8"), "readiness.json": matrix_json(matrix, label, context.model.dossier.label),
             "readiness.docx": write_docx(markdown, meta)})
     return GapsReport(label, matrix, written)
 

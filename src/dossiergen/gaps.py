@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from pathlib import PurePath
 from dataclasses import dataclass
 
 import yaml
@@ -63,10 +64,18 @@ class Gap:
         return Problem(f"gap.{self.rule}", f"{self.title}: {self.detail}", self.location,
                        hint=f"{self.fix} ({self.source})", severity=level)
 
-    def as_dict(self) -> dict:
+    def as_dict(self, root: str = "") -> dict:
+        """Return the gap as data; with root, its file is named from the dossier folder's own name."""
         return {"rule": self.rule, "title": self.title, "source": self.source, "severity": self.severity,
-                "fix": self.fix, "detail": self.detail, "file": self.location.file, "line": self.location.line,
-                "column": self.location.column, "path": self.location.path}
+                "fix": self.fix, "detail": self.detail, "file": _relative(self.location.file, root),
+                "line": self.location.line, "column": self.location.column, "path": self.location.path}
+
+
+def _relative(file: str, root: str) -> str:
+    """Return a location's file as <folder name>/<file>, so reports never hold absolute paths."""
+    if root and file.startswith(root.rstrip("/") + "/"):
+        return f"{PurePath(root).name}/{file[len(root.rstrip('/')) + 1:]}"
+    return file
 
 
 REQUIRED_BY_KIND = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
@@ -273,17 +282,19 @@ def check_covers(model: Model, check: dict):
             yield location, f"'{_label(item)}' is not covered by {check.get('within_name', check['within']['kind'])}"
 
 
-def gaps_report(gaps: list[Gap], missing: list[tuple[str, str]], market: str, stage: str) -> tuple[bytes, bytes]:
+def gaps_report(gaps: list[Gap], missing: list[tuple[str, str]], market: str, stage: str,
+                root: str = "") -> tuple[bytes, bytes]:
     """Return gaps.json and gaps.md: unmet rules, then the data the documents marked missing."""
     data = {"market": market, "stage": stage,
             "blocking": sum(g.severity == "blocking" for g in gaps), "advisory": sum(g.severity == "advisory" for g in gaps),
-            "gaps": [g.as_dict() for g in gaps],
+            "gaps": [g.as_dict(root) for g in gaps],
             "missing_in_documents": [{"section": number, "path": path} for number, path in missing]}
     lines = [f"# Gaps for {market}, {stage} stage", "",
              f"{data['blocking']} blocking, {data['advisory']} advisory; {len(missing)} item(s) marked missing in documents.", ""]
     if gaps:
         lines += ["| rule | severity | where | finding | fix (source) |", "|---|---|---|---|---|"]
-        lines += [f"| {g.rule} | {g.severity} | {g.location} | {g.detail} | {g.fix} ({g.source}) |".replace("\n", " ") for g in gaps]
+        lines += [f"| {g.rule} | {g.severity} | {_relative(str(g.location), root)} | {g.detail} | {g.fix} ({g.source}) |"
+                  .replace("\n", " ") for g in gaps]
     if missing:
         lines += ["", "## Marked missing in documents", "", "| section | data path |", "|---|---|"]
         lines += [f"| {number} | {path} |" for number, path in missing]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .gaps import Gap, find_gaps, load_rules
+from .gaps import Gap, _relative, find_gaps, load_rules
 from .model import Model
 from .text import escape_md
 
@@ -43,13 +43,13 @@ def build_matrix(model: Model, stage: str, markets: tuple[str, ...] = MARKETS) -
     return Matrix(stage, markets, tuple(rules.values()), status, gaps)
 
 
-def matrix_json(matrix: Matrix, label: str) -> bytes:
+def matrix_json(matrix: Matrix, label: str, root: str = "") -> bytes:
     """Return the matrix as JSON."""
     data = {"dossier": label, "stage": matrix.stage, "markets": list(matrix.markets),
             "summary": {m: _summary(matrix, m) for m in matrix.markets},
             "rules": [{"id": r["id"], "title": r["title"], "source": r["source"], "severity": r["severity"],
                        "status": matrix.status[r["id"]]} for r in matrix.rules],
-            "gaps": {m: [g.as_dict() for g in matrix.gaps[m]] for m in matrix.markets}}
+            "gaps": {m: [g.as_dict(root) for g in matrix.gaps[m]] for m in matrix.markets}}
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -61,7 +61,7 @@ def _summary(matrix: Matrix, market: str) -> dict:
             "first": f"{first.title}: {first.fix}" if first else None}
 
 
-def matrix_markdown(matrix: Matrix, label: str) -> str:
+def matrix_markdown(matrix: Matrix, label: str, root: str = "") -> str:
     """Return the matrix and the gaps behind it as Markdown (also the body of the DOCX report)."""
     lines = [f"# Global readiness: {escape_md(label)}, {matrix.stage} stage", "",
              "## Summary per market", "", "| Market | Blocking | Advisory | Do first |", "|:--|:--|:--|:------|"]
@@ -77,7 +77,7 @@ def matrix_markdown(matrix: Matrix, label: str) -> str:
     lines += ["", ": Table 2 Rules (rows) by market (columns): met, MISSING or n/a (not applicable)", ""]
     for market in matrix.markets:
         lines += [f"## Gaps for {market.upper()}", ""]
-        lines += [f"- **{escape_md(g.rule)}** ({g.severity}) {escape_md(g.detail)}; {escape_md(str(g.location))}. "
+        lines += [f"- **{escape_md(g.rule)}** ({g.severity}) {escape_md(g.detail)}; {escape_md(_relative(str(g.location), root))}. "
                   f"*{escape_md(g.fix)}*" for g in matrix.gaps[market]] or ["No gaps."]
         lines.append("")
     return "\n".join(lines)
