@@ -118,8 +118,8 @@ def _print_matrix(report) -> None:
 
     matrix = report.matrix
     table = Table(title=f"{report.label}: {matrix.stage} stage", show_lines=False)
-    for column in ["rule", "severity", *(m.upper() for m in matrix.markets)]:
-        table.add_column(column)
+    for column in ["rule", "source", "severity", *(m.upper() for m in matrix.markets)]:
+        table.add_column(column, max_width=60 if column == "source" else None)
     for row in matrix_terminal(matrix):
         table.add_row(*row)
     console = Console(width=160)

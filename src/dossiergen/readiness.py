@@ -84,5 +84,6 @@ def matrix_markdown(matrix: Matrix, label: str, root: str = "") -> str:
 
 
 def matrix_terminal(matrix: Matrix) -> list[list[str]]:
-    """Return the rows of the terminal table: rule, severity, one status per market."""
-    return [[r["id"], r["severity"], *(STATUS[matrix.status[r["id"]][m]] for m in matrix.markets)] for r in matrix.rules]
+    """Return the rows of the terminal table: rule, source, severity, one status per market."""
+    return [[r["id"], r["source"], r["severity"], *(STATUS[matrix.status[r["id"]][m]] for m in matrix.markets)]
+            for r in matrix.rules]
