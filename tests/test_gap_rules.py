@@ -318,3 +318,16 @@ def test_one_primary_batch_less_moves_only_the_stability_rule(tmp_path):
     assert gaps[0].detail == ("'ds-ordesimab-sz' has 2 primary long-term studies with 6 months of data; "
                               "at least 3 are needed")
     assert before.status["core.stability-primary-long-term"]["us"] == "n/a"  # the Q1A rule is for small molecules
+
+
+def test_registration_testing_needs_three_batches_per_strength(tmp_path):
+    """count_at_least follows batch ids to their strength: dropping one batch of the solution
+    leaves that strength with two, and only that strength is reported."""
+    source = tmp_path / "dossier"
+    shutil.copytree(ANTIBODY, source)
+    assert not [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == "cn.registration-testing-batches"]
+    path = source / "markets" / "cn.yaml"
+    path.write_text(path.read_text("utf-8").replace("dp-s-25001, ", ""), "utf-8")
+    gaps = [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == "cn.registration-testing-batches"]
+    assert [(g.location.file.endswith("ordesimab-injection-vial.yaml"), g.detail) for g in gaps] == [
+        (True, "'str-sol-100mg-ml' has 2 registration-testing batches; at least 3 are needed")]

@@ -12,6 +12,7 @@ severity (blocking or advisory), a one-line fix, and one check of a small set of
   covers   every id of `items` (filtered) appears among the ids at `within`
   count_at_least
            for each entity of `groups`, at least `min` items of `items` (filtered) name it in `group_by`
+           (items that are ids, such as batch ids in a list, are looked up first)
   translated
            every narrative of the file kinds `kinds` has a Chinese (zh) text
 
@@ -306,7 +307,7 @@ def gaps_report(gaps: list[Gap], missing: list[tuple[str, str]], market: str, st
 def check_count_at_least(model: Model, check: dict):
     counts: dict[str, int] = {}
     for item, _ in _items(model, check["items"]):
-        key = _get(item, check["group_by"])
+        key = _get(_resolve(model, item, None) if isinstance(item, str) else item, check["group_by"])
         counts[key] = counts.get(key, 0) + 1
     for groups in check["groups"]:
         for group, location in _items(model, groups):
