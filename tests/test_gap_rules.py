@@ -331,3 +331,15 @@ def test_registration_testing_needs_three_batches_per_strength(tmp_path):
     gaps = [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == "cn.registration-testing-batches"]
     assert [(g.location.file.endswith("ordesimab-injection-vial.yaml"), g.detail) for g in gaps] == [
         (True, "'str-sol-100mg-ml' has 2 registration-testing batches; at least 3 are needed")]
+
+
+def test_registration_batches_need_remaining_shelf_life(tmp_path):
+    """remaining_shelf_life: samples sent in 2028 leave the 2025 batches of a 36-month product too little."""
+    source = tmp_path / "dossier"
+    shutil.copytree(ANTIBODY, source)
+    rule = "cn.registration-testing-shelf-life"
+    assert not [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == rule]
+    path = source / "markets" / "cn.yaml"
+    path.write_text(path.read_text("utf-8").replace('planned_submission: "2026-11-23"', 'planned_submission: "2028-06-01"'), "utf-8")
+    gaps = [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == rule]
+    assert gaps and all(g.location.file.endswith("markets/cn.yaml") and "months of shelf life left on 2028-06-01" in g.detail for g in gaps)

@@ -15,6 +15,9 @@ severity (blocking or advisory), a one-line fix, and one check of a small set of
            (items that are ids, such as batch ids in a list, are looked up first)
   translated
            every narrative of the file kinds `kinds` has a Chinese (zh) text
+  remaining_shelf_life
+           every batch of `items` (ids) keeps at least `months` of its claimed shelf life (stability
+           claims of its subject) on the date at `on` ({file, path}), e.g. when samples are sent
 
 `where` matches a field against a value, a list of values, or {">=": n} / {"<=": n}; fields may be
 derived: `@months_of_data` (a stability study's last time point with results) and
@@ -329,3 +332,25 @@ def check_translated(model: Model, check: dict):
                         untranslated.append(model.dossier.location_of(container, key))
             if untranslated:
                 yield untranslated[0], f"{len(untranslated)} narrative(s) in {source.rel} have no Chinese (zh) text, the first here"
+
+
+@check_kind("remaining_shelf_life")
+def check_remaining_shelf_life(model: Model, check: dict):
+    files = model.dossier.of_kind(check["on"]["file"])
+    on = _get(files[0].data, ".".join(check["on"]["path"])) if files else None
+    try:
+        when = dt.date.fromisoformat(on)
+    except (TypeError, ValueError):
+        return
+    claims = {c.get("subject"): c for c in model.single("stability").get("claims", []) if isinstance(c, dict)}
+    for item, location in _items(model, check["items"]):
+        batch = _resolve(model, item, None)
+        claim = claims.get(batch.get("subject"))
+        try:
+            made = dt.date.fromisoformat(batch.get("date"))
+        except (TypeError, ValueError):
+            continue
+        if claim and isinstance(claim.get("months"), int):
+            left = claim["months"] - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
+            if left < check["months"]:
+                yield location, f"'{_label(item)}' has {left} months of shelf life left on {on}; at least {check['months']} are needed"
