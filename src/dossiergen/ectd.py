@@ -8,11 +8,11 @@ from pathlib import Path
 
 from lxml import etree
 
+from .assemble import SEQUENCE  # re-exported: the one definition of the sequence folder
 from .paths import TEMPLATES
 
 DTD_FILE = TEMPLATES / "ectd" / "ich-ectd-3-2.dtd"
 DTD_MD5 = "1d6f631cc6b6357f0f4fe378e5f79a27"
-from .assemble import SEQUENCE  # noqa: E402  (one definition of the sequence number)
 ECTD_NS = "http://www.ich.org/ectd"
 XLINK_NS = "http://www.w3c.org/1999/xlink"  # sic: the DTD fixes the w3c.org spelling
 

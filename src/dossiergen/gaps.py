@@ -30,8 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from pathlib import PurePath
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import yaml
 
@@ -110,16 +110,15 @@ def load_rules(market: str) -> tuple[dict, ...]:
 
 def check_rule_pack(path) -> tuple[list[dict], list[Problem]]:
     """Return a pack's rules and its problems (schema, check kind and its keys), each located."""
-    from .load import Dossier
-    from .validate import _problems
-    from .schema import validator_for
+    from .load import load_single_file
+    from .validate import check_file_schema
 
-    holder = Dossier(path.parent, str(path.parent.relative_to(path.parent.parents[1])), {})
-    source_problems = _load_file_as(holder, path)
-    if source_problems or path.name not in holder.files:
-        return [], source_problems
+    label = path.parent.relative_to(path.parents[2]).as_posix()  # e.g. regional/cn, templates/module3
+    holder = load_single_file(path, "requirements", label)
+    if holder.problems or path.name not in holder.files:
+        return [], list(holder.problems)
     source = holder.files[path.name]
-    problems = [p for e in validator_for("requirements").iter_errors(source.data) for p in _problems(holder, source, e)]
+    problems = check_file_schema(holder, source)
     for index, rule in enumerate(source.data.get("rules", []) if isinstance(source.data, dict) else []):
         check = rule.get("check", {}) if isinstance(rule, dict) else {}
         for key in REQUIRED_BY_KIND.get(check.get("kind"), ()):
@@ -128,19 +127,6 @@ def check_rule_pack(path) -> tuple[list[dict], list[Problem]]:
                                         holder.locate(path.name, ("rules", index, "check")),
                                         hint=f"keys of a {check['kind']} check: {', '.join(REQUIRED_BY_KIND[check['kind']])}"))
     return ([] if problems else source.data["rules"]), problems
-
-
-def _load_file_as(holder, path) -> list[Problem]:
-    """Load a rule pack with the dossier loader (positions, duplicate keys, tabs) as kind 'requirements'."""
-    from . import load
-
-    raw, problems = load._read_text(path, f"{holder.label}/{path.name}")
-    if raw is None:
-        return problems
-    source, problems = load._read_yaml(raw, path.name, "requirements", f"{holder.label}/{path.name}")
-    if source is not None:
-        holder.files[path.name] = source
-    return problems
 
 
 def find_gaps(model: Model, market: str, stage: str) -> list[Gap]:

@@ -129,6 +129,20 @@ def load_dossier(folder: Path, label: str | None = None) -> Dossier:
     return dossier
 
 
+def load_single_file(path: Path, kind: str, label: str) -> Dossier:
+    """Load one YAML file of a kind outside a dossier (a rule pack) with the same checks and positions."""
+    dossier = Dossier(path.parent, label, {})
+    shown = f"{label}/{path.name}"
+    raw, problems = _read_text(path, shown)
+    if raw is not None:
+        source, problems = _read_yaml(raw, path.name, kind, shown)
+        if source is not None:
+            dossier.files[path.name] = source
+            _register_origins(dossier.origins, path.name, source.data, ())
+    dossier.problems = problems
+    return dossier
+
+
 def _missing_required(dossier: Dossier) -> list[Problem]:
     return [Problem("load.missing_file", f"the dossier has no {name}", Location(f"{dossier.label}/{name}"),
                     hint=f"create {name}; see README 'The dossier folder'")

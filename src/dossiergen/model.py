@@ -56,6 +56,7 @@ class Model:
     dossier: Dossier
     entities: dict[str, Entity] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    results: dict[str, dict] = field(default_factory=dict, repr=False)  # memo of results_by_*; the model is read-only
 
     def data(self, kind: str) -> list[Any]:
         """Return the data of every file of a kind."""
@@ -133,7 +134,9 @@ def _register(model: Model, etype: str, value: Any, rel: str) -> None:
 
 def results_by_batch(model: Model) -> dict[str, list[dict]]:
     """Return each batch's results: inline ones first, then CSV rows, in file order."""
-    found: dict[str, list[dict]] = {}
+    if "batch" in model.results:
+        return model.results["batch"]
+    found: dict[str, list[dict]] = model.results.setdefault("batch", {})
     for batch in model.of_type("batch"):
         found[batch.id] = [r for r in batch.data.get("results", []) or [] if isinstance(r, dict)]
     for row in model.batch_rows:
@@ -143,7 +146,9 @@ def results_by_batch(model: Model) -> dict[str, list[dict]]:
 
 def results_by_study(model: Model) -> dict[str, list[dict]]:
     """Return each stability study's results: inline ones first, then CSV rows."""
-    found: dict[str, list[dict]] = {}
+    if "study" in model.results:
+        return model.results["study"]
+    found: dict[str, list[dict]] = model.results.setdefault("study", {})
     for study in model.of_type("study"):
         found[study.id] = [r for r in study.data.get("results", []) or [] if isinstance(r, dict)]
     for row in model.stability_rows:

@@ -9,6 +9,8 @@ from ..model import Model, select
 
 SUBJECT = ("substance", "product")
 # (file kind, path pattern, allowed entity types). A pattern ending in '{}' checks mapping keys.
+# Words that stand in a reference field without naming an entity (schema descriptions say where).
+LITERALS = {"unprocessed-bulk"}
 REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("sites", ("sites", "*", "roles", "*", "subjects", "*"), SUBJECT),
     ("substance", ("sites", "*"), ("site",)),
@@ -53,7 +55,7 @@ REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("appendices", ("facilities", "*", "site"), ("site",)),
     ("appendices", ("facilities", "*", "subjects", "*"), SUBJECT),
     ("appendices", ("adventitious_agents", "subjects", "*"), SUBJECT),
-    ("appendices", ("adventitious_agents", "cell_bank_testing", "*", "bank"), ("cell_bank", "unprocessed-bulk")),
+    ("appendices", ("adventitious_agents", "cell_bank_testing", "*", "bank"), ("cell_bank",)),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "step"), ("step",)),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "lrv", "{}"), ("virus",)),
     ("appendices", ("adventitious_agents", "viral_clearance", "steps", "*", "lower_bound", "*"), ("virus",)),
@@ -92,7 +94,7 @@ def check_references(dossier, model: Model) -> list[Problem]:
 
 def _check_one(dossier, model: Model, ref: str, container, key, types, as_key=False) -> list[Problem]:
     found = model.get(ref)
-    if (found and found.type in types) or ref in types:  # a literal such as 'unprocessed-bulk' may be allowed
+    if (found and found.type in types) or ref in LITERALS:
         return []
     where = dossier.location_of(container, key) if not as_key else _key_location(dossier, container, key)
     wanted = " or ".join(t.replace("_", " ") for t in types)
