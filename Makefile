@@ -45,7 +45,7 @@ dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 	$(BIN)/dossiergen build --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --out $(OUT)
 
 dossiers: setup ## Build every market (MARKETS) of DOSSIER, then check them all
-	@for m in $(MARKETS); do $(BIN)/dossiergen build --dossier $(DOSSIER) --market $$m $(STAGE_ARG) --out $(OUT) || exit $$?; done
+	$(BIN)/dossiergen build --dossier $(DOSSIER) $(foreach m,$(MARKETS),--market $(m)) $(STAGE_ARG) --out $(OUT)
 	$(BIN)/dossiergen check $(OUT)
 
 gaps: setup ## Readiness matrix: the antibody at marketing and the tablet at IND, across us, eu, uk, cn

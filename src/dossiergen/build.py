@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +16,7 @@ from . import __version__
 from .assemble import Context, Document, assemble_context
 from .errors import InputError, Problem, count_errors
 from .load import load_dossier
-from .model import build_model
+from .model import Model, build_model
 from .package import Artifact, inputs_digest, manifest_bytes, write_build
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
@@ -26,14 +24,15 @@ from .text import pick
 from .validate import validate_dossier
 from .gaps import find_gaps, gaps_report
 from .regional import data_packages
-from .cache import DocumentCache, document_key, engine_fingerprint
+from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .write.docx import DocxMeta, write_docx
-from .write.pdf import PdfMeta, check_fonts, engine_version, write_pdf
+from .write import DocxMeta, PdfMeta, write_all, write_docx
+from .write.pdf import check_fonts, engine_version
 
 Progress = Callable[[int, int], None]
+WORKERS = os.cpu_count() or 2
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class BuildResult:
     problems: list[Problem]
     summary: str
     manifest: dict | None = None
+    market: str = ""
 
 
 def validate_folder(folder: Path) -> list[Problem]:
@@ -53,30 +53,83 @@ def validate_folder(folder: Path) -> list[Problem]:
 def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final: bool,
                   progress: Progress | None = None) -> BuildResult:
     """Build every applicable document for one market and stage into out/<market>/<stage>/."""
+    return build_dossiers(folder, (market,), stage, out, final, progress)[0]
+
+
+def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool,
+                   progress: Progress | None = None) -> list[BuildResult]:
+    """Build each market for one stage into out/<market>/<stage>/; return one result per market.
+
+    The dossier is loaded and validated once, and a document shared by markets (the English
+    core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped."""
     stage = stage or _default_stage(folder)
-    key = _build_key(folder, market, stage, final)
-    target = Path(out) / market / stage
-    previous = _previous_manifest(target)
-    if previous and previous.get("build_key") == key:
-        return BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; inputs unchanged)", previous)
-    context, rendered, problems = _prepare(folder, market, stage, final)
-    written, reused = _write_all(context, rendered, progress, DocumentCache(Path(out) / ".cache"))
+    results, pending = {}, []
+    for market in markets:
+        target, key = Path(out) / market / stage, _build_key(folder, market, stage, final)
+        previous = _previous_manifest(target)
+        if previous and previous.get("build_key") == key:
+            results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
+                                              "inputs unchanged)", previous, market)
+        else:
+            pending.append((market, target, key))
+    if pending:
+        plans = _plan_markets(folder, pending, stage, final)
+        jobs = [_job(plan.context, item) for plan in plans for item in plan.rendered]
+        written, fresh = write_all(jobs, DocumentCache(Path(out) / ".cache"), WORKERS, progress)
+        start = 0
+        for plan in plans:
+            end = start + len(plan.rendered)
+            results[plan.market] = _package(folder, plan, written[start:end], sum(fresh[start:end]))
+            start = end
+    return [results[market] for market in markets]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One market's build before writing: its context, rendered documents, gaps and problems."""
+
+    market: str
+    target: Path
+    key: str
+    context: Context
+    rendered: list[Rendered]
+    gaps: list
+    problems: list[Problem]
+
+
+def _plan_markets(folder: Path, pending: list[tuple[str, Path, str]], stage: str, final: bool) -> list[_Plan]:
+    """Load and validate once, then assemble, render and find gaps per market; raise InputError
+    before anything is written when a final build lacks data."""
+    check_fonts()
+    model, problems = _model(folder)
+    plans = []
+    for market, target, key in pending:
+        context = assemble_context(model, market, stage)
+        rendered = [render_document(context, document) for document in context.documents]
+        gaps = find_gaps(model, market, stage)
+        plans.append(_Plan(market, target, key, context, rendered, gaps,
+                           problems + _missing_problems(rendered, final) + [g.as_problem(final) for g in gaps]))
+    blocking = [p for plan in plans for p in plan.problems if p.severity == "error"]
+    if blocking:
+        raise InputError("data missing for a final build", tuple(blocking))
+    return plans
+
+
+def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int) -> BuildResult:
+    """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
+    context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
     artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
-    gaps = find_gaps(context.model, market, stage)
-    problems += [g.as_problem(final) for g in gaps]
-    if count_errors(problems):
-        raise InputError("blocking gaps for a final build", tuple(problems))
-    gaps_json, gaps_md = gaps_report(gaps, [(r.document.number, p) for r in rendered for p in r.missing], market, stage,
-                                     context.model.dossier.label)
+    gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
+                                     plan.market, context.stage, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered), "build_key": key}
+    manifest = {**_manifest(folder, context, entries, rendered), "build_key": plan.key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(target, artifacts, verify=_verify)
+    write_build(plan.target, artifacts, verify=_verify)
     missing = sum(len(r.missing) for r in rendered)
-    summary = (f"{len(entries)} documents in {target} ({market}, {stage}; {len(entries) - reused} written, "
-               f"{reused} unchanged); {missing} missing item(s)")
-    return BuildResult(problems, summary, manifest)
+    summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
+               f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
+    return BuildResult(plan.problems, summary, manifest, plan.market)
 
 
 def _default_stage(folder: Path) -> str:
@@ -101,41 +154,8 @@ def _previous_manifest(target: Path) -> dict | None:
         return None
 
 
-def _prepare(folder: Path, market: str, stage: str | None, final: bool):
-    """Load, validate, assemble and render; raise InputError on errors."""
-    check_fonts()
-    context, problems = _context(folder, market, stage)
-    rendered = [render_document(context, document) for document in context.documents]
-    problems += _missing_problems(rendered, final)
-    if count_errors(problems):
-        raise InputError("data missing for a final build", tuple(problems))
-    return context, rendered, problems
-
-
-def _write_one(job: tuple) -> tuple[bytes, bytes, int]:
-    markdown, docx_meta, pdf_meta = job
-    pdf, pages = write_pdf(markdown, pdf_meta)
-    return write_docx(markdown, docx_meta), pdf, pages
-
-
-def _write_all(context: Context, rendered: list[Rendered], progress: Progress | None,
-               cache: DocumentCache) -> tuple[list[tuple[bytes, bytes, int]], int]:
-    """Return (docx, pdf, pages) per document in order, and how many came unchanged from the cache.
-
-    Documents whose Markdown and metadata are unchanged are reused; the others are written on
-    every core."""
-    jobs = [(r.markdown, _meta(context, r.document), _pdf_meta(context, r)) for r in rendered]
-    keys = [document_key(*job) for job in jobs]
-    results = [cache.get(key) for key in keys]
-    todo = [i for i, found in enumerate(results) if found is None]
-    if todo:
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("fork")) as pool:
-            for count, (index, result) in enumerate(zip(todo, pool.map(_write_one, [jobs[i] for i in todo], chunksize=2))):
-                results[index] = result
-                cache.put(keys[index], result)
-                if progress:
-                    progress(count + 1, len(todo))
-    return results, len(jobs) - len(todo)
+def _job(context: Context, item: Rendered) -> tuple[str, DocxMeta, PdfMeta]:
+    return item.markdown, _meta(context, item.document), _pdf_meta(context, item)
 
 
 def _document_artifacts(context: Context, rendered: list[Rendered], written) -> tuple[list[Artifact], list[dict]]:
@@ -217,12 +237,17 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
 
 def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, list[Problem]]:
     """Load, validate and assemble; raise InputError when the dossier has errors."""
+    model, problems = _model(folder)
+    return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
+
+
+def _model(folder: Path) -> tuple[Model, list[Problem]]:
+    """Load and validate; return the model and the warnings, or raise InputError on errors."""
     dossier = load_dossier(folder)
     problems = validate_dossier(dossier)
     if count_errors(problems):
         raise InputError("the dossier has errors", tuple(problems))
-    model = build_model(dossier)
-    return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
+    return build_model(dossier), problems
 
 
 def _missing_problems(rendered: list[Rendered], final: bool) -> list[Problem]:

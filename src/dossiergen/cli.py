@@ -47,22 +47,35 @@ def validate(dossier: Path, fmt: str, strict: bool) -> None:
 
 @cli.command()
 @_dossier_option
-@click.option("--market", type=click.Choice(MARKETS), required=True, help="The market to build for.")
+@click.option("--market", "markets", type=click.Choice(MARKETS + ("all",)), required=True, multiple=True,
+              help="The market to build for; repeat it, or give `all`, to build several in one run.")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
 @click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
-def build(dossier: Path, market: str, stage: str | None, out: Path, final: bool, strict: bool) -> None:
-    """Validate the dossier and build the documents for one market and stage."""
-    from .build import build_dossier
+def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool, strict: bool) -> None:
+    """Validate the dossier and build the documents for one or more markets and a stage.
 
+    Several markets in one run share one validation and write the documents they share once."""
+    from .build import build_dossiers
+
+    markets = MARKETS if "all" in markets else tuple(dict.fromkeys(markets))
     _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
-        result = _run(lambda: build_dossier(dossier, market, stage, out, final, advance))
-    _report(result.problems, "text")
-    warnings = len(result.problems) - count_errors(result.problems)
-    click.echo(f"{result.summary} ({warnings} warning(s), {time.monotonic() - started:.1f} s)", err=True)
+        results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance))
+    shared = [p for p in results[0].problems if all(p in r.problems for r in results[1:])]
+    _report(shared, "text")  # validation warnings: the same for every market
+    warnings = len(shared)
+    for result in results:
+        own = [p for p in result.problems if p not in shared]
+        if own and len(results) > 1:
+            click.echo(f"{result.market}:", err=True)
+        _report(own, "text")
+        warnings += len(own)
+    for result in results:
+        click.echo(result.summary, err=True)
+    click.echo(f"{warnings} warning(s), {time.monotonic() - started:.1f} s", err=True)
     sys.exit(_exit_code(0, warnings, strict))
 
 

@@ -5,24 +5,17 @@ text styles, document properties, language tags, deterministic zip entries."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 from dataclasses import dataclass
 
 import docx
-import pypandoc
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
 from ..clock import now
-from ..errors import Problem, ToolError
-from ..paths import TEMPLATES
+from .pandoc import convert_batch
 from .ooxml import add_field, add_field_end, add_field_start, deterministic_zip, set_child
 
-REFERENCE = TEMPLATES / "module3" / "reference.docx"
-# Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
-MARKDOWN_IN = "markdown-raw_html-raw_attribute-raw_tex-tex_math_dollars-tex_math_single_backslash-smart-implicit_figures-auto_identifiers"
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
 
 
@@ -38,7 +31,12 @@ class DocxMeta:
 
 def write_docx(markdown: str, meta: DocxMeta) -> bytes:
     """Return the DOCX bytes of one document."""
-    document = docx.Document(io.BytesIO(_pandoc_docx(markdown)))
+    return finish_docx(convert_batch([(markdown, None)])[0].docx, meta)
+
+
+def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
+    """Return the finished DOCX bytes of pandoc's DOCX for one document."""
+    document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
     _style_tables(document)
     _header_footer(document, meta)
@@ -48,22 +46,6 @@ def write_docx(markdown: str, meta: DocxMeta) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return deterministic_zip(out.getvalue())
-
-
-def _pandoc_docx(markdown: str) -> bytes:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(now().timestamp()))}
-    command = [pypandoc.get_pandoc_path(), "--from", MARKDOWN_IN, "--to", "docx", "--reference-doc", str(REFERENCE),
-               "--columns=1", "--output", "-"]
-    try:
-        done = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True, env=env, check=False)
-    except OSError as exc:
-        done = None
-        error = str(exc)
-    if done is None or done.returncode != 0:
-        error = done.stderr.decode("utf-8", "replace") if done is not None else error
-        raise ToolError("pandoc failed", (Problem("write.pandoc_failed", error.strip()[:500],
-                                                  hint="reinstall with `make setup`; pandoc comes from pypandoc-binary"),))
-    return done.stdout
 
 
 def _links_to_docx(document) -> None:

@@ -9,21 +9,18 @@ embedded as subsets; typst is told to ignore other system fonts so every machine
 from __future__ import annotations
 
 import io
+import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-import pypandoc
 import typst
 
 from ..clock import now
 from ..errors import Problem, ToolError
-from ..paths import TEMPLATES
-from .docx import MARKDOWN_IN
+from .pandoc import TypstSettings, convert_batch
 
-TEMPLATE = TEMPLATES / "module3" / "document.typ"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/opentype/noto"))
 REQUIRED_FONTS = {"LiberationSerif-Regular.ttf": "fonts-liberation", "NotoSerifCJK-Regular.ttc": "fonts-noto-cjk"}
 PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
@@ -58,30 +55,41 @@ def check_fonts() -> None:
 
 def write_pdf(markdown: str, meta: PdfMeta) -> tuple[bytes, int]:
     """Return the PDF bytes of one document and its page count."""
-    source = _pandoc_typst(markdown, meta)
+    return typeset_pdf(convert_batch([(markdown, typst_settings(meta))])[0].typst, meta)
+
+
+def typst_settings(meta: PdfMeta) -> TypstSettings:
+    """Return the typst template variables for a document; title and header are escaped as text."""
+    before, middle, after = PAGE_WORDS.get(meta.lang, PAGE_WORDS["en"])
+    variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
+                 "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
+                 "page-before": before, "page-middle": middle, "page-after": after}
+    if meta.toc:
+        variables["toc"] = "true"
+    return TypstSettings(tuple(variables.items()), ("title", "header"))
+
+
+def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
+    """Return the PDF bytes and page count of one document's typst source."""
     try:
-        raw = typst.compile(source.encode("utf-8"), font_paths=[str(d) for d in FONT_DIRS], ignore_system_fonts=True,
-                            pdf_standards=[PDF_STANDARD], timestamp=int(now().timestamp()))
+        raw = _compiler().compile(input=source.encode("utf-8"), pdf_standards=[PDF_STANDARD],
+                                  timestamp=int(now().timestamp()))
     except RuntimeError as exc:
         raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
                                                  hint="this is a template or engine problem; please report it"),)) from exc
     return _finish(raw, meta)
 
 
-def _pandoc_typst(markdown: str, meta: PdfMeta) -> str:
-    before, middle, after = PAGE_WORDS.get(meta.lang, PAGE_WORDS["en"])
-    variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
-                 "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
-                 "page-before": before, "page-middle": middle, "page-after": after}
-    command = [pypandoc.get_pandoc_path(), "--from", MARKDOWN_IN, "--to", "typst", "--template", str(TEMPLATE), "--columns=1"]
-    for name, value in variables.items():
-        command += ["--variable", f"{name}={value}"]
-    if meta.toc:
-        command += ["--variable", "toc=true"]
-    done = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True, check=False)
-    if done.returncode != 0:
-        raise ToolError("pandoc failed", (Problem("write.pandoc_failed", done.stderr.decode("utf-8", "replace")[:500]),))
-    return done.stdout.decode("utf-8")
+_COMPILERS: dict[int, typst.Compiler] = {}
+
+
+def _compiler() -> typst.Compiler:
+    """Return this process's typst compiler: the font index is built once (about 60 ms), not per document."""
+    pid = os.getpid()  # a forked worker builds its own
+    if pid not in _COMPILERS:
+        _COMPILERS.clear()
+        _COMPILERS[pid] = typst.Compiler(font_paths=[str(d) for d in FONT_DIRS], ignore_system_fonts=True)
+    return _COMPILERS[pid]
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
