@@ -119,6 +119,27 @@ def test_check_finds_forbidden_pdf_content(tmp_path):
     assert "pdf.page_size" in _rules(letter_a3)
 
 
+def test_check_finds_a_link_to_a_missing_document_wherever_the_same_pdf_lies(tmp_path):
+    """The check reads a PDF's bytes once (the core PDFs repeat across markets), but looks for
+    link targets next to each copy."""
+    def cross_link(pdf):
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10],
+            A=pikepdf.Dictionary(S=pikepdf.Name.GoToR, F=pikepdf.String("../spec/specification.pdf"),
+                                 D=pikepdf.Array([0, pikepdf.Name.Fit])))]))
+
+    complete, broken = tmp_path / "complete" / "analyses", tmp_path / "broken" / "analyses"
+    for folder in (complete, broken):
+        folder.mkdir(parents=True)
+        _pdf_with(folder, "batch-analyses.pdf", cross_link)
+    (tmp_path / "complete" / "spec").mkdir()
+    (tmp_path / "complete" / "spec" / "specification.pdf").write_bytes(b"%PDF-1.7")
+    assert "pdf.link_target" not in _rules(complete / "batch-analyses.pdf")
+    findings = check_pdf(broken / "batch-analyses.pdf", "broken/analyses/batch-analyses.pdf")
+    assert [(f.rule, f.page, f.file) for f in findings if f.rule == "pdf.link_target"] == [
+        ("pdf.link_target", 1, "broken/analyses/batch-analyses.pdf")]
+
+
 def test_check_finds_encryption_and_missing_bookmarks(tmp_path):
     pdf = pikepdf.new()
     for _ in range(6):

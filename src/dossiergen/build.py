@@ -28,7 +28,7 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .write import DocxMeta, PdfMeta, write_all, write_docx
+from .write import DocumentWriter, DocxMeta, PdfMeta, write_docx
 from .write.pdf import check_fonts, engine_version
 
 Progress = Callable[[int, int], None]
@@ -73,14 +73,12 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         else:
             pending.append((market, target, key))
     if pending:
-        plans = _plan_markets(folder, pending, stage, final)
-        jobs = [_job(plan.context, item) for plan in plans for item in plan.rendered]
-        written, fresh = write_all(jobs, DocumentCache(Path(out) / ".cache"), WORKERS, progress)
-        start = 0
-        for plan in plans:
-            end = start + len(plan.rendered)
-            results[plan.market] = _package(folder, plan, written[start:end], sum(fresh[start:end]))
-            start = end
+        check_fonts()
+        with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress) as writer:
+            plans = _plan_markets(_model(folder), pending, stage, final, writer)
+            for plan in plans:  # packaging overlaps with writing the next markets' documents
+                written, fresh = writer.collect(plan.keys)
+                results[plan.market] = _package(folder, plan, written, fresh)
     return [results[market] for market in markets]
 
 
@@ -95,21 +93,24 @@ class _Plan:
     rendered: list[Rendered]
     gaps: list
     problems: list[Problem]
+    keys: list[str]
 
 
-def _plan_markets(folder: Path, pending: list[tuple[str, Path, str]], stage: str, final: bool) -> list[_Plan]:
-    """Load and validate once, then assemble, render and find gaps per market; raise InputError
-    before anything is written when a final build lacks data."""
-    check_fonts()
-    model, problems = _model(folder)
-    plans = []
+def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
+                  final: bool, writer: DocumentWriter) -> list[_Plan]:
+    """Assemble, render and find gaps per market, handing each market's documents to the writer
+    as soon as they are rendered; raise InputError, before any output is placed, when a final
+    build lacks data (every market's problems are reported)."""
+    model, problems = validated
+    plans, blocking = [], []
     for market, target, key in pending:
         context = assemble_context(model, market, stage)
         rendered = [render_document(context, document) for document in context.documents]
         gaps = find_gaps(model, market, stage)
-        plans.append(_Plan(market, target, key, context, rendered, gaps,
-                           problems + _missing_problems(rendered, final) + [g.as_problem(final) for g in gaps]))
-    blocking = [p for plan in plans for p in plan.problems if p.severity == "error"]
+        found = _missing_problems(rendered, final) + [g.as_problem(final) for g in gaps]
+        blocking += [p for p in found if p.severity == "error"]
+        keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
+        plans.append(_Plan(market, target, key, context, rendered, gaps, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans

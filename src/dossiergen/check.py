@@ -4,6 +4,8 @@ bookmarks, actions and annotations, links, text, page size, file size, names, ba
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,22 +117,45 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
 
 
 def check_pdf(path: Path, shown: str, sequence: Path | None = None) -> list[Finding]:
-    """Return the findings of one PDF."""
-    size = path.stat().st_size
-    findings = []
-    if size > MAX_PDF_BYTES:
-        findings.append(Finding("pdf.file_size", "error", shown, f"{size} bytes is above the 400 MB limit"))
+    """Return the findings of one PDF.
+
+    The rules that read only the file's bytes are remembered by content hash: the English core
+    PDFs of neutral, us, eu and uk are the same bytes and are read once. Link targets are
+    always looked for next to this file."""
+    data = path.read_bytes()
+    findings, links = _content_findings(hashlib.sha256(data).hexdigest(), data, shown)
+    return findings + [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)
+                       for target, number in links if not (path.parent / target).is_file()]
+
+
+_SEEN: dict[tuple[str, str], tuple[list[Finding], list[tuple[str, int]]]] = {}
+
+
+def _content_findings(digest: str, data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:
+    """Return the findings of a PDF's bytes, and its relative link targets with their pages."""
+    if (digest, shown) not in _SEEN:
+        if len(_SEEN) > 20000:
+            _SEEN.clear()
+        _SEEN[digest, shown] = _read_findings(data, shown)
+    findings, links = _SEEN[digest, shown]
+    return list(findings), links
+
+
+def _read_findings(data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:
+    findings, links = [], []
+    if len(data) > MAX_PDF_BYTES:
+        findings.append(Finding("pdf.file_size", "error", shown, f"{len(data)} bytes is above the 400 MB limit"))
     try:
-        pdf = pikepdf.open(path)
+        pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
-        return findings + [Finding("pdf.encrypted", "error", shown, "PDF is password-protected")]
+        return findings + [Finding("pdf.encrypted", "error", shown, "PDF is password-protected")], links
     except pikepdf.PdfError as exc:
-        return findings + [Finding("pdf.unreadable", "error", shown, f"PDF cannot be read: {exc}")]
+        return findings + [Finding("pdf.unreadable", "error", shown, f"PDF cannot be read: {exc}")], links
     with pdf:
         findings += _document_rules(pdf, shown)
         for number, page in enumerate(pdf.pages, 1):
-            findings += _page_rules(page, number, shown, path)
-    return findings
+            findings += _page_rules(page, number, shown, links)
+    return findings, links
 
 
 def _document_rules(pdf, shown: str) -> list[Finding]:
@@ -198,18 +223,18 @@ def _embedded(font) -> bool:
     return any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
-def _page_rules(page, number: int, shown: str, path: Path) -> list[Finding]:
+def _page_rules(page, number: int, shown: str, links: list[tuple[str, int]]) -> list[Finding]:
     findings = []
     box = [float(v) for v in page.mediabox]
     width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
     if not any(abs(min(width, height) - w) < 3 and abs(max(width, height) - h) < 3 for w, h in PAGE_SIZES):
         findings.append(Finding("pdf.page_size", "warning", shown, f"page is {width:.0f}×{height:.0f} pt, neither A4 nor Letter", number))
     for annot in page.get("/Annots", []):
-        findings += _annotation(annot, number, shown, path)
+        findings += _annotation(annot, number, shown, links)
     return findings
 
 
-def _annotation(annot, number: int, shown: str, path: Path) -> list[Finding]:
+def _annotation(annot, number: int, shown: str, links: list[tuple[str, int]]) -> list[Finding]:
     if annot.get("/Subtype") != pikepdf.Name.Link:
         return [Finding("pdf.annotation", "error", shown, f"annotation {annot.get('/Subtype')} (only links are allowed)", number)]
     action = annot.get("/A")
@@ -222,8 +247,7 @@ def _annotation(annot, number: int, shown: str, path: Path) -> list[Finding]:
         target = str(action.get("/F", ""))
         if target.startswith("/") or re.match(r"^[A-Za-z]:", target):
             return [Finding("pdf.link_absolute", "error", shown, f"link to {target} is not relative", number)]
-        if not (path.parent / target).is_file():
-            return [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)]
+        links.append((target, number))  # looked for next to the file by check_pdf
         return []
     if kind not in (pikepdf.Name.GoTo, pikepdf.Name.Launch):
         return [Finding("pdf.action", "error", shown, f"{kind} action (only GoTo, GoToR and Launch are allowed)", number)]

@@ -89,13 +89,16 @@ def stability_pivot(model: Model, study: dict) -> list[dict]:
     spec_entity = model.get((study.get("specification") or {}).get("id"), "specification")
     spec = spec_entity.data if spec_entity else {"tests": []}
     results = results_by_study(model).get(study["id"], [])
-    points = [p for p in study.get("time_points", []) if any(r.get("time_point") == p for r in results)]
-    tested = {r.get("test") for r in results}
+    by_cell = {}
+    for result in results:  # the first result of a test at a time point is shown
+        by_cell.setdefault((result.get("test"), result.get("time_point")), result)
+    measured = {point for _, point in by_cell}
+    points = [p for p in study.get("time_points", []) if p in measured]
+    tested = {test for test, _ in by_cell}
     tests = [t for t in spec.get("tests", []) if t["id"] in tested]
     tables = []
     for group in chunks(points, TIME_POINTS_PER_TABLE):
-        rows = [{"test": t, "results": [next((r for r in results if r.get("test") == t["id"] and r.get("time_point") == p), None)
-                                         for p in group]} for t in tests]
+        rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group]} for t in tests]
         tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(t) for t in tests}})
     return tables
 

@@ -1,5 +1,5 @@
 """Stage write: Markdown -> document formats. WRITERS maps a format name to its writer;
-write_all writes DOCX and PDF for many documents on every core, reusing cached ones."""
+DocumentWriter writes DOCX and PDF for many documents on every core, reusing cached ones."""
 
 from __future__ import annotations
 
@@ -19,28 +19,58 @@ BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 
 
-def write_all(jobs: list[Job], cache: DocumentCache, workers: int,
-              progress: Callable[[int, int], None] | None = None) -> tuple[list[Written], list[bool]]:
-    """Return the outputs of every job, and for each whether this call wrote it.
+class DocumentWriter:
+    """Writes documents on worker processes while the caller goes on rendering and packaging.
 
-    A job found in the cache (same Markdown, metadata and engine) is reused; identical jobs are
-    written once. The rest are written in batches on `workers` processes, largest first, so
-    that no core waits alone on one long table at the end."""
-    keys = [document_key(*job) for job in jobs]
-    found = {key: cache.get(key) for key in dict.fromkeys(keys)}
-    todo = {key: jobs[index] for index, key in enumerate(keys) if found[key] is None}
-    if todo:
-        done = 0
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for batch, future in _submit_batches(pool, todo, workers):
-                for key, written in zip(batch, future.result()):
-                    found[key] = written
-                    cache.put(key, written)
-                done += len(batch)
-                if progress:
-                    progress(done, len(todo))
-    first = {key: index for index, key in reversed(list(enumerate(keys)))}
-    return [found[key] for key in keys], [key in todo and first[key] == index for index, key in enumerate(keys)]
+    A document found in the cache (same Markdown, metadata and engine) is reused, and identical
+    documents are written once. Use it as a context manager: leaving on an error cancels what
+    has not started."""
+
+    def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None):
+        self.cache, self.workers, self.progress = cache, workers, progress
+        self.found: dict[str, Written] = {}
+        self.pending: dict[str, object] = {}  # key -> future of its batch
+        self.order: dict[str, int] = {}  # key -> index within its batch
+        self.submitted = self.done = 0
+
+    def __enter__(self) -> "DocumentWriter":
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context())
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def submit(self, jobs: list[Job]) -> list[str]:
+        """Start writing the jobs not already written, cached or started; return every job's key."""
+        keys = [document_key(*job) for job in jobs]
+        todo = {}
+        for key, job in zip(keys, jobs):
+            if key not in self.found and key not in self.pending and key not in todo:
+                cached = self.cache.get(key)
+                if cached is None:
+                    todo[key] = job
+                else:
+                    self.found[key] = cached
+        for batch in _batches(todo, self.workers):
+            future = self.pool.submit(write_documents, [todo[key] for key in batch])
+            for index, key in enumerate(batch):
+                self.pending[key], self.order[key] = future, index
+        self.submitted += len(todo)
+        return keys
+
+    def collect(self, keys: list[str]) -> tuple[list[Written], int]:
+        """Return the outputs for the keys, waiting for those still being written, and how many
+        of them this writer wrote (each counted for the first caller that collects it)."""
+        fresh = 0
+        for key in keys:
+            if key in self.pending:
+                future = self.pending.pop(key)
+                self.found[key] = written = future.result()[self.order.pop(key)]
+                self.cache.put(key, written)
+                self.done, fresh = self.done + 1, fresh + 1
+                if self.progress:
+                    self.progress(self.done, self.submitted)
+        return [self.found[key] for key in keys], fresh
 
 
 def write_documents(jobs: list[Job]) -> list[Written]:
@@ -50,13 +80,24 @@ def write_documents(jobs: list[Job]) -> list[Written]:
             for done, (_, docx_meta, pdf_meta) in zip(converted, jobs)]
 
 
-def _submit_batches(pool, todo: dict[str, Job], workers: int) -> list[tuple[list[str], object]]:
-    """Split the jobs into batches of similar size and submit them, largest first."""
+def _worker_context():
+    """Return the way worker processes start: from a fork server that has imported the writers.
+
+    Not plain fork: a process that has already run typst holds a thread pool that does not
+    survive fork, and its forked children hang (seen when a test or a library user writes a
+    document before building)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
+    """Split the jobs into batches of similar size, largest documents first, so that no core
+    waits alone on one long table at the end."""
     count = min(len(todo), workers * BATCHES_PER_WORKER)
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
         batches[smallest].append(key)
         sizes[smallest] += len(todo[key][0]) + BATCH_OVERHEAD
-    batches.sort(key=lambda batch: -len(todo[batch[0]][0]))
-    return [(batch, pool.submit(write_documents, [todo[key] for key in batch])) for batch in batches]
+    return sorted(batches, key=lambda batch: -len(todo[batch[0]][0]))

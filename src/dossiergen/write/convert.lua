@@ -2,8 +2,9 @@
 -- `pandoc lua convert.lua BATCH.json OUT_DIR`). Starting pandoc costs more than converting a
 -- typical document, so one process per batch replaces two per document.
 --
--- BATCH.json: {from, reference_doc, template, jobs: [{markdown, typst: {variables} | null}]}
--- For job i it writes OUT_DIR/i.docx and, when asked, OUT_DIR/i.typ; on failure OUT_DIR/i.err.
+-- BATCH.json: {from, reference_doc, template, marker, jobs: [{markdown, alone, typst: {variables, escape} | null}]}
+-- It writes OUT_DIR/combined.docx for the jobs not `alone`, OUT_DIR/i.docx for job i if alone,
+-- OUT_DIR/i.typ when asked, and OUT_DIR/i.err when job i fails.
 
 local batch_path, out_dir = arg[1], arg[2]
 
@@ -24,38 +25,61 @@ local batch = pandoc.json.decode(read_file(batch_path), false)
 local template = pandoc.template.compile(read_file(batch.template))
 local ZWSP = utf8.char(0x200B)
 -- No code blocks reach the documents: without highlighting styles the DOCX writer is faster.
+-- columns = 1, as `--columns=1` on the command line: every pipe table gets relative widths.
+local reader_options = {columns = 1}
 local docx_options = {reference_doc = batch.reference_doc, columns = 1, highlight_method = "none"}
 
--- Text from the data is escaped for typst: a variable becomes typst markup through the typst
--- writer itself, never pasted into the template raw (DESIGN.md section 8).
+-- Text from the data is escaped for typst, never pasted into the template raw (DESIGN.md
+-- section 8): every ASCII punctuation character gets a backslash, which typst reads as that
+-- character itself, and runs of white space become one space.
 local function typst_text(value)
-  local doc = pandoc.Pandoc({pandoc.Plain(pandoc.Inlines(value))})
-  return (pandoc.write(doc, "typst", {wrap_text = "none"}):gsub("%s+$", ""))
+  return (value:gsub("%s+", " "):gsub("(%p)", "\\%1"))
 end
 
 -- Long chemical names and codes have no spaces: let table cells break after - ) ] / , as Word
 -- does. Done here rather than with a typst regex show rule, which tripled typst's time on
--- large tables.
+-- large tables; a Str without those characters is left as it is (returning nil is cheaper).
 local break_after = {Str = function(str)
-  return pandoc.Str((str.text:gsub("([%-%)%]/,])", "%1" .. ZWSP)))
+  if str.text:find("[%-%)%]/,]") then
+    return pandoc.Str((str.text:gsub("([%-%)%]/,])", "%1" .. ZWSP)))
+  end
 end}
 
 local function typst_source(doc, settings)
   local variables = {}
   for name, value in pairs(settings.variables) do variables[name] = value end
   for _, name in ipairs(settings.escape) do variables[name] = typst_text(settings.variables[name]) end
-  local broken = doc:walk({Table = function(tbl) return tbl:walk(break_after) end})
+  local broken = doc:walk({Table = function(tbl)
+    local caption = tbl.caption  -- cells only, as Word does; captions keep their text
+    local cells = tbl:walk(break_after)
+    cells.caption = caption
+    return cells
+  end})
   return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1})
 end
+
+-- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
+-- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
+-- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
+local combined = pandoc.Blocks({})
 
 for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
-    local doc = pandoc.read(job.markdown, batch.from)
-    write_file(name .. ".docx", pandoc.write(doc, "docx", docx_options))
+    local doc = pandoc.read(job.markdown, batch.from, reader_options)
+    if not job.alone then
+      combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
+      combined:extend(doc.blocks)
+    else
+      write_file(name .. ".docx", pandoc.write(doc, "docx", docx_options))
+    end
     if job.typst ~= pandoc.json.null and job.typst ~= nil then
       write_file(name .. ".typ", typst_source(doc, job.typst))
     end
   end)
   if not ok then write_file(name .. ".err", tostring(err)) end
+end
+
+if #combined > 0 then
+  write_file(out_dir .. "/combined.docx", pandoc.write(pandoc.Pandoc(combined), "docx", docx_options))
 end

@@ -14,7 +14,7 @@ from docx.text.paragraph import Paragraph
 
 from ..clock import now
 from .pandoc import convert_batch
-from .ooxml import add_field, add_field_end, add_field_start, deterministic_zip, set_child
+from .ooxml import add_field, add_field_end, add_field_start, save_document, set_child
 
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
 
@@ -43,9 +43,7 @@ def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
     _table_of_contents(document)
     _language(document, meta.lang)
     _properties(document, meta)
-    out = io.BytesIO()
-    document.save(out)
-    return deterministic_zip(out.getvalue())
+    return save_document(document)
 
 
 def _links_to_docx(document) -> None:
@@ -95,19 +93,23 @@ def _table_of_contents(document) -> None:
     """Insert a TOC field before the first sub-heading when there are several.
 
     The field's result is pre-filled with the headings, so the document reads right in any
-    viewer before fields are updated (LibreOffice does not update them on opening)."""
-    headings = [p for p in document.paragraphs if p.style.name in ("Heading 2", "Heading 3")]
-    if sum(p.style.name == "Heading 2" for p in headings) < 2:
+    viewer before fields are updated (LibreOffice does not update them on opening). Works on
+    the XML: python-docx's paragraph and style objects are slow on long documents."""
+    levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
+    body = document.element.body
+    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
+                if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
+    if sum(level == "Heading 2" for _, level in headings) < 2:
         return
-    anchor = headings[0]._p
-    for index, heading in enumerate(headings):
+    anchor = headings[0][0]
+    for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
         anchor.addprevious(entry)
-        paragraph = Paragraph(entry, headings[0]._parent)
-        paragraph.style = document.styles["toc 2" if heading.style.name == "Heading 2" else "toc 3"]
+        paragraph = Paragraph(entry, document._body)
+        paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
         if index == 0:
             add_field_start(paragraph, 'TOC \\o "2-3" \\h \\z \\u')
-        paragraph.add_run(heading.text)
+        paragraph.add_run(Paragraph(heading, document._body).text)
         if index == len(headings) - 1:
             add_field_end(paragraph)
     set_child(document.settings.element, "w:updateFields", val="true")

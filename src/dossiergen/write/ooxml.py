@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
@@ -104,6 +105,40 @@ def set_child(parent, tag: str, **attrs):
     for key, value in attrs.items():
         child.set(qn(f"w:{key}"), value)
     return child
+
+
+def save_document(document) -> bytes:
+    """Return a python-docx document as DOCX bytes with fixed entry times (same inputs, same bytes).
+
+    Does what Document.save does, through python-docx's PackageWriter (pinned), but into a zip
+    whose entries carry a fixed time: cheaper than saving and then rewriting the zip."""
+    package = document.part.package
+    parts = list(package.iter_parts())
+    for part in parts:
+        part.before_marshal()
+    out = io.BytesIO()
+    writer = _FixedTimeZip(out)
+    PackageWriter._write_content_types_stream(writer, parts)
+    PackageWriter._write_pkg_rels(writer, package.rels)
+    PackageWriter._write_parts(writer, parts)
+    writer.close()
+    return out.getvalue()
+
+
+class _FixedTimeZip:
+    """The physical writer PackageWriter expects (write, close), with fixed entry times."""
+
+    def __init__(self, stream):
+        self.zip = zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED)
+
+    def write(self, pack_uri, blob: bytes) -> None:
+        info = zipfile.ZipInfo(pack_uri.membername, FIXED_ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        self.zip.writestr(info, blob)
+
+    def close(self) -> None:
+        self.zip.close()
 
 
 def deterministic_zip(data: bytes) -> bytes:

@@ -15,8 +15,11 @@ import pypandoc
 from ..clock import now
 from ..errors import Problem, ToolError
 from ..paths import TEMPLATES
+from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")
+MARKER = "\ue000dossiergen-document-"  # starts each document's part of a batch DOCX (private-use character)
+RTS = ("+RTS", "-A64m", "-RTS")  # a larger allocation area: about 10% less of pandoc's time goes to garbage collection
 REFERENCE = TEMPLATES / "module3" / "reference.docx"
 TYPST_TEMPLATE = TEMPLATES / "module3" / "document.typ"
 # Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
@@ -40,18 +43,46 @@ class Converted:
 
 
 def convert_batch(jobs: list[tuple[str, TypstSettings | None]]) -> list[Converted]:
-    """Return pandoc's DOCX (and typst source, where settings are given) for each Markdown text."""
+    """Return pandoc's DOCX (and typst source, where settings are given) for each Markdown text.
+
+    The DOCX of the batch is written once and cut per document (split.py). A document the cut
+    cannot carry (notes, images, comments) is converted alone; as what it carries is also in the
+    batch's shared parts, the others are then cut from a second batch without it."""
     with tempfile.TemporaryDirectory(prefix="dossiergen-pandoc-") as tmp:
-        batch = Path(tmp) / "batch.json"
-        batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
-                                     "jobs": [_job(markdown, settings) for markdown, settings in jobs]}), "utf-8")
-        _run([pypandoc.get_pandoc_path(), "lua", str(SCRIPT), str(batch), tmp])
-        return [_collect(Path(tmp), index) for index in range(len(jobs))]
+        first = Path(tmp) / "batch"
+        docx = _convert(first, [_job(markdown, settings) for markdown, settings in jobs], alone=set())
+        typst = [_read_typst(first, index) for index in range(len(jobs))]
+        alone = {index for index, found in enumerate(docx) if found is None}
+        if alone:
+            docx = _convert(Path(tmp) / "again", [_job(markdown, None) for markdown, _ in jobs], alone)
+        return [Converted(d, t) for d, t in zip(docx, typst)]
+
+
+def _convert(folder: Path, jobs: list[dict], alone: set[int]) -> list[bytes | None]:
+    """Run convert.lua on the jobs in a new folder; return each DOCX (None where the cut failed)."""
+    folder.mkdir()
+    for index in alone:
+        jobs[index]["alone"] = True
+    batch = folder / "batch.json"
+    batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
+                                 "marker": MARKER, "jobs": jobs}), "utf-8")
+    _run([pypandoc.get_pandoc_path(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)])
+    errors = sorted(folder.glob("*.err"), key=lambda p: int(p.stem))
+    if errors:
+        raise _failed(errors[0].read_text("utf-8", "replace"))
+    together = [index for index in range(len(jobs)) if index not in alone]
+    docx = [None] * len(jobs)
+    if together:
+        for index, cut in zip(together, split_docx((folder / "combined.docx").read_bytes(), len(together), MARKER)):
+            docx[index] = cut
+    for index in alone:
+        docx[index] = (folder / f"{index}.docx").read_bytes()
+    return docx
 
 
 def _job(markdown: str, settings: TypstSettings | None) -> dict:
     typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape)}
-    return {"markdown": markdown, "typst": typst}
+    return {"markdown": markdown, "alone": False, "typst": typst}
 
 
 def _run(command: list[str]) -> None:
@@ -64,12 +95,9 @@ def _run(command: list[str]) -> None:
         raise _failed(done.stderr.decode("utf-8", "replace"))
 
 
-def _collect(folder: Path, index: int) -> Converted:
-    error = folder / f"{index}.err"
-    if error.exists():
-        raise _failed(error.read_text("utf-8", "replace"))
-    typst = folder / f"{index}.typ"
-    return Converted((folder / f"{index}.docx").read_bytes(), typst.read_text("utf-8") if typst.exists() else None)
+def _read_typst(folder: Path, index: int) -> str | None:
+    path = folder / f"{index}.typ"
+    return path.read_text("utf-8") if path.exists() else None
 
 
 def _failed(message: str) -> ToolError:

@@ -1,0 +1,98 @@
+"""The write stage's batches: a document's DOCX and PDF never depend on the batch it was
+written in, and text from the data stays text in the typst source."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pikepdf
+
+from conftest import CASES, ROOT
+from dossiergen.build import build_dossiers, render_folder
+from dossiergen.write import write_documents
+from dossiergen.write.docx import DocxMeta, finish_docx
+from dossiergen.write.pandoc import _convert, _job as pandoc_job, convert_batch
+from dossiergen.write.pdf import PdfMeta, typeset_pdf, typst_settings
+from tools import require_tool
+
+META = DocxMeta(title="3.2.S.4.4 Batch Analyses", subject="Test", header="Test · 3.2.S.4.4", lang="en")
+
+
+def _alone(markdown: str) -> bytes:
+    """Return pandoc's DOCX of one document converted on its own (no batch, no cut)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _convert(Path(tmp) / "alone", [pandoc_job(markdown, None)], alone={0})[0]
+
+
+def _tablet_documents() -> list[str]:
+    """The Markdown of tablet documents with cross-document links, lists and long tables."""
+    wanted = ("3.2.S.4.5", "3.2.S.3.2", "3.2.P.5.6", "3.2.P.2", "3.2.S.4.4", "3.2.S.1.1")
+    rendered = render_folder(ROOT / "examples" / "velcratinib-tablets", "us", "ind")
+    return [r.markdown for r in rendered if r.document.number in wanted]
+
+
+def test_a_document_cut_from_a_batch_equals_the_document_converted_alone():
+    """Links, lists and tables: cut from a batch DOCX, each document is the same bytes as when
+    pandoc converts it alone, whatever else is in the batch and in any order."""
+    documents = _tablet_documents()
+    assert len(documents) >= 6
+    forward = convert_batch([(md, None) for md in documents])
+    backward = convert_batch([(md, None) for md in reversed(documents)])[::-1]
+    for markdown, one, two in zip(documents, forward, backward):
+        alone = finish_docx(_alone(markdown), META)
+        assert finish_docx(one.docx, META) == alone
+        assert finish_docx(two.docx, META) == alone
+
+
+def test_a_document_with_notes_is_converted_alone_and_keeps_them():
+    """What the cut cannot carry (here a footnote) makes the document go through pandoc alone,
+    and the note does not leak into the other documents of the batch."""
+    noted = "# 3.2.P.2 Pharmaceutical Development\n\nText with a note.[^1]\n\n[^1]: The text of the note.\n"
+    plain = "# 3.2.P.1 Description\n\n- one\n- two\n\nSee [3.2.P.2](../32p2/development.pdf).\n"
+    batch = convert_batch([(plain, None), (noted, None), (plain, None)])
+    assert finish_docx(batch[1].docx, META) == finish_docx(_alone(noted), META)
+    notes = zipfile.ZipFile(io.BytesIO(batch[1].docx)).read("word/footnotes.xml").decode("utf-8")
+    assert "The text of the note." in notes
+    assert finish_docx(batch[0].docx, META) == finish_docx(batch[2].docx, META) == finish_docx(_alone(plain), META)
+
+
+def test_written_documents_do_not_depend_on_their_batch():
+    """DOCX and PDF bytes are the same written alone or among others (determinism across cache states)."""
+    documents = _tablet_documents()[:4]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=True)) for md in documents]
+    together = write_documents(jobs)
+    for job, written in zip(jobs, together):
+        assert write_documents([job])[0] == written
+
+
+def test_title_and_header_from_the_data_stay_text_in_the_pdf():
+    pdftotext = require_tool("pdftotext")
+    header = "Lot #3 *bold* [x] $5 @ref <a> // `tick` \\ end"
+    meta = PdfMeta(title=f"3.2.P.1 {header}", subject="s", header=header, lang="en", toc=False)
+    source = convert_batch([("# 3.2.P.1 Description\n\nBody text.\n", typst_settings(meta))])[0].typst
+    assert "Lot \\#3 \\*bold\\*" in source
+    pdf, pages = typeset_pdf(source, meta)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        text = subprocess.run([pdftotext, file.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert header in text and pages == 1
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert str(opened.docinfo["/Title"]) == f"3.2.P.1 {header}"
+
+
+def test_markets_built_in_one_run_share_their_core_documents(tmp_path):
+    """us and eu in one run: the English core is written once, and both sequences carry the same bytes."""
+    source = CASES / "minimal" / "dossier"
+    us, eu = build_dossiers(source, ("us", "eu"), "ind", tmp_path, final=False)
+    us_docs = {e["pdf"]: e for e in us.manifest["documents"]}
+    eu_docs = {e["pdf"]: e for e in eu.manifest["documents"]}
+    shared = [path for path, e in us_docs.items() if e["kind"] == "module3" and path in eu_docs]
+    assert shared and all(us_docs[p]["pdf_sha256"] == eu_docs[p]["pdf_sha256"] for p in shared)
+    assert all(us_docs[p]["docx_sha256"] == eu_docs[p]["docx_sha256"] for p in shared)
+    eu_own = sum(1 for e in eu_docs.values() if e["pdf_sha256"] not in {u["pdf_sha256"] for u in us_docs.values()})
+    assert f"; {eu_own} written, " in eu.summary
