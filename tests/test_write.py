@@ -13,6 +13,7 @@ import pikepdf
 
 from conftest import CASES, ROOT
 from dossiergen.build import build_dossiers, render_folder
+from dossiergen.check import check_build
 from dossiergen.write import write_documents
 from dossiergen.write.docx import DocxMeta, finish_docx
 from dossiergen.write.pandoc import _convert, _job as pandoc_job, convert_batch
@@ -96,3 +97,25 @@ def test_markets_built_in_one_run_share_their_core_documents(tmp_path):
     assert all(us_docs[p]["docx_sha256"] == eu_docs[p]["docx_sha256"] for p in shared)
     eu_own = sum(1 for e in eu_docs.values() if e["pdf_sha256"] not in {u["pdf_sha256"] for u in us_docs.values()})
     assert f"; {eu_own} written, " in eu.summary
+
+
+def test_libreoffice_engine_gives_a_checked_reproducible_sequence(tmp_path):
+    """--pdf-engine libreoffice: PDFs that look like the DOCX, pass the technical check, keep
+    cross-document links relative, open with bookmarks, and repeat byte for byte."""
+    require_tool("soffice")
+    source = CASES / "minimal" / "dossier"
+    first, again = (build_dossiers(source, ("us",), "ind", tmp_path / name, final=False, pdf_engine="libreoffice")[0]
+                    for name in ("one", "two"))
+    folder = tmp_path / "one" / "us" / "ind"
+    assert first.manifest["pdf_engine"].startswith("LibreOffice")
+    assert [f.format() for f in check_build(folder) if f.severity == "error"] == []
+    assert [(e["pdf"], e["pdf_sha256"]) for e in first.manifest["documents"]] == \
+           [(e["pdf"], e["pdf_sha256"]) for e in again.manifest["documents"]]
+    entry = next(e for e in first.manifest["documents"] if e["section"] == "3.2.S.4.4")
+    with pikepdf.open(folder / entry["pdf"]) as pdf:
+        assert "LibreOffice" in str(pdf.docinfo["/Producer"])
+        assert pdf.Root.PageMode == pikepdf.Name.UseOutlines
+        with pdf.open_outline() as outline:
+            assert [item.title for item in outline.root] == ["3.2.S.4.4 Batch Analyses"]
+        links = [a.A for page in pdf.pages for a in page.get("/Annots", []) if a.A.S == pikepdf.Name.GoToR]
+        assert links and all((folder / entry["pdf"]).parent.joinpath(str(a.F)).is_file() for a in links)

@@ -28,8 +28,7 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .write import DocumentWriter, DocxMeta, PdfMeta, write_docx
-from .write.pdf import check_fonts, engine_version
+from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
 WORKERS = os.cpu_count() or 2
@@ -51,13 +50,13 @@ def validate_folder(folder: Path) -> list[Problem]:
 
 
 def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final: bool,
-                  progress: Progress | None = None) -> BuildResult:
+                  progress: Progress | None = None, *, pdf_engine: str = "typst") -> BuildResult:
     """Build every applicable document for one market and stage into out/<market>/<stage>/."""
-    return build_dossiers(folder, (market,), stage, out, final, progress)[0]
+    return build_dossiers(folder, (market,), stage, out, final, progress, pdf_engine=pdf_engine)[0]
 
 
 def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool,
-                   progress: Progress | None = None) -> list[BuildResult]:
+                   progress: Progress | None = None, *, pdf_engine: str = "typst") -> list[BuildResult]:
     """Build each market for one stage into out/<market>/<stage>/; return one result per market.
 
     The dossier is loaded and validated once, and a document shared by markets (the English
@@ -65,7 +64,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     stage = stage or _default_stage(folder)
     results, pending = {}, []
     for market in markets:
-        target, key = Path(out) / market / stage, _build_key(folder, market, stage, final)
+        target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)
         previous = _previous_manifest(target)
         if previous and previous.get("build_key") == key:
             results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
@@ -73,12 +72,12 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         else:
             pending.append((market, target, key))
     if pending:
-        check_fonts()
-        with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress) as writer:
+        check_engine(pdf_engine)
+        with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress, pdf_engine) as writer:
             plans = _plan_markets(_model(folder), pending, stage, final, writer)
             for plan in plans:  # packaging overlaps with writing the next markets' documents
                 written, fresh = writer.collect(plan.keys)
-                results[plan.market] = _package(folder, plan, written, fresh)
+                results[plan.market] = _package(folder, plan, written, fresh, engine_version(pdf_engine))
     return [results[market] for market in markets]
 
 
@@ -116,7 +115,8 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     return plans
 
 
-def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int) -> BuildResult:
+def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
+             pdf_engine: str) -> BuildResult:
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
@@ -124,7 +124,7 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
                                      plan.market, context.stage, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered), "build_key": plan.key}
+    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "build_key": plan.key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(plan.target, artifacts, verify=_verify)
     missing = sum(len(r.missing) for r in rendered)
@@ -141,9 +141,9 @@ def _default_stage(folder: Path) -> str:
         return "marketing"
 
 
-def _build_key(folder: Path, market: str, stage: str, final: bool) -> str:
+def _build_key(folder: Path, market: str, stage: str, final: bool, pdf_engine: str) -> str:
     """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
-    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), market, stage, str(final),
+    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), pdf_engine, market, stage, str(final),
              str(int(now().timestamp())), today().isoformat()]  # today: audit ages and future dates
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -294,9 +294,9 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "missing": list(item.missing), "untranslated": list(item.untranslated)}
 
 
-def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered]) -> dict:
+def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
-            "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": engine_version(),
+            "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
             "sequence": f"ectd/{SEQUENCE}",
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,

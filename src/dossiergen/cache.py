@@ -31,10 +31,10 @@ def engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def document_key(markdown: str, *metas) -> str:
-    """Return the cache key of one document's outputs."""
+def document_key(markdown: str, *metas, engine: str = "typst") -> str:
+    """Return the cache key of one document's outputs, written with the named PDF engine."""
     payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], int(now().timestamp()),
-                          engine_fingerprint()], ensure_ascii=False)
+                          engine_fingerprint(), engine], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -52,8 +52,11 @@ def validate(dossier: Path, fmt: str, strict: bool) -> None:
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
 @click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
+@click.option("--pdf-engine", type=click.Choice(("typst", "libreoffice")), default="typst", show_default=True,
+              help="typst (fast, the default), or libreoffice: a rendition of the DOCX as Word would print it.")
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
-def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool, strict: bool) -> None:
+def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool, pdf_engine: str,
+          strict: bool) -> None:
     """Validate the dossier and build the documents for one or more markets and a stage.
 
     Several markets in one run share one validation and write the documents they share once."""
@@ -63,7 +66,7 @@ def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path,
     _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
-        results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance))
+        results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance, pdf_engine=pdf_engine))
     shared = [p for p in results[0].problems if all(p in r.problems for r in results[1:])]
     _report(shared, "text")  # validation warnings: the same for every market
     warnings = len(shared)

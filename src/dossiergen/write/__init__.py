@@ -3,12 +3,15 @@ DocumentWriter writes DOCX and PDF for many documents on every core, reusing cac
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 from ..cache import DocumentCache, document_key
 from .docx import DocxMeta, finish_docx, write_docx
+from . import libreoffice, pdf
+from .libreoffice import render_pdfs
 from .pandoc import convert_batch
 from .pdf import PdfMeta, typeset_pdf, typst_settings
 
@@ -26,8 +29,9 @@ class DocumentWriter:
     documents are written once. Use it as a context manager: leaving on an error cancels what
     has not started."""
 
-    def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None):
-        self.cache, self.workers, self.progress = cache, workers, progress
+    def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None,
+                 engine: str = "typst"):
+        self.cache, self.workers, self.progress, self.engine = cache, workers, progress, engine
         self.found: dict[str, Written] = {}
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.order: dict[str, int] = {}  # key -> index within its batch
@@ -42,7 +46,7 @@ class DocumentWriter:
 
     def submit(self, jobs: list[Job]) -> list[str]:
         """Start writing the jobs not already written, cached or started; return every job's key."""
-        keys = [document_key(*job) for job in jobs]
+        keys = [document_key(*job, engine=engine_version(self.engine)) for job in jobs]
         todo = {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
@@ -52,7 +56,7 @@ class DocumentWriter:
                 else:
                     self.found[key] = cached
         for batch in _batches(todo, self.workers):
-            future = self.pool.submit(write_documents, [todo[key] for key in batch])
+            future = self.pool.submit(write_documents, [todo[key] for key in batch], self.engine)
             for index, key in enumerate(batch):
                 self.pending[key], self.order[key] = future, index
         self.submitted += len(todo)
@@ -73,11 +77,40 @@ class DocumentWriter:
         return [self.found[key] for key in keys], fresh
 
 
-def write_documents(jobs: list[Job]) -> list[Written]:
-    """Return the outputs of each job, converting all of them with one pandoc process."""
+def write_documents(jobs: list[Job], engine: str = "typst") -> list[Written]:
+    """Return the outputs of each job, converting all of them with one pandoc process and
+    making the PDFs with the named engine (PDF_ENGINES)."""
+    return PDF_ENGINES[engine](jobs)
+
+
+def _with_typst(jobs: list[Job]) -> list[Written]:
     converted = convert_batch([(markdown, typst_settings(pdf_meta)) for markdown, _, pdf_meta in jobs])
     return [(finish_docx(done.docx, docx_meta), *typeset_pdf(done.typst, pdf_meta))
             for done, (_, docx_meta, pdf_meta) in zip(converted, jobs)]
+
+
+def _with_libreoffice(jobs: list[Job]) -> list[Written]:
+    """The PDF is LibreOffice's rendition of the finished DOCX."""
+    converted = convert_batch([(markdown, None) for markdown, _, _ in jobs])
+    docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _) in zip(converted, jobs)]
+    pdfs = render_pdfs([(data, pdf_meta) for data, (_, _, pdf_meta) in zip(docx, jobs)])
+    return [(data, *pdf) for data, pdf in zip(docx, pdfs)]
+
+
+PDF_ENGINES = {"typst": _with_typst, "libreoffice": _with_libreoffice}
+
+
+@functools.cache
+def engine_version(engine: str) -> str:
+    """Return the PDF engine's name and version (for the manifest and the cache keys)."""
+    return libreoffice.version() if engine == "libreoffice" else pdf.engine_version()
+
+
+def check_engine(engine: str) -> None:
+    """Raise ToolError naming what to install when the PDF engine cannot run on this machine."""
+    if engine == "libreoffice":
+        libreoffice.soffice()
+    pdf.check_fonts()  # the typst engine embeds them; LibreOffice substitutes them for Times New Roman and Arial
 
 
 def _worker_context():

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +79,7 @@ def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
     except RuntimeError as exc:
         raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
                                                  hint="this is a template or engine problem; please report it"),)) from exc
-    return _finish(raw, meta)
+    return finish_pdf(raw, meta)
 
 
 _COMPILERS: dict[int, typst.Compiler] = {}
@@ -95,12 +97,19 @@ def _compiler() -> typst.Compiler:
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
-def _finish(raw: bytes, meta: PdfMeta) -> tuple[bytes, int]:
+def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes, int]:
+    """Return the PDF with the bookmarks panel on opening, its language, subject and relative
+    links, linearised, and its page count; with date_it, dated at the build time (for engines
+    that stamp the wall clock)."""
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         pdf.Root.PageMode = pikepdf.Name.UseOutlines if "/Outlines" in pdf.Root else pikepdf.Name.UseNone
         pdf.Root.Lang = pikepdf.String("zh-CN" if meta.lang == "zh" else "en-US")
         with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as xmp:
             xmp["dc:description"] = meta.subject
+            if date_it:
+                xmp["xmp:CreateDate"] = xmp["xmp:ModifyDate"] = now().isoformat()
+        if date_it:
+            _drop_wall_clock(pdf)
         for page in pdf.pages:
             for annot in page.get("/Annots", []):
                 _relative_link(annot)
@@ -109,13 +118,33 @@ def _finish(raw: bytes, meta: PdfMeta) -> tuple[bytes, int]:
         return out.getvalue(), len(pdf.pages)
 
 
+def _drop_wall_clock(pdf) -> None:
+    """Date the output intents' ICC profiles at the build time, and drop the producer's own
+    checksum and identifier of the file: LibreOffice stamps the wall clock or chance into them."""
+    stamp = now()
+    for intent in pdf.Root.get("/OutputIntents", []):
+        profile = intent.get("/DestOutputProfile")
+        if profile is None:
+            continue
+        data = bytearray(profile.read_bytes())
+        if len(data) >= 128:  # ICC header: creation date at 24-35, profile ID (0 = not computed) at 84-99
+            data[24:36] = struct.pack(">6H", stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+            data[84:100] = bytes(16)
+            profile.write(zlib.compress(bytes(data), 9), filter=pikepdf.Name.FlateDecode)
+    for key in ("/DocChecksum", "/ID"):  # the file identifier is then derived from the content on saving
+        if key in pdf.trailer:
+            del pdf.trailer[key]
+
+
 def _relative_link(annot) -> None:
     """Turn a URI action to a relative .pdf path into a GoToR action (opens the other PDF)."""
     action = annot.get("/A")
     if action is None or action.get("/S") != pikepdf.Name.URI:
         return
-    target = str(action.get("/URI", ""))
-    if _SCHEME.match(target) or not target.split("#")[0].endswith(".pdf"):
+    target = str(action.get("/URI", "")).split("#")[0]
+    if target.endswith(".docx"):  # a rendition of the DOCX links to sibling DOCX: the PDFs mirror that tree
+        target = target[:-5] + ".pdf"
+    if _SCHEME.match(target) or not target.endswith(".pdf"):
         return
-    annot.A = pikepdf.Dictionary(S=pikepdf.Name.GoToR, F=pikepdf.String(target.split("#")[0]),
+    annot.A = pikepdf.Dictionary(S=pikepdf.Name.GoToR, F=pikepdf.String(target),
                                  D=pikepdf.Array([0, pikepdf.Name.Fit]), NewWindow=False)
