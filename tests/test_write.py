@@ -119,3 +119,20 @@ def test_libreoffice_engine_gives_a_checked_reproducible_sequence(tmp_path):
             assert [item.title for item in outline.root] == ["3.2.S.4.4 Batch Analyses"]
         links = [a.A for page in pdf.pages for a in page.get("/Annots", []) if a.A.S == pikepdf.Name.GoToR]
         assert links and all((folder / entry["pdf"]).parent.joinpath(str(a.F)).is_file() for a in links)
+
+
+def test_each_build_dates_its_documents_with_its_own_build_time(tmp_path, monkeypatch):
+    """Writer processes outlive a build (they fork from a server): the build time travels with
+    the work, so a second build at another time is dated at that time."""
+    source = CASES / "minimal" / "dossier"
+    dates = []
+    for epoch, name in (("1795737600", "first"), ("1798761600", "second")):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        result = build_dossiers(source, ("us",), "ind", tmp_path / name, final=False)[0]
+        entry = result.manifest["documents"][0]
+        with zipfile.ZipFile(tmp_path / name / "us" / "ind" / entry["docx"]) as docx:
+            core = docx.read("docProps/core.xml").decode("utf-8")
+        dates.append(core.split("<dcterms:modified", 1)[1].split(">", 1)[1][:10])
+        with pikepdf.open(tmp_path / name / "us" / "ind" / entry["pdf"]) as pdf:
+            assert str(pdf.docinfo["/CreationDate"]).startswith("D:" + dates[-1].replace("-", ""))
+    assert dates == ["2026-11-27", "2027-01-01"]

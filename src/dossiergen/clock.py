@@ -14,6 +14,12 @@ def now() -> _dt.datetime:
     return _dt.datetime.now(tz=_dt.timezone.utc)
 
 
+def pin(epoch: int) -> None:
+    """Make now() return this build time in this process: writer processes get the build's time
+    with their work (they start from a fork server, whose environment may be older)."""
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+
+
 def today() -> _dt.date:
     """Return today's date for validation (is a date in the future?): DOSSIERGEN_TODAY or the system clock.
 

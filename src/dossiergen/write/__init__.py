@@ -9,8 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 from ..cache import DocumentCache, document_key
-from .docx import DocxMeta, finish_docx, write_docx
+from ..clock import now, pin
 from . import libreoffice, pdf
+from .docx import DocxMeta, finish_docx, write_docx
 from .libreoffice import render_pdfs
 from .pandoc import convert_batch
 from .pdf import PdfMeta, typeset_pdf, typst_settings
@@ -32,6 +33,7 @@ class DocumentWriter:
     def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None,
                  engine: str = "typst"):
         self.cache, self.workers, self.progress, self.engine = cache, workers, progress, engine
+        self.epoch = int(now().timestamp())  # the build time, the same in every writer process
         self.found: dict[str, Written] = {}
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.order: dict[str, int] = {}  # key -> index within its batch
@@ -56,7 +58,7 @@ class DocumentWriter:
                 else:
                     self.found[key] = cached
         for batch in _batches(todo, self.workers):
-            future = self.pool.submit(write_documents, [todo[key] for key in batch], self.engine)
+            future = self.pool.submit(write_documents, [todo[key] for key in batch], self.engine, self.epoch)
             for index, key in enumerate(batch):
                 self.pending[key], self.order[key] = future, index
         self.submitted += len(todo)
@@ -77,9 +79,11 @@ class DocumentWriter:
         return [self.found[key] for key in keys], fresh
 
 
-def write_documents(jobs: list[Job], engine: str = "typst") -> list[Written]:
+def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = None) -> list[Written]:
     """Return the outputs of each job, converting all of them with one pandoc process and
-    making the PDFs with the named engine (PDF_ENGINES)."""
+    making the PDFs with the named engine (PDF_ENGINES); with epoch, dated at that build time."""
+    if epoch is not None:
+        pin(epoch)
     return PDF_ENGINES[engine](jobs)
 
 
