@@ -37,11 +37,18 @@ local function typst_text(value)
 end
 
 -- Long chemical names and codes have no spaces: let table cells break after - ) ] / , as Word
--- does. Done here rather than with a typst regex show rule, which tripled typst's time on
+-- does, but not before a digit, so that batch numbers (SV-VCT-001-25) and numbers (1,000; 1/2)
+-- stay whole. Done here rather than with a typst regex show rule, which tripled typst's time on
 -- large tables; a Str without those characters is left as it is (returning nil is cheaper).
+local function breakable(text)
+  return (text:gsub("([%-%)%]/,])()", function(char, next)
+    return text:sub(next, next):match("%d") and char or char .. ZWSP
+  end))
+end
+
 local break_after = {Str = function(str)
   if str.text:find("[%-%)%]/,]") then
-    return pandoc.Str((str.text:gsub("([%-%)%]/,])", "%1" .. ZWSP)))
+    return pandoc.Str(breakable(str.text))
   end
 end}
 
