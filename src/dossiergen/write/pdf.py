@@ -1,6 +1,7 @@
-"""Markdown -> PDF through pandoc's typst writer and the typst compiler (PyPI), then pikepdf for
-what typst does not set: bookmarks panel on opening, document language, relative links between
-documents as GoToR actions, linearisation (Fast Web View), deterministic file identifiers.
+"""typst source (from pandoc's typst writer, write/pandoc.py) -> PDF through the typst compiler
+(PyPI), then pikepdf for what typst does not set: bookmarks panel on opening, document language,
+relative links between documents as GoToR actions, linearisation (Fast Web View), deterministic
+file identifiers.
 
 Fonts are Liberation (metric-compatible with Times New Roman and Arial) and Noto CJK, all
 embedded as subsets; typst is told to ignore other system fonts so every machine gives the same bytes.
@@ -21,7 +22,7 @@ import typst
 
 from ..clock import now
 from ..errors import Problem, ToolError
-from .pandoc import TypstSettings, convert_batch
+from .pandoc import TypstSettings
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/opentype/noto"))
 REQUIRED_FONTS = {"LiberationSerif-Regular.ttf": "fonts-liberation", "NotoSerifCJK-Regular.ttc": "fonts-noto-cjk"}
@@ -53,11 +54,6 @@ def check_fonts() -> None:
         raise ToolError("fonts missing", (Problem(
             "write.font_missing", f"fonts needed for PDFs are not installed: {', '.join(missing)}",
             hint=f"run `make setup` (as root) or `sudo apt-get install {' '.join(missing)}`"),))
-
-
-def write_pdf(markdown: str, meta: PdfMeta) -> tuple[bytes, int]:
-    """Return the PDF bytes of one document and its page count."""
-    return typeset_pdf(convert_batch([(markdown, typst_settings(meta))])[0].typst, meta)
 
 
 def typst_settings(meta: PdfMeta) -> TypstSettings:
