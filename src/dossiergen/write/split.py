@@ -22,9 +22,10 @@ FOOTNOTE_RELS = "word/_rels/footnotes.xml.rels"
 FIRST_LIST = 1001  # pandoc numbers lists from 1001; w:num 1000 is its default, always present
 # What a document may not contain to be cut out of the batch: anything that refers to a part or
 # an id outside its own body other than hyperlinks and lists.
-FOREIGN = ("//w:bookmarkStart | //w:bookmarkEnd | //w:footnoteReference | //w:endnoteReference"
-           " | //w:commentReference | //w:commentRangeStart | //w:drawing | //w:pict | //w:object"
-           " | //w:fldSimple | //w:instrText | //w:sectPr[not(parent::w:body)] | //@r:*[not(parent::w:hyperlink)]")
+FOREIGN = " | ".join(f".//{step}" for step in (
+    "w:bookmarkStart", "w:bookmarkEnd", "w:footnoteReference", "w:endnoteReference", "w:commentReference",
+    "w:commentRangeStart", "w:drawing", "w:pict", "w:object", "w:fldSimple", "w:instrText",
+    "w:sectPr[not(parent::w:body)]", "@r:*[not(parent::w:hyperlink)]"))
 
 
 def split_docx(combined: bytes, count: int, marker: str) -> list[bytes | None]:
@@ -69,7 +70,7 @@ def _foreign_segments(body, segments: list[list]) -> set[int]:
     """Return the indexes of the documents that use something the cut cannot carry."""
     owner = {id(element): index for index, segment in enumerate(segments) for element in segment}
     found = set()
-    for hit in body.xpath(FOREIGN.replace("//", ".//"), namespaces=NS):
+    for hit in body.xpath(FOREIGN, namespaces=NS):
         element = hit.getparent() if isinstance(hit, etree._ElementUnicodeResult) else hit
         while element is not None and id(element) not in owner:
             element = element.getparent()
