@@ -161,6 +161,51 @@ def render(dossier: Path, market: str, stage: str | None, section: str) -> None:
         click.echo(item.markdown)
 
 
+@cli.command()
+@_dossier_option
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Evaluate a plain table (columns batch, month, value) instead of the dossier.")
+@click.option("--lower", type=float, default=None, help="Lower acceptance limit (with --csv).")
+@click.option("--upper", type=float, default=None, help="Upper acceptance limit (with --csv).")
+@click.option("--sided", type=click.Choice(("one", "two")), default=None,
+              help="One- or two-sided 95 % bound (default: two with both limits, else one).")
+@click.option("--batches", default="", help="Only these batches, comma-separated (with --csv).")
+def stability(dossier: Path, as_json: bool, csv_file: Path | None, lower: float | None, upper: float | None,
+              sided: str | None, batches: str) -> None:
+    """Estimate shelf life after ICH Q1E: regression, poolability, confidence bound and limits."""
+    from . import shelflife, stats as q1e
+
+    if csv_file is None:
+        if lower is not None or upper is not None or sided or batches:
+            click.echo("error: --lower, --upper, --sided and --batches need --csv", err=True)
+            sys.exit(EXIT_USAGE)
+        from .build import _model
+
+        model, _ = _run(lambda: _model(dossier))
+        groups = _run(lambda: shelflife.evaluate_all(model))
+        if as_json:
+            data = {"groups": [g.as_dict() for g in groups], "claims": [v.as_dict() for v in shelflife.verdicts(model)]}
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            click.echo("\n".join(shelflife.report_lines(model)))
+        return
+    if lower is None and upper is None:
+        click.echo("error: give --lower, --upper or both", err=True)
+        sys.exit(EXIT_USAGE)
+    wanted = [b.strip() for b in batches.split(",") if b.strip()]
+    series = _run(lambda: shelflife.read_csv(csv_file, wanted or None))
+    try:
+        result = q1e.evaluate(series, lower, upper, sided=sided)
+    except q1e.NotEnoughData as exc:
+        click.echo(f"{csv_file}: error: {exc} [stability.not_enough_data]", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(shelflife.describe(result)))
+
+
 class _progress:
     """A rich progress bar on stderr, shown only once a build has run for a second."""
 
