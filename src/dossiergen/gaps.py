@@ -18,6 +18,10 @@ severity (blocking or advisory), a one-line fix, and one check of a small set of
   remaining_shelf_life
            every batch of `items` (ids) keeps at least `months` of its claimed shelf life (stability
            claims of its subject) on the date at `on` ({file, path}), e.g. when samples are sent
+  stability_claims
+           the stability claims checked against the data (shelflife.py): `aspect` shelf_life (claimed
+           period beyond what the data support under ICH Q1E/Q5C), shelf_life_justified (the same, with a
+           justification), light (photostability study), in_use (in-use study), oos, oot
 
 `where` matches a field against a value, a list of values, or {">=": n} / {"<=": n}; fields may be
 derived: `@months_of_data` (a stability study's last time point with results) and
@@ -84,7 +88,7 @@ def _relative(file: str, root: str) -> str:
 
 REQUIRED_BY_KIND = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
                     "recent": ("items", "field", "years"), "covers": ("items", "within"),
-                    "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",)}
+                    "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",), "stability_claims": ("aspect",)}
 
 
 def rule_packs(market: str) -> list:
@@ -340,3 +344,10 @@ def check_remaining_shelf_life(model: Model, check: dict):
             left = claim["months"] - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
             if left < check["months"]:
                 yield location, f"'{_label(item)}' has {left} months of shelf life left on {on}; at least {check['months']} are needed"
+
+
+@check_kind("stability_claims")
+def check_stability_claims(model: Model, check: dict):
+    from .shelflife import findings
+
+    yield from findings(model, check["aspect"])

@@ -125,7 +125,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data"):
+                       "regional_data", "q1e_summary"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -255,6 +255,12 @@ class _Helpers:
 
     def claims_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("claims", []) if c.get("subject") == subject_id]
+
+    def q1e_summary(self, claim):
+        """Return the ICH Q1E evaluation of a claim for the document (shelflife.document_summary), or None."""
+        from .shelflife import document_summary
+
+        return document_summary(self.context.model, claim, self.t, self.context.lang)
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]

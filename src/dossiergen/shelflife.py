@@ -21,6 +21,7 @@ from .text import pick
 
 BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
 UPPER, LOWER = ("<", "<="), (">", ">=")
+TREND_PURPOSES = ("long_term", "intermediate", "accelerated")  # formal studies; stress studies are diagnostic
 
 
 def numeric_limits(limit: dict | None) -> tuple[float | None, float | None] | None:
@@ -170,7 +171,8 @@ def evaluate_group(model: Model, group: Group, studies: list[dict] | None = None
             for month, value in zip(item.months, item.values):
                 if (lower is not None and value < lower) or (upper is not None and value > upper):
                     attribute.oos.append((item.label, month, value))
-            attribute.oot += [(item.label, m, v) for m, v, _, _ in stats.out_of_trend(item)]
+            if group.purpose in TREND_PURPOSES:
+                attribute.oot += [(item.label, m, v) for m, v, _, _ in stats.out_of_trend(item)]
         try:
             attribute.evaluation = stats.evaluate(series, lower, upper, direction=test.get("stability_trend"))
         except stats.NotEnoughData as exc:
@@ -352,3 +354,149 @@ def report_lines(model: Model) -> list[str]:
         if found.reason and support:
             lines.append(f"  {found.reason}")
     return lines
+
+
+# --- claims checked against the data (the gap engine's hook: check kind `stability_claims`) --------
+
+LIGHT_WORDS = ("light", "避光")
+
+
+def _text(value) -> str:
+    if isinstance(value, dict):
+        return " ".join(str(v) for v in value.values() if isinstance(v, str))
+    return str(value or "")
+
+
+def _studies_of(model: Model, subject: str, purposes: tuple[str, ...]) -> list[dict]:
+    return [s.data for s in model.of_type("study") if s.data.get("subject") == subject
+            and (s.data.get("purpose") in purposes or s.data.get("condition") in purposes)]
+
+
+def _result_rows(model: Model, study: dict) -> list[dict]:
+    return results_by_study(model).get(study.get("id"), [])
+
+
+def check_light(model: Model):
+    """A storage statement that protects from light needs a photostability study of its subject
+    with results (ICH Q1B; case by case under Q5C)."""
+    for claim in model.single("stability").get("claims", []) or []:
+        if not isinstance(claim, dict) or not any(w in _text(claim.get("storage")).lower() for w in LIGHT_WORDS):
+            continue
+        studies = [s for s in _studies_of(model, claim.get("subject"), ("photostability",)) if _result_rows(model, s)]
+        if not studies:
+            yield (model.dossier.location_of(claim, "storage"),
+                   f"the storage statement of '{claim.get('subject')}' asks for protection from light, "
+                   "but there is no photostability study with results for it")
+
+
+def check_in_use(model: Model):
+    """An in-use, after-reconstitution or excursion statement needs an in-use study of its subject with results."""
+    for claim in model.single("stability").get("claims", []) or []:
+        if not isinstance(claim, dict) or not claim.get("in_use"):
+            continue
+        studies = [s for s in _studies_of(model, claim.get("subject"), ("in_use",)) if _result_rows(model, s)]
+        if not studies:
+            yield (model.dossier.location_of(claim, "in_use"),
+                   f"the in-use statement of '{claim.get('subject')}' has no in-use study (purpose in_use) with results behind it")
+
+
+def _study_for(model: Model, group: Group, label: str) -> dict:
+    for study in group.studies:
+        batch = model.get(study.get("batch"), "batch")
+        number = str(batch.data.get("number", batch.id)) if batch else str(study.get("batch"))
+        if label == number or label.startswith(number + " ("):
+            if label == number or study.get("orientation", "") in label or study.get("id", "") in label:
+                return study
+    return group.studies[0]
+
+
+def check_results(model: Model, kind: str):
+    """Yield each stability result outside its shelf-life criterion (kind 'oos') or outside the
+    99 % prediction interval of its batch's regression without it (kind 'oot')."""
+    for group in evaluate_all(model):
+        for attribute in group.attributes:
+            name = pick(attribute.test.get("name"), "en")
+            for label, month, value in (attribute.oos if kind == "oos" else attribute.oot):
+                study = _study_for(model, group, label)
+                what = (f"outside the shelf-life criterion {pick(attribute.criterion.get('text'), 'en')}" if kind == "oos"
+                        else f"outside the {stats.OOT_LEVEL:.0%} prediction interval of the batch's regression")
+                yield (model.dossier.location_of(study),
+                       f"study '{study.get('id')}' ({group.condition}), {name}: {value:g} at {month:g} months is {what}")
+
+
+ASPECTS = {
+    "shelf_life": lambda model: check_claims(model, justified=False),
+    "shelf_life_justified": lambda model: check_claims(model, justified=True),
+    "light": check_light,
+    "in_use": check_in_use,
+    "oos": lambda model: check_results(model, "oos"),
+    "oot": lambda model: check_results(model, "oot"),
+}
+
+
+def findings(model: Model, aspect: str):
+    """Yield (location, detail) for one aspect of the claims-against-data checks (see ASPECTS)."""
+    yield from ASPECTS[aspect](model)
+
+
+# --- the evaluation as document content (3.2.S.7.1, 3.2.P.8.1) -------------------------------------
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _months_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
+
+
+def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
+    """Return the evaluation of a claim in words and table cells of the document language.
+
+    t(key) returns a label (labels-q1e.yaml). None when the subject has no long-term results."""
+    found = verdict(model, claim)
+    group = long_term_group(model, claim.get("subject"))
+    if group is None or found.support is None:
+        return None
+    support = found.support
+    primary = any(s.get("primary") for s in group.studies)
+    numbers = []
+    for s in group.studies:
+        batch = model.get(s.get("batch"), "batch")
+        number = str(batch.data.get("number", batch.id)) if batch else str(s.get("batch"))
+        if number not in numbers:
+            numbers.append(number)
+    intro = t("q1e_method").format(condition=t("c_cond_" + group.condition),
+                                   studies=t("q1e_studies_primary" if primary else "q1e_studies_all"),
+                                   batches=", ".join(numbers), months=_months_text(group.data_months))
+    rows = []
+    for a in group.attributes:
+        name, criterion = pick(a.test.get("name"), lang), pick(a.criterion.get("text"), lang)
+        e = a.evaluation
+        if e is None:
+            rows.append([name, criterion, t("q1e_not_evaluated"), "", "", "", "", ""])
+            continue
+        bound = t("q1e_bound_two") if e.sided == "two" else t(f"q1e_bound_{e.sides[0]}")
+        crossing = _months_text(e.crossing) if e.crossing is not None else t("q1e_beyond").format(months=f"{stats.SEARCH_MONTHS:g}")
+        p_intercepts = None if e.model == "separate" else e.p_intercepts  # not tested once slopes differ
+        rows.append([name, criterion, t(f"q1e_model_{e.model}"), _p(e.p_slopes), _p(p_intercepts),
+                     bound, crossing, e.governing.label if e.governing else ""])
+    crossings = [(a.evaluation.crossing, a) for a in group.attributes if a.evaluation and a.evaluation.crossing is not None]
+    if crossings:
+        when, attribute = min(crossings, key=lambda c: c[0])
+        crossing_text = t("q1e_crossing_months").format(months=_months_text(when), attribute=pick(attribute.test.get("name"), lang))
+    else:
+        crossing_text = t("q1e_crossing_none")
+    conclusion = t("q1e_supported" if found.supported else "q1e_not_supported").format(
+        source=support.source, cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
+        crossing=crossing_text, months=found.months)
+    justification = claim.get("justification") if isinstance(claim.get("justification"), dict) else None
+    oos = [t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
+           for a in group.attributes for b, m, v in a.oos]
+    oot = [t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
+           for a in group.attributes for b, m, v in a.oot]
+    return {"verdict": found, "intro": intro, "rows": rows, "conclusion": conclusion, "justification": justification,
+            "oos": oos, "oot": oot}

@@ -19,7 +19,6 @@ Conventions (stated in the documents that print the results):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,12 +167,15 @@ def evaluate(series: list[Series], lower: float | None = None, upper: float | No
         dics_rss, _ = _rss(*_design(series, "common_slope"))
         cics_rss, _ = _rss(*_design(series, "common"))
         k = len(series)
-        if full_df <= 0 or full_rss <= 0:
+        if full_df <= 0:
             raise NotEnoughData("too few results per batch to test poolability (Q1E B.2.2)")
+        y = np.concatenate([np.asarray(s.values, float) for s in series])
+        if full_rss <= 1e-12 * max(float(np.sum((y - y.mean()) ** 2)), 1e-300) or full_rss < 1e-20:
+            raise NotEnoughData("the results lie exactly on straight lines or do not vary; nothing to estimate (Q1E §2.4.1.1)")
         mse = full_rss / full_df
-        result.f_slopes = ((dics_rss - full_rss) / (k - 1)) / mse
+        result.f_slopes = max(0.0, (dics_rss - full_rss) / (k - 1)) / mse
         result.p_slopes = float(sps.f.sf(result.f_slopes, k - 1, full_df))
-        result.f_intercepts = ((cics_rss - dics_rss) / (k - 1)) / mse
+        result.f_intercepts = max(0.0, (cics_rss - dics_rss) / (k - 1)) / mse
         result.p_intercepts = float(sps.f.sf(result.f_intercepts, k - 1, full_df))
         if result.p_slopes > ALPHA_POOL:
             result.model = "common" if result.p_intercepts > ALPHA_POOL else "common_slope"
@@ -274,8 +276,11 @@ def out_of_trend(series: Series, level: float = OOT_LEVEL) -> list[tuple[float, 
     """Return the results of one batch outside the two-sided prediction interval of its own regression.
 
     Each result is left out of the fit it is judged by (a point cannot hide itself). Returns
-    (month, value, low, high) for each out-of-trend result; a batch with fewer than 4 results gives none."""
+    (month, value, low, high) for each out-of-trend result; a batch with fewer than 4 results gives none.
+    The interval is widened by the reporting resolution (the last decimal the results are given to),
+    so that rounding alone (0.2 among values of 0.1) is never a trend."""
     t, y = np.asarray(series.months, float), np.asarray(series.values, float)
+    resolution = 10.0 ** -max((_decimals(v) for v in series.values), default=0)
     found = []
     if len(t) < 4:
         return found
@@ -287,10 +292,19 @@ def out_of_trend(series: Series, level: float = OOT_LEVEL) -> list[tuple[float, 
         if fit.df_resid < 1:
             continue
         pred = fit.get_prediction(np.array([[1.0, t[i]]])).summary_frame(alpha=1 - level)
-        low, high = float(pred["obs_ci_lower"].iloc[0]), float(pred["obs_ci_upper"].iloc[0])
-        if not (low <= y[i] <= high) and not math.isclose(fit.scale, 0.0):
+        low = float(pred["obs_ci_lower"].iloc[0]) - resolution
+        high = float(pred["obs_ci_upper"].iloc[0]) + resolution
+        if not (low <= y[i] <= high):
             found.append((float(t[i]), float(y[i]), low, high))
     return found
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        return 6
+    whole, _, fraction = text.partition(".")
+    return 0 if fraction in ("", "0") else len(fraction)
 
 
 # --- the Q1E decision tree (Appendix A) and the Q5C real-time rule -------------------------------
@@ -303,6 +317,7 @@ Q5C = "ICH Q5C (1995)"
 class Support:
     """The shelf life the data support, with the rule that limits it."""
 
+    key: str                # the branch, for labels: biotech, frozen, refrigerated_change, ...
     months: float           # supported months (the lower of the cap and the statistical crossing)
     cap: float              # what the data period X allows under the rule
     data_months: float      # X: months of long-term data
@@ -311,7 +326,7 @@ class Support:
     crossing: float | None  # the statistical crossing (None: not evaluated or beyond the search)
 
     def as_dict(self) -> dict:
-        return {"months": _r(self.months, 2), "cap": _r(self.cap, 2), "data_months": self.data_months,
+        return {"branch": self.key, "months": _r(self.months, 2), "cap": _r(self.cap, 2), "data_months": self.data_months,
                 "rule": self.rule, "source": self.source, "crossing_months": _r(self.crossing, 2)}
 
 
@@ -333,28 +348,28 @@ def supported(data_months: float, storage: str, *, biotech: bool = False, crossi
     evaluated statistically (amenable to statistical analysis and analysed)."""
     x = float(data_months)
     if biotech:
-        cap, rule, source = x, "biotechnological product: real-time data only, no extrapolation", \
+        key, cap, rule, source = "biotech", x, "biotechnological product: real-time data only, no extrapolation", \
             f"{Q5C} §4 and §6 (real-time/real-temperature data)"
     elif storage == "frozen":
-        cap, rule, source = x, "frozen storage: based on long-term data, no extrapolation", f"{Q1E} §2.5.2 and §2.5.3 (freezer and below -20 °C)"
+        key, cap, rule, source = "frozen", x, "frozen storage: based on long-term data, no extrapolation", f"{Q1E} §2.5.2 and §2.5.3 (freezer and below -20 °C)"
     elif storage == "refrigerated":
         if significant_change_accelerated:
-            cap, rule, source = x, "refrigerated, significant change at accelerated: no extrapolation", f"{Q1E} §2.5.1, Appendix A"
+            key, cap, rule, source = "refrigerated_change", x, "refrigerated, significant change at accelerated: no extrapolation", f"{Q1E} §2.5.1, Appendix A"
         elif statistics:
-            cap, rule, source = min(1.5 * x, x + 6), "refrigerated, no significant change at accelerated: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.5.1, Appendix A"
+            key, cap, rule, source = "refrigerated", min(1.5 * x, x + 6), "refrigerated, no significant change at accelerated: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.5.1, Appendix A"
         else:
-            cap, rule, source = x + 3, "refrigerated, data not amenable to statistics: at most X + 3 months", f"{Q1E} §2.5.1, Appendix A"
+            key, cap, rule, source = "refrigerated_no_statistics", x + 3, "refrigerated, data not amenable to statistics: at most X + 3 months", f"{Q1E} §2.5.1, Appendix A"
     else:
         if significant_change_accelerated and significant_change_intermediate:
-            cap, rule, source = x, "significant change at accelerated and intermediate: no extrapolation", f"{Q1E} §2.4.2.2, Appendix A"
+            key, cap, rule, source = "room_change_intermediate", x, "significant change at accelerated and intermediate: no extrapolation", f"{Q1E} §2.4.2.2, Appendix A"
         elif significant_change_accelerated:
             if statistics:
-                cap, rule, source = min(1.5 * x, x + 6), "significant change at accelerated only: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.4.2.1, Appendix A"
+                key, cap, rule, source = "room_change", min(1.5 * x, x + 6), "significant change at accelerated only: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.4.2.1, Appendix A"
             else:
-                cap, rule, source = x + 3, "significant change at accelerated, no statistics: at most X + 3 months", f"{Q1E} §2.4.2.1, Appendix A"
+                key, cap, rule, source = "room_change_no_statistics", x + 3, "significant change at accelerated, no statistics: at most X + 3 months", f"{Q1E} §2.4.2.1, Appendix A"
         elif statistics:
-            cap, rule, source = min(2 * x, x + 12), "room temperature, no significant change at accelerated: up to 2 × X, at most X + 12 months", f"{Q1E} §2.4.1, Appendix A"
+            key, cap, rule, source = "room", min(2 * x, x + 12), "room temperature, no significant change at accelerated: up to 2 × X, at most X + 12 months", f"{Q1E} §2.4.1, Appendix A"
         else:
-            cap, rule, source = min(1.5 * x, x + 6), "room temperature, data not amenable to statistics: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.4.1.2, Appendix A"
+            key, cap, rule, source = "room_no_statistics", min(1.5 * x, x + 6), "room temperature, data not amenable to statistics: up to 1.5 × X, at most X + 6 months", f"{Q1E} §2.4.1.2, Appendix A"
     months = cap if crossing is None else min(cap, crossing)
-    return Support(months, cap, x, rule, source, crossing)
+    return Support(key, months, cap, x, rule, source, crossing)
