@@ -13,6 +13,7 @@ assay change is not evaluated here).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from . import stats
@@ -359,6 +360,7 @@ def report_lines(model: Model) -> list[str]:
 # --- claims checked against the data (the gap engine's hook: check kind `stability_claims`) --------
 
 LIGHT_WORDS = ("light", "避光")
+DURATION = re.compile(r"\d+\s*(?:h\b|hours?|days?|weeks?|months?|min(?:utes?)?\b|小时|天|周|个月|分钟)", re.IGNORECASE)
 
 
 def _text(value) -> str:
@@ -390,10 +392,11 @@ def check_light(model: Model):
 
 
 def check_in_use(model: Model):
-    """An in-use, after-reconstitution or excursion statement needs an in-use study of its subject with results."""
+    """An in-use, after-reconstitution or excursion statement that names a period needs an in-use study
+    of its subject with results."""
     for claim in model.single("stability").get("claims", []) or []:
-        if not isinstance(claim, dict) or not claim.get("in_use"):
-            continue
+        if not isinstance(claim, dict) or not DURATION.search(_text(claim.get("in_use"))):
+            continue  # no statement, or one without a period ('use immediately') claims nothing to study
         studies = [s for s in _studies_of(model, claim.get("subject"), ("in_use",)) if _result_rows(model, s)]
         if not studies:
             yield (model.dossier.location_of(claim, "in_use"),
