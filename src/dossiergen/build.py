@@ -155,8 +155,8 @@ def _previous_manifest(target: Path) -> dict | None:
         return None
 
 
-def _job(context: Context, item: Rendered) -> tuple[str, DocxMeta, PdfMeta]:
-    return item.markdown, _meta(context, item.document), _pdf_meta(context, item)
+def _job(context: Context, item: Rendered) -> tuple:
+    return item.markdown, _meta(context, item.document), _pdf_meta(context, item), item.attachments
 
 
 def _document_artifacts(context: Context, rendered: list[Rendered], written) -> tuple[list[Artifact], list[dict]]:

@@ -31,10 +31,11 @@ def engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def document_key(markdown: str, *metas, engine: str = "typst") -> str:
-    """Return the cache key of one document's outputs, written with the named PDF engine."""
+def document_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
+    """Return the cache key of one document's outputs, written with the named PDF engine; the
+    bytes of its attachments (figures) are part of it."""
     payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], int(now().timestamp()),
-                          engine_fingerprint(), engine], ensure_ascii=False)
+                          engine_fingerprint(), engine, [a.digest() for a in attachments]], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -33,6 +33,7 @@ class Rendered:
     markdown: str
     missing: tuple[str, ...] = ()
     untranslated: tuple[str, ...] = ()
+    attachments: tuple = ()        # attach.Attachment: figures the Markdown points at (attachment:<name>)
 
 
 @functools.cache
@@ -76,7 +77,8 @@ def render_document(context: Context, document: Document) -> Rendered:
     except jinja2.TemplateError as exc:
         raise InputError("template error", (Problem("render.template", f"{template_name}: {exc}",
                                                     hint=f"while rendering {document.number} ({document.path})"),)) from exc
-    return Rendered(document, _tidy(_links(text, context, document)), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+    return Rendered(document, _tidy(_links(text, context, document)), tuple(helpers.missing_paths),
+                    tuple(helpers.untranslated), tuple(helpers.attachments))
 
 
 _LINK = re.compile("\ue000(.*?)\ue001(\\d+)\ue002")
@@ -112,6 +114,8 @@ class _Helpers:
     context: Context
     document: Document
     table_count: int = 0
+    figure_count: int = 0
+    attachments: list = field(default_factory=list)
     missing_paths: list[str] = field(default_factory=list)
     untranslated: list[str] = field(default_factory=list)
 
@@ -125,7 +129,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary"):
+                       "regional_data", "q1e_summary", "trend_figures"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -261,6 +265,19 @@ class _Helpers:
         from .shelflife import document_summary
 
         return document_summary(self.context.model, claim, self.t, self.context.lang)
+
+    def trend_figures(self, subject_id) -> list[Markdown]:
+        """Return a numbered figure per attribute of the subject's long-term stability evaluation."""
+        from .attach import figure_markdown
+        from .shelflife import trend_figures
+
+        figures = []
+        for attachment, alt, caption in trend_figures(self.context.model, subject_id, self.t, self.context.lang):
+            self.figure_count += 1
+            self.attachments.append(attachment)
+            number = f"{self.t('q1e_figure')} {self.document.number}-{self.figure_count}"
+            figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
+        return figures
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]

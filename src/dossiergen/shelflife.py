@@ -503,3 +503,33 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
            for a in group.attributes for b, m, v in a.oot]
     return {"verdict": found, "intro": intro, "rows": rows, "conclusion": conclusion, "justification": justification,
             "oos": oos, "oot": oot}
+
+
+def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
+    """Return (attachment, alt text, caption) of a trend plot per evaluated attribute of the
+    subject's long-term group (the studies the claim is judged on)."""
+    from .plots import trend_plot
+    from .text import slugify
+
+    group = long_term_group(model, subject)
+    if group is None:
+        return []
+    claims = [c for c in model.single("stability").get("claims", []) or [] if isinstance(c, dict) and c.get("subject") == subject]
+    months = claims[0].get("months") if claims and _number(claims[0].get("months")) else None
+    condition = t("c_cond_" + group.condition)
+    found = []
+    for attribute in group.attributes:
+        if attribute.evaluation is None:
+            continue
+        test = pick(attribute.test.get("name"), lang)
+        unit = (attribute.criterion.get("limit") or {}).get("unit", "")
+        labels = {"y": f"{test} ({unit})" if unit and unit != "1" else test, "months": t("q1e_axis_months"),
+                  "fit": t("q1e_legend_fit"), "bound": t("q1e_legend_bound"), "limit": t("q1e_legend_limit"),
+                  "claim": t("q1e_legend_claim")}
+        name = f"trend-{slugify(subject, 30)}-{slugify(attribute.id, 30)}-{lang}"
+        attachment = trend_plot(name, attribute.evaluation, attribute.series, labels, lang, months)
+        alt = t("q1e_plot_alt").format(test=test, batches=", ".join(s.label for s in attribute.series),
+                                       criterion=pick(attribute.criterion.get("text"), lang),
+                                       months=months if months is not None else "–")
+        found.append((attachment, alt, t("q1e_plot_caption").format(test=test, condition=condition)))
+    return found

@@ -17,7 +17,7 @@ from .pandoc import convert_batch
 from .pdf import PdfMeta, typeset_pdf, typst_settings
 
 WRITERS = {"docx": write_docx}
-Job = tuple[str, DocxMeta, PdfMeta]  # Markdown, DOCX metadata, PDF metadata
+Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, attachments: tuple[attach.Attachment, ...])
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
@@ -48,7 +48,8 @@ class DocumentWriter:
 
     def submit(self, jobs: list[Job]) -> list[str]:
         """Start writing the jobs not already written, cached or started; return every job's key."""
-        keys = [document_key(*job, engine=engine_version(self.engine)) for job in jobs]
+        keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
+                for job in jobs]
         todo = {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
@@ -87,17 +88,24 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
     return PDF_ENGINES[engine](jobs)
 
 
+def _parts(job: Job) -> tuple:
+    """Return (markdown, docx_meta, pdf_meta, attachments) of a job with or without attachments."""
+    return tuple(job) if len(job) == 4 else (*job, ())
+
+
 def _with_typst(jobs: list[Job]) -> list[Written]:
-    converted = convert_batch([(markdown, typst_settings(pdf_meta)) for markdown, _, pdf_meta in jobs])
+    jobs = [_parts(job) for job in jobs]
+    converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
     return [(finish_docx(done.docx, docx_meta), *typeset_pdf(done.typst, pdf_meta))
-            for done, (_, docx_meta, pdf_meta) in zip(converted, jobs)]
+            for done, (_, docx_meta, pdf_meta, _) in zip(converted, jobs)]
 
 
 def _with_libreoffice(jobs: list[Job]) -> list[Written]:
     """The PDF is LibreOffice's rendition of the finished DOCX."""
-    converted = convert_batch([(markdown, None) for markdown, _, _ in jobs])
-    docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _) in zip(converted, jobs)]
-    pdfs = render_pdfs([(data, pdf_meta) for data, (_, _, pdf_meta) in zip(docx, jobs)])
+    jobs = [_parts(job) for job in jobs]
+    converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
+    docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _, _) in zip(converted, jobs)]
+    pdfs = render_pdfs([(data, pdf_meta) for data, (_, _, pdf_meta, _) in zip(docx, jobs)])
     return [(data, *pdf) for data, pdf in zip(docx, pdfs)]
 
 

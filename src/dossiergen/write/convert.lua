@@ -65,6 +65,51 @@ local function typst_source(doc, settings)
   return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1})
 end
 
+-- Attachments (dossiergen/attach.py): an image `attachment:NAME` is the job's file NAME. The DOCX
+-- embeds its PNG (through the media bag); the typst source embeds its SVG as bytes in the source
+-- (or, without an SVG, the PNG's bytes), so typst needs no file access. A name without its file
+-- is an error of the job.
+local function attachment_of(img, files)
+  local name = img.src:match("^attachment:(.+)$")
+  if not name then return nil end
+  local found = files and files[name]
+  if not found then error("attachment " .. name .. " was not passed with its document") end
+  return name, found
+end
+
+local function docx_images(doc, files)
+  return doc:walk({Image = function(img)
+    local name, found = attachment_of(img, files)
+    if not name then return nil end
+    if not found.png then error("attachment " .. name .. " has no PNG for the DOCX") end
+    pandoc.mediabag.insert(name .. ".png", "image/png", read_file(found.png, "rb"))
+    img.src = name .. ".png"
+    return img
+  end})
+end
+
+local function typst_string(value)
+  local escaped = value:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\r", "\\r"):gsub("\n", "\\n")
+  return '"' .. escaped .. '"'
+end
+
+local function typst_images(doc, files)
+  return doc:walk({Image = function(img)
+    local name, found = attachment_of(img, files)
+    if not name then return nil end
+    local source
+    if found.svg then
+      source = "bytes(" .. typst_string(read_file(found.svg, "rb")) .. "), format: \"svg\""
+    else
+      local data, codes = read_file(found.png, "rb"), {}
+      for i = 1, #data do codes[i] = tostring(data:byte(i)) end
+      source = "bytes((" .. table.concat(codes, ",") .. ")), format: \"png\""
+    end
+    local alt = typst_string(pandoc.utils.stringify(img.caption or {}))
+    return pandoc.RawInline("typst", "#image(" .. source .. ", width: 100%, alt: " .. alt .. ")")
+  end})
+end
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
@@ -74,14 +119,15 @@ for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
     local doc = pandoc.read(job.markdown, batch.from, reader_options)
+    local for_docx = docx_images(doc, job.attachments)
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
-      combined:extend(doc.blocks)
+      combined:extend(for_docx.blocks)
     else
-      write_file(name .. ".docx", pandoc.write(doc, "docx", docx_options))
+      write_file(name .. ".docx", pandoc.write(for_docx, "docx", docx_options))
     end
     if job.typst ~= pandoc.json.null and job.typst ~= nil then
-      write_file(name .. ".typ", typst_source(doc, job.typst))
+      write_file(name .. ".typ", typst_source(typst_images(doc, job.attachments), job.typst))
     end
   end)
   if not ok then write_file(name .. ".err", tostring(err)) end

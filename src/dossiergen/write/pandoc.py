@@ -42,19 +42,26 @@ class Converted:
     typst: str | None
 
 
-def convert_batch(jobs: list[tuple[str, TypstSettings | None]]) -> list[Converted]:
+def convert_batch(jobs: list[tuple]) -> list[Converted]:
     """Return pandoc's DOCX (and typst source, where settings are given) for each Markdown text.
 
     The DOCX of the batch is written once and cut per document (split.py). A document the cut
     cannot carry (notes, images, comments) is converted alone; as what it carries is also in the
-    batch's shared parts, the others are then cut from a second batch without it."""
+    batch's shared parts, the others are then cut from a second batch without it.
+
+    A job is (markdown, settings) or (markdown, settings, attachments): the attachments
+    (attach.Attachment) are written beside the batch and resolved by convert.lua."""
+    jobs = [(job[0], job[1], job[2] if len(job) > 2 else ()) for job in jobs]
     with tempfile.TemporaryDirectory(prefix="dossiergen-pandoc-") as tmp:
+        files = _attachment_files(Path(tmp) / "attachments", [attachments for _, _, attachments in jobs])
         first = Path(tmp) / "batch"
-        docx = _convert(first, [_job(markdown, settings) for markdown, settings in jobs], alone=set())
+        docx = _convert(first, [_job(markdown, settings, found) for (markdown, settings, _), found in zip(jobs, files)],
+                        alone=set())
         typst = [_read_typst(first, index) for index in range(len(jobs))]
         alone = {index for index, found in enumerate(docx) if found is None}
         if alone:
-            docx = _convert(Path(tmp) / "again", [_job(markdown, None) for markdown, _ in jobs], alone)
+            docx = _convert(Path(tmp) / "again", [_job(markdown, None, found) for (markdown, _, _), found in zip(jobs, files)],
+                            alone)
         return [Converted(d, t) for d, t in zip(docx, typst)]
 
 
@@ -80,9 +87,24 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int]) -> list[bytes | No
     return docx
 
 
-def _job(markdown: str, settings: TypstSettings | None) -> dict:
+def _job(markdown: str, settings: TypstSettings | None, attachments: dict | None = None) -> dict:
     typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape)}
-    return {"markdown": markdown, "alone": False, "typst": typst}
+    return {"markdown": markdown, "alone": False, "typst": typst, "attachments": attachments or {}}
+
+
+def _attachment_files(folder: Path, per_job: list[tuple]) -> list[dict]:
+    """Write each job's attachments into the folder; return per job {name: {format: path}}."""
+    found = []
+    for index, attachments in enumerate(per_job):
+        paths = {}
+        for attachment in attachments:
+            for fmt, data in attachment.files:
+                path = folder / str(index) / f"{attachment.name}.{fmt}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                paths.setdefault(attachment.name, {})[fmt] = str(path)
+        found.append(paths)
+    return found
 
 
 def _run(command: list[str]) -> None:

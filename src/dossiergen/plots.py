@@ -1,0 +1,87 @@
+"""Trend plots of stability attributes (3.2.S.7.3, 3.2.P.8.3): results per batch, the fitted line
+or lines, the 95 % confidence bound of the mean, the acceptance limits and the proposed period.
+
+matplotlib (Agg, no pyplot state) draws each plot twice: SVG for the typst PDF (text as paths,
+fixed hash salt, no date) and PNG for Word (no software stamp). Same inputs, same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import numpy as np
+
+from . import stats
+from .attach import Attachment
+
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")  # Okabe-Ito
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+SIZE = (6.3, 3.5)   # inches: the text width of an A4 page with the documents' margins
+DPI = 150
+
+
+@functools.cache
+def _setup(lang: str) -> dict:
+    """Return matplotlib settings for a language (registers the CJK font once for zh)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    families = ["DejaVu Sans"]
+    if lang == "zh" and CJK_FONT.is_file():
+        from matplotlib import font_manager
+
+        font_manager.fontManager.addfont(str(CJK_FONT))
+        families.append(font_manager.FontProperties(fname=str(CJK_FONT)).get_name())
+    return {"font.family": families, "font.size": 8, "svg.hashsalt": "dossiergen", "svg.fonttype": "path",
+            "axes.unicode_minus": False, "path.simplify": False}
+
+
+def trend_plot(name: str, evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str],
+               lang: str, claim_months: float | None) -> Attachment:
+    """Return the plot of one attribute as an attachment (PNG and SVG).
+
+    labels: y (axis title), months, fit, bound, limit, claim (legend words in the document language)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_setup(lang)):
+        figure = Figure(figsize=SIZE, dpi=DPI)
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot(1, 1, 1)
+        data_end = max((max(s.months) for s in series if s.months), default=1.0)
+        end = max(data_end, claim_months or 0) * 1.15 + 1
+        grid = np.linspace(0.0, end, 200)
+        q = evaluation.level
+        fits = evaluation.fits[:1] if evaluation.model == "common" else evaluation.fits
+        for index, item in enumerate(series):
+            colour, marker = COLOURS[index % len(COLOURS)], MARKERS[index % len(MARKERS)]
+            ax.scatter(item.months, item.values, s=14, color=colour, marker=marker, label=item.label, zorder=3)
+        for index, fit in enumerate(fits):
+            colour = "#333333" if evaluation.model == "common" else COLOURS[evaluation.fits.index(fit) % len(COLOURS)]
+            ax.plot(grid, fit.mean(grid), color=colour, linewidth=1.0, label=labels["fit"] if index == 0 else None)
+            low, high = fit.bounds(grid, q)
+            for side, values in (("lower", low), ("upper", high)):
+                if side in evaluation.sides:
+                    ax.plot(grid, values, color=colour, linewidth=0.8, linestyle="--",
+                            label=labels["bound"] if index == 0 and side == evaluation.sides[0] else None)
+        first = True
+        for limit in (evaluation.lower, evaluation.upper):
+            if limit is not None:
+                ax.axhline(limit, color="#C00000", linewidth=1.2, label=labels["limit"] if first else None)
+                first = False
+        if claim_months:
+            ax.axvline(claim_months, color="#555555", linewidth=1.0, linestyle=":", label=labels["claim"])
+        ax.set_xlim(0, end)
+        ax.set_xlabel(labels["months"])
+        ax.set_ylabel(labels["y"])
+        ax.grid(True, linewidth=0.3, color="#DDDDDD")
+        ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        figure.tight_layout()
+        png, svg = io.BytesIO(), io.BytesIO()
+        figure.savefig(png, format="png", metadata={"Software": None})
+        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return Attachment(name, (("png", png.getvalue()), ("svg", svg.getvalue())))
