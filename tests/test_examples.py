@@ -95,3 +95,37 @@ def test_libreoffice_opens_every_document(example_builds, source, tmp_path):
     missing = [f.name for f in files if f.stem not in produced]
     assert result.returncode == 0, result.stderr
     assert missing == [], result.stderr
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_every_stability_data_document_has_trend_figures(example_builds, source):
+    """Each 3.2.P.8.3 (and 3.2.S.7.3) carries numbered trend plots: in the DOCX as pictures with alt
+    text, in the PDF as drawn figures with their captions."""
+    import pikepdf
+
+    folder = example_builds[source]
+    entries = [e for e, _ in _documents(folder) if e["section"] in ("3.2.P.8.3", "3.2.S.7.3")]
+    assert any(e["section"] == "3.2.P.8.3" for e in entries)
+    for entry in entries:
+        document = docx.Document(folder / entry["docx"])
+        pictures = document.inline_shapes
+        assert len(pictures) >= 1, entry["docx"]
+        alts = [shape._inline.docPr.get("descr") for shape in pictures]
+        assert all(alt and alt.startswith("Scatter plot of ") for alt in alts), entry["docx"]
+        captions = [p.text for p in document.paragraphs if p.text.startswith(f"Figure {entry['section']}-")]
+        assert [c.split(" ")[1] for c in captions] == [f"{entry['section']}-{i}" for i in range(1, len(pictures) + 1)]
+        with pikepdf.open(folder / entry["pdf"]) as pdf:  # the tagged PDF's figures and their alt text
+            figures = [str(node.get("/Alt")) for node in _struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
+        assert figures == alts, entry["pdf"]
+
+
+def _struct_nodes(node):
+    import pikepdf
+
+    if isinstance(node, pikepdf.Dictionary):
+        yield node
+        if "/K" in node:
+            yield from _struct_nodes(node.K)
+    elif isinstance(node, pikepdf.Array):
+        for item in node:
+            yield from _struct_nodes(item)

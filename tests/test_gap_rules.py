@@ -262,11 +262,23 @@ def _expected_examples() -> dict:
     """What each example lacks, checked by hand against its data."""
     cci = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: cci"))
            for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml")]
+    study = lambda name: ("stability.yaml", _line_of(ANTIBODY / "stability.yaml", f"- id: {name}"))
+    claim = lambda subject: ("stability.yaml", _line_of(ANTIBODY / "stability.yaml", f"- subject: {subject}") + 4)  # its storage text
+    stability = [("core.light-claim-photostability-biotech", *claim("dp-ordesimab-solution")),
+                 ("core.light-claim-photostability-biotech", *claim("dp-ordesimab-powder")),
+                 ("core.in-use-claim-study", "stability.yaml", _line_of(ANTIBODY / "stability.yaml", "in_use:", 2) + 1)]
+    stability += [("core.stability-oot", *study(name)) for name in (
+        "st-ds-lt-23001", "st-ds-acc-21002", "st-ds-acc-21002", "st-sol-lt-23001-up", "st-sol-lt-21002",
+        "st-sol-lt-23001-up", "st-sol-acc-23001", "st-sol-acc-23003", "st-sol-acc-23003", "st-pwd-lt-20001")]
     return {
         # The antibody is complete for the US, the EU and the UK; for China only the container closure
         # integrity tests cite USP <1207.2> without a ChP reference (advisory).
-        (ANTIBODY, "marketing", "us"): [], (ANTIBODY, "marketing", "eu"): [], (ANTIBODY, "marketing", "uk"): [],
-        (ANTIBODY, "marketing", "cn"): [("cn.chp-reference", *place) for place in cci],
+        # Stability claims against the data (shelflife.py): light protection of both products has
+        # no photostability study (advisory for a biotechnological product, Q5C), and ten results
+        # are out of trend (advisory), each at its study.
+        (ANTIBODY, "marketing", "us"): stability, (ANTIBODY, "marketing", "eu"): stability,
+        (ANTIBODY, "marketing", "uk"): stability,
+        (ANTIBODY, "marketing", "cn"): [("cn.chp-reference", *place) for place in cci] + stability,
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
         # the application in the CN associated review).
         (TABLETS, "ind", "us"): [], (TABLETS, "ind", "eu"): [], (TABLETS, "ind", "cn"): [],

@@ -18,6 +18,7 @@ from .text import Markdown, escape_md
 SCHEME = "attachment:"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}$")
 FORMATS = ("png", "svg")
+FIGURE_CLASS = "dossiergen-figure"  # a figure and its caption: kept on one page in the PDF
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,5 @@ class Attachment:
 
 def figure_markdown(name: str, alt: str, caption: str) -> Markdown:
     """Return the Markdown of a figure: the image (with alt text) and its numbered caption below it."""
-    return Markdown(f"![{escape_md(alt)}]({SCHEME}{name}){{width=100%}}\n\n"
-                    f"::: {{custom-style=\"Image Caption\"}}\n{escape_md(caption)}\n:::\n")
+    return Markdown(f":::: {{.{FIGURE_CLASS}}}\n![{escape_md(alt)}]({SCHEME}{name}){{width=100%}}\n\n"
+                    f"::: {{custom-style=\"Image Caption\"}}\n{escape_md(caption)}\n:::\n::::\n")

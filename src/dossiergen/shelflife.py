@@ -505,6 +505,13 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             "oos": oos, "oot": oot}
 
 
+def _unit_label(code: str, lang: str) -> str:
+    from .schema import units
+    from .tables import _unit
+
+    return "" if code in ("", "1", "[pH]") else _unit(code, units(), lang)
+
+
 def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
     """Return (attachment, alt text, caption) of a trend plot per evaluated attribute of the
     subject's long-term group (the studies the claim is judged on)."""
@@ -522,8 +529,8 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
         if attribute.evaluation is None:
             continue
         test = pick(attribute.test.get("name"), lang)
-        unit = (attribute.criterion.get("limit") or {}).get("unit", "")
-        labels = {"y": f"{test} ({unit})" if unit and unit != "1" else test, "months": t("q1e_axis_months"),
+        unit = _unit_label((attribute.criterion.get("limit") or {}).get("unit", ""), lang)
+        labels = {"y": f"{test} ({unit})" if unit and unit != test else test, "months": t("q1e_axis_months"),
                   "fit": t("q1e_legend_fit"), "bound": t("q1e_legend_bound"), "limit": t("q1e_legend_limit"),
                   "claim": t("q1e_legend_claim")}
         name = f"trend-{slugify(subject, 30)}-{slugify(attribute.id, 30)}-{lang}"

@@ -94,6 +94,14 @@ local function typst_string(value)
 end
 
 local function typst_images(doc, files)
+  doc = doc:walk({Div = function(div)
+    if div.classes:includes("dossiergen-figure") then  -- attach.py: the image with its caption, unbroken
+      local blocks = pandoc.Blocks({pandoc.RawBlock("typst", "#block(breakable: false)[")})
+      blocks:extend(div.content)
+      blocks:insert(pandoc.RawBlock("typst", "]"))
+      return blocks
+    end
+  end})
   return doc:walk({Image = function(img)
     local name, found = attachment_of(img, files)
     if not name then return nil end

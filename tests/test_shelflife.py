@@ -1,0 +1,150 @@
+"""Shelf life from the dossier's own data: claims judged under ICH Q1E/Q5C, OOS and out-of-trend
+results flagged, the `dossiergen stability` command, and the trend plots."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, apply_edits, run_cli
+from dossiergen.gaps import find_gaps
+from dossiergen.load import load_dossier
+from dossiergen.model import build_model
+
+ANTIBODY, TABLETS = ROOT / "dossier", ROOT / "examples" / "velcratinib-tablets"
+Q1E_DATA = Path(__file__).parent / "data" / "q1e"
+
+
+def _model(folder: Path):
+    return build_model(load_dossier(folder, label="dossier"))
+
+
+def _copy(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "dossier"
+    shutil.copytree(source, target)
+    return target
+
+
+SOLUTION_CLAIM = "  - subject: dp-ordesimab-solution\n    kind: shelf_life\n    months: 36\n"
+
+
+def test_an_antibody_that_over_claims_its_shelf_life_is_a_blocking_gap(tmp_path):
+    # 48 months claimed from 36 months of real-time data of a biotechnological product (ICH Q5C)
+    folder = _copy(ANTIBODY, tmp_path)
+    apply_edits(folder, [{"file": "stability.yaml", "find": SOLUTION_CLAIM, "replace": SOLUTION_CLAIM.replace("36", "48")}])
+    gaps = [g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule == "core.shelf-life-supported"]
+    assert len(gaps) == 1 and gaps[0].severity == "blocking"
+    assert gaps[0].detail.startswith("48 months claimed; 36 months of long-term data support at most 36 months")
+    assert "ICH Q5C" in gaps[0].detail and "Q5C" in gaps[0].source
+    lines = (folder / "stability.yaml").read_text("utf-8").splitlines()
+    assert lines[gaps[0].location.line - 1].strip() == "months: 48"
+    assert gaps[0].as_problem(final=True).severity == "error"
+
+
+def test_a_justified_over_claim_is_advisory_not_blocking(tmp_path):
+    folder = _copy(ANTIBODY, tmp_path)
+    justified = SOLUTION_CLAIM.replace("36", "48") + ("    justification:\n      reason: Prior knowledge of the platform formulation.\n"
+                                                     "      guideline: ICH Q1 Step 2 draft (2025) section 13\n")
+    apply_edits(folder, [{"file": "stability.yaml", "find": SOLUTION_CLAIM, "replace": justified}])
+    found = {g.rule: g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule.startswith("core.shelf-life")}
+    assert set(found) == {"core.shelf-life-justified"}
+    assert found["core.shelf-life-justified"].severity == "advisory"
+    assert "ICH Q1 Step 2 draft (2025) section 13" in found["core.shelf-life-justified"].detail
+
+
+def test_the_examples_claims_are_within_what_their_data_support():
+    from dossiergen.shelflife import verdicts
+
+    for folder in (ANTIBODY, TABLETS):
+        found = verdicts(_model(folder))
+        assert found and all(v.supported for v in found), [v.reason for v in found if not v.supported]
+    powder = next(v for v in verdicts(_model(ANTIBODY)) if v.claim["subject"] == "dp-ordesimab-powder")
+    assert (powder.months, powder.support.data_months, powder.support.key) == (24, 24.0, "biotech")
+
+
+def test_room_temperature_claim_may_extrapolate_to_twice_the_data(tmp_path):
+    # The tablets: 12 months at 25 °C/60 % RH, no significant change at 40 °C/75 % RH -> up to 24 months
+    from dossiergen.shelflife import verdicts
+
+    found = next(v for v in verdicts(_model(TABLETS)) if v.claim["subject"] == "velcratinib-tablets")
+    assert found.support.key == "room" and found.support.cap == 2 * found.support.data_months
+
+
+ASSAY_12 = "st-dp-25-lt,12,assay,98.8,%,,"
+
+
+@pytest.mark.parametrize("value,rule", [("94.0", "core.stability-oos"), ("96.9", "core.stability-oot")])
+def test_an_oos_and_an_oot_result_are_flagged(tmp_path, value, rule):
+    folder = _copy(TABLETS, tmp_path)
+    assert not [g for g in find_gaps(_model(folder), "us", "marketing") if g.rule == rule and "Assay" in g.detail]
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ASSAY_12, "replace": ASSAY_12.replace("98.8", value)}])
+    found = [g for g in find_gaps(_model(folder), "us", "marketing") if g.rule == rule and "Assay" in g.detail]
+    assert len(found) == 1 and found[0].severity == "advisory"
+    assert f"{float(value):g} at 12 months" in found[0].detail and "st-dp-25-lt" in found[0].detail
+
+
+def test_light_and_in_use_claims_need_a_study(tmp_path):
+    folder = _copy(TABLETS, tmp_path)
+    text = (folder / "stability.yaml").read_text("utf-8")
+    storage = next(line for line in text.splitlines() if "storage:" in line and "tablets" not in line)
+    assert storage
+    claims = [g for g in find_gaps(_model(folder), "us", "marketing") if g.rule in ("core.light-claim-photostability", "core.in-use-claim-study")]
+    assert claims == []
+
+
+def test_cli_stability_on_a_published_csv():
+    # LeBlond 2011 Table V (batches 2, 5, 7): common intercept and slope, 26.0 months (expirest: 25.9957631369)
+    run = run_cli("stability", "--csv", str(Q1E_DATA / "expirest-exp1.csv"), "--lower", "95", "--batches", "b2,b5,b7", "--json")
+    assert run.exit_code == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["model"] == "common" and data["sided"] == "one" and data["crossing_months"] == pytest.approx(26.0, abs=0.01)
+    text = run_cli("stability", "--csv", str(Q1E_DATA / "expirest-exp3.csv"), "--lower", "1.5", "--upper", "3.5")
+    assert text.exit_code == 0 and "two-sided 95 % (97.5 % per side)" in text.stdout and "crossing: 45.35 months" in text.stdout
+
+
+def test_cli_stability_errors(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("batch,month,value\na,0,100\na,three,99\n", "utf-8")
+    run = run_cli("stability", "--csv", str(bad), "--lower", "95")
+    assert run.exit_code == 1 and f"{bad}:3:1: error:" in run.stderr and "[stability.csv_number]" in run.stderr
+    assert run_cli("stability", "--csv", str(bad)).exit_code == 2            # no limit
+    assert run_cli("stability", "--lower", "95").exit_code == 2              # a limit without --csv
+    few = tmp_path / "few.csv"
+    few.write_text("batch,month,value\na,0,100\na,3,99\n", "utf-8")
+    run = run_cli("stability", "--csv", str(few), "--lower", "95")
+    assert run.exit_code == 1 and "at least 3 results" in run.stderr
+
+
+def test_cli_stability_on_the_examples():
+    for folder in (ANTIBODY, TABLETS):
+        run = run_cli("stability", "--dossier", str(folder), "--json")
+        assert run.exit_code == 0, run.stderr
+        data = json.loads(run.stdout)
+        assert data["claims"] and all(c["supported"] for c in data["claims"])
+        evaluated = [a for g in data["groups"] for a in g["attributes"] if a["evaluation"]]
+        assert evaluated and all(a["evaluation"]["model"] in ("common", "common_slope", "separate", "single") for a in evaluated)
+    text = run_cli("stability", "--dossier", str(ANTIBODY))
+    assert "claim dp-ordesimab-powder: 24 months: supported" in text.stdout
+
+
+PLOT = """
+import sys
+from dossiergen import stats, plots
+series = [stats.Series("b1", (0, 3, 6, 9, 12), (100.1, 99.5, 99.2, 98.4, 98.0)),
+          stats.Series("b2", (0, 3, 6, 9, 12), (100.6, 100.0, 99.1, 98.9, 98.2))]
+e = stats.evaluate(series, lower=95)
+labels = dict(y="Assay (%)", months="Months", fit="Fit", bound="Bound", limit="Limit", claim="Claim")
+a = plots.trend_plot("trend-x", e, series, labels, sys.argv[1], 24)
+sys.stdout.buffer.write(a.get("png") + b"|" + a.get("svg"))
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_plot_has_the_same_bytes_on_two_builds(lang):
+    runs = [subprocess.run([sys.executable, "-c", PLOT, lang], capture_output=True, check=True).stdout for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0].startswith(b"\x89PNG") and b"<svg" in runs[0]
