@@ -39,7 +39,7 @@ def limit_disagreement(limit: dict, text: str) -> str | None:
     found = _numbers(text)
     absent = [v for v in wanted if not any(abs(v - f) < 1e-9 for f in found)]
     if absent:
-        return f"the text gives {', '.join(sorted({_plain(f) for f in found})) or 'no number'} but the limit says {', '.join(_plain(v) for v in wanted)}"
+        return f"the text gives {', '.join(_plain(f) for f in sorted(found)) or 'no number'} but the limit says {', '.join(_plain(v) for v in wanted)}"
     comparator = limit.get("comparator", "")
     words = text.lower()
     if comparator in ("<", "<=") and any(w.lower() in words for w in _UPPER) and not any(w.lower() in words for w in _LOWER):
