@@ -427,6 +427,22 @@ def check_results(model: Model, kind: str):
                        f"study '{study.get('id')}' ({group.condition}), {name}: {value:g} at {month:g} months is {what}")
 
 
+def _claims(model: Model) -> list[dict]:
+    return [c for c in model.single("stability").get("claims", []) or [] if isinstance(c, dict)]
+
+
+def _counted(model: Model, aspect: str) -> int:
+    """How many things an aspect examined (the gap engine never calls an empty check met)."""
+    if aspect in ("shelf_life", "shelf_life_justified"):
+        return len(_claims(model))
+    if aspect == "light":
+        return sum(any(w in _text(c.get("storage")).lower() for w in LIGHT_WORDS) for c in _claims(model))
+    if aspect == "in_use":
+        return sum(bool(DURATION.search(_text(c.get("in_use")))) for c in _claims(model))
+    groups = [g for g in evaluate_all(model) if aspect == "oos" or g.purpose in TREND_PURPOSES]
+    return sum(len(s.values) for g in groups for a in g.attributes for s in a.series)
+
+
 ASPECTS = {
     "shelf_life": lambda model: check_claims(model, justified=False),
     "shelf_life_justified": lambda model: check_claims(model, justified=True),
@@ -435,11 +451,15 @@ ASPECTS = {
     "oos": lambda model: check_results(model, "oos"),
     "oot": lambda model: check_results(model, "oot"),
 }
+NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
+         "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
+         "oos": "numeric stability results", "oot": "numeric stability results"}
 
 
-def findings(model: Model, aspect: str):
-    """Yield (location, detail) for one aspect of the claims-against-data checks (see ASPECTS)."""
-    yield from ASPECTS[aspect](model)
+def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:
+    """Return (items examined, [(location, detail)], noun) for one aspect of the claims-against-data
+    checks (see ASPECTS): the gap engine's hook (check kind `stability_claims`)."""
+    return _counted(model, aspect), list(ASPECTS[aspect](model)), NOUNS[aspect]
 
 
 # --- the evaluation as document content (3.2.S.7.1, 3.2.P.8.1) -------------------------------------
