@@ -145,10 +145,11 @@ def evaluate_group(model: Model, group: Group, studies: list[dict] | None = None
     batches = [s.get("batch") for s in studies]
     out = Group(group.subject, group.condition, group.purpose, studies)
     spec = _specification(model, studies[0]) if studies else {}
-    months_per_study = []
-    for s in studies:
+    months_per_study = []  # X: the shortest data period of the studies with results (a study without
+    for s in studies:      # any is the primary-batch count rule's concern, not a zero-month period)
         points = [r.get("time_point") for r in by_study.get(s.get("id"), []) if _number(r.get("time_point"))]
-        months_per_study.append(max(points, default=0))
+        if points:
+            months_per_study.append(max(points))
     out.data_months = float(min(months_per_study, default=0))
     for test in spec.get("tests", []) or []:
         if not isinstance(test, dict):

@@ -147,7 +147,7 @@ def evaluate(series: list[Series], lower: float | None = None, upper: float | No
 
     sided forces 'one' or 'two'; by default it follows sides_for(lower, upper, direction).
     With sided 'one' and both limits, the direction (or else the sign of the pooled slope) picks the side."""
-    series = [s for s in series if len(s.months) > 0]
+    series = [s for s in series if len(set(s.months)) >= 2]  # a batch at one time point has no slope
     default_sided, sides = sides_for(lower, upper, direction)
     if sided is None:
         sided = default_sided
