@@ -414,6 +414,15 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
     return group.studies[0]
 
 
+def note_for(model: Model, study: str, month: float, test: str):
+    """Return the note on one result (stability.yaml result_notes), or None."""
+    for note in model.single("stability").get("result_notes", []) or []:
+        if (isinstance(note, dict) and note.get("study") == study and note.get("test") == test
+                and _number(note.get("time_point")) and abs(float(note["time_point"]) - month) < 1e-9):
+            return note.get("note")
+    return None
+
+
 def check_results(model: Model, kind: str):
     """Yield each stability result outside its shelf-life criterion (kind 'oos') or outside the
     99 % prediction interval of its batch's regression without it (kind 'oot')."""
@@ -422,6 +431,8 @@ def check_results(model: Model, kind: str):
             name = pick(attribute.test.get("name"), "en")
             for label, month, value in (attribute.oos if kind == "oos" else attribute.oot):
                 study = _study_for(model, group, label)
+                if note_for(model, study.get("id"), month, attribute.id) is not None:
+                    continue  # explained in stability.yaml result_notes
                 what = (f"outside the shelf-life criterion {pick(attribute.criterion.get('text'), 'en')}" if kind == "oos"
                         else f"outside the {stats.OOT_LEVEL:.0%} prediction interval of the batch's regression")
                 yield (model.dossier.location_of(study),
@@ -518,10 +529,13 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
         source=support.source, cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
         crossing=crossing_text, months=found.months)
     justification = claim.get("justification") if isinstance(claim.get("justification"), dict) else None
-    oos = [t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
-           for a in group.attributes for b, m, v in a.oos]
-    oot = [t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
-           for a in group.attributes for b, m, v in a.oot]
+    def shown(a, b, m, v):
+        text = t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
+        note = note_for(model, _study_for(model, group, b).get("id"), m, a.id)
+        return text + (f" ({str(pick(note, lang)).strip().rstrip('.')})" if note is not None else "")
+
+    oos = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oos]
+    oot = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oot]
     return {"verdict": found, "intro": intro, "rows": rows, "conclusion": conclusion, "justification": justification,
             "oos": oos, "oot": oot}
 
