@@ -268,14 +268,9 @@ def _expected_examples() -> dict:
     """What each example lacks, checked by hand against its data."""
     cci = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: cci"))
            for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml")]
-    study = lambda name: ("stability.yaml", _line_of(ANTIBODY / "stability.yaml", f"- id: {name}"))
     claim = lambda subject: ("stability.yaml", _line_of(ANTIBODY / "stability.yaml", f"- subject: {subject}") + 4)  # its storage text
     stability = [("core.light-claim-photostability-biotech", *claim("dp-ordesimab-solution")),
-                 ("core.light-claim-photostability-biotech", *claim("dp-ordesimab-powder")),
-                 ("core.in-use-claim-study", "stability.yaml", _line_of(ANTIBODY / "stability.yaml", "in_use:", 2) + 1)]
-    stability += [("core.stability-oot", *study(name)) for name in (
-        "st-ds-lt-23001", "st-ds-acc-21002", "st-ds-acc-21002", "st-sol-lt-23001-up", "st-sol-lt-21002",
-        "st-sol-lt-23001-up", "st-sol-acc-23001", "st-sol-acc-23003", "st-sol-acc-23003", "st-pwd-lt-20001")]
+                 ("core.light-claim-photostability-biotech", *claim("dp-ordesimab-powder"))]
     return {
         # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
         # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
@@ -283,8 +278,7 @@ def _expected_examples() -> dict:
         # while the QP declaration is taken from the EU application, signed by the German QP (advisory).
         # For China only the container closure integrity tests cite USP <1207.2> without a ChP reference.
         # In every market, the stability claims against the data (shelflife.py): light protection of
-        # both products has no photostability study (advisory for a biotechnological product, Q5C),
-        # the powder's in-use period has no in-use study, and ten results are out of trend (advisory).
+        # both products has no photostability study (advisory for a biotechnological product, Q5C).
         (ANTIBODY, "marketing", "us"): stability,
         (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)] + stability,
         (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)] + stability,

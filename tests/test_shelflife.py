@@ -88,13 +88,27 @@ def test_an_oos_and_an_oot_result_are_flagged(tmp_path, value, rule):
     assert f"{float(value):g} at 12 months" in found[0].detail and "st-dp-25-lt" in found[0].detail
 
 
-def test_light_and_in_use_claims_need_a_study(tmp_path):
+def test_light_and_in_use_claims_need_a_study_that_covers_them(tmp_path):
+    """Q1B/Q5C: light protection needs light data; an in-use period needs an in-use study reaching it."""
+    folder = _copy(ANTIBODY, tmp_path)
+    rules = ("core.light-claim-photostability-biotech", "core.in-use-claim-study")
+    before = {g.rule for g in find_gaps(_model(folder), "us", "marketing") if g.rule in rules}
+    assert before == {"core.light-claim-photostability-biotech"}  # the powder's 24 h / 4 h in-use claim is studied
+    apply_edits(folder, [{"file": "stability.yaml", "find": "demonstrated for 24 hours at 2 °C – 8 °C",
+                          "replace": "demonstrated for 48 hours at 2 °C – 8 °C"},
+                         {"file": "stability.yaml", "find": "Use immediately after the vial has been punctured.",
+                          "replace": "Use immediately after the vial has been punctured. The unopened vial may be kept at up to 25 °C for up to 30 days."}])
+    found = sorted(g.detail for g in find_gaps(_model(folder), "us", "marketing") if g.rule == "core.in-use-claim-study")
+    assert found == ["the in-use statement of 'dp-ordesimab-powder' names 48 hours; its in-use studies cover 24 hours",
+                     "the in-use statement of 'dp-ordesimab-solution' has no in-use study (purpose in_use) with results behind it"]
+
+
+def test_a_noted_result_is_not_an_open_finding(tmp_path):
     folder = _copy(TABLETS, tmp_path)
-    text = (folder / "stability.yaml").read_text("utf-8")
-    storage = next(line for line in text.splitlines() if "storage:" in line and "tablets" not in line)
-    assert storage
-    claims = [g for g in find_gaps(_model(folder), "us", "marketing") if g.rule in ("core.light-claim-photostability", "core.in-use-claim-study")]
-    assert claims == []
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ASSAY_12, "replace": ASSAY_12.replace("98.8", "96.9")},
+                         {"file": "stability.yaml", "find": "\nclaims:\n", "replace": "\nresult_notes:\n  - {study: st-dp-25-lt, "
+                          "time_point: 12, test: assay, note: Sample preparation error confirmed by the investigation.}\nclaims:\n"}])
+    assert not [g for g in find_gaps(_model(folder), "us", "marketing") if g.rule == "core.stability-oot" and "Assay" in g.detail]
 
 
 def test_cli_stability_on_a_published_csv():

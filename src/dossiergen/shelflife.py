@@ -392,9 +392,27 @@ def check_light(model: Model):
                    "but there is no photostability study with results for it")
 
 
+HOURS = {"h": 1, "hour": 1, "day": 24, "week": 168, "month": 730.5, "min": 1 / 60, "小时": 1, "天": 24, "周": 168, "个月": 730.5, "分钟": 1 / 60}
+
+
+def _hours(text: str) -> float:
+    """Return a duration such as '24 hours', '30 days' or '4小时' in hours."""
+    number = float(re.match(r"\d+", text).group(0))
+    unit = re.sub(r"[\d\s]", "", text).lower().rstrip("s")
+    unit = "min" if unit.startswith("min") else unit
+    return number * HOURS.get(unit, 1)
+
+
+def _study_hours(model: Model, study: dict) -> float:
+    """Return the longest time point with results of a study, in hours."""
+    points = [r.get("time_point") for r in _result_rows(model, study) if _number(r.get("time_point"))]
+    per = {"hours": 1, "days": 24}.get(study.get("time_unit", "months"), 730.5)
+    return max(points, default=0) * per
+
+
 def check_in_use(model: Model):
     """An in-use, after-reconstitution or excursion statement that names a period needs an in-use study
-    of its subject with results."""
+    of its subject with results that reach the longest period named."""
     for claim in model.single("stability").get("claims", []) or []:
         if not isinstance(claim, dict) or not DURATION.search(_text(claim.get("in_use"))):
             continue  # no statement, or one without a period ('use immediately') claims nothing to study
@@ -402,6 +420,12 @@ def check_in_use(model: Model):
         if not studies:
             yield (model.dossier.location_of(claim, "in_use"),
                    f"the in-use statement of '{claim.get('subject')}' has no in-use study (purpose in_use) with results behind it")
+            continue
+        claimed = max(_hours(m.group(0)) for m in DURATION.finditer(_text(claim.get("in_use"))))
+        studied = max(_study_hours(model, s) for s in studies)
+        if studied + 1e-9 < claimed:
+            yield (model.dossier.location_of(claim, "in_use"),
+                   f"the in-use statement of '{claim.get('subject')}' names {claimed:g} hours; its in-use studies cover {studied:g} hours")
 
 
 def _study_for(model: Model, group: Group, label: str) -> dict:
