@@ -162,3 +162,15 @@ sys.stdout.buffer.write(a.get("png") + b"|" + a.get("svg"))
 def test_a_plot_has_the_same_bytes_on_two_builds(lang):
     runs = [subprocess.run([sys.executable, "-c", PLOT, lang], capture_output=True, check=True).stdout for _ in range(2)]
     assert runs[0] == runs[1] and runs[0].startswith(b"\x89PNG") and b"<svg" in runs[0]
+
+
+def test_release_and_time_zero_results_must_agree(tmp_path):
+    """The initial stability result of a released test needs its release result (M4Q(R1) 3.2.P.5.4/3.2.P.8.3)."""
+    folder = _copy(TABLETS, tmp_path)
+    rule = "core.release-matches-time-zero"
+    assert [g for g in find_gaps(_model(folder), "us", "ind") if g.rule == rule] == []
+    apply_edits(folder, [{"file": "results/dp-batch-results.csv", "find": "dp-25-a,assay,99.4,%,,\n", "replace": ""}])
+    found = [g for g in find_gaps(_model(folder), "us", "ind") if g.rule == rule]
+    assert [g.detail.split(" but ")[0] for g in found] == [
+        "batch VT25-25001: 'assay' has an initial result in study 'st-dp-25-lt'"]
+    assert found[0].location.file.endswith("batches.yaml") and found[0].severity == "advisory"

@@ -463,6 +463,58 @@ def check_results(model: Model, kind: str):
                        f"study '{study.get('id')}' ({group.condition}), {name}: {value:g} at {month:g} months is {what}")
 
 
+def _release_pairs(model: Model):
+    """Yield (batch, test id, release result or None, time-zero result, study) for every batch on
+    stability whose initial result of a test is given and the test was part of the specification
+    version the batch was released under (a test added later was not a release test)."""
+    from .model import results_by_batch, spec_tests
+
+    by_batch = results_by_batch(model)
+    seen = set()
+    for entity in model.of_type("study"):
+        study = entity.data
+        batch = model.get(study.get("batch"), "batch")
+        if batch is None or (study.get("time_unit") or "months") != "months":
+            continue
+        released = batch.data.get("specification") or {}
+        spec = model.get(released.get("id"), "specification")
+        tests = spec_tests(spec.data, released.get("version")) if spec else None
+        if tests is None:
+            continue
+        release = {r.get("test"): r for r in by_batch.get(batch.id, []) if isinstance(r, dict)}
+        for row in _result_rows(model, study):
+            key = (batch.id, row.get("test"))
+            if row.get("time_point") != 0 or row.get("test") not in tests or key in seen:
+                continue
+            seen.add(key)
+            yield batch, row.get("test"), release.get(row.get("test")), row, study
+
+
+def check_release_t0(model: Model):
+    """A batch's time-zero stability result and its release result agree: both present, and on
+    the same side of the release criterion (ICH M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3)."""
+    from .limits import meets
+    from .model import spec_test
+
+    for batch, test_id, release, initial, study in _release_pairs(model):
+        number = batch.data.get("number", batch.id)
+        if note_for(model, study.get("id"), 0.0, test_id) is not None:
+            continue
+        if release is None:
+            yield (model.dossier.location_of(batch.data),
+                   f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result, "
+                   "although the test is in the specification version it was released under")
+            continue
+        spec = model.get((batch.data.get("specification") or {}).get("id"), "specification")
+        test = spec_test(spec.data, test_id) if spec else None
+        limit = ((test or {}).get("acceptance") or {}).get("limit")
+        at_release, at_start = meets(limit, release.get("value")), meets(limit, initial.get("value"))
+        if at_release is not None and at_start is not None and at_release != at_start:
+            yield (model.dossier.location_of(batch.data),
+                   f"batch {number}: '{test_id}' meets the release criterion at {'release' if at_release else 'time zero'} "
+                   f"({release.get('value')} at release, {initial.get('value')} at time zero in study '{study.get('id')}') but not at the other")
+
+
 def _claims(model: Model) -> list[dict]:
     return [c for c in model.single("stability").get("claims", []) or [] if isinstance(c, dict)]
 
@@ -475,6 +527,8 @@ def _counted(model: Model, aspect: str) -> int:
         return sum(any(w in _text(c.get("storage")).lower() for w in LIGHT_WORDS) for c in _claims(model))
     if aspect == "in_use":
         return sum(bool(DURATION.search(_text(c.get("in_use")))) for c in _claims(model))
+    if aspect == "release_t0":
+        return sum(1 for _ in _release_pairs(model))
     groups = [g for g in evaluate_all(model) if aspect == "oos" or g.purpose in TREND_PURPOSES]
     return sum(len(s.values) for g in groups for a in g.attributes for s in a.series)
 
@@ -486,10 +540,12 @@ ASPECTS = {
     "in_use": check_in_use,
     "oos": lambda model: check_results(model, "oos"),
     "oot": lambda model: check_results(model, "oot"),
+    "release_t0": check_release_t0,
 }
 NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
          "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
-         "oos": "numeric stability results", "oot": "numeric stability results"}
+         "oos": "numeric stability results", "oot": "numeric stability results",
+         "release_t0": "initial stability results of released tests"}
 
 
 def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:
