@@ -174,3 +174,51 @@ def test_release_and_time_zero_results_must_agree(tmp_path):
     assert [g.detail.split(" but ")[0] for g in found] == [
         "batch VT25-25001: 'assay' has an initial result in study 'st-dp-25-lt'"]
     assert found[0].location.file.endswith("batches.yaml") and found[0].severity == "advisory"
+
+
+TABLET_STORAGE = "keep the bottle tightly closed to protect from moisture."
+PHOTO_STUDY = """  - id: st-{id}
+    subject: {subject}
+    batch: {batch}
+    container: {container}
+    condition: photostability
+    purpose: photostability
+    specification: {{id: {spec}, version: "{version}"}}
+    time_points: [0, 1]
+    start_date: "2025-10-01"
+    results:
+      - {{time_point: 0, test: {test}, value: {value}, unit: "%"}}
+      - {{time_point: 1, test: {test}, value: {value}, unit: "%"}}
+"""
+
+
+def test_light_claim_of_a_tablet_needs_a_photostability_study(tmp_path):
+    """ICH Q1B: a chemical product's 'protect from light' is missing without a photostability study, met with one."""
+    from dossiergen.gaps import evaluate_rule, load_rules
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.light-claim-photostability")
+    folder = _copy(TABLETS, tmp_path)
+    assert evaluate_rule(_model(folder), rule, "marketing").status == "n/a"  # no statement protects from light
+    apply_edits(folder, [{"file": "stability.yaml", "find": TABLET_STORAGE,
+                          "replace": TABLET_STORAGE.replace(".", "; protect from light.")}])
+    verdict = evaluate_rule(_model(folder), rule, "marketing")
+    assert verdict.status == "missing" and verdict.gaps[0].severity == "blocking"
+    study = PHOTO_STUDY.format(id="dp-photo", subject="velcratinib-tablets", batch="dp-25-a", container="Tablets, exposed",
+                               spec="spec-dp-tablets", version="1.0", test="assay", value=99.1)
+    apply_edits(folder, [{"file": "stability.yaml", "find": "\nclaims:\n", "replace": "\n" + study + "claims:\n"}])
+    assert evaluate_rule(_model(folder), rule, "marketing").status == "met"
+
+
+def test_light_claims_of_the_antibody_met_with_light_exposure_data(tmp_path):
+    """The biotech rule (Q5C, advisory) is met once both products have light-exposure data."""
+    from dossiergen.gaps import evaluate_rule, load_rules
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.light-claim-photostability-biotech")
+    folder = _copy(ANTIBODY, tmp_path)
+    assert evaluate_rule(_model(folder), rule, "marketing").status == "missing"
+    studies = "".join(PHOTO_STUDY.format(id=f"{batch}-photo", subject=subject, batch=batch, container="2R vial in carton",
+                                         spec=spec, version="2.0", test="sec-monomer", value=99.0)
+                      for subject, batch, spec in (("dp-ordesimab-solution", "dp-s-23001", "spec-dp-solution"),
+                                                   ("dp-ordesimab-powder", "dp-p-24001", "spec-dp-powder")))
+    apply_edits(folder, [{"file": "stability.yaml", "find": "\nresult_notes:\n", "replace": "\n" + studies + "result_notes:\n"}])
+    assert evaluate_rule(_model(folder), rule, "marketing").status == "met"
