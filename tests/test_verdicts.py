@@ -120,6 +120,7 @@ NEVER_MISSING.update({
     "core.shelf-life-justified": "test_shelflife.py::test_a_justified_over_claim_is_advisory_not_blocking",
     "core.stability-oos": "test_shelflife.py::test_an_oos_and_an_oot_result_are_flagged"})
 NEVER_MET["core.light-claim-photostability-biotech"] = "test_shelflife.py::test_light_claims_of_the_antibody_met_with_light_exposure_data"
+NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_claim_of_a_tablet_needs_a_photostability_study"
 
 
 @pytest.mark.parametrize("rule_id", sorted(ALL_RULES))
