@@ -220,6 +220,11 @@ def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> Gaps
 
     context, _ = _context(folder, "neutral", stage)
     markets = expand_markets((market,), context.application, neutral=False)
+    if not markets:
+        raise InputError("no target market", (Problem(
+            "gaps.no_target_market", "the application names no target market, so there is nothing to assess",
+            context.model.dossier.location_of(context.application),
+            hint="add markets (market, application_type) to application.yaml, or name one with --market"),))
     root, written, assessments = context.model.dossier.label, [], {}
     for name in markets:
         market_context = assemble_context(context.model, name, context.stage)
