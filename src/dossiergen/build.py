@@ -291,7 +291,7 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
             "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
-            "missing": list(item.missing), "untranslated": list(item.untranslated)}
+            "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated]}
 
 
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
@@ -300,4 +300,15 @@ def _manifest(folder: Path, context: Context, entries: list[dict], rendered: lis
             "sequence": f"ectd/{SEQUENCE}",
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
-            "untranslated": sorted({u for r in rendered for u in r.untranslated})}
+            "untranslated": _untranslated(rendered)}
+
+
+def _untranslated(rendered: list[Rendered]) -> list[dict]:
+    """Return the English texts printed in the documents, each once, with its data path and sections."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for item in rendered:
+        for u in item.untranslated:
+            sections = found.setdefault((u.path, u.text), [])
+            if u.section not in sections:
+                sections.append(u.section)
+    return [{"path": path, "text": text, "sections": sections} for (path, text), sections in sorted(found.items())]

@@ -307,17 +307,17 @@ def check_count_at_least(model: Model, check: dict):
 
 @check_kind("translated")
 def check_translated(model: Model, check: dict):
-    from .schema import narrative_paths
+    """Count the texts of the files of `kinds` that a Chinese dossier still lacks (translation.pending):
+    narratives, short texts and the free-text cells of result CSVs, one finding per file."""
+    from .translation import pending
 
-    for kind in check["kinds"]:
-        for source in model.dossier.of_kind(kind):
-            untranslated = []
-            for pattern in narrative_paths(kind):
-                for value, container, key in select(source.data, pattern):
-                    if isinstance(value, str) or (isinstance(value, dict) and "en" in value and not value.get("zh")):
-                        untranslated.append(model.dossier.location_of(container, key))
-            if untranslated:
-                yield untranslated[0], f"{len(untranslated)} narrative(s) in {source.rel} have no Chinese (zh) text, the first here"
+    by_file: dict[str, list] = {}
+    for unit in pending(model.dossier):
+        if model.dossier.files[unit.rel].kind in check["kinds"]:
+            by_file.setdefault(unit.rel, []).append(unit)
+    for rel, found in by_file.items():
+        yield (model.dossier.locate(rel, found[0].path),
+               f"{len(found)} text(s) in {rel} have no Chinese (zh) text, the first here ({found[0].en[:60]!r})")
 
 
 @check_kind("remaining_shelf_life")

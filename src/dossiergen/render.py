@@ -21,6 +21,7 @@ from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick
+from .translation import Untranslated, index_for
 
 TEMPLATE_DIR = TEMPLATES / "module3"
 
@@ -32,7 +33,7 @@ class Rendered:
     document: Document
     markdown: str
     missing: tuple[str, ...] = ()
-    untranslated: tuple[str, ...] = ()
+    untranslated: tuple[Untranslated, ...] = ()
 
 
 @functools.cache
@@ -76,7 +77,12 @@ def render_document(context: Context, document: Document) -> Rendered:
     except jinja2.TemplateError as exc:
         raise InputError("template error", (Problem("render.template", f"{template_name}: {exc}",
                                                     hint=f"while rendering {document.number} ({document.path})"),)) from exc
-    return Rendered(document, _tidy(_links(text, context, document)), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+    markdown = _tidy(_links(text, context, document))
+    if context.lang == "zh":  # English the templates print without tx()/md()/t(): listed too, nothing hidden
+        index = index_for(context.model.dossier, context.market)
+        for piece in index.stray(markdown, [u.text for u in helpers.untranslated]):
+            helpers.untranslated.append(Untranslated(document.number, index.where(piece) or f"template:{template_name}", piece))
+    return Rendered(document, markdown, tuple(helpers.missing_paths), tuple(dict.fromkeys(helpers.untranslated)))
 
 
 _LINK = re.compile("\ue000(.*?)\ue001(\\d+)\ue002")
@@ -113,7 +119,7 @@ class _Helpers:
     document: Document
     table_count: int = 0
     missing_paths: list[str] = field(default_factory=list)
-    untranslated: list[str] = field(default_factory=list)
+    untranslated: list[Untranslated] = field(default_factory=list)
 
     def namespace(self) -> dict:
         doc, ctx = self.document, self.context
@@ -135,11 +141,24 @@ class _Helpers:
         entry = labels().get(key)
         if entry is None:
             raise jinja2.UndefinedError(f"no label '{key}' in labels.yaml")
+        if self.context.lang != "en" and not entry.get(self.context.lang):
+            self.untranslated.append(Untranslated(self.document.number, f"label:{key}", entry["en"]))
         return entry.get(self.context.lang) or entry["en"]
 
     def tx(self, value) -> str:
-        """Return a short text (string or {en, zh}) in the document language."""
-        return "" if value is None else str(pick(value, self.context.lang))
+        """Return a short text (string or {en, zh}) in the document language; English in a Chinese
+        document is recorded (with its data path) unless it holds only allowed Latin terms."""
+        if value is None:
+            return ""
+        text = str(pick(value, self.context.lang))
+        if is_untranslated(value, self.context.lang):
+            self._record(text)
+        return text
+
+    def _record(self, english: str) -> None:
+        index = index_for(self.context.model.dossier, self.context.market)
+        if index.terms.needs_translation(english):
+            self.untranslated.append(Untranslated(self.document.number, index.where(english) or "(derived)", " ".join(english.split())))
 
     def md(self, value, where: str = "") -> Markdown:
         """Return a narrative as Markdown in the document language; note it if untranslated."""
@@ -148,7 +167,7 @@ class _Helpers:
         if isinstance(value, dict) and set(value) == {"not_applicable"}:
             return Markdown(f"{self.t('not_applicable')}: {self.md(value['not_applicable'], where)}")
         if is_untranslated(value, self.context.lang):
-            self.untranslated.append(f"{self.document.number} {where}".strip())
+            self._record(str(pick(value, self.context.lang)))
         return Markdown(str(pick(value, self.context.lang)).strip())
 
     def heading(self, level: int, text) -> Markdown:
@@ -214,7 +233,11 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        return tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang)
+        if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
+                and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
+            self._record(text)
+        return text
 
     def qty(self, value) -> str:
         return tables.format_quantity(value, units(), self.context.lang)
