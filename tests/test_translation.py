@@ -1,0 +1,162 @@
+"""The Chinese translation workflow: XLIFF export and import, the translation memory, the glossary,
+the allowed Latin terms, and the manifest's untranslated list (nothing hidden)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import ROOT, materialise_case, run_cli
+from dossiergen.build import render_folder
+from dossiergen.load import load_dossier
+from dossiergen.translation import allowed, latin_runs, pending, units
+
+NS = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _export(folder: Path, out: Path) -> etree._ElementTree:
+    run = run_cli("translate", "export", "--market", "cn", "--dossier", str(folder), "--out", str(out))
+    assert run.exit_code == 0, run.stderr
+    return etree.parse(str(out))
+
+
+def _translate(tree: etree._ElementTree, targets: dict[str, str], state: str = "translated") -> None:
+    for unit in tree.iterfind(".//x:trans-unit", NS):
+        source = unit.find("x:source", NS).text
+        if source in targets:
+            target = unit.find("x:target", NS)
+            if target is None:
+                target = etree.Element(f"{{{NS['x']}}}target")
+                unit.find("x:source", NS).addnext(target)
+            target.text, target.attrib["state"] = targets[source], state
+
+
+@pytest.fixture
+def antibody(tmp_path) -> Path:
+    """A writable copy of the antibody dossier."""
+    return Path(shutil.copytree(ROOT / "dossier", tmp_path / "dossier"))
+
+
+def test_export_is_xliff_1_2_with_paths_sources_and_context(minimal, tmp_path):
+    tree = _export(minimal, tmp_path / "cn.xlf")
+    root = tree.getroot()
+    assert root.get("version") == "1.2" and root.tag == f"{{{NS['x']}}}xliff"
+    assert root.find("x:file", NS).get("target-language") == "zh-CN"
+    units_ = {u.find("x:source", NS).text: u for u in root.iterfind(".//x:trans-unit", NS)}
+    conforms = units_["Conforms"]  # a CSV free-text cell
+    paths = [c.text for c in conforms.iterfind(".//x:context[@context-type='x-data-path']", NS)]
+    assert paths == ["results/dp.csv#$[0].text"]
+    notes = [n.text for n in conforms.iterfind("x:note", NS)]
+    assert "Glossary: conforms = 符合规定" in notes and any(n.startswith("Field: Text result") for n in notes)
+    # every pending text of the dossier is exported, once per distinct English text
+    todo = pending(load_dossier(minimal))
+    assert set(units_) == {u.en for u in todo}
+    assert (tmp_path / "cn.tmx").is_file()
+    assert "<term>原液</term>" not in (tmp_path / "cn.tbx").read_text("utf-8")  # 'also' forms are notes, not terms
+    assert "<term>质量标准</term>" in (tmp_path / "cn.tbx").read_text("utf-8")
+
+
+def test_round_trip_without_translations_is_byte_identical(antibody, tmp_path):
+    before = _files(antibody)
+    _export(antibody, tmp_path / "cn.xlf")
+    run = run_cli("translate", "import", "--dossier", str(antibody), str(tmp_path / "cn.xlf"))
+    assert run.exit_code == 0, run.stderr
+    assert "0 text(s) filled" in run.stderr
+    assert _files(antibody) == before
+
+
+def test_import_fills_yaml_and_csv_in_place_keeping_comments(minimal, tmp_path):
+    tree = _export(minimal, tmp_path / "cn.xlf")
+    _translate(tree, {"Conforms": "符合规定", "Appearance by visual inspection": "外观（目视检查）",
+                      "Blend for 10 minutes.": "混合10分钟。"})
+    tree.write(str(tmp_path / "cn.xlf"), xml_declaration=True, encoding="UTF-8")
+    methods_before = (minimal / "methods.yaml").read_text("utf-8")
+    run = run_cli("translate", "import", "--dossier", str(minimal), str(tmp_path / "cn.xlf"))
+    assert run.exit_code == 0, run.stderr
+    assert "3 text(s) filled" in run.stderr
+    methods = (minimal / "methods.yaml").read_text("utf-8")
+    assert "{en: Appearance by visual inspection, zh: 外观（目视检查）}" in methods
+    changed = [(a, b) for a, b in zip(methods_before.splitlines(), methods.splitlines()) if a != b]
+    assert len(changed) == 1 and len(methods.splitlines()) == len(methods_before.splitlines())  # one line, nothing else
+    assert (minimal / "results" / "dp.csv").read_text("utf-8").splitlines()[:2] == [
+        "batch,test,value,unit,qualifier,text,text_zh", "b-dp-001,appearance,,,,Conforms,符合规定"]
+    assert run_cli("validate", "--dossier", str(minimal)).exit_code == 0
+    left = {u.en for u in pending(load_dossier(minimal))}
+    assert not left & {"Conforms", "Appearance by visual inspection", "Blend for 10 minutes."}
+    text = "\n".join(r.markdown for r in render_folder(minimal, "cn", "ind", "3.2.P"))
+    assert "符合规定" in text and "混合10分钟。" in text
+
+
+def test_repeated_text_is_one_unit_and_fills_every_place(antibody, tmp_path):
+    """The translation memory: 'Sterile' occurs in many result rows and is translated once."""
+    every = [u for u in pending(load_dossier(antibody)) if u.en == "Sterile"]
+    assert len(every) > 3
+    tree = _export(antibody, tmp_path / "cn.xlf")
+    matches = [u for u in tree.iterfind(".//x:trans-unit", NS) if u.find("x:source", NS).text == "Sterile"]
+    assert len(matches) == 1
+    assert len(matches[0].findall("x:context-group", NS)) == len(every)
+    # the memory proposes the Chinese of the same English elsewhere ('Sterile' as a criterion), to be confirmed
+    proposed = matches[0].find("x:target", NS)
+    assert proposed.text == "应符合规定" and proposed.get("state") == "needs-review-translation"
+    _translate(tree, {"Sterile": "无菌"})
+    tree.write(str(tmp_path / "cn.xlf"), xml_declaration=True, encoding="UTF-8")
+    run = run_cli("translate", "import", "--dossier", str(antibody), str(tmp_path / "cn.xlf"))
+    assert f"{len(every)} text(s) filled" in run.stderr
+    filled = {(u.rel, u.path) for u in units(load_dossier(antibody)) if u.en == "Sterile" and u.zh == "无菌"}
+    assert filled == {(u.rel, u.path) for u in every}
+
+
+
+def test_unconfirmed_targets_changed_sources_and_glossary(minimal, tmp_path):
+    tree = _export(minimal, tmp_path / "cn.xlf")
+    _translate(tree, {"Blend for 10 minutes.": "混合10分钟。"}, state="needs-translation")  # not confirmed
+    _translate(tree, {"Conforms": "合格"})  # glossary: conforms is 符合规定
+    _translate(tree, {"Appearance by visual inspection": "外观"})
+    tree.write(str(tmp_path / "cn.xlf"), xml_declaration=True, encoding="UTF-8")
+    methods = minimal / "methods.yaml"
+    methods.write_text(methods.read_text("utf-8").replace("Appearance by visual inspection", "Appearance (visual)"), "utf-8")
+    run = run_cli("translate", "import", "--dossier", str(minimal), str(tmp_path / "cn.xlf"), "--strict")
+    assert run.exit_code == 3
+    assert "'conforms' is '符合规定' in the glossary" in run.stderr
+    assert "changed since the export; skipped" in run.stderr
+    assert "混合10分钟" not in "".join(p.read_text("utf-8") for p in minimal.rglob("*.yaml"))
+    assert "1 text(s) filled" in run.stderr  # only the CSV cell
+
+
+def test_import_refuses_a_file_that_is_not_xliff(minimal, tmp_path):
+    bad = tmp_path / "bad.xlf"
+    bad.write_text("<notxliff", "utf-8")
+    run = run_cli("translate", "import", "--dossier", str(minimal), str(bad))
+    assert run.exit_code == 1 and "cannot read XLIFF 1.2" in run.stderr
+
+
+@pytest.mark.parametrize("text, residue", [
+    ("SE-HPLC", []), ("Ph. Eur. 2.2.2", []), ("pH 5.7–6.3", []), ("150 mg/mL", []), ("ordesimab", []),
+    ("Conforms (≤ B8)", ["Conforms"]), ("Pass", ["Pass"]), ("HPLC with UV detection at 280 nm", ["with", "detection", "at"]),
+    ("符合规定（≤B8）", []), ("AP-207-005", []),
+])
+def test_allowed_latin_terms(text, residue):
+    assert allowed(("ordesimab",)).residue(text) == residue
+
+
+def test_latin_runs():
+    assert latin_runs("外观 Colourless, slightly opalescent liquid 符合规定") == ["Colourless, slightly opalescent liquid"]
+    assert latin_runs("符合规定（≤B8） SE-HPLC 法") == []
+
+
+def test_manifest_lists_every_english_text_with_its_data_path(antibody):
+    """Nothing hidden: each English text a cn document prints is listed with where it comes from."""
+    csv = antibody / "results" / "ds-batches.csv"
+    csv.write_text(csv.read_text("utf-8").replace("Conforms (≤ B8)", "Pale and fine", 1), "utf-8")
+    rendered = render_folder(antibody, "cn", "marketing", "3.2.S.4.4")
+    listed = [u for r in rendered for u in r.untranslated]
+    hit = [u for u in listed if u.text == "Pale and fine"]
+    assert hit and hit[0].path == "results/ds-batches.csv#$[1].text"
+    assert all(u.path for u in listed)
