@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, apply_edits
+from conftest import ROOT, apply_edits, run_cli
 from dossiergen.gaps import find_gaps
 from dossiergen.load import load_dossier
-from dossiergen.model import build_model, select
+from dossiergen.model import build_model
 from dossiergen.readiness import MARKETS, build_matrix
-from dossiergen.schema import narrative_paths
 
 
 def _model(folder: Path):
@@ -226,29 +225,36 @@ def test_count_at_least_met_then_one_result_row_less(minimal):
 
 
 # translated ----------------------------------------------------------------------------------------
-TRANSLATED_KINDS = {"substance": "substances/*.yaml", "product": "products/*.yaml",
-                    "stability": "stability.yaml", "appendices": "appendices.yaml"}
-
 
 def test_translated_unmet_names_each_file_once(minimal):
+    """Every text counts: narratives, short texts (names, containers, criteria) and CSV free text."""
     gaps = _gaps(minimal, "cn", "ind", "cn.translation-ind")
-    assert _places(gaps) == [("appendices.yaml", 2), ("products/dp-minitab.yaml", 7),
-                             ("stability.yaml", 20), ("substances/ds-minitab.yaml", 20)]
+    places = dict(_places(gaps))
+    assert places["appendices.yaml"] == 2 and places["stability.yaml"] == 7  # '60 mL HDPE bottle'
+    assert places["results/dp.csv"] == 2 and places["methods.yaml"] > 1  # 'Conforms'; a method title
+    assert "markets/us.yaml" not in places  # the US market file is not part of the Chinese dossier
     assert {g.severity for g in gaps} == {"advisory"}
-    assert "1 narrative(s) in stability.yaml have no Chinese (zh) text" in {g.detail.split(",")[0] for g in gaps}
+    assert "3 text(s) in stability.yaml have no Chinese (zh) text" in {g.detail.split(",")[0] for g in gaps}
     marketing = _gaps(minimal, "cn", "marketing", "cn.translation-marketing")
     assert _places(marketing) == _places(gaps) and {g.severity for g in marketing} == {"blocking"}
 
 
-def test_translated_met_once_every_narrative_has_chinese(minimal):
-    for kind, pattern in TRANSLATED_KINDS.items():
-        for path in minimal.glob(pattern):
-            data = yaml.safe_load(path.read_text("utf-8"))
-            for narrative in narrative_paths(kind):
-                for value, container, key in list(select(data, narrative)):
-                    if isinstance(value, str):
-                        container[key] = {"en": value, "zh": "中文译文"}
-            path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+def test_translated_met_once_every_text_has_chinese(minimal, tmp_path):
+    """Export every text, translate it, import it: the rule is then met."""
+    from lxml import etree
+
+    out = tmp_path / "cn.xlf"
+    assert run_cli("translate", "export", "--market", "cn", "--dossier", str(minimal), "--out", str(out)).exit_code == 0
+    tree = etree.parse(str(out))
+    ns = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
+    for unit in tree.iterfind(".//x:trans-unit", ns):
+        target = unit.find("x:target", ns)
+        if target is None:
+            target = etree.SubElement(unit, f"{{{ns['x']}}}target")
+            unit.find("x:source", ns).addnext(target)
+        target.text, target.attrib["state"] = "中文译文", "translated"
+    tree.write(str(out), xml_declaration=True, encoding="UTF-8")
+    assert run_cli("translate", "import", "--dossier", str(minimal), str(out)).exit_code == 0
     assert not load_dossier(minimal).problems
     assert _gaps(minimal, "cn", "ind", "cn.translation-ind") == []
     assert _gaps(minimal, "cn", "marketing", "cn.translation-marketing") == []
