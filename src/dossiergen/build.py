@@ -20,6 +20,7 @@ from .model import Model, build_model
 from .package import Artifact, inputs_digest, manifest_bytes, write_build
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
+from .translation import is_biologic, substance_terms
 from .text import pick
 from .validate import validate_dossier
 from .gaps import find_gaps, gaps_report
@@ -259,7 +260,10 @@ def _missing_problems(rendered: list[Rendered], final: bool) -> list[Problem]:
 
 
 def _title(context: Context, document: Document) -> str:
-    return f"{document.number} {pick(document.section.title, context.lang)}"
+    title = pick(document.section.title, context.lang)
+    if context.lang == "zh":
+        title = substance_terms(title, is_biologic(context.application.get("molecule_type")))
+    return f"{document.number} {title}"
 
 
 def _meta(context: Context, document: Document) -> DocxMeta:

@@ -334,3 +334,28 @@ def index_for(dossier: Dossier, market: str = "cn") -> Index:
             _INDEXES.clear()
         held = _INDEXES[id(dossier)] = (dossier, Index(dossier, market))
     return held[1]
+
+
+# terms by substance type -------------------------------------------------------------------------------
+# Molecule types whose drug substance is a biological one: 原液 (ChP 2025 Vol. III general notices;
+# CDE M4 module 3 for biological products, 3.2.S 原液), never 原料药 (a chemical drug substance).
+BIOLOGICS = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
+_FIXED_NAMES = ("原料药、药用辅料及药包材", "原辅包")  # the associated review's own name (Announcement 2019 No. 56)
+
+
+def is_biologic(molecule_type) -> bool:
+    return molecule_type in BIOLOGICS
+
+
+def substance_terms(text: str, biologic: bool) -> str:
+    """Return a Chinese fixed text with the drug substance named for the substance type: 原液 for a
+    biological drug substance, 原料药 for a chemical one (the associated review's name is kept)."""
+    if not biologic or "原料药" not in text:
+        return text
+    held = {name: f"\ue010{i}\ue011" for i, name in enumerate(_FIXED_NAMES)}
+    for name, mark in held.items():
+        text = text.replace(name, mark)
+    text = text.replace("原料药/原液", "原液").replace("原料药", "原液")
+    for name, mark in held.items():
+        text = text.replace(mark, name)
+    return text
