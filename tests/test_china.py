@@ -19,6 +19,7 @@ import yaml
 from conftest import FIXED_EPOCH, ROOT, apply_edits, materialise_case, run_cli
 from dossiergen.build import build_dossier, render_folder
 from dossiergen.check import check_pdf
+from dossiergen.translation import BIOLOGICS
 from tools import require_tool
 
 ANTIBODY, TABLETS = ROOT / "dossier", ROOT / "examples" / "velcratinib-tablets"
@@ -120,9 +121,11 @@ def test_annex_pdfs_use_an_embedded_cjk_font(cn_builds):
 
 # the associated review (1.3.8.1) ----------------------------------------------------------------
 def _expected_materials(source: Path) -> dict[str, str]:
-    """Material id -> kind, from the YAML: substances, composition, primary container closure of products."""
+    """Material id -> kind, from the YAML: chemical substances (a biological drug substance, 原液, is
+    never in the associated review), composition, primary container closure of products."""
     substances = {_yaml(p)["id"] for p in (source / "substances").glob("*.yaml")}
-    found = {s: "api" for s in substances}
+    biologic = _yaml(source / "application.yaml")["molecule_type"] in BIOLOGICS
+    found = {} if biologic else {s: "api" for s in substances}
     for path in sorted((source / "products").glob("*.yaml")):
         product = _yaml(path)
         found.update({c["component"]: "excipient" for c in product["composition"] if c["component"] not in substances})
@@ -139,7 +142,9 @@ def test_associated_review_lists_exactly_the_materials(cn_builds, build):
     required = {r["material"]: r["kind"] for r in data["materials"] if r["required"]}
     assert required == expected
     declared_only = {r["material"] for r in data["materials"] if not r["required"]}
-    assert declared_only == set(entries) - set(expected)
+    substances = {_yaml(p)["id"] for p in (source / "substances").glob("*.yaml")}
+    assert declared_only == set(entries) - set(expected) - (substances if build == "antibody" else set())
+    assert not {r["material"] for r in data["materials"]} & (substances if build == "antibody" else set())
     for row in data["materials"]:
         entry = entries.get(row["material"], {})
         assert row["missing"] == (not entry)
@@ -161,7 +166,7 @@ def test_associated_review_table_rows(cn_builds):
         assert row.startswith(f"| {kinds[material['kind']]} | {material['name']}")
     assert data["missing"] == [] and rendered.missing == ()
     hengxin = next(r for r in rows if "Y20260001837" in r)
-    assert "| I |" in hengxin and "HX-LOA-2026-014" in hengxin and "2026-09-18" in hengxin
+    assert "| I |" in hengxin and "HX-LOA-2026-014" in hengxin and "2026年9月18日" in hengxin
     assert sum("未登记，研究资料随本申请提交" in r for r in rows) == sum(
         r["submitted_with_application"] for r in data["materials"])
 
@@ -241,3 +246,29 @@ def test_bad_registration_data_gives_one_located_message(tmp_path, code, replace
     assert re.match(rf"dossier/markets/cn\.yaml:{line}:\d+: error: ", found[0]), found[0]
     assert "exc-mcc" in found[0] or "F2019000012" in found[0]
     assert [text for text in run.stderr.splitlines() if re.search(r"\[cn\.", text)] == found
+
+
+# nothing hidden: English in the PDFs ---------------------------------------------------------------
+@pytest.mark.parametrize("build", ["antibody", "tablets"])
+def test_every_latin_run_in_the_pdfs_is_allowed_or_listed(cn_builds, build):
+    """Every run of three or more Latin words in the text layer of every cn PDF is made of allowed
+    terms (regional/cn/allowed-latin.yaml, the INN) or of texts the manifest lists (untranslated, or
+    kept in the original language); the completed examples list nothing as untranslated."""
+    from dossiergen.load import load_dossier
+    from dossiergen.translation import allowed_for, latin_runs
+
+    source, _, folder = cn_builds[build]
+    manifest = _manifest(folder)
+    terms = allowed_for(load_dossier(source))
+    listed = " ".join(u["text"] for u in manifest["untranslated"] + manifest["kept_in_original"])
+    listed_words = set(re.findall(r"[A-Za-z]+", listed))
+    unlisted = {}
+    for document in manifest["documents"]:
+        text = " ".join(_pdftotext(folder / document["pdf"]).split())
+        for run in latin_runs(text):
+            stray = [w for word in terms.residue(run) for w in re.findall(r"[A-Za-z]+", word) if w not in listed_words]
+            if stray:
+                unlisted.setdefault(document["section"], []).append(run)
+    assert unlisted == {}
+    assert manifest["untranslated"] == []
+    assert all(u["path"].startswith("references.yaml#") for u in manifest["kept_in_original"])

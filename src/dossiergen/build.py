@@ -295,7 +295,8 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
             "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
-            "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated]}
+            "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated if not u.kept],
+            "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
 
 
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
@@ -304,14 +305,15 @@ def _manifest(folder: Path, context: Context, entries: list[dict], rendered: lis
             "sequence": f"ectd/{SEQUENCE}",
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
-            "untranslated": _untranslated(rendered)}
+            "untranslated": _untranslated(rendered, False), "kept_in_original": _untranslated(rendered, True)}
 
 
-def _untranslated(rendered: list[Rendered]) -> list[dict]:
-    """Return the English texts printed in the documents, each once, with its data path and sections."""
+def _untranslated(rendered: list[Rendered], kept: bool) -> list[dict]:
+    """Return the English texts printed in the documents, each once, with its data path and sections
+    (kept: those of fields kept in their original language, such as literature citations)."""
     found: dict[tuple[str, str], list[str]] = {}
     for item in rendered:
-        for u in item.untranslated:
+        for u in (u for u in item.untranslated if u.kept == kept):
             sections = found.setdefault((u.path, u.text), [])
             if u.section not in sections:
                 sections.append(u.section)

@@ -22,7 +22,7 @@ from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
-from .translation import Untranslated, index_for, is_biologic, substance_terms
+from .translation import Untranslated, index_for, is_biologic, is_kept, substance_terms
 
 TEMPLATE_DIR = TEMPLATES / "module3"
 
@@ -97,7 +97,9 @@ def render_document(context: Context, document: Document) -> Rendered:
         markdown = zh_typography(markdown)  # English the templates print without tx()/md()/t(): listed too, nothing hidden
         index = index_for(context.model.dossier, context.market)
         for piece in index.stray(markdown, [u.text for u in helpers.untranslated]):
-            helpers.untranslated.append(Untranslated(document.number, index.where(piece) or f"template:{template_name}", piece))
+            where = index.where(piece)
+            helpers.untranslated.append(Untranslated(document.number, where or f"template:{template_name}", piece,
+                                                     bool(where) and all(is_kept(p) for p in where.split(", "))))
     return Rendered(document, markdown, tuple(helpers.missing_paths), tuple(dict.fromkeys(helpers.untranslated)))
 
 
@@ -159,7 +161,8 @@ class _Helpers:
             raise jinja2.UndefinedError(f"no label '{key}' in labels.yaml")
         if self.context.lang != "en" and not entry.get(self.context.lang):
             self.untranslated.append(Untranslated(self.document.number, f"label:{key}", entry["en"]))
-        return self._terms(entry.get(self.context.lang) or entry["en"])
+        text = entry.get(self.context.lang) or entry["en"]
+        return text if key.startswith("cn_ar_") else self._terms(text)  # 1.3.8.1 names the category as the announcement does
 
     def _terms(self, text: str) -> str:
         """Name the drug substance of a Chinese fixed text by substance type (原液 or 原料药)."""
@@ -180,7 +183,9 @@ class _Helpers:
     def _record(self, english: str) -> None:
         index = index_for(self.context.model.dossier, self.context.market)
         if index.terms.needs_translation(english):
-            self.untranslated.append(Untranslated(self.document.number, index.where(english) or "(derived)", " ".join(english.split())))
+            where = index.where(english)
+            self.untranslated.append(Untranslated(self.document.number, where or "(derived)", " ".join(english.split()),
+                                                  bool(where) and all(is_kept(p) for p in where.split(", "))))
 
     def md(self, value, where: str = "") -> Markdown:
         """Return a narrative as Markdown in the document language; note it if untranslated."""

@@ -50,14 +50,22 @@ class Unit:
 
 @dataclass(frozen=True)
 class Untranslated:
-    """English text printed in a Chinese document: the section, the data path (or template) and the text."""
+    """English text printed in a Chinese document: the section, the data path (or template) and the
+    text; kept=True when the field stays in its original language (allowed-latin.yaml kept_in_original)."""
 
     section: str
     path: str
     text: str
+    kept: bool = False
 
     def as_dict(self) -> dict:
         return {"section": self.section, "path": self.path, "text": self.text}
+
+
+def is_kept(data_path: str) -> bool:
+    """Return True when a data path is a field kept in its original language."""
+    return any(re.fullmatch(re.escape(p).replace(re.escape("[*]"), r"\[\d+\]"), data_path)
+               for p in _allowed_data().get("kept_in_original") or [])
 
 
 # allowed Latin terms -----------------------------------------------------------------------------------
@@ -216,7 +224,8 @@ def _leaves(value, path: tuple):
 def pending(dossier: Dossier, units_: list[Unit] | None = None) -> list[Unit]:
     """Return the units a Chinese dossier still lacks: no Chinese, and English beyond the allowed terms."""
     terms = allowed_for(dossier)
-    return [u for u in (units_ if units_ is not None else units(dossier)) if u.zh is None and terms.needs_translation(u.en)]
+    return [u for u in (units_ if units_ is not None else units(dossier))
+            if u.zh is None and terms.needs_translation(u.en) and not is_kept(u.data_path)]
 
 
 def memory(dossier: Dossier, units_: list[Unit] | None = None) -> dict[str, str]:

@@ -37,7 +37,9 @@ def associated_review_data(model, stage: str) -> dict:
     used = _materials(model)
     rows = [_row(material, entries.get(material["material"])) for material in used]
     listed = {m["material"] for m in used}
-    rows += [_row(_declared(model, e), e) for mid, e in entries.items() if mid not in listed]
+    biologic = model.single("application").get("molecule_type") in BIOLOGICS
+    rows += [_row(_declared(model, e), e) for mid, e in entries.items()
+             if mid not in listed and not (biologic and model.get(mid, "substance"))]
     rows.sort(key=lambda r: KINDS.index(r["kind"]) if r["kind"] in KINDS else len(KINDS))
     return {"market": "cn", "stage": stage, "section": "1.3.8.1", "source": SOURCE, "materials": rows,
             "missing": [r["material"] for r in rows if r["missing"]]}
