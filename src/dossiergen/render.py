@@ -22,7 +22,7 @@ from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
-from .translation import Untranslated, index_for, is_biologic, is_kept, substance_terms
+from .translation import Untranslated, index_for, is_biologic, is_chinese, is_kept, substance_terms
 
 TEMPLATE_DIR = TEMPLATES / "module3"
 
@@ -299,8 +299,11 @@ class _Helpers:
         if country == "CN":
             text = "".join(str(self.tx(value[k])).replace(" ", "") for k in ("region", "city", "street", "building") if value.get(k))
             return text + (f"（邮编：{value['postal_code']}）" if value.get("postal_code") else "")
-        parts = [value.get(k) for k in ("building", "street", "city", "region", "postal_code")]
-        return "，".join(str(self.tx(p)) for p in parts if p) + f"，{name}"
+        parts = [str(self.tx(value[k])) for k in ("building", "street", "city", "region", "postal_code") if value.get(k)]
+        chinese = [p for p in parts if is_chinese(p)]
+        if len(chinese) == len(parts):  # translated: Chinese order, country first
+            return name + "".join(reversed(parts))
+        return ", ".join(parts) + f", {name}"  # a postal address abroad, as the post delivers it
 
     def batch_pivot(self, spec_id, batch_ids):
         spec = self.get(spec_id)

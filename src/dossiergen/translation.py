@@ -136,7 +136,7 @@ def glossary_hits(english: str) -> list[dict]:
     """Return the glossary entries whose English term occurs in a text (whole words, any case)."""
     found = []
     for entry in glossary():
-        if re.search(r"(?<![A-Za-z])" + re.escape(entry["en"]) + r"(?![A-Za-z])", english, re.IGNORECASE):
+        if re.search(r"(?<![A-Za-z-])" + re.escape(entry["en"]) + r"(?![A-Za-z-])", english, re.IGNORECASE):
             found.append(entry)
     return found
 
