@@ -279,7 +279,7 @@ def _instance_label(context: Context, document: Document) -> str:
     """Return the names of the repeat instance in the document language (for header and subject)."""
     names = [((document.get(scope) or {}).get(key)) for scope, key in
              (("substance", "substance"), ("substance", "manufacturer"), ("product", "name"), ("excipient", "name"))]
-    return ", ".join(str(pick(n, context.lang)) for n in names if n)
+    return ("，" if context.lang == "zh" else ", ").join(str(pick(n, context.lang)) for n in names if n)
 
 
 def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
