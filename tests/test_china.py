@@ -19,7 +19,6 @@ import yaml
 from conftest import FIXED_EPOCH, ROOT, apply_edits, materialise_case, run_cli
 from dossiergen.build import build_dossier, render_folder
 from dossiergen.check import check_pdf
-from dossiergen.translation import BIOLOGICS
 from tools import require_tool
 
 ANTIBODY, TABLETS = ROOT / "dossier", ROOT / "examples" / "velcratinib-tablets"
@@ -121,11 +120,11 @@ def test_annex_pdfs_use_an_embedded_cjk_font(cn_builds):
 
 # the associated review (1.3.8.1) ----------------------------------------------------------------
 def _expected_materials(source: Path) -> dict[str, str]:
-    """Material id -> kind, from the YAML: chemical substances (a biological drug substance, 原液, is
-    never in the associated review), composition, primary container closure of products."""
+    """Material id -> kind, from the YAML: chemical substances (a biological drug substance, 原液, is not
+    part of associated review), composition, primary container closure of products."""
     substances = {_yaml(p)["id"] for p in (source / "substances").glob("*.yaml")}
-    biologic = _yaml(source / "application.yaml")["molecule_type"] in BIOLOGICS
-    found = {} if biologic else {s: "api" for s in substances}
+    biological = _yaml(source / "application.yaml")["molecule_type"] != "small_molecule"
+    found = {} if biological else {s: "api" for s in substances}
     for path in sorted((source / "products").glob("*.yaml")):
         product = _yaml(path)
         found.update({c["component"]: "excipient" for c in product["composition"] if c["component"] not in substances})
