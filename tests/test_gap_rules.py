@@ -273,16 +273,21 @@ def _expected_examples() -> dict:
     """What each example lacks, checked by hand against its data."""
     cci = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: cci"))
            for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml")]
+    # The colour tests grade against Ph. Eur. 2.2.2 B reference solutions, which ChP 0901 does not have
+    # (it uses its own YG, Y, OY, OR and BR standards): no ChP chapter is cited for them.
+    colour = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: colour"))
+              for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml", "spec-ds-ordesimab.yaml")]
     return {
         # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
         # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
         # inspection is likely (advisory). For the UK, batches are certified by the UK QP at Thamesgate
         # while the QP declaration is taken from the EU application, signed by the German QP (advisory).
-        # For China only the container closure integrity tests cite USP <1207.2> without a ChP reference.
+        # For China the container closure integrity tests cite USP <1207.2> and the colour tests Ph. Eur.
+        # 2.2.2 without a ChP reference (advisory).
         (ANTIBODY, "marketing", "us"): [],
         (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)],
         (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)],
-        (ANTIBODY, "marketing", "cn"): [("cn.chp-reference", *place) for place in cci],
+        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour]),
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
         # the application in the CN associated review).
         (TABLETS, "ind", "us"): [], (TABLETS, "ind", "eu"): [], (TABLETS, "ind", "cn"): [],
@@ -301,7 +306,8 @@ def test_antibody_cci_finding_is_what_the_data_says():
     spec = yaml.safe_load((ANTIBODY / "specifications" / "spec-dp-solution.yaml").read_text("utf-8"))
     cci = next(t for t in spec["tests"] if t["id"] == "cci")
     assert cci["compendial_reference"] == {"usp": "<1207.2>"}
-    gap = next(g for g in find_gaps(_model(ANTIBODY), "cn", "marketing") if "spec-dp-solution" in g.location.file)
+    gap = next(g for g in find_gaps(_model(ANTIBODY), "cn", "marketing")
+               if "spec-dp-solution" in g.location.file and g.detail.startswith("'cci'"))
     assert gap.severity == "advisory" and gap.detail.startswith("'cci': compendial_reference is usp <1207.2>, not ")
 
 
