@@ -4,6 +4,7 @@ the allowed Latin terms, and the manifest's untranslated list (nothing hidden)."
 from __future__ import annotations
 
 import csv
+import re
 import io
 import shutil
 from pathlib import Path
@@ -182,3 +183,83 @@ def test_manifest_lists_every_english_text_with_its_data_path(antibody):
     assert all(u.path for u in listed)
     # the completed antibody prints no other English in 3.2.S.4.4
     assert [u.text for u in listed] == ["Pale and fine"]
+
+
+# Chinese conventions and terms ---------------------------------------------------------------------
+from dossiergen.text import chinese_date, zh_typography  # noqa: E402
+
+HAN = r"[\u4e00-\u9fff]"
+
+
+@pytest.fixture(scope="module")
+def cn_markdown() -> dict:
+    """The Markdown of every cn document of both examples (antibody marketing, tablets IND)."""
+    return {"antibody": {r.document.id: (r.document.number, r.markdown) for r in render_folder(ROOT / "dossier", "cn", "marketing")},
+            "tablets": {r.document.id: (r.document.number, r.markdown)
+                        for r in render_folder(ROOT / "examples" / "velcratinib-tablets", "cn", "ind")}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("表 1-1 氨基酸序列: 重链", "表 1-1 氨基酸序列：重链"),
+    ("**原液:** 奥德西单抗", "**原液：**奥德西单抗"),
+    ("颜色,澄清度;pH", "颜色，澄清度；pH"),
+    ("授权使用书（2026-09-18）", "授权使用书（2026年9月18日）"),
+    ("含量 (以无水物计) 98.0 %", "含量（以无水物计） 98.0%"),
+    ("关键步骤 ([见章节 3.2.S.2.4](../a.pdf)).", "关键步骤（[见章节 3.2.S.2.4](../a.pdf)）。"),
+    ("考察指标:", "考察指标："),
+    ("## 步骤 1: 原液解冻", "## 步骤 1：原液解冻"),
+    ("Ph. Eur. 2.2.2, USP <631>", "Ph. Eur. 2.2.2, USP <631>"),  # no Chinese: left alone
+    ("10:30, AP-207-005", "10:30, AP-207-005"),
+    (": 表 3.2.S.4.1-1 质量标准", ": 表 3.2.S.4.1-1 质量标准"),  # the pandoc caption marker stays
+])
+def test_chinese_punctuation_and_dates(text, expected):
+    assert zh_typography(text) == expected
+
+
+def test_chinese_date():
+    assert chinese_date("2026-11-30") == "2026年11月30日" and chinese_date("2026-01-05") == "2026年1月5日"
+
+
+def test_no_iso_dates_or_ascii_punctuation_glued_to_chinese(cn_markdown):
+    for build in cn_markdown.values():
+        for number, markdown in build.values():
+            text = re.sub(r"\]\([^)]*\)", "]", re.sub(r"(?m)^: ", "", markdown))  # a pandoc caption marker
+            assert not re.search(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])", text), number
+            glued = re.findall(rf"{HAN}[ ]?[:;,][ ]?|[ ]?[:;,][ ]?{HAN}", text)
+            assert glued == [], (number, glued[:5])
+
+
+def test_chinese_site_address_in_chinese_order(cn_markdown):
+    text = next(md for number, md in cn_markdown["antibody"].values() if number == "3.2.S.2.1")
+    assert "江苏省苏州市苏州工业园区星浦路168号B1栋" in text and "（邮编：215126）" in text
+    assert "168号, " not in text and "苏州市, 江苏省" not in text
+
+
+def test_drug_substance_named_by_substance_type(cn_markdown):
+    """原液 for the antibody (biological), 原料药 for the tablets (chemical); the associated review keeps
+    its own name (原料药、药用辅料及药包材) and lists no biological drug substance."""
+    antibody, tablets = cn_markdown["antibody"], cn_markdown["tablets"]
+    for number, markdown in antibody.values():
+        if number != "1.3.8.1":  # the associated review of 原料药, excipients and packaging keeps its name
+            assert "原料药" not in markdown.replace("原料药、药用辅料及药包材", ""), number
+    assert all("**原液：**" in md for n, md in antibody.values() if n.startswith("3.2.S"))
+    review = next(md for n, md in antibody.values() if n == "1.3.8.1")
+    assert "| 原液 |" not in review and "| 原料药 |" not in review
+    assert all("原液" not in md for n, md in tablets.values() if not n.startswith("1.3.8.1"))
+    assert any("原料药" in md for n, md in tablets.values() if n.startswith("3.2.S"))
+
+
+def test_names_in_3_2_s_1_1(cn_markdown):
+    text = next(md for number, md in cn_markdown["antibody"].values() if number == "3.2.S.1.1")
+    assert "| 国际非专利药品名称（INN） | ordesimab |" in text
+    assert "| 中文通用名称 | 奥德西单抗 |" in text and "| 汉语拼音 | Aodexi Dankang |" in text
+    tablets = next(md for number, md in cn_markdown["tablets"].values() if number == "3.2.S.1.1")
+    assert "| 国际非专利药品名称（INN） | velcratinib |" in tablets and "| 汉语拼音 | Weikatini |" in tablets
+    assert "苯甲酰胺单盐酸盐" in tablets  # the chemical name in Chinese
+
+
+def test_no_english_left_in_the_completed_examples(cn_markdown):
+    for build in ("antibody", "tablets"):
+        rendered = render_folder(ROOT / ("dossier" if build == "antibody" else "examples/velcratinib-tablets"),
+                                 "cn", "marketing" if build == "antibody" else "ind")
+        assert [u for r in rendered for u in r.untranslated if not u.kept] == []

@@ -303,7 +303,9 @@ class _Helpers:
         chinese = [p for p in parts if is_chinese(p)]
         if len(chinese) == len(parts):  # translated: Chinese order, country first
             return name + "".join(reversed(parts))
-        return ", ".join(parts) + f", {name}"  # a postal address abroad, as the post delivers it
+        # a postal address abroad as the post delivers it, after the parts given in Chinese; the country in Chinese
+        postal = ", ".join(p for p in parts if not is_chinese(p))
+        return "，".join(chinese + [postal]) + f"（{name}）"
 
     def batch_pivot(self, spec_id, batch_ids):
         spec = self.get(spec_id)

@@ -51,10 +51,11 @@ def slugify(text: str, limit: int = 40) -> str:
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _ZH_PUNCT = "\u3000-\u303f\uff00-\uffef"
 _ISO_DATE = re.compile(r"(?<![\w-])(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![\w-])")
-_AFTER_HAN = re.compile(rf"(?<=[{_HAN}{_ZH_PUNCT}])[ \t]*([:;,?!])(?:[ \t]+|(?=[^\s\d]))")
-_BEFORE_HAN = re.compile(rf"(?<=[^\s\d\\*:;,])([:;,])[ \t]*(?=[{_HAN}])")
+_AFTER_HAN = re.compile(rf"(?<=[{_HAN}{_ZH_PUNCT}])[ \t]*([:;,?!])(?:[ \t]+|(?=[^\s\d])|$)")
+_BEFORE_HAN = re.compile(rf"(?<=[^\s\\*:;,])([:;,])[ \t]*(?=[{_HAN}])")
 _PARENS = re.compile(rf"(?<!\])\(([^()\n]*[{_HAN}][^()\n]*)\)")
 _LINK_PARENS = re.compile(rf"\((\[[^\]\n]*[{_HAN}][^\]\n]*\]\([^)\n]*\))\)")
+_PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
 _PERCENT = re.compile(r"(?<=\d) (?=%)")
 _SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*])")
 _FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
@@ -69,7 +70,8 @@ def chinese_date(iso: str) -> str:
 def zh_typography(markdown: str) -> str:
     """Return a Chinese document's Markdown with Chinese conventions: ISO dates as 年月日, full-width
     colon, semicolon, comma, question and exclamation marks next to Chinese text, full-width brackets
-    around text containing Chinese, and no space before % (the Markdown syntax is left alone)."""
+    around text containing Chinese, 。 ending a Chinese sentence, and no space before % (the Markdown
+    syntax is left alone)."""
     lines = []
     for line in markdown.split("\n"):
         if line.startswith(": "):  # a pandoc table caption: keep its marker
@@ -80,6 +82,7 @@ def zh_typography(markdown: str) -> str:
         line = _BEFORE_HAN.sub(lambda m: _FULL[m.group(1)], line)
         line = _PARENS.sub(r"（\1）", line)
         line = _LINK_PARENS.sub(r"（\1）", line)
+        line = _PERIOD.sub("。", line)
         line = _PERCENT.sub("", line)
         line = _SPACED.sub(lambda m: m.group(1) or "", line)
         lines.append(line)
