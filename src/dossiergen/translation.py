@@ -108,13 +108,15 @@ def allowed(extra: tuple[str, ...] = ()) -> Allowed:
 
 
 def allowed_for(dossier: Dossier) -> Allowed:
-    """Return the allowed terms for a dossier: the list, the INN, the pinyin and codes of its substances."""
+    """Return the allowed terms for a dossier: the list, and the names of its substances kept in Latin
+    script (INN, USAN, US proper name, pinyin of the Chinese name, company codes)."""
     extra: list[str] = []
     for source in dossier.of_kind("application"):
         extra += [_en(source.data.get("inn")), str(source.data.get("product_family") or "")]
     for source in dossier.of_kind("substance"):
         nom = ((source.data or {}).get("general") or {}).get("nomenclature") or {}
-        extra += [_en(nom.get("inn")), str(nom.get("usan") or ""), str(nom.get("pinyin") or "")]
+        extra += [_en(nom.get("inn")), str(nom.get("usan") or ""), str(nom.get("pinyin") or ""),
+                  str(nom.get("us_proper_name") or "")]
         extra += [str(c) for c in nom.get("company_codes") or []]
     return allowed(tuple(e for e in extra if e))
 
