@@ -57,7 +57,7 @@ _PARENS = re.compile(rf"(?<!\])\(([^()\n]*[{_HAN}][^()\n]*)\)")
 _LINK_PARENS = re.compile(rf"\((\[[^\]\n]*[{_HAN}][^\]\n]*\]\([^)\n]*\))\)")
 _PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
 _PERCENT = re.compile(r"(?<=\d) (?=%)")
-_SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*])")
+_SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*\d])")
 _FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
 
 
