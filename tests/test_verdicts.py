@@ -276,3 +276,27 @@ def test_eea_certified_batches_need_an_rpi_importer(tmp_path):
     edits.append({"file": "markets/uk.yaml", "find": "importer_site: site-thamesgate-uk\n", "replace": ""})
     verdict = _site_rule(tmp_path / "b", edits, "uk.rpi-importer")
     assert verdict.status == "missing" and verdict.gaps[0].detail == "importer_site is not given"
+
+
+def test_gaps_without_target_markets_is_a_located_error(tmp_path):
+    source = materialise_case("minimal", tmp_path)
+    text = (source / "application.yaml").read_text("utf-8")
+    start = text.index("markets:")
+    end = text.index("\n", text.index("{market: cn"))
+    (source / "application.yaml").write_text(text[:start] + text[end + 1:], "utf-8")
+    run = run_cli("gaps", "--dossier", str(source), "--out", str(tmp_path / "g"))
+    assert run.exit_code == 1 and not (tmp_path / "g").exists()
+    assert "application.yaml:2:1: error: $: missing required property 'markets'" in run.stderr
+
+
+def test_imp_gmp_equivalence_not_needed_for_an_imp_authorised_in_an_ich_country(tmp_path):
+    source = tmp_path / "dossier"
+    shutil.copytree(TABLETS, source)
+    rule = ALL_RULES["eu.imp-gmp-equivalence"]
+    assert evaluate_rule(_model(source), rule, "ind").status == "met"  # Suzhou site covered by the QP's declaration
+    apply_edits(source, [{"file": "markets/eu.yaml", "find": "imp_gmp_declarations:\n  - site: kangsheng-suzhou\n",
+                          "replace": "imp_gmp_declarations:\n  - site: somewhere-else\n"}])
+    assert evaluate_rule(_model(source), rule, "ind").status == "missing"
+    apply_edits(source, [{"file": "markets/eu.yaml", "append": "imp_authorised_in: [US]\n"}])
+    verdict = evaluate_rule(_model(source), rule, "ind")
+    assert verdict.status == "n/a" and "authorised in the Union or an ICH country" in verdict.reason

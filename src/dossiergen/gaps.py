@@ -5,8 +5,9 @@ regional/<market>/requirements.yaml. A rule names its source, the stages and mol
 applies to, a severity (blocking or advisory), a one-line fix, and one check (see checks.py).
 
 Every rule gets one explicit verdict, with its reason:
-  n/a      the rule does not apply: another stage or molecule type, or its `applies_when` set
-           is empty (e.g. no site outside the EEA), or `when_empty: n/a` and nothing to check;
+  n/a      the rule does not apply: another stage or molecule type, its `applies_when` set is
+           empty (e.g. no site outside the EEA), its `unless` set is not (an exemption the data
+           state), or `when_empty: n/a` and nothing to check;
   MISSING  a check found failures, or the set it ranges over is empty (say what must exist);
   met      the check examined at least one item and none failed.
 An Assessment holds the verdicts of one market and stage plus the data the documents marked
@@ -150,6 +151,9 @@ def not_applicable(model: Model, rule: dict, stage: str) -> str | None:
     condition = rule.get("applies_when")
     if condition and not items(model, condition["items"]):
         return condition["reason"]
+    exemption = rule.get("unless")
+    if exemption and items(model, exemption["items"]):
+        return exemption["reason"]
     return None
 
 
