@@ -88,8 +88,10 @@ class Assessment:
         return next((v.status for v in self.verdicts if v.id == rule_id), None)
 
     def problems(self, final: bool) -> list[Problem]:
-        """Return the build warnings (errors in a final build for blocking gaps)."""
-        return [g.as_problem(final) for g in self.gaps]
+        """Return the build warnings (errors in a final build for blocking gaps); the findings of the
+        semantic rules are left out: validation has reported them already, each with its own code."""
+        return [g.as_problem(final) for v in self.verdicts if v.rule.get("check", {}).get("kind") != "consistency"
+                for g in v.gaps]
 
 
 def relative(file: str, root: str) -> str:
@@ -109,8 +111,11 @@ def rule_packs(market: str) -> list:
 
 @functools.cache
 def load_rules(market: str) -> tuple[dict, ...]:
-    """Return the rules of a market's packs; a malformed pack raises InputError with located problems."""
-    rules, problems = [], []
+    """Return the rules of a market: the semantic rules validate runs (rules/), then the packs';
+    a malformed pack raises InputError with located problems."""
+    from .rules import as_pack
+
+    rules, problems = as_pack(), []
     for path in rule_packs(market):
         pack, found = check_rule_pack(path)
         rules += pack
