@@ -78,7 +78,9 @@ def describe(spec: dict, fallback: str = "items") -> str:
     parts = []
     for key, wanted in where.items():
         if isinstance(wanted, dict) and "not_in" in wanted:
-            shown = "outside " + (", ".join(wanted["not_in"]) if len(wanted["not_in"]) <= 6 else f"{len(wanted['not_in'])} countries")
+            names = wanted["not_in"]
+            shown = "outside the " + names if isinstance(names, str) else \
+                "outside " + (", ".join(map(str, names)) if len(names) <= 6 else f"{len(names)} listed values")
         elif isinstance(wanted, dict):
             shown = " ".join(f"{op} {v}" for op, v in wanted.items())
         elif isinstance(wanted, list):
@@ -111,7 +113,7 @@ def home(model: Model, spec: dict) -> Location:
         pattern = next(p for p, k in FILE_KINDS if k == spec["kind"])
         return Location(f"{model.dossier.label}/{pattern}")
     data, path = files[0].data, [p for p in spec.get("path", ()) if p != "*"]
-    for part in path[:-1]:
+    for part in path:  # down to the deepest container that exists (the list the items belong in)
         if not isinstance(data, dict) or not isinstance(data.get(part), (dict, list)):
             break
         data = data[part]
