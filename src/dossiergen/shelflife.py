@@ -586,7 +586,7 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             numbers.append(number)
     intro = t("q1e_method").format(condition=t("c_cond_" + group.condition),
                                    studies=t("q1e_studies_primary" if primary else "q1e_studies_all"),
-                                   batches=", ".join(numbers), months=_months_text(group.data_months))
+                                   batches=t("c_list_sep").join(numbers), months=_months_text(group.data_months))
     rows = []
     for a in group.attributes:
         name, criterion = pick(a.test.get("name"), lang), pick(a.criterion.get("text"), lang)
@@ -650,7 +650,7 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
                   "claim": t("q1e_legend_claim")}
         name = f"trend-{slugify(subject, 30)}-{slugify(attribute.id, 30)}-{lang}"
         attachment = trend_plot(name, attribute.evaluation, attribute.series, labels, lang, months)
-        alt = t("q1e_plot_alt").format(test=test, batches=", ".join(s.label for s in attribute.series),
+        alt = t("q1e_plot_alt").format(test=test, batches=t("c_list_sep").join(s.label for s in attribute.series),
                                        criterion=pick(attribute.criterion.get("text"), lang),
                                        months=months if months is not None else "–")
         found.append((attachment, alt, t("q1e_plot_caption").format(test=test, condition=condition)))
