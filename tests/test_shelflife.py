@@ -169,7 +169,7 @@ def test_release_and_time_zero_results_must_agree(tmp_path):
     folder = _copy(TABLETS, tmp_path)
     rule = "core.release-matches-time-zero"
     assert [g for g in find_gaps(_model(folder), "us", "ind") if g.rule == rule] == []
-    apply_edits(folder, [{"file": "results/dp-batch-results.csv", "find": "dp-25-a,assay,99.4,%,,\n", "replace": ""}])
+    apply_edits(folder, [{"file": "results/dp-batch-results.csv", "find": "dp-25-a,assay,99.4,%,,,\n", "replace": ""}])
     found = [g for g in find_gaps(_model(folder), "us", "ind") if g.rule == rule]
     assert [g.detail.split(" but ")[0] for g in found] == [
         "batch VT25-25001: 'assay' has an initial result in study 'st-dp-25-lt'"]

@@ -118,8 +118,8 @@ class Verdict:
 def _batch_label(model: Model, study: dict, twice: bool) -> str:
     batch = model.get(study.get("batch"), "batch")
     label = str(batch.data.get("number", batch.id)) if batch else str(study.get("batch"))
-    if twice:
-        label += f" ({study.get('orientation') or study.get('id')})"
+    if twice:  # the study id tells them apart, in any language
+        label += f" ({study.get('id')})"
     return label
 
 
@@ -432,9 +432,8 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
     for study in group.studies:
         batch = model.get(study.get("batch"), "batch")
         number = str(batch.data.get("number", batch.id)) if batch else str(study.get("batch"))
-        if label == number or label.startswith(number + " ("):
-            if label == number or study.get("orientation", "") in label or study.get("id", "") in label:
-                return study
+        if label == number or label == f"{number} ({study.get('id')})":
+            return study
     return group.studies[0]
 
 
@@ -556,6 +555,14 @@ def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:
 
 # --- the evaluation as document content (3.2.S.7.1, 3.2.P.8.1) -------------------------------------
 
+def _source_text(source: str, lang: str) -> str:
+    """Return a guideline reference for the document language (Chinese: no English words)."""
+    if lang != "zh":
+        return source
+    text = re.sub(r"\s*\((?![0-9]{4}\))[^)]*\)", "", source)  # keep '(2003)', drop explanations
+    return text.replace(", Appendix A", "附录A").replace(" and ", "和")
+
+
 def _p(value: float | None) -> str:
     if value is None:
         return "–"
@@ -606,7 +613,7 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
     else:
         crossing_text = t("q1e_crossing_none")
     conclusion = t("q1e_supported" if found.supported else "q1e_not_supported").format(
-        source=support.source, cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
+        source=_source_text(support.source, lang), cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
         crossing=crossing_text, months=found.months)
     justification = claim.get("justification") if isinstance(claim.get("justification"), dict) else None
     def shown(a, b, m, v):
