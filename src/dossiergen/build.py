@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,10 +17,10 @@ import yaml
 
 from . import __version__
 from .assemble import Context, Document, assemble_context
-from .errors import InputError, Problem, count_errors
+from .errors import InputError, Problem, ToolError, UsageError, count_errors
 from .load import load_dossier
 from .model import Model, build_model
-from .package import Artifact, inputs_digest, manifest_bytes, write_build
+from .package import Artifact, inputs_digest, manifest_bytes, recover_output, write_build
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
@@ -46,7 +49,9 @@ class BuildResult:
 
 def validate_folder(folder: Path) -> list[Problem]:
     """Return every problem of the dossier in a folder."""
-    return validate_dossier(load_dossier(folder))
+    from .validate import validate_folder as validate
+
+    return validate(folder)
 
 
 def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final: bool,
@@ -61,24 +66,72 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
 
     The dossier is loaded and validated once, and a document shared by markets (the English
     core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped."""
-    stage = stage or _default_stage(folder)
-    results, pending = {}, []
-    for market in markets:
-        target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)
-        previous = _previous_manifest(target)
-        if previous and previous.get("build_key") == key:
-            results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
-                                              "inputs unchanged)", previous, market)
-        else:
-            pending.append((market, target, key))
-    if pending:
-        check_engine(pdf_engine)
-        with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress, pdf_engine) as writer:
-            plans = _plan_markets(_model(folder), pending, stage, final, writer)
-            for plan in plans:  # packaging overlaps with writing the next markets' documents
-                written, fresh = writer.collect(plan.keys)
-                results[plan.market] = _package(folder, plan, written, fresh, engine_version(pdf_engine))
-    return [results[market] for market in markets]
+    check_output_folder(folder, out)
+    with output_errors(out), output_lock(out):
+        stage = stage or _default_stage(folder)
+        for market in markets:
+            recover_output(Path(out) / market / stage)  # a build killed while placing its output
+        results, pending = {}, []
+        for market in markets:
+            target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)
+            previous = _previous_manifest(target)
+            if previous and previous.get("build_key") == key:
+                results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
+                                                  "inputs unchanged)", previous, market)
+            else:
+                pending.append((market, target, key))
+        if pending:
+            check_engine(pdf_engine)
+            cache = DocumentCache(Path(out) / ".cache")
+            with DocumentWriter(cache, WORKERS, progress, pdf_engine) as writer:
+                plans = _plan_markets(_model(folder), pending, stage, final, writer)
+                for plan in plans:  # packaging overlaps with writing the next markets' documents
+                    written, fresh = writer.collect(plan.keys)
+                    results[plan.market] = _package(folder, plan, written, fresh, engine_version(pdf_engine))
+            for plan in plans:  # a damaged cache entry concerns the whole run: said once (cli prints shared problems once)
+                result = results[plan.market]
+                results[plan.market] = BuildResult(result.problems + cache.warnings, result.summary, result.manifest,
+                                                   result.market)
+        return [results[market] for market in markets]
+
+
+def check_output_folder(folder: Path, out: Path) -> None:
+    """Refuse an output folder inside the dossier (every later build would read the output as
+    input), or a dossier inside the output folder (a build would replace it)."""
+    dossier, output = Path(folder).resolve(), Path(out).resolve()
+    if output.is_relative_to(dossier) or dossier.is_relative_to(output):
+        inside = output.is_relative_to(dossier)
+        raise UsageError("output inside the dossier", (Problem(
+            "usage.out_in_dossier" if inside else "usage.dossier_in_out",
+            f"the output folder '{out}' is inside the dossier folder '{folder}'" if inside
+            else f"the dossier folder '{folder}' is inside the output folder '{out}'",
+            hint="pass --out a folder beside the dossier, for example --out build"),))
+
+
+@contextmanager
+def output_errors(out: Path):
+    """Turn a failure to write the output (read-only or full disk, no permission) into exit 4 with the fix."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EFBIG):
+            raise
+        why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+               errno.EROFS: "the file system is read-only", errno.EFBIG: "a file is too large for the file system"}.get(
+            exc.errno, "permission denied")
+        raise ToolError("output not writable", (Problem(
+            "output.not_writable", f"cannot write the output: {why} ({exc.filename or out})",
+            hint="free disk space, or pass --out a writable folder; the previous output is unchanged"),)) from exc
+
+
+@contextmanager
+def output_lock(out: Path):
+    """Hold an exclusive lock on the output folder for the whole build (another build into the
+    same folder waits), so recovering and cleaning staging folders never touches a live one."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with open(Path(out) / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass(frozen=True)
@@ -104,6 +157,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     plans, blocking = [], []
     for market, target, key in pending:
         context = assemble_context(model, market, stage)
+        _unique_documents(context)
         rendered = [render_document(context, document) for document in context.documents]
         gaps = find_gaps(model, market, stage)
         found = _missing_problems(rendered, final) + [g.as_problem(final) for g in gaps]
@@ -113,6 +167,37 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
+
+
+def _unique_documents(context: Context) -> None:
+    """Raise InputError at the YAML of the entity whose name gives the same file name (slug) as another's."""
+    seen: dict[str, Document] = {}
+    problems, reported = [], set()
+    for document in context.documents:
+        first = seen.setdefault(document.path, document)
+        first = first if first is not document else seen.setdefault("id:" + document.id, document)
+        if first is document:
+            continue
+        data, key = _naming_entity(document)
+        other, _ = _naming_entity(first)
+        if (id(data), id(other)) in reported:
+            continue
+        reported.add((id(data), id(other)))
+        problems.append(Problem(
+            "build.name_collision", f"'{pick(data.get(key), 'en')}' and '{pick(other.get(key), 'en')}' give the same "
+            f"document file name '{document.path}'", context.model.dossier.location_of(data, key) if data else None,
+            hint="file names keep only the letters a-z and digits of a name: make the names differ there"))
+    if problems:
+        raise InputError("two documents would have the same file name", tuple(problems))
+
+
+def _naming_entity(document: Document) -> tuple[dict, str]:
+    """Return the data of the repeat instance (innermost) whose name made the document's file name, and its key."""
+    for _, data in reversed(document.scope):
+        for key in ("name", "substance", "number", "reference"):
+            if isinstance(data, dict) and key in data:
+                return data, key
+    return {}, "id"
 
 
 def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
@@ -206,6 +291,7 @@ def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> Gaps
     readiness matrix (Markdown, JSON, DOCX) under out/readiness/<stage>/."""
     from .readiness import MARKETS, build_matrix, matrix_json, matrix_markdown
 
+    check_output_folder(folder, out)
     context, _ = _context(folder, "neutral", stage)
     markets = MARKETS if market == "all" else (market,)
     matrix = build_matrix(context.model, context.stage, markets)

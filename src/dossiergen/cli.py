@@ -35,7 +35,7 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
 def validate(dossier: Path, fmt: str, strict: bool) -> None:
     """Check the dossier against the schemas and the semantic rules."""
-    from .build import validate_folder
+    from .validate import validate_folder  # not through build: validating needs neither pandoc nor typst
 
     problems = _run(lambda: validate_folder(dossier))
     _report(problems, fmt)
@@ -62,7 +62,10 @@ def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path,
     Several markets in one run share one validation and write the documents they share once."""
     from .build import build_dossiers
 
+    from .environment import check_tools
+
     markets = MARKETS if "all" in markets else tuple(dict.fromkeys(markets))
+    _run(lambda: check_tools(pdf_engine))  # before any work: pandoc, the PDF engine, every font
     _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
@@ -118,7 +121,10 @@ def _prefixed(findings, folder: Path, base: Path):
 def gaps(dossier: Path, market: str, stage: str | None, out: Path) -> None:
     """Report what the data lacks for a market (or all markets) and stage, with each YAML location."""
     from .build import gaps_folder
+    from .environment import check_tools
 
+    if market == "all":
+        _run(lambda: check_tools(None))  # the readiness matrix is also written as DOCX, by pandoc
     _default_build_time(dossier)
     report = _run(lambda: gaps_folder(dossier, market, stage, out))
     _print_matrix(report)
@@ -221,12 +227,18 @@ def _run(action):
         sys.exit(exc.exit_code)
 
 
+MAX_PRINTED = 200  # problems printed as text; --format json gives them all
+
+
 def _report(problems: list[Problem], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
         return
-    for problem in problems:
+    for problem in problems[:MAX_PRINTED]:
         click.echo(problem.format(), err=True)
+    if len(problems) > MAX_PRINTED:
+        click.echo(f"... and {len(problems) - MAX_PRINTED} more problem(s) not shown: fix the first ones (one mistake "
+                   "often causes many), or run `dossiergen validate --format json` for the full list", err=True)
 
 
 def _exit_code(errors: int, warnings: int, strict: bool) -> int:

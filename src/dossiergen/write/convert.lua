@@ -65,6 +65,18 @@ local function typst_source(doc, settings)
   return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1})
 end
 
+-- Nothing outside the batch is read or fetched: an image not already in the media bag (put
+-- there by the caller from a checked dossier file) would make the DOCX writer read a path or
+-- fetch a URL, and the typst source read a path; it is shown as its description and file name.
+-- Validation refuses such images before a build (rules/formats.py); this is the last guard.
+local confine = {Image = function(img)
+  if pandoc.mediabag.lookup(img.src) then return nil end
+  local shown = pandoc.List(img.caption)
+  if #shown > 0 then shown:insert(pandoc.Space()) end
+  shown:insert(pandoc.Str("(" .. img.src .. ")"))
+  return pandoc.Emph(shown)
+end}
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
@@ -73,7 +85,7 @@ local combined = pandoc.Blocks({})
 for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
-    local doc = pandoc.read(job.markdown, batch.from, reader_options)
+    local doc = pandoc.read(job.markdown, batch.from, reader_options):walk(confine)
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
       combined:extend(doc.blocks)
