@@ -62,7 +62,7 @@ local function typst_source(doc, settings)
     cells.caption = caption
     return cells
   end})
-  return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1})
+  return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1, wrap_text = "wrap-none"})
 end
 
 -- Nothing outside the batch is read or fetched: an image not already in the media bag (put
@@ -77,6 +77,28 @@ local confine = {Image = function(img)
   return pandoc.Emph(shown)
 end}
 
+-- A very long paragraph in a DOCX: its words and spaces become one Str. The DOCX writer's time grows with
+-- the square of the number of runs in a paragraph (a 1 MB paragraph took minutes); one run
+-- per stretch of plain text looks the same and keeps the time linear. Ordinary paragraphs
+-- keep pandoc's run per word, so their bytes do not change.
+local LONG = 2000
+local merge_long = {Inlines = function(inlines)
+  if #inlines < LONG then return nil end
+  local out, run = pandoc.Inlines({}), nil
+  for _, el in ipairs(inlines) do
+    local tag = el.tag
+    if tag == "Str" or tag == "Space" or tag == "SoftBreak" then
+      run = run or {}
+      run[#run + 1] = tag == "Str" and el.text or " "
+    else
+      if run then out:insert(pandoc.Str(table.concat(run))); run = nil end
+      out:insert(el)
+    end
+  end
+  if run then out:insert(pandoc.Str(table.concat(run))) end
+  return out
+end}
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
@@ -86,11 +108,12 @@ for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
     local doc = pandoc.read(job.markdown, batch.from, reader_options):walk(confine)
+    local for_docx = doc:walk(merge_long)  -- not for typst: its writer is slow on one long Str
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
-      combined:extend(doc.blocks)
+      combined:extend(for_docx.blocks)
     else
-      write_file(name .. ".docx", pandoc.write(doc, "docx", docx_options))
+      write_file(name .. ".docx", pandoc.write(for_docx, "docx", docx_options))
     end
     if job.typst ~= pandoc.json.null and job.typst ~= nil then
       write_file(name .. ".typ", typst_source(doc, job.typst))
