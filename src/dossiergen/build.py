@@ -180,8 +180,7 @@ def _unique_documents(context: Context) -> None:
         first = first if first is not document else seen.setdefault("id:" + document.id, document)
         if first is document:
             continue
-        data, key = _naming_entity(document)
-        other, _ = _naming_entity(first)
+        (data, key), (other, _) = _colliding(document, first)
         if (id(data), id(other)) in reported:
             continue
         reported.add((id(data), id(other)))
@@ -193,13 +192,15 @@ def _unique_documents(context: Context) -> None:
         raise InputError("two documents would have the same file name", tuple(problems))
 
 
-def _naming_entity(document: Document) -> tuple[dict, str]:
-    """Return the data of the repeat instance (innermost) whose name made the document's file name, and its key."""
-    for _, data in reversed(document.scope):
-        for key in ("name", "substance", "number", "reference"):
-            if isinstance(data, dict) and key in data:
-                return data, key
-    return {}, "id"
+def _colliding(document: Document, first: Document) -> tuple[tuple[dict, str], tuple[dict, str]]:
+    """Return the repeat instances (data, naming key) of two colliding documents: the outermost
+    ones that differ, whose names gave the same slug."""
+    pairs = [(a, b) for (_, a), (_, b) in zip(document.scope, first.scope) if a is not b] or \
+        [(document.scope[-1][1], first.scope[-1][1])] if document.scope and first.scope else []
+    if not pairs:
+        return ({}, "id"), ({}, "id")
+    return tuple(next(((data, key) for key in ("name", "substance", "number", "reference")
+                       if isinstance(data, dict) and key in data), (data, "id")) for data in pairs[0])
 
 
 def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
