@@ -37,9 +37,26 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-def run_child(command: list[str], *, timeout: float, cwd=None, env=None, text: bool = False) -> subprocess.CompletedProcess:
+# A command whose own children do not die with it (LibreOffice: soffice -> oosplash -> soffice.bin)
+# runs under this guard, the leader of its process group: told by SIGTERM that its parent died,
+# it kills the whole group.
+GUARD = """
+import ctypes, os, signal, subprocess, sys
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+if os.getppid() == 1:
+    os.killpg(0, signal.SIGKILL)
+sys.exit(subprocess.call(sys.argv[1:]))
+"""
+
+
+def run_child(command: list[str], *, timeout: float, cwd=None, env=None, text: bool = False,
+              whole_group: bool = False) -> subprocess.CompletedProcess:
     """Run a command like subprocess.run(capture_output=True), in its own process group, killed
-    with its parent; past the timeout the whole group is killed and TimeoutExpired raised."""
+    with its parent (with whole_group, its children too); past the timeout the whole group is
+    killed and TimeoutExpired raised."""
+    if whole_group and _PRCTL is not None:
+        command = [sys.executable, "-c", GUARD, *command]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env, text=text,
                           start_new_session=True, preexec_fn=die_with_parent) as process:
         try:

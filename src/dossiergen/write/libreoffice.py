@@ -38,7 +38,7 @@ def soffice() -> str:
 def version() -> str:
     """Return LibreOffice's name and version for the manifest and the cache keys."""
     try:
-        done = run_child([soffice(), "--version"], text=True, timeout=120)
+        done = run_child([soffice(), "--version"], text=True, timeout=120, whole_group=True)
     except subprocess.TimeoutExpired as exc:
         raise ToolError("LibreOffice hangs", (Problem("write.libreoffice_failed", "`soffice --version` did not answer in 120 s",
                                                       hint="check the LibreOffice installation, or use --pdf-engine typst"),)) from exc
@@ -59,7 +59,8 @@ def render_pdfs(documents: list[tuple[bytes, PdfMeta]]) -> list[tuple[bytes, int
         try:
             done = run_child([command, f"-env:UserInstallation={(Path(tmp) / 'profile').as_uri()}", "--headless",
                               "--norestore", "--convert-to", f"pdf:writer_pdf_Export:{json.dumps(EXPORT)}",
-                              "--outdir", str(folder), *map(str, names)], cwd=folder, text=True, timeout=TIMEOUT)
+                              "--outdir", str(folder), *map(str, names)], cwd=folder, text=True, timeout=TIMEOUT,
+                             whole_group=True)
         except subprocess.TimeoutExpired as exc:
             raise ToolError("LibreOffice timed out", (Problem(
                 "write.libreoffice_timeout", f"LibreOffice did not convert a batch within {TIMEOUT} s and was stopped",
