@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -324,7 +325,7 @@ def test_read_only_or_full_output_disk_is_exit_4(minimal: Path, tmp_path: Path, 
 def test_limits_on_total_size_and_rows(minimal: Path, monkeypatch):
     monkeypatch.setattr("dossiergen.load.MAX_ROWS", 3)
     assert any(code == "load.too_many_rows" for code, _ in _codes(minimal))
-    monkeypatch.setattr("dossiergen.load.MAX_ROWS", 200_000)
+    monkeypatch.undo()
     monkeypatch.setattr("dossiergen.load.MAX_TOTAL_BYTES", 4000)
     assert any(code == "load.total_too_large" for code, _ in _codes(minimal))
 
@@ -438,6 +439,7 @@ def test_killed_build_leaves_old_or_new_output_whole_and_no_process(tmp_path: Pa
         shutil.rmtree(out / ".cache")
     assert trees[0] != trees[1]
     chance = random.Random(12)
+    killed: set[int] = set()
     for point in range(KILL_POINTS):
         shutil.rmtree(out / ".cache", ignore_errors=True)  # so that writers run
         process = _start(source, out, epochs[point % 2])
@@ -448,6 +450,7 @@ def test_killed_build_leaves_old_or_new_output_whole_and_no_process(tmp_path: Pa
             time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        killed |= seen | {process.pid}
         for _ in range(200):
             if not _alive(seen):
                 break
@@ -458,6 +461,9 @@ def test_killed_build_leaves_old_or_new_output_whole_and_no_process(tmp_path: Pa
     assert _tree(out / "neutral" / "ind") == trees[1]
     leftovers = [p.name for p in (out / "neutral").iterdir() if p.name != "ind"]
     assert leftovers == [], "staging folders left behind"
+    assert not list((out / ".cache").glob("*/*.tmp")), "half-written cache entries left behind"
+    temp = [p.name for p in Path(tempfile.gettempdir()).glob("dossiergen-*-*-*") if p.name.split("-")[2] in map(str, killed)]
+    assert temp == [], "temporary folders of killed processes left behind"
 
 
 def test_crash_between_the_two_renames_is_recovered(tmp_path: Path, monkeypatch):

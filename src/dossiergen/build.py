@@ -32,6 +32,7 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
+from .write.children import remove_orphaned_temp
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
@@ -73,6 +74,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         markets = expand_markets(markets, _application(folder), neutral=True)
         for market in markets:
             recover_output(Path(out) / market / stage)  # a build killed while placing its output
+        DocumentCache(Path(out) / ".cache").clean()  # and what killed builds left half-written
+        remove_orphaned_temp()
         results, pending = {}, []
         for market in markets:
             target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)

@@ -92,6 +92,11 @@ class DocumentCache:
             pass
         return None
 
+    def clean(self) -> None:
+        """Remove entries half-written by a killed build (call with the output folder locked)."""
+        for tmp in self.folder.glob("*/*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     def put(self, key: str, value: tuple[bytes, bytes, int]) -> None:
         """Store outputs under a key (written to a temporary name, then renamed)."""
         docx, pdf, pages = value

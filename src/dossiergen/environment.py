@@ -166,9 +166,10 @@ def _typst_compiler():
 @functools.cache
 def _empty_folder() -> str:
     import atexit
+    import os
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="dossiergen-glyphs-")
+    folder = tempfile.mkdtemp(prefix=f"dossiergen-glyphs-{os.getpid()}-")  # named as write/children.temp_prefix does
     atexit.register(shutil.rmtree, folder, True)
     return folder
 

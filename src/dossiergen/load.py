@@ -24,7 +24,7 @@ from .errors import Location, Problem, UsageError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_TOTAL_BYTES = 64 * 1024 * 1024  # all files of a dossier together
-MAX_ROWS = 200_000  # result rows of all CSV files together
+MAX_ROWS = 100_000  # result rows of all CSV files together (the largest example has about 5,000)
 MAX_DEPTH = 64  # nesting of YAML mappings and lists (no dossier needs more than about 10)
 MAX_ALIASES = 0
 # Private-use characters the renderer uses as markers (render.py's cross-references, write/pandoc.py's

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 
@@ -69,6 +72,26 @@ def run_child(command: list[str], *, timeout: float, cwd=None, env=None, text: b
             process.communicate()
             raise
         return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def temp_prefix(kind: str) -> str:
+    """Return the prefix of a temporary folder: it names its process, so that a folder left by a
+    killed process is recognised and removed (remove_orphaned_temp)."""
+    return f"dossiergen-{kind}-{os.getpid()}-"
+
+
+def remove_orphaned_temp() -> None:
+    """Remove the temporary folders of dossiergen processes that no longer run (killed builds)."""
+    for folder in Path(tempfile.gettempdir()).glob("dossiergen-*-*-*"):
+        parts = folder.name.split("-")
+        if len(parts) < 4 or not parts[2].isdigit() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            pass
 
 
 def in_fork_server() -> bool:

@@ -17,7 +17,7 @@ from lxml import etree
 
 from ..errors import Problem, ToolError
 from ..environment import check_libreoffice
-from .children import run_child
+from .children import run_child, temp_prefix
 from .pdf import PdfMeta, finish_pdf
 
 TIMEOUT = 1800  # seconds for one batch
@@ -48,7 +48,7 @@ def version() -> str:
 def render_pdfs(documents: list[tuple[bytes, PdfMeta]]) -> list[tuple[bytes, int]]:
     """Return the PDF bytes and page count of each finished DOCX, converted by one LibreOffice process."""
     command = soffice()
-    with tempfile.TemporaryDirectory(prefix="dossiergen-libreoffice-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("libreoffice")) as tmp:
         # LibreOffice resolves a relative link against the DOCX's folder and writes it relative to
         # the PDF's: both in one folder deep enough that no "../" of an eCTD path climbs out of it.
         folder = Path(tmp).joinpath(*["d"] * LINK_DEPTH)

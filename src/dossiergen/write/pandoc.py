@@ -14,7 +14,7 @@ from ..clock import now
 from ..environment import check_pandoc
 from ..errors import Problem, ToolError
 from ..paths import TEMPLATES
-from .children import run_child
+from .children import run_child, temp_prefix
 from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")
@@ -49,7 +49,7 @@ def convert_batch(jobs: list[tuple[str, TypstSettings | None]]) -> list[Converte
     The DOCX of the batch is written once and cut per document (split.py). A document the cut
     cannot carry (notes, images, comments) is converted alone; as what it carries is also in the
     batch's shared parts, the others are then cut from a second batch without it."""
-    with tempfile.TemporaryDirectory(prefix="dossiergen-pandoc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("pandoc")) as tmp:
         first = Path(tmp) / "batch"
         docx = _convert(first, [_job(markdown, settings) for markdown, settings in jobs], alone=set())
         typst = [_read_typst(first, index) for index in range(len(jobs))]

@@ -28,6 +28,7 @@ from .. import environment
 from ..clock import now
 from ..environment import FONT_DIRS
 from ..errors import Problem, ToolError
+from .children import temp_prefix
 from .pandoc import TypstSettings
 
 PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
@@ -97,7 +98,7 @@ def _compiler() -> "typst.Compiler":
 def _empty_root() -> str:
     """Return an empty folder as typst's project root: `#image`, `#read` and `#include` can reach
     no file (typst refuses paths outside its root); removed when the process exits."""
-    folder = tempfile.mkdtemp(prefix="dossiergen-typst-root-")
+    folder = tempfile.mkdtemp(prefix=temp_prefix("typst"))
     atexit.register(shutil.rmtree, folder, True)
     multiprocessing.util.Finalize(None, shutil.rmtree, (folder, True), exitpriority=1)  # writer processes skip atexit
     return folder
