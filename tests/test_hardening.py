@@ -64,6 +64,18 @@ def test_symlinked_yaml_outside_the_dossier_is_refused(minimal: Path, tmp_path: 
     assert "SECRET" not in json.dumps([f.data for f in dossier.files.values()])
 
 
+def test_broken_and_looping_links_and_linked_figures_are_refused_alike(minimal: Path, tmp_path: Path):
+    (minimal / "gone.yaml").symlink_to(minimal / "nowhere.yaml")
+    (minimal / "loop-a.yaml").symlink_to(minimal / "loop-b.yaml")
+    (minimal / "loop-b.yaml").symlink_to(minimal / "loop-a.yaml")
+    (tmp_path / "flow.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (minimal / "flow.png").symlink_to(tmp_path / "flow.png")
+    codes = [(p.code, str(p.location)) for p in load_dossier(minimal, label="d").problems]
+    assert ("load.broken_link", "d/gone.yaml") in codes
+    assert ("load.broken_link", "d/loop-a.yaml") in codes and ("load.broken_link", "d/loop-b.yaml") in codes
+    assert ("load.outside", "d/flow.png") in codes
+
+
 def test_symlink_inside_the_dossier_is_read_like_its_target(minimal: Path):
     (minimal / "notes").mkdir()
     shutil.move(minimal / "references.yaml", minimal / "notes" / "refs.yaml")

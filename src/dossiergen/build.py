@@ -121,12 +121,21 @@ def output_errors(out: Path):
     except OSError as exc:
         if exc.errno not in (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EFBIG):
             raise
+        if exc.errno in (errno.EACCES, errno.EPERM) and not _inside(exc.filename, out):
+            raise  # not about the output
         why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
                errno.EROFS: "the file system is read-only", errno.EFBIG: "a file is too large for the file system"}.get(
             exc.errno, "permission denied")
         raise ToolError("output not writable", (Problem(
             "output.not_writable", f"cannot write the output: {why} ({exc.filename or out})",
             hint="free disk space, or pass --out a writable folder; the previous output is unchanged"),)) from exc
+
+
+def _inside(name, folder: Path) -> bool:
+    try:
+        return bool(name) and Path(os.fsdecode(name)).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError, TypeError):
+        return False
 
 
 @contextmanager

@@ -135,10 +135,11 @@ def load_dossier(folder: Path, label: str | None = None) -> Dossier:
         if any(part.startswith(".") for part in rel.split("/")):
             continue
         shown = Location(f"{dossier.label}/{rel}")
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            problems.append(Problem("load.outside", f"'{rel}' is a symbolic link to '{path.resolve()}', outside the dossier folder",
-                                    shown, hint="copy the file into the dossier folder; links may only point inside it"))
-            continue
+        if path.is_symlink():
+            link = _check_link(path, rel, root, shown)
+            if link:
+                problems.append(link)
+                continue
         if path.is_dir():
             if kind_of(rel) is not None:
                 problems.append(Problem("load.not_a_file", f"'{rel}' is a folder, but it must be a file", shown,
@@ -164,6 +165,20 @@ def load_dossier(folder: Path, label: str | None = None) -> Dossier:
                 break
     dossier.problems = problems + _missing_required(dossier)
     return dossier
+
+
+def _check_link(path: Path, rel: str, root: Path, shown: Location) -> Problem | None:
+    """Return the problem of a symbolic link, the same for every file kind: it must lead to an
+    existing file or folder inside the dossier."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop of links
+        return Problem("load.broken_link", f"'{rel}' is a symbolic link that leads nowhere", shown,
+                       hint="delete the link, or point it at a file inside the dossier folder")
+    if not target.is_relative_to(root):
+        return Problem("load.outside", f"'{rel}' is a symbolic link to '{target}', outside the dossier folder",
+                       shown, hint="copy the file into the dossier folder; links may only point inside it")
+    return None
 
 
 def load_single_file(path: Path, kind: str, label: str) -> Dossier:
@@ -208,11 +223,15 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
 
 
 def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return None, [Problem("load.too_large", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                              Location(shown), hint="split large result tables into several CSV files")]
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Problem("load.too_large", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                                  Location(shown), hint="split large result tables into several CSV files")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem("load.unreadable", f"file cannot be read: {exc.strerror}", Location(shown),
+                              hint="check the file's permissions (it must be readable by the user running dossiergen)")]
     if b"\x00" in data:
         return None, [Problem("load.binary", "file contains NUL bytes: it is not a text file",
                               Location(shown), hint="save it as UTF-8 text (YAML or CSV)")]

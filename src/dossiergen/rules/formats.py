@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..clock import today
 from ..errors import Problem
@@ -156,7 +156,10 @@ def _targets(dossier, text: str, holder, name) -> list[Problem]:
                                     "text (for example a reference in references.yaml), or put the file in the dossier folder"))
             continue
         path = target.split("#")[0].split("?")[0]
-        resolved = (dossier.root / path).resolve()
+        try:
+            resolved = (dossier.root / path).resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            resolved = Path("/")
         if PurePosixPath(path).is_absolute() or not resolved.is_relative_to(root):
             problems.append(Problem("narrative.outside", f"narrative {what} '{target}' is outside the dossier folder", where(),
                                     hint="files must be inside the dossier folder; name them relative to it"))
@@ -191,7 +194,10 @@ def check_files(dossier, model: Model) -> list[Problem]:
             is_csv = key is not None and isinstance(container, list) and value.endswith(".csv")
             if not (key == "file" or is_csv):
                 continue
-            target = (dossier.root / value).resolve()
+            try:
+                target = (dossier.root / value).resolve()
+            except (OSError, RuntimeError):  # a loop of links
+                target = Path("/")
             if PurePosixPath(value).is_absolute() or not target.is_relative_to(root):
                 problems.append(Problem("file.outside", f"'{value}' is outside the dossier folder",
                                         dossier.location_of(container, key), hint="files must be inside the dossier folder"))
