@@ -86,12 +86,23 @@ def remove_orphaned_temp() -> None:
         parts = folder.name.split("-")
         if len(parts) < 4 or not parts[2].isdigit() or not folder.is_dir():
             continue
-        try:
-            os.kill(int(parts[2]), 0)
-        except ProcessLookupError:
+        if not _running(int(parts[2])):
             shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:  # another user's live process
-            pass
+
+
+def _running(pid: int) -> bool:
+    """Return whether a process runs (a zombie no longer does: in a container nobody may reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return not Path("/proc").is_dir()  # /proc exists but has no entry: it has gone
 
 
 def in_fork_server() -> bool:
