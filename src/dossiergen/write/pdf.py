@@ -20,7 +20,6 @@ import tempfile
 import struct
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pikepdf
 
