@@ -403,7 +403,8 @@ def _read_csv(text: str, rel: str, kind: str, shown: str):
             start = reader.line_num + 1
             if len(rows) > MAX_ROWS + 1:
                 return None, [Problem("load.too_many_rows", f"file has more than {MAX_ROWS} rows", Location(shown),
-                                      hint="keep the results a dossier reports; split the data into several files")]
+                                      hint=f"keep the results a dossier reports: at most {MAX_ROWS} rows in all result "
+                                           "files together; summarise the data, or split it into several dossiers")]
     except csv.Error as exc:
         return None, [Problem("load.csv", f"CSV syntax error: {exc}", Location(shown, reader.line_num, 1),
                               hint="check quotes on this line")]
