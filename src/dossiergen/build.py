@@ -28,6 +28,7 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
+from .backbones import Leaf, Submission, backbone_bytes, cn_titles, region, util_files
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
@@ -120,7 +121,7 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
+    artifacts += sequence_artifacts(entries, context) + [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
                                      plan.market, context.stage, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
@@ -169,14 +170,43 @@ def _document_artifacts(context: Context, rendered: list[Rendered], written) -> 
     return artifacts, entries
 
 
-def sequence_artifacts(entries: list[dict]) -> list[Artifact]:
-    """Return index.xml, index-md5.txt and util/dtd/ for the documents' PDFs."""
-    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"].split("/", 2)[2],
-               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith(f"ectd/{SEQUENCE}/m3/")]
+def sequence_artifacts(entries: list[dict], context: Context | None = None,
+                       submission: Submission = Submission()) -> list[Artifact]:
+    """Return index.xml, index-md5.txt and util/ for the documents' PDFs, and the market's regional
+    Module 1 backbone (with its official DTD/XSD), referenced from index.xml by a leaf in
+    m1-administrative-information-and-prescribing-information (ICH eCTD 3.2.2)."""
+    prefix = f"ectd/{SEQUENCE}/"
+    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"][len(prefix):],
+               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith(prefix + "m3/")]
+    artifacts = []
+    reg = region(context.market, context.stage) if context is not None else None
+    if reg is not None:
+        m1 = [m1_leaf(context, e, prefix) for e in entries if e["pdf"].startswith(prefix + "m1/")]
+        regional = backbone_bytes(context, reg, m1, submission)
+        artifacts += [Artifact(prefix + reg.backbone, regional)]
+        artifacts += [Artifact(prefix + path, data) for path, data in util_files(reg)]
+        leaves.insert(0, {"id": f"m1-{context.market}-regional", "title": f"Module 1 regional backbone ({reg.backbone.rsplit('/', 1)[1]})",
+                          "href": reg.backbone, "checksum": md5_hex(regional),
+                          "chain": [["m1-administrative-information-and-prescribing-information", {}]]})
     index = backbone_xml(leaves)
-    return [Artifact(f"ectd/{SEQUENCE}/index.xml", index),
-            Artifact(f"ectd/{SEQUENCE}/index-md5.txt", md5_hex(index).encode("ascii")),
-            Artifact(f"ectd/{SEQUENCE}/util/dtd/ich-ectd-3-2.dtd", dtd_bytes())]
+    return [Artifact(prefix + "index.xml", index),
+            Artifact(prefix + "index-md5.txt", md5_hex(index).encode("ascii")),
+            Artifact(prefix + "util/dtd/ich-ectd-3-2.dtd", dtd_bytes())] + artifacts
+
+
+def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
+    """Return the regional-backbone leaf of a Module 1 document (CN: the official zh title of its heading)."""
+    element = entry.get("element")
+    if not element:
+        raise ValueError(f"{entry['pdf']} is in Module 1 but its annexes.yaml entry names no `element` (heading)")
+    title = entry["title"].removeprefix(f"{entry['section']} ")  # Module 1 leaf titles carry no CTD number
+    if context.market == "cn":
+        official = cn_titles().get(element, {}).get("zh")
+        same = [e for e in context.documents if e.section.element == element and e.pdf_path.startswith(prefix + "m1/")]
+        title = official if official and len(same) == 1 else title
+    elif entry.get("instance_label"):
+        title = f"{title} ({entry['instance_label']})"
+    return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element)
 
 
 def _verify(folder: Path) -> None:
@@ -289,6 +319,8 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
     return {"id": document.id, "section": document.number, "title": _meta(context, document).title,
             "kind": "regional" if document.section.regional else "module3", "element": document.section.element,
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
+            **({"instance_label": _instance_label(context, document)} if document.section.regional
+               and _instance_label(context, document) else {}),
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
             "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
             "missing": list(item.missing), "untranslated": list(item.untranslated)}
