@@ -28,7 +28,8 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .backbones import Leaf, Submission, backbone_bytes, cn_titles, region, util_files
+from .backbones import Leaf, Submission, backbone_bytes, cn_titles, region, us_form, util_files
+from .supplied import supplied_documents
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
@@ -121,11 +122,14 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    artifacts += sequence_artifacts(entries, context) + [Artifact(path, data) for path, data in data_packages(context)]
+    supplied = _supplied_entries(context)
+    artifacts += [Artifact(e["pdf"], data) for e, data in supplied]
+    supplied = [e for e, _ in supplied]
+    artifacts += sequence_artifacts(entries + supplied, context) + [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
                                      plan.market, context.stage, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "build_key": plan.key}
+    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(plan.target, artifacts, verify=_verify)
     missing = sum(len(r.missing) for r in rendered)
@@ -194,13 +198,26 @@ def sequence_artifacts(entries: list[dict], context: Context | None = None,
             Artifact(prefix + "util/dtd/ich-ectd-3-2.dtd", dtd_bytes())] + artifacts
 
 
+def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:
+    """Return the manifest entries and bytes of the documents the applicant supplies (supplied/)."""
+    found = []
+    for doc in supplied_documents(context):
+        found.append(({"id": doc.id, "title": doc.title, "kind": "supplied", "element": doc.heading, "source": doc.source,
+                       "pdf": f"ectd/{SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
+                       "pdf_md5": md5_hex(doc.data)}, doc.data))
+    return found
+
+
 def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
     """Return the regional-backbone leaf of a Module 1 document (CN: the official zh title of its heading)."""
     element = entry.get("element")
     if not element:
         raise ValueError(f"{entry['pdf']} is in Module 1 but its annexes.yaml entry names no `element` (heading)")
-    title = entry["title"].removeprefix(f"{entry['section']} ")  # Module 1 leaf titles carry no CTD number
-    if context.market == "cn":
+    title = entry["title"].removeprefix(f"{entry.get('section')} ")  # Module 1 leaf titles carry no CTD number
+    if element == "form":  # Form FDA 356h (marketing) or 1571 (IND), in the admin section
+        return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element,
+                    attrs={"form-type": us_form(context)[1]})
+    if context.market == "cn" and entry.get("kind") != "supplied":
         official = cn_titles().get(element, {}).get("zh")
         same = [e for e in context.documents if e.section.element == element and e.pdf_path.startswith(prefix + "m1/")]
         title = official if official and len(same) == 1 else title

@@ -10,6 +10,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import build_model
 from . import formats, refs, results
+from .. import supplied
 
 RULES = (
     refs.check_references,
@@ -22,6 +23,7 @@ RULES = (
     formats.check_units,
     formats.check_narratives,
     formats.check_files,
+    supplied.check_supplied,
 )
 
 
