@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +15,7 @@ import yaml
 
 from . import __version__
 from .assemble import Context, Document, assemble_context
-from .errors import InputError, Problem, count_errors
+from .errors import InputError, Location, Problem, count_errors
 from .load import load_dossier
 from .model import Model, build_model
 from .package import Artifact, inputs_digest, manifest_bytes, write_build
@@ -30,6 +31,7 @@ from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
 from .backbones import Leaf, Submission, backbone_bytes, cn_titles, region, us_form, util_files
 from .supplied import supplied_documents
+from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
@@ -52,21 +54,29 @@ def validate_folder(folder: Path) -> list[Problem]:
 
 
 def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final: bool,
-                  progress: Progress | None = None, *, pdf_engine: str = "typst") -> BuildResult:
-    """Build every applicable document for one market and stage into out/<market>/<stage>/."""
-    return build_dossiers(folder, (market,), stage, out, final, progress, pdf_engine=pdf_engine)[0]
+                  progress: Progress | None = None, *, pdf_engine: str = "typst", **lifecycle) -> BuildResult:
+    """Build every applicable document for one market and stage into out/<market>/<stage>/
+    (lifecycle: previous, sequence, submission_unit; see build_dossiers)."""
+    return build_dossiers(folder, (market,), stage, out, final, progress, pdf_engine=pdf_engine, **lifecycle)[0]
 
 
 def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool,
-                   progress: Progress | None = None, *, pdf_engine: str = "typst") -> list[BuildResult]:
+                   progress: Progress | None = None, *, pdf_engine: str = "typst", previous: Path | None = None,
+                   sequence: str | None = None, submission_unit: str | None = None) -> list[BuildResult]:
     """Build each market for one stage into out/<market>/<stage>/; return one result per market.
 
     The dossier is loaded and validated once, and a document shared by markets (the English
-    core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped."""
+    core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped.
+    previous: the folder of the sequences already submitted in the (one) market; the build then writes
+    the next sequence (or `sequence`) with only what changed (see lifecycle.py)."""
     stage = stage or _default_stage(folder)
+    submission, history = _submission(markets, previous, sequence, submission_unit)
+    lifecycle_key = "" if history is None else "|".join(
+        [inputs_digest(history.folder, []), submission.sequence, submission.unit])
     results, pending = {}, []
     for market in markets:
-        target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)
+        target = Path(out) / market / stage
+        key = _build_key(folder, market, stage, final, pdf_engine) + lifecycle_key
         previous = _previous_manifest(target)
         if previous and previous.get("build_key") == key:
             results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
@@ -77,10 +87,49 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         check_engine(pdf_engine)
         with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress, pdf_engine) as writer:
             plans = _plan_markets(_model(folder), pending, stage, final, writer)
+            plans = [replace(plan, submission=submission, history=history) for plan in plans]
             for plan in plans:  # packaging overlaps with writing the next markets' documents
                 written, fresh = writer.collect(plan.keys)
                 results[plan.market] = _package(folder, plan, written, fresh, engine_version(pdf_engine))
     return [results[market] for market in markets]
+
+
+SUBMISSION_UNITS = ("initial", "validation-response", "response", "additional-info", "closing", "consolidating",
+                    "corrigendum", "reformat", "re-examination")  # EU M1 3.1 submission-unit types
+
+
+def _submission(markets: tuple[str, ...], previous: Path | None, sequence: str | None,
+                unit: str | None) -> tuple[Submission, History | None]:
+    """Return the envelope values of the sequence to build and the history it continues (None: first)."""
+    from .errors import UsageError
+
+    def usage(message: str, hint: str = ""):
+        return UsageError(message, (Problem("usage.lifecycle", message, hint=hint),))
+
+    if unit is not None and unit not in SUBMISSION_UNITS:
+        raise usage(f"unknown submission unit '{unit}'", f"use one of {', '.join(SUBMISSION_UNITS)}")
+    if sequence is not None and not re.fullmatch(r"[0-9]{4}", sequence):
+        raise usage(f"sequence '{sequence}' is not four digits")
+    if previous is None:
+        number = sequence or SEQUENCE
+        return Submission(number, number, unit or "initial", True), None
+    if len(markets) != 1 or markets[0] == "neutral":
+        raise usage("--previous names the submitted sequences of one market; build one market (not neutral) with it",
+                    "each market numbers its own sequences: run one build per market")
+    if not Path(previous).is_dir():
+        raise usage(f"no folder of submitted sequences at {previous}")
+    history = read_history(Path(previous))
+    if history.problems:
+        raise InputError(f"the submitted sequences in {previous} do not form a valid chain",
+                         tuple(Problem("lifecycle.chain", message, Location(str(previous))) for message in history.problems))
+    number = sequence or history.next_number()
+    if history.last is not None and int(number) <= int(history.last):
+        raise usage(f"sequence {number} is not after the last submitted sequence {history.last}")
+    if not history.sequences:
+        return Submission(number, number, unit or "initial", True), history
+    unit = unit or "additional-info"
+    related = number if unit == "initial" else history.sequences[0]
+    return Submission(number, related, unit, False), history
 
 
 @dataclass(frozen=True)
@@ -95,6 +144,8 @@ class _Plan:
     gaps: list
     problems: list[Problem]
     keys: list[str]
+    submission: Submission = Submission()
+    history: History | None = None
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
@@ -123,18 +174,30 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
     supplied = _supplied_entries(context)
-    artifacts += [Artifact(e["pdf"], data) for e, data in supplied]
+    pdfs = {a.path: a.data for a in artifacts if a.path.startswith("ectd/")} | {e["pdf"]: data for e, data in supplied}
+    artifacts = [a for a in artifacts if not a.path.startswith("ectd/")]
     supplied = [e for e, _ in supplied]
-    artifacts += sequence_artifacts(entries + supplied, context) + [Artifact(path, data) for path, data in data_packages(context)]
+    artifacts += sequence_artifacts(entries + supplied, context, pdfs, plan.submission, plan.history) + [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
                                      plan.market, context.stage, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
     manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key}
+    manifest["sequence"] = f"ectd/{plan.submission.sequence}"
+    if plan.history is not None:
+        manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
+                                 "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(plan.target, artifacts, verify=_verify)
     missing = sum(len(r.missing) for r in rendered)
     summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
                f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
+    if plan.history is not None:
+        operations = [(e.get("lifecycle") or {}).get("operation") for e in entries + supplied]
+        counts = {op: operations.count(op) for op in ("new", "replace") if op in operations}
+        deletes = index_deletes(artifacts, plan.submission.sequence)
+        summary += (f"; sequence {plan.submission.sequence} after {plan.history.last or 'none'}: "
+                    + ", ".join(f"{n} {op}" for op, n in counts.items()) + (", " if counts else "")
+                    + f"{deletes} delete, {operations.count('unchanged')} unchanged")
     return BuildResult(plan.problems, summary, manifest, plan.market)
 
 
@@ -174,28 +237,117 @@ def _document_artifacts(context: Context, rendered: list[Rendered], written) -> 
     return artifacts, entries
 
 
-def sequence_artifacts(entries: list[dict], context: Context | None = None,
-                       submission: Submission = Submission()) -> list[Artifact]:
-    """Return index.xml, index-md5.txt and util/ for the documents' PDFs, and the market's regional
-    Module 1 backbone (with its official DTD/XSD), referenced from index.xml by a leaf in
-    m1-administrative-information-and-prescribing-information (ICH eCTD 3.2.2)."""
-    prefix = f"ectd/{SEQUENCE}/"
-    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"][len(prefix):],
-               "checksum": e["pdf_md5"], "chain": e["chain"]} for e in entries if e["pdf"].startswith(prefix + "m3/")]
-    artifacts = []
+def sequence_artifacts(entries: list[dict], context: Context | None = None, pdfs: dict[str, bytes] | None = None,
+                       submission: Submission = Submission(), history: History | None = None) -> list[Artifact]:
+    """Return the sequence: its PDFs, index.xml, index-md5.txt and util/, and the market's regional Module 1
+    backbone (with its official DTD/XSD), referenced from index.xml by a leaf in
+    m1-administrative-information-and-prescribing-information (ICH eCTD 3.2.2).
+
+    pdfs maps each entry's PDF path (ectd/0000/…, as in a first sequence) to its bytes. With the history of
+    the submitted sequences, only what changed goes in: new, replace (with modified-file) and delete leaves;
+    entries get their place in the new sequence (pdf, or None when unchanged) and their operation."""
+    pdfs = pdfs or {}
+    first, out = f"ectd/{SEQUENCE}/", f"ectd/{submission.sequence}/"
+    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"][len(first):], "checksum": e["pdf_md5"],
+               "chain": e["chain"], "entry": e} for e in entries if e["pdf"].startswith(first + "m3/")]
     reg = region(context.market, context.stage) if context is not None else None
+    m1 = [(m1_leaf(context, e, first), e) for e in entries if e["pdf"].startswith(first + "m1/")] if reg else []
+    files = {e["pdf"][len(first):]: pdfs[e["pdf"]] for e in entries if e["pdf"] in pdfs and e["pdf"].startswith(first)}
+    if history is not None:
+        leaves, m1, files = _lifecycle(history, submission.sequence, reg, leaves, m1, files)
+    for leaf in leaves:
+        if leaf.get("entry") is not None:
+            leaf["entry"]["pdf"] = out + leaf["href"]
+    for leaf, entry in m1:
+        if entry is not None:
+            entry["pdf"] = out + leaf.href
+    artifacts = [Artifact(out + path, data) for path, data in files.items()]
+    leaves = [{k: v for k, v in leaf.items() if k != "entry"} for leaf in leaves]
     if reg is not None:
-        m1 = [m1_leaf(context, e, prefix) for e in entries if e["pdf"].startswith(prefix + "m1/")]
-        regional = backbone_bytes(context, reg, m1, submission)
-        artifacts += [Artifact(prefix + reg.backbone, regional)]
-        artifacts += [Artifact(prefix + path, data) for path, data in util_files(reg)]
+        regional = backbone_bytes(context, reg, [leaf for leaf, _ in m1], submission)
+        artifacts += [Artifact(out + reg.backbone, regional)]
+        artifacts += [Artifact(out + path, data) for path, data in util_files(reg)]
         leaves.insert(0, {"id": f"m1-{context.market}-regional", "title": f"Module 1 regional backbone ({reg.backbone.rsplit('/', 1)[1]})",
                           "href": reg.backbone, "checksum": md5_hex(regional),
                           "chain": [["m1-administrative-information-and-prescribing-information", {}]]})
     index = backbone_xml(leaves)
-    return [Artifact(prefix + "index.xml", index),
-            Artifact(prefix + "index-md5.txt", md5_hex(index).encode("ascii")),
-            Artifact(prefix + "util/dtd/ich-ectd-3-2.dtd", dtd_bytes())] + artifacts
+    return artifacts + [Artifact(out + "index.xml", index),
+                        Artifact(out + "index-md5.txt", md5_hex(index).encode("ascii")),
+                        Artifact(out + "util/dtd/ich-ectd-3-2.dtd", dtd_bytes())]
+
+
+def _lifecycle(history: History, sequence: str, reg, leaves: list[dict], m1: list, files: dict[str, bytes]):
+    """Keep what changed since the submitted sequences: new and replace leaves (PDFs with their links to
+    unchanged documents pointed into the sequence that holds them), delete leaves for documents no longer
+    produced; unchanged documents leave the sequence (their entries' pdf becomes None)."""
+    candidates = [Candidate(INDEX, l["id"], l["title"], l["href"], files[l["href"]],
+                            tuple((e, tuple(sorted(dict(a).items()))) for e, a in l["chain"])) for l in leaves]
+    candidates += [Candidate(reg.backbone, leaf.id, leaf.title, leaf.href, files[leaf.href], (leaf.element,))
+                   for leaf, _ in m1]
+    decisions, deleted = decide(history, candidates, sequence)
+    moved = [c for c in candidates if decisions[(c.backbone, c.id)].previous is not None
+             and _place(decisions[(c.backbone, c.id)].previous) != c.place]
+    for c in moved:  # a document cannot move between headings by replace: delete there, new here
+        deleted.append(decisions[(c.backbone, c.id)].previous)
+        decisions[(c.backbone, c.id)] = Decision("new")
+    written = {c.href for c in candidates if decisions[(c.backbone, c.id)].operation}
+    kept_files = {href: rewrite_links(files[href], href, sequence, written, history) for href in written}
+    new_leaves = []
+    for leaf in leaves:
+        decision = decisions[(INDEX, leaf["id"])]
+        _record(leaf["entry"], decision, sequence)
+        if decision.operation:
+            data = kept_files[leaf["href"]]
+            _refresh(leaf["entry"], data)
+            new_leaves.append({**leaf, "checksum": md5_hex(data), "operation": decision.operation,
+                               "modified_file": decision.modified_file})
+        else:
+            leaf["entry"]["pdf"] = None
+    new_m1 = []
+    for leaf, entry in m1:
+        decision = decisions[(reg.backbone, leaf.id)]
+        _record(entry, decision, sequence)
+        if decision.operation:
+            data = kept_files[leaf.href]
+            _refresh(entry, data)
+            new_m1.append((Leaf(leaf.id, leaf.title, leaf.href, md5_hex(data), leaf.element, decision.operation,
+                                decision.modified_file, leaf.attrs), entry))
+        else:
+            entry["pdf"] = None
+    for old in deleted:
+        mf = modified_file(old, old.backbone, sequence)
+        if old.backbone == INDEX:
+            new_leaves.append({"id": old.id, "title": old.title, "href": "", "checksum": old.checksum or "",
+                               "chain": [[tag, dict(attrs)] for tag, attrs in old.chain], "operation": "delete",
+                               "modified_file": mf, "entry": None})
+        elif reg is not None and old.backbone == reg.backbone:
+            attrs = dict(old.chain[-1][1]) if old.element == "form" else {}
+            new_m1.append((Leaf(old.id, old.title, old.href or "", old.checksum or "", old.element, "delete", mf, attrs), None))
+    return new_leaves, new_m1, kept_files
+
+
+def index_deletes(artifacts: list[Artifact], sequence: str) -> int:
+    """Return the number of delete leaves in a sequence's backbones."""
+    return sum(a.data.count(b'operation="delete"') for a in artifacts
+               if a.path.startswith(f"ectd/{sequence}/") and a.path.endswith(".xml"))
+
+
+def _place(old) -> tuple:
+    """Return where a submitted leaf sits, in the form of Candidate.place."""
+    if old.backbone == INDEX:
+        return tuple((tag, attrs) for tag, attrs in old.chain)
+    return (old.element,)
+
+
+def _record(entry: dict, decision: Decision, sequence: str) -> None:
+    entry["lifecycle"] = {"operation": decision.operation or "unchanged",
+                          "sequence": sequence if decision.operation else decision.previous.sequence,
+                          **({"modified_file": decision.modified_file} if decision.modified_file else {})}
+
+
+def _refresh(entry: dict, data: bytes) -> None:
+    """Update an entry's checksums to the bytes placed in the sequence (links may have been repointed)."""
+    entry["pdf_sha256"], entry["pdf_md5"] = hashlib.sha256(data).hexdigest(), md5_hex(data)
 
 
 def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:

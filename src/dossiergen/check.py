@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,8 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
     referenced = set()
     findings = []
     for leaf in tree.iter("leaf"):
+        if leaf.get("operation") == "delete":
+            continue  # no file: it ends the lifecycle of a leaf of an earlier sequence (modified-file)
         href = leaf.get("{http://www.w3c.org/1999/xlink}href", "")
         target = (sequence / href)
         referenced.add(target.resolve())
@@ -163,7 +166,22 @@ def check_pdf(path: Path, shown: str, sequence: Path | None = None) -> list[Find
     data = path.read_bytes()
     findings, links = _content_findings(hashlib.sha256(data).hexdigest(), data, shown)
     return findings + [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)
-                       for target, number in links if not (path.parent / target).is_file()]
+                       for target, number in links
+                       if not (path.parent / target).is_file() and not _other_sequence(path, target, sequence)]
+
+
+def _other_sequence(path: Path, target: str, sequence: Path | None) -> bool:
+    """True for a link into an earlier sequence that is not beside this one (a lifecycle build writes only
+    the new sequence; `dossiergen sequences` checks such links with the submitted sequences)."""
+    if sequence is None:
+        return False
+    resolved = Path(os.path.normpath(path.parent / target))
+    try:
+        inside = resolved.relative_to(sequence.parent)
+    except ValueError:
+        return False
+    first = inside.parts[0] if inside.parts else ""
+    return re.fullmatch(r"[0-9]{4}", first) is not None and first != sequence.name and not (sequence.parent / first).is_dir()
 
 
 _SEEN: dict[tuple[str, str], tuple[list[Finding], list[tuple[str, int]]]] = {}
