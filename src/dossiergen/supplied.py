@@ -116,22 +116,20 @@ def check_supplied(dossier, model) -> list[Problem]:
 
 
 def _register_check() -> None:
-    from .gaps import check_kind
+    from .checks import REQUIRED_KEYS, Outcome, check_kind, home
+
+    REQUIRED_KEYS["supplied"] = ("market", "heading")
 
     @check_kind("supplied")
-    def check_supplied_present(model, check: dict):
-        """A document of `heading` for `market` is listed in supplied/supplied.yaml (and, for a US form,
-        the form named by `form`: its entry's id or title mentions it)."""
-        from .gaps import _missing_file
-
-        files = model.dossier.of_kind(KIND)
+    def check_supplied_present(model, check: dict) -> Outcome:
+        """The documents of supplied/supplied.yaml for `market` under `heading` (at `stage`, when given; for a
+        US form, those whose id or title `mentions` the form): none examined means the document is missing."""
+        mentions = str(check.get("mentions") or "").lower()
         listed = [e for e in entries(model) if e.get("market") == check["market"] and e.get("heading") == check["heading"]
-                  and (not check.get("mentions") or check["mentions"].lower() in f"{e.get('id')} {e.get('title')}".lower())]
-        if listed:
-            return
-        where = model.dossier.location_of(files[0].data) if files else _missing_file(model, KIND)
-        yield where, f"no supplied document for {check['market']} under {check['heading']}" + (
-            f" ({check['mentions']})" if check.get("mentions") else "")
+                  and (not check.get("stage") or check["stage"] in (e.get("stages") or ("ind", "marketing")))
+                  and (not mentions or mentions in f"{e.get('id')} {e.get('title')}".lower())]
+        return Outcome(len(listed), empty_at=home(model, {"kind": KIND, "path": ["documents", "*"]}),
+                       noun="supplied documents")
 
 
 _register_check()

@@ -1,7 +1,6 @@
 """China regional data: the associated review (1.3.8.1) and the quality standard and process (1.3.3).
 
-Associated review (关联审评, NMPA Announcement 2019 No. 56): one row per chemical API (substance instance;
-a biological drug substance, 原液, is reviewed with the product and has no row),
+Associated review (关联审评, NMPA Announcement 2019 No. 56): one row per API (substance instance),
 excipient and primary packaging material of the products, with the registration data markets/cn.yaml
 gives for it (matched by material id). A material in use that markets/cn.yaml does not list is kept
 with missing=True: nothing is invented. Entries markets/cn.yaml adds for other materials (for example
@@ -43,16 +42,21 @@ def associated_review_data(model, stage: str) -> dict:
             "missing": [r["material"] for r in rows if r["missing"]]}
 
 
+def _biological(model, substance: dict) -> bool:
+    """A biological drug substance (原液) is assessed with the application, not in associated review."""
+    from ..checks import DERIVED
+
+    return DERIVED["@biological"](model, substance)
+
+
 def _materials(model) -> list[dict]:
     """Return the materials the products use: APIs, then excipients, then primary packaging, in order."""
     substances, products = model.of_type("substance"), [p.data for p in model.of_type("product")]
-    if model.single("application").get("molecule_type") in BIOLOGICS:
-        substances = []  # a biological drug substance (原液) is part of the product's own application, not of associated review
     several = len(products) > 1
     found = {s.id: _material(s.id, "api", s.data.get("substance"), s.data.get("manufacturer"),
                              [_place("3.2.S", s.data.get("manufacturer") if len(substances) > 1 else None,
                                      s.id == substances[0].id)])
-             for s in substances}
+             for s in substances if not _biological(model, s.data)}
     for index, product in enumerate(products):
         subject = product.get("name") if several else None
         controlled = _p4_ids(model, product)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import Problem
 from ..load import Dossier
 from ..model import build_model
-from . import formats, refs, results
+from . import formats, pairs, refs, results
 from .. import supplied
 
 RULES = (
@@ -23,6 +23,8 @@ RULES = (
     formats.check_units,
     formats.check_narratives,
     formats.check_files,
+    pairs.check_limit_texts,
+    pairs.check_proper_name,
     supplied.check_supplied,
 )
 
