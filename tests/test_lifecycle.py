@@ -170,3 +170,28 @@ def test_sequences_reports_a_broken_chain(first, tmp_path):
     assert run.exit_code == 1
     assert "modified-file '../0000/index.xml#no-such-leaf' does not resolve to a leaf" in run.stderr
     assert "MD5 differs from the checksum in index.xml" in run.stderr
+
+
+def test_readme_walkthrough_runs_as_written(tmp_path):
+    """The README's two-sequence walk-through, run as written from a copy of the repository root."""
+    import re
+    import subprocess
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    script = re.search(r"<!-- walkthrough -->\n```sh\n(.*?)```", readme, re.S).group(1)
+    assert (ROOT / ".venv" / "bin" / "dossiergen").is_file(), "make setup first"
+    for name in ("examples", ".venv"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}  # as a reader runs it
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    claim = re.search(r"`(sequence 0001 after 0000: [^`]+)`", readme).group(1)
+    assert claim in done.stderr
+    assert "0 problem(s) in the chain" in done.stderr
+    sequence = tmp_path / "walkthrough-submitted" / "us" / "0001"
+    leaves = _leaves(sequence)
+    assert list(leaves) == ["m3-velcratinib-tablets-3.2.p.5.4"]
+    assert leaves["m3-velcratinib-tablets-3.2.p.5.4"].get("modified-file") == "../0000/index.xml#m3-velcratinib-tablets-3.2.p.5.4"
+    assert not (ROOT / "examples" / "velcratinib-tablets" / "walkthrough").exists()

@@ -90,3 +90,34 @@ def test_bad_supplied_entries_are_located_errors(built, tmp_path):
                and l.endswith("[supplied.heading]") for l in lines), lines
     assert any("'supplied/us/form.pdf' is not a PDF" in l and l.endswith("[supplied.not_pdf]") for l in lines), lines
     assert any("file 'supplied/us/loa.pdf' does not exist" in l and l.endswith("[file.missing]") for l in lines), lines
+
+
+def test_every_supplied_document_rule_is_met_by_its_entry(tmp_path, built):
+    """Each rule asking for a supplied document is met once supplied.yaml lists it (at its stage),
+    and still MISSING when the entry is for the other stage or another heading."""
+    from dossiergen.build import _model
+    from dossiergen.gaps import evaluate_rule, load_rules
+
+    pdf = next((built["us"] / "ectd" / "0000" / "m3").rglob("specification.pdf"))
+    entries = [("us-356h", "us", "form", "Form FDA 356h (signed)", ["marketing"]),
+               ("us-1571", "us", "form", "Form FDA 1571 (signed)", ["ind"]),
+               ("us-cover", "us", "m1-2-cover-letters", "Cover letter", None),
+               ("eu-cover", "eu", "m1-0-cover", "Cover letter", None), ("eu-eaf", "eu", "m1-2-form", "Application form", None),
+               ("uk-cover", "uk", "m1-0-cover", "Cover letter", None),
+               ("cn-cover", "cn", "cn-1-0", "说明函", None), ("cn-form", "cn", "cn-1-2", "申请表", None)]
+    dossier = materialise_case("minimal", tmp_path)
+    _supply(dossier, pdf, [{"id": i, "file": f"supplied/{m}/{i}.pdf", "market": m, "heading": h, "title": t,
+                            **({"stages": s} if s else {})} for i, m, h, t, s in entries])
+    model = _model(dossier)[0]
+    rules = [r for market in ("us", "eu", "uk", "cn") for r in load_rules(market) if ".supplied-" in r["id"]]
+    assert len(rules) == 8
+    for rule in rules:
+        for stage in rule.get("stages", ["ind", "marketing"]):
+            assert evaluate_rule(model, rule, stage).status == "met", rule["id"]
+    # a 356h listed for marketing only does not satisfy the IND's 1571 rule, nor the reverse
+    only_356h = materialise_case("minimal", tmp_path / "only")
+    _supply(only_356h, pdf, [{"id": "us-356h", "file": "supplied/us/f.pdf", "market": "us", "heading": "form",
+                              "title": "Form FDA 356h (signed)", "stages": ["marketing"]}])
+    rule = next(r for r in rules if r["id"] == "us.supplied-form-1571")
+    verdict = evaluate_rule(_model(only_356h)[0], rule, "ind")
+    assert verdict.status == "missing" and "Form FDA 1571" in verdict.reason
