@@ -185,3 +185,18 @@ def test_check_reports_an_invalid_or_unofficial_regional_backbone(built, tmp_pat
     dtd.write_bytes(dtd.read_bytes().replace(b"\r\n", b"\n"))
     rules = {f.rule for f in check_build(copy)}
     assert {"ectd.regional_schema", "ectd.dtd_checksum", "ectd.checksum"} <= rules  # index.xml's MD5 of it fails too
+
+
+def test_envelope_values_the_data_lack_are_named(models):
+    """A value the envelope needs and the data lack is a located warning in a draft, an error in a final
+    build, and a visible [missing: …] marker in the draft backbone."""
+    from dossiergen.backbones import envelope_missing
+    from dossiergen.build import _envelope_problems
+
+    context = assemble_context(models["tablets"], "us", "ind")
+    assert envelope_missing(context) == ["markets/us.yaml form_1571.ind_number"]
+    draft, final = _envelope_problems(context, False), _envelope_problems(context, True)
+    assert [p.severity for p in draft] == ["warning"] and [p.severity for p in final] == ["error"]
+    assert draft[0].location.file.endswith("markets/us.yaml") and "form_1571.ind_number" in draft[0].message
+    assert envelope_missing(assemble_context(models["antibody"], "eu", "marketing")) == []
+    assert envelope_missing(assemble_context(models["antibody"], "eu", "ind")) == []  # no eCTD sequence

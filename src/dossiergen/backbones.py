@@ -326,7 +326,10 @@ def us_admin_values(context, submission: Submission) -> dict:
     else:
         declared = next((m.get("application_type") for m in app.get("markets") or [] if m.get("market") == "us"), None)
         kind = form.get("application_type") or declared
-    number = ectd.get("application_number") or (form.get("application_number") if stage == "marketing" else None)
+    form_1571 = us.get("form_1571") or {}
+    number = ectd.get("application_number") or (form.get("application_number") if stage == "marketing"
+                                                 else form_1571.get("ind_number"))
+    number = number.zfill(6) if isinstance(number, str) and number.isdigit() else number  # FDA: six digits
     contacts = []
     person = sponsor.get("contact") or {}
     if person:
@@ -339,7 +342,8 @@ def us_admin_values(context, submission: Submission) -> dict:
             "company": pick(sponsor.get("name"), "en") or missing("application.yaml sponsor.name"),
             "description": ectd.get("submission_description"),
             "contacts": contacts, "application_type": US_APPLICATION_TYPE.get(kind, missing("markets/us.yaml form_356h.application_type")),
-            "application_number": number or missing("markets/us.yaml ectd.application_number"),
+            "application_number": number or missing("markets/us.yaml " + ("form_1571.ind_number" if kind == "IND"
+                                                                          else "form_356h.application_number")),
             "submission_type": US_SUBMISSION_TYPE.get(ectd.get("submission_type") or form.get("submission_type") or "original",
                                                       missing("markets/us.yaml ectd.submission_type")),
             "submission_id": ectd.get("submission_id") or submission.related,
@@ -483,6 +487,17 @@ def _cn(context, reg: Region, leaves: list[Leaf], submission: Submission) -> byt
     names = _xsd_elements("cn-1.0/cn-regional-1-0.xsd")
     _tree(content, leaves, names, "cn-1-", _rank("cn-1-"), lambda parent, name: etree.SubElement(parent, q(name)), add_leaf)
     return _serialise(root, None)
+
+
+def envelope_missing(context) -> list[str]:
+    """Return the data places ('markets/eu.yaml ectd.procedure_number') the envelope of the market's
+    regional backbone needs and the data do not give (written `[missing: …]` in a draft)."""
+    reg = region(context.market, context.stage)
+    if reg is None:
+        return []
+    values = {"us": lambda: us_admin_values(context, Submission()), "eu": lambda: eu_envelope_values(context),
+              "uk": lambda: eu_envelope_values(context), "cn": lambda: cn_envelope_values(context, Submission())}[reg.market]()
+    return list(dict.fromkeys(re.findall(r"\[missing: ([^\]]+)\]", repr(values))))
 
 
 # validation -------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .backbones import Leaf, Submission, backbone_bytes, cn_titles, region, us_form, util_files
+from .backbones import Leaf, Submission, backbone_bytes, cn_titles, envelope_missing, region, us_form, util_files
 from .supplied import supplied_documents
 from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
@@ -150,6 +150,16 @@ class _Plan:
     history: History | None = None
 
 
+def _envelope_problems(context: Context, final: bool) -> list[Problem]:
+    """Return a problem per value the regional backbone's envelope needs and the data lack (a draft
+    writes `[missing: …]` there; a final build stops)."""
+    reg = region(context.market, context.stage)
+    return [Problem("ectd.envelope", f"{reg.backbone}: the envelope has no value for {where}",
+                    Location(f"{context.model.dossier.label}/{where.split()[0]}"), severity="error" if final else "warning",
+                    hint=f"add {where.split()[-1]} to {where.split()[0]} (see README, Regional backbones)")
+            for where in envelope_missing(context)] if reg else []
+
+
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
                   final: bool, writer: DocumentWriter) -> list[_Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
@@ -161,7 +171,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         context = assemble_context(model, market, stage)
         rendered = [render_document(context, document) for document in context.documents]
         assessment = _assess(context, rendered)
-        found = assessment.problems(final)
+        found = assessment.problems(final) + _envelope_problems(context, final)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
         plans.append(_Plan(market, target, key, context, rendered, assessment, problems + found, keys))
