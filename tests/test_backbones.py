@@ -200,3 +200,17 @@ def test_envelope_values_the_data_lack_are_named(models):
     assert draft[0].location.file.endswith("markets/us.yaml") and "form_1571.ind_number" in draft[0].message
     assert envelope_missing(assemble_context(models["antibody"], "eu", "marketing")) == []
     assert envelope_missing(assemble_context(models["antibody"], "eu", "ind")) == []  # no eCTD sequence
+
+
+def test_a_cn_code_combination_nmpa_does_not_allow_is_an_error(tmp_path):
+    """cnapt1 (IND) with cnrat6 (new indication, for marketing applications) is not in depend-apt-rat-sqt.xml."""
+    from conftest import apply_edits, materialise_case, run_cli
+
+    dossier = materialise_case("minimal", tmp_path)
+    text = (dossier / "markets" / "cn.yaml").read_text("utf-8")
+    assert "regulatory_activity: cnrat1" in text and "application_type: cnapt1" in text
+    apply_edits(dossier, [{"file": "markets/cn.yaml", "find": "regulatory_activity: cnrat1", "replace": "regulatory_activity: cnrat6"}])
+    run = run_cli("build", "--dossier", str(dossier), "--market", "cn", "--stage", "ind", "--out", str(tmp_path / "out"))
+    assert run.exit_code == 1
+    assert "markets/cn.yaml: error: $.envelope: application type cnapt1, regulatory activity cnrat6 and sequence type cnsqt1" in run.stderr
+    assert "[ectd.cn_combination]" in run.stderr and not (tmp_path / "out" / "cn").exists()

@@ -30,7 +30,8 @@ from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
-from .backbones import Leaf, Submission, backbone_bytes, cn_titles, envelope_missing, region, us_form, util_files
+from .backbones import (Leaf, Submission, backbone_bytes, cn_combination_allowed, cn_envelope_values, cn_titles,
+                        envelope_missing, region, us_form, util_files)
 from .supplied import supplied_documents
 from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
@@ -88,7 +89,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     if pending:
         check_engine(pdf_engine)
         with DocumentWriter(DocumentCache(Path(out) / ".cache"), WORKERS, progress, pdf_engine) as writer:
-            plans = _plan_markets(_model(folder), pending, stage, final, writer)
+            plans = _plan_markets(_model(folder), pending, stage, final, writer, submission)
             plans = [replace(plan, submission=submission, history=history) for plan in plans]
             for plan in plans:  # packaging overlaps with writing the next markets' documents
                 written, fresh = writer.collect(plan.keys)
@@ -150,18 +151,31 @@ class _Plan:
     history: History | None = None
 
 
-def _envelope_problems(context: Context, final: bool) -> list[Problem]:
+def _envelope_problems(context: Context, final: bool, submission: Submission = Submission()) -> list[Problem]:
     """Return a problem per value the regional backbone's envelope needs and the data lack (a draft
-    writes `[missing: …]` there; a final build stops)."""
+    writes `[missing: …]` there; a final build stops), and an error for China's codes in a combination
+    depend-apt-rat-sqt.xml does not allow (NMPA would reject the sequence)."""
     reg = region(context.market, context.stage)
-    return [Problem("ectd.envelope", f"{reg.backbone}: the envelope has no value for {where}",
-                    Location(f"{context.model.dossier.label}/{where.split()[0]}"), severity="error" if final else "warning",
-                    hint=f"add {where.split()[-1]} to {where.split()[0]} (see README, Regional backbones)")
-            for where in envelope_missing(context)] if reg else []
+    if reg is None:
+        return []
+    problems = [Problem("ectd.envelope", f"{reg.backbone}: the envelope has no value for {where}",
+                        Location(f"{context.model.dossier.label}/{where.split()[0]}"), severity="error" if final else "warning",
+                        hint=f"add {where.split()[-1]} to {where.split()[0]} (see README, Regional backbones)")
+                for where in envelope_missing(context)]
+    if context.market == "cn":
+        values = cn_envelope_values(context, submission)
+        codes = (values["application_type"], values["regulatory_activity"], values["sequence_type"])
+        if not any("[missing" in c for c in codes) and not cn_combination_allowed(values):
+            problems.append(Problem("ectd.cn_combination", f"application type {codes[0]}, regulatory activity {codes[1]} "
+                                    f"and sequence type {codes[2]} are not a combination NMPA allows",
+                                    Location(f"{context.model.dossier.label}/markets/cn.yaml"), "$.envelope",
+                                    hint="see depend-apt-rat-sqt.xml (templates/ectd/cn-1.0): e.g. cnapt1 (IND) takes "
+                                    "cnrat1, 2, 5, 7 or 9; cnapt2/cnapt3 take cnrat1, 2, 3, 4, 6, 8 or 9"))
+    return problems
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
-                  final: bool, writer: DocumentWriter) -> list[_Plan]:
+                  final: bool, writer: DocumentWriter, submission: Submission = Submission()) -> list[_Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
@@ -171,7 +185,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         context = assemble_context(model, market, stage)
         rendered = [render_document(context, document) for document in context.documents]
         assessment = _assess(context, rendered)
-        found = assessment.problems(final) + _envelope_problems(context, final)
+        found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
         plans.append(_Plan(market, target, key, context, rendered, assessment, problems + found, keys))
