@@ -159,10 +159,9 @@ def test_built_sequences_reference_every_file(built):
         assert [leaf.get(f"{XLINK}href") for leaf in m1] == [reg.backbone]
         assert m1[0].get("checksum") == md5_hex((sequence / reg.backbone).read_bytes())
         assert validate_regional(sequence, reg) == []
-    for market in ("eu", "uk"):  # IND: no eCTD sequence carries Module 1 (CTIS; MHRA combined review)
-        sequence = built[market] / "ectd" / "0000"
-        assert not (sequence / "m1").exists()
-        assert etree.parse(str(sequence / "index.xml")).find("m1-administrative-information-and-prescribing-information") is None
+    for market in ("eu", "uk"):  # IND: no eCTD sequence (an IMPD for CTIS or MHRA combined review)
+        assert not (built[market] / "ectd").exists() and (built[market] / "impd").is_dir()
+        assert not any(p.suffix == ".xml" for p in built[market].rglob("*-regional.xml"))
     assert [f.format() for m in built for f in check_build(built[m])] == []
 
 

@@ -167,6 +167,23 @@ def _xsd_elements(source: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(re.findall(r'name="(cn-[0-9-]+)"', text)))
 
 
+@functools.cache
+def leaf_headings(market: str) -> frozenset[str]:
+    """Return the Module 1 headings of a market's regional schema that hold leaves directly (EU: also
+    through their `specific` country wrapper; US: also `form`, the admin section's form). Headings that
+    need attributes the data do not give (EU pi-doc, US promotional material) are left out."""
+    reg = REGIONS[market]
+    source = next(src for path, src, _ in reg.util if path == reg.schema)
+    text = (SCHEMAS / source).read_text("utf-8", errors="replace").replace("\r\n", "\n")
+    if reg.kind == "xsd":
+        return frozenset(re.findall(r'name="(cn-[0-9-]+)" type="cn-leaf-ext"', text))
+    if market == "us":
+        found = set(re.findall(r"<!ELEMENT (m1-[a-z0-9-]+) \(\(leaf \| node-extension\)\*\)>", text))
+        return frozenset({n for n in found if not n.startswith("m1-15-")} | {"form"})
+    found = set(re.findall(r"<!ELEMENT (m1-[a-z0-9-]+)\s+(?:\(\s*)?%leaf-node;", text))
+    return frozenset(found | {n for n in EU_SPECIFIC})
+
+
 def _path(element: str, names: tuple[str, ...], prefix: str) -> tuple[str, ...]:
     """Return the heading elements from the top of Module 1 down to element (numbered parents)."""
     if element not in names:

@@ -31,8 +31,9 @@ from .check import check_build
 from .clock import now, today
 from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
 from .backbones import (Leaf, Submission, backbone_bytes, cn_combination_allowed, cn_envelope_values, cn_titles,
-                        envelope_missing, region, us_form, util_files)
+                        envelope_missing, leaf_headings, region, us_form, util_files)
 from .supplied import supplied_documents
+from .layouts import layout_of
 from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
 from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
@@ -74,6 +75,11 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     stage = stage or _default_stage(folder)
     markets = expand_markets(markets, _application(folder), neutral=True)
     submission, history = _submission(markets, previous, sequence, submission_unit)
+    if history is not None and layout_of(markets[0], stage) != "ectd":
+        from .errors import UsageError
+
+        message = f"{markets[0]} at the {stage} stage is not an eCTD sequence (an IMPD): --previous does not apply"
+        raise UsageError(message, (Problem("usage.lifecycle", message),))
     lifecycle_key = "" if history is None else "|".join(
         [inputs_digest(history.folder, []), submission.sequence, submission.unit])
     results, pending = {}, []
@@ -199,18 +205,20 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    supplied = _supplied_entries(context)
+    supplied = _supplied_entries(context) if context.layout == "ectd" else []
     pdfs = {a.path: a.data for a in artifacts if a.path.startswith("ectd/")} | {e["pdf"]: data for e, data in supplied}
     artifacts = [a for a in artifacts if not a.path.startswith("ectd/")]
     supplied = [e for e, _ in supplied]
-    artifacts += sequence_artifacts(entries + supplied, context, pdfs, plan.submission, plan.history) + [
-        Artifact(path, data) for path, data in data_packages(context)]
+    if context.layout == "ectd":
+        artifacts += sequence_artifacts(entries + supplied, context, pdfs, plan.submission, plan.history)
+    artifacts += [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
     manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key,
                 "verdicts": {v.id: v.status for v in plan.assessment.verdicts},
                 "warnings": [_portable(p, context.model.dossier.label) for p in plan.problems]}
-    manifest["sequence"] = f"ectd/{plan.submission.sequence}"
+    if context.layout == "ectd":
+        manifest["sequence"] = f"ectd/{plan.submission.sequence}"
     if plan.history is not None:
         manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
                                  "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
@@ -398,8 +406,9 @@ def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:
 def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
     """Return the regional-backbone leaf of a Module 1 document (CN: the official zh title of its heading)."""
     element = entry.get("element")
-    if not element:
-        raise ValueError(f"{entry['pdf']} is in Module 1 but its annexes.yaml entry names no `element` (heading)")
+    if element not in leaf_headings(context.market):
+        raise ValueError(f"{entry['pdf']} is in Module 1 but its `element` ({element}) is not a heading of the "
+                         f"{context.market} regional backbone that holds leaves (regional/{context.market}/annexes.yaml)")
     title = entry["title"].removeprefix(f"{entry.get('section')} ")  # Module 1 leaf titles carry no CTD number
     if element == "form":  # Form FDA 356h (marketing) or 1571 (IND), in the admin section
         return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element,
@@ -443,6 +452,11 @@ def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> Gaps
 
     context, _ = _context(folder, "neutral", stage)
     markets = expand_markets((market,), context.application, neutral=False)
+    if not markets:
+        raise InputError("no target market", (Problem(
+            "gaps.no_target_market", "the application names no target market, so there is nothing to assess",
+            context.model.dossier.location_of(context.application),
+            hint="add markets (market, application_type) to application.yaml, or name one with --market"),))
     root, written, assessments = context.model.dossier.label, [], {}
     for name in markets:
         market_context = assemble_context(context.model, name, context.stage)
@@ -513,7 +527,7 @@ def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
 
 
 def _title(context: Context, document: Document) -> str:
-    return f"{document.number} {pick(document.section.title, context.lang)}"
+    return f"{document.heading_number} {pick(document.section.title, context.lang)}"
 
 
 def _meta(context: Context, document: Document) -> DocxMeta:
@@ -540,7 +554,7 @@ def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
 
 def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, pages: int) -> dict:
     document = item.document
-    return {"id": document.id, "section": document.number, "title": _meta(context, document).title,
+    return {"id": document.id, "section": document.heading_number, "title": _meta(context, document).title,
             "kind": "regional" if document.section.regional else "module3", "element": document.section.element,
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
             **({"instance_label": _instance_label(context, document)} if document.section.regional
@@ -553,7 +567,7 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
             "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
-            "sequence": f"ectd/{SEQUENCE}",
+            "layout": context.layout, "sequence": f"ectd/{SEQUENCE}" if context.layout == "ectd" else None,
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
             "untranslated": sorted({u for r in rendered for u in r.untranslated})}

@@ -17,6 +17,7 @@ import yaml
 
 from . import tables
 from .assemble import Context, Document, applies_at_stage
+from .layouts import shown_number
 from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
@@ -166,7 +167,7 @@ class _Helpers:
 
     def ref(self, number: str) -> str:
         """Return a cross-reference to another section by its CTD number (a link in the output)."""
-        text = f"{self.t('see_section')} {number}"
+        text = f"{self.t('see_section')} {shown_number(number, self.context.layout)}"
         target = self._target(number)
         return text if target is None else f"\ue000{text}\ue001{target}\ue002"
 
@@ -204,7 +205,7 @@ class _Helpers:
         cells = lambda row: "| " + " | ".join(escape_md(c) if not isinstance(c, Markdown) else c for c in row) + " |"
         lines = [cells(header), "|" + "|".join(":" + "-" * (3 * w) for w in widths) + "|"]
         lines += [cells(["" if c is None else c for c in row]) for row in rows]
-        number = f"{self.t('table')} {self.document.number}-{self.table_count}"
+        number = f"{self.t('table')} {self.document.heading_number}-{self.table_count}"
         return Markdown("\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n")
 
     # data ---------------------------------------------------------------------------------

@@ -75,14 +75,10 @@ def supplied_documents(context) -> list[Supplied]:
 
 
 def headings(market: str) -> frozenset[str]:
-    """Return the Module 1 headings a supplied document of a market may name."""
-    from .backbones import REGIONS, _dtd_elements, _xsd_elements
+    """Return the Module 1 headings a supplied document of a market may name (those holding leaves)."""
+    from .backbones import leaf_headings
 
-    reg = REGIONS[market]
-    source = next(src for path, src, _ in reg.util if path == reg.schema)
-    names = _xsd_elements(source) if reg.kind == "xsd" else _dtd_elements(source)
-    leafy = {n for n in names if n.startswith(("m1-", "cn-1-"))}
-    return frozenset(leafy | ({"form"} if market == "us" else set()))
+    return leaf_headings(market)
 
 
 def check_supplied(dossier, model) -> list[Problem]:
