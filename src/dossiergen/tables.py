@@ -25,6 +25,10 @@ def format_number(value) -> str:
     return f"{value}"
 
 
+QUALIFIER_WORDS = {"<LOQ": {"en": "< LOQ", "zh": "< LOQ"}, "<LOD": {"en": "< LOD", "zh": "< LOD"},
+                   "not_detected": {"en": "Not detected", "zh": "未检出"}, "not_tested": {"en": "Not tested", "zh": "未检测"}}
+
+
 def format_result(result: dict | None, units: dict, lang: str) -> str:
     """Return one result as printed: '99.5 %', '< LOQ', 'Conforms'."""
     if not result:
@@ -32,10 +36,13 @@ def format_result(result: dict | None, units: dict, lang: str) -> str:
     qualifier = result.get("qualifier")
     unit = _unit(result.get("unit"), units, lang)
     if "value" in result:
-        prefix = {"<": "< ", ">": "> ", "NMT": "NMT "}.get(qualifier, "")
+        prefix = {"<": "< ", ">": "> ", "NMT": "不得过" if lang == "zh" else "NMT "}.get(qualifier, "")
         return f"{prefix}{format_number(result['value'])}{(' ' + unit) if unit else ''}"
     if qualifier:
-        return {"<LOQ": "< LOQ", "<LOD": "< LOD", "not_detected": "Not detected", "not_tested": "Not tested"}.get(qualifier, qualifier)
+        words = QUALIFIER_WORDS.get(qualifier)
+        return (words.get(lang) or words["en"]) if words else qualifier
+    if lang == "zh" and result.get("text_zh"):
+        return str(result["text_zh"])
     return str(pick(result.get("text"), lang))
 
 

@@ -36,7 +36,8 @@ def associated_review_data(model, stage: str) -> dict:
     used = _materials(model)
     rows = [_row(material, entries.get(material["material"])) for material in used]
     listed = {m["material"] for m in used}
-    rows += [_row(_declared(model, e), e) for mid, e in entries.items() if mid not in listed]
+    rows += [_row(_declared(model, e), e) for mid, e in entries.items()  # never a biological drug substance
+             if mid not in listed and not (model.get(mid, "substance") and _biological(model, model.get(mid).data))]
     rows.sort(key=lambda r: KINDS.index(r["kind"]) if r["kind"] in KINDS else len(KINDS))
     return {"market": "cn", "stage": stage, "section": "1.3.8.1", "source": SOURCE, "materials": rows,
             "missing": [r["material"] for r in rows if r["missing"]]}
