@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
-from .model import Model, results_by_study, select
+from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
@@ -162,7 +162,7 @@ def _months_of_data(model: Model, study: dict) -> float:
     return max((p for p in points if isinstance(p, (int, float))), default=0)
 
 
-BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
+BIOTECH = BIOLOGICAL_MOLECULES
 EEA = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
        "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO")
 # EU mutual recognition agreements on GMP inspections (operational for human medicines; scope

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import yaml
 
 from .load import Dossier, json_path
-from .model import select
+from .model import BIOLOGICAL_MOLECULES, select
 from .paths import REGIONAL
 from .schema import _resolve, schema_of
 
@@ -350,7 +350,7 @@ def index_for(dossier: Dossier, market: str = "cn") -> Index:
 # terms by substance type -------------------------------------------------------------------------------
 # Molecule types whose drug substance is a biological one: 原液 (ChP 2025 Vol. III general notices;
 # CDE M4 module 3 for biological products, 3.2.S 原液), never 原料药 (a chemical drug substance).
-BIOLOGICS = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
+BIOLOGICS = BIOLOGICAL_MOLECULES
 _FIXED_NAMES = ("原料药、药用辅料及药包材", "原辅包")  # the associated review's own name (Announcement 2019 No. 56)
 
 

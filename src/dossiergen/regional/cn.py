@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 
+from ..model import BIOLOGICAL_MOLECULES as BIOLOGICS  # their 1.3.3 is the 制造及检定规程 of a biologic
 from ..text import pick
 
 KINDS = ("api", "excipient", "packaging")
-# Molecule types whose 1.3.3 is the 制造及检定规程 (manufacturing and testing procedures of a biologic).
-BIOLOGICS = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
 SOURCE = "markets/cn.yaml associated_review"
 PACKAGE = "regional/cn/associated-review.json"
 
