@@ -289,14 +289,26 @@ def _expected_examples() -> dict:
         # 2.2.2 without a ChP reference (advisory).
         # In every market, the stability claims against the data (shelflife.py): light protection of
         # both products has no photostability study (advisory for a biotechnological product, Q5C).
-        (ANTIBODY, "marketing", "us"): stability,
-        (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)] + stability,
-        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)] + stability,
-        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour]) + stability,
+        # Neither example holds the documents the applicant signs or writes (supplied/supplied.yaml):
+        # the signed Form FDA 356h or 1571, the cover letters, the eAF PDF, China's application form.
+        (ANTIBODY, "marketing", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-356h") + stability,
+        (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)]
+        + supplied("eu.supplied-cover-letter", "eu.supplied-eaf") + stability,
+        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)]
+        + supplied("uk.supplied-cover-letter") + stability,
+        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour])
+        + supplied("cn.supplied-application-form", "cn.supplied-cover-letter") + stability,
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
-        # the application in the CN associated review).
-        (TABLETS, "ind", "us"): [], (TABLETS, "ind", "eu"): [], (TABLETS, "ind", "cn"): [],
+        # the application in the CN associated review), but for the supplied documents.
+        (TABLETS, "ind", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-1571"),
+        (TABLETS, "ind", "eu"): [],
+        (TABLETS, "ind", "cn"): supplied("cn.supplied-application-form", "cn.supplied-cover-letter"),
     }
+
+
+def supplied(*rules: str) -> list[tuple[str, str, int]]:
+    """Gaps of documents the applicant supplies, located at supplied/supplied.yaml (absent)."""
+    return [(rule, "supplied/supplied.yaml", 0) for rule in rules]
 
 
 @pytest.mark.parametrize("key", list(_expected_examples()), ids=lambda k: f"{k[0].name}-{k[1]}-{k[2]}")

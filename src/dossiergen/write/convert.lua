@@ -62,7 +62,7 @@ local function typst_source(doc, settings)
     cells.caption = caption
     return cells
   end})
-  return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1})
+  return pandoc.write(broken, "typst", {template = template, variables = variables, columns = 1, wrap_text = "wrap-none"})
 end
 
 -- Attachments (dossiergen/attach.py): an image `attachment:NAME` is the job's file NAME. The DOCX
@@ -118,6 +118,40 @@ local function typst_images(doc, files)
   end})
 end
 
+-- Nothing outside the batch is read or fetched: an image not already in the media bag (put
+-- there by the caller from a checked dossier file) would make the DOCX writer read a path or
+-- fetch a URL, and the typst source read a path; it is shown as its description and file name.
+-- Validation refuses such images before a build (rules/formats.py); this is the last guard.
+local confine = {Image = function(img)
+  if pandoc.mediabag.lookup(img.src) then return nil end
+  local shown = pandoc.List(img.caption)
+  if #shown > 0 then shown:insert(pandoc.Space()) end
+  shown:insert(pandoc.Str("(" .. img.src .. ")"))
+  return pandoc.Emph(shown)
+end}
+
+-- A very long paragraph in a DOCX: its words and spaces become one Str. The DOCX writer's time grows with
+-- the square of the number of runs in a paragraph (a 1 MB paragraph took minutes); one run
+-- per stretch of plain text looks the same and keeps the time linear. Ordinary paragraphs
+-- keep pandoc's run per word, so their bytes do not change.
+local LONG = 2000
+local merge_long = {Inlines = function(inlines)
+  if #inlines < LONG then return nil end
+  local out, run = pandoc.Inlines({}), nil
+  for _, el in ipairs(inlines) do
+    local tag = el.tag
+    if tag == "Str" or tag == "Space" or tag == "SoftBreak" then
+      run = run or {}
+      run[#run + 1] = tag == "Str" and el.text or " "
+    else
+      if run then out:insert(pandoc.Str(table.concat(run))); run = nil end
+      out:insert(el)
+    end
+  end
+  if run then out:insert(pandoc.Str(table.concat(run))) end
+  return out
+end}
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
@@ -127,7 +161,7 @@ for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
     local doc = pandoc.read(job.markdown, batch.from, reader_options)
-    local for_docx = docx_images(doc, job.attachments)
+    local for_docx = docx_images(doc, job.attachments):walk(confine):walk(merge_long)  -- merge: not for typst, slow on one long Str
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
       combined:extend(for_docx.blocks)
@@ -135,7 +169,7 @@ for index, job in ipairs(batch.jobs) do
       write_file(name .. ".docx", pandoc.write(for_docx, "docx", docx_options))
     end
     if job.typst ~= pandoc.json.null and job.typst ~= nil then
-      write_file(name .. ".typ", typst_source(typst_images(doc, job.attachments), job.typst))
+      write_file(name .. ".typ", typst_source(typst_images(doc, job.attachments):walk(confine), job.typst))
     end
   end)
   if not ok then write_file(name .. ".err", tostring(err)) end

@@ -10,15 +10,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypandoc
-
 from ..clock import now
+from ..environment import check_pandoc
 from ..errors import Problem, ToolError
 from ..paths import TEMPLATES
+from .children import run_child, temp_prefix
 from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")
 MARKER = "\ue000dossiergen-document-"  # starts each document's part of a batch DOCX (private-use character)
+PANDOC_TIMEOUT = 900  # seconds for one batch (the largest example batch takes a few seconds)
 RTS = ("+RTS", "-A64m", "-RTS")  # a larger allocation area: about 10% less of pandoc's time goes to garbage collection
 REFERENCE = TEMPLATES / "module3" / "reference.docx"
 TYPST_TEMPLATE = TEMPLATES / "module3" / "document.typ"
@@ -52,7 +53,7 @@ def convert_batch(jobs: list[tuple]) -> list[Converted]:
     A job is (markdown, settings) or (markdown, settings, attachments): the attachments
     (attach.Attachment) are written beside the batch and resolved by convert.lua."""
     jobs = [(job[0], job[1], job[2] if len(job) > 2 else ()) for job in jobs]
-    with tempfile.TemporaryDirectory(prefix="dossiergen-pandoc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("pandoc")) as tmp:
         files = _attachment_files(Path(tmp) / "attachments", [attachments for _, _, attachments in jobs])
         first = Path(tmp) / "batch"
         docx = _convert(first, [_job(markdown, settings, found) for (markdown, settings, _), found in zip(jobs, files)],
@@ -73,7 +74,7 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int]) -> list[bytes | No
     batch = folder / "batch.json"
     batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
                                  "marker": MARKER, "jobs": jobs}), "utf-8")
-    _run([pypandoc.get_pandoc_path(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)])
+    _run([check_pandoc(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)], folder)
     errors = sorted(folder.glob("*.err"), key=lambda p: int(p.stem))
     if errors:
         raise _failed(errors[0].read_text("utf-8", "replace"))
@@ -107,10 +108,16 @@ def _attachment_files(folder: Path, per_job: list[tuple]) -> list[dict]:
     return found
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], folder: Path) -> None:
+    """Run pandoc in the batch's own folder (its working directory and resource path: relative
+    paths resolve there, never in the caller's folder), with a time limit, dying with its parent."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(now().timestamp()))}  # pandoc dates docProps from it
     try:
-        done = subprocess.run(command, capture_output=True, env=env, check=False)
+        done = run_child(command, cwd=folder, env=env, timeout=PANDOC_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError("pandoc timed out", (Problem(
+            "write.pandoc_timeout", f"pandoc did not finish a batch within {PANDOC_TIMEOUT} s and was stopped",
+            hint="a document is too large to convert; split long tables or narratives"),)) from exc
     except OSError as exc:
         raise _failed(str(exc)) from exc
     if done.returncode != 0:
