@@ -136,3 +136,58 @@ def test_each_build_dates_its_documents_with_its_own_build_time(tmp_path, monkey
         with pikepdf.open(tmp_path / name / "us" / "ind" / entry["pdf"]) as pdf:
             assert str(pdf.docinfo["/CreationDate"]).startswith("D:" + dates[-1].replace("-", ""))
     assert dates == ["2026-11-27", "2027-01-01"]
+
+
+def _pdf_words(pdf: bytes) -> list[tuple[int, str, float, float, float, float]]:
+    """Return (page, word, x0, y0, x1, y1) in mm from the top-left corner for every word of a PDF."""
+    import html
+    import re
+
+    pdftotext = require_tool("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        out = subprocess.run([pdftotext, "-bbox", file.name, "-"], capture_output=True, text=True, check=True).stdout
+    words, page = [], 0
+    mm = 25.4 / 72
+    for line in out.splitlines():
+        if "<page " in line:
+            page += 1
+        found = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*)</word>', line)
+        if found:
+            x0, y0, x1, y1 = (float(found.group(i)) * mm for i in range(1, 5))
+            words.append((page, html.unescape(found.group(5)), x0, y0, x1, y1))
+    return words
+
+
+def _pdf_text(pdf: bytes, *options: str) -> str:
+    pdftotext = require_tool("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        return subprocess.run([pdftotext, *options, file.name, "-"], capture_output=True, text=True, check=True).stdout
+
+
+LONG_NAME = "4-[(3S)-3-(dimethylamino)pyrrolidin-1-yl]-N-[5-[2-(2,6-difluoro-3,5-dimethoxyphenyl)ethyl]-1H-pyrazol-3-yl]benzamide"
+
+
+def test_table_words_break_without_changing_the_text_layer():
+    """Terms with - and / are found as written (no zero-width spaces, no minus signs, not split
+    over two lines), and a long chemical name still breaks inside its narrow column."""
+    terms = ["SE-HPLC", "CE-SDS", "Long-term", "X-MuLV", "mg/mL", "SV-VCT-001-25", "25-°C/60-%"]
+    rows = "\n".join(f"| {term} | {LONG_NAME if i == 0 else 'x'} | Purity by {term} (2,6-difluoro) |" for i, term in enumerate(terms))
+    markdown = ("# 3.2.S.4.1 Specification\n\nLong-term storage of SE-HPLC samples at −20 °C.\n\n"
+                f"| Test | Name | Method |\n|:---|:---|:------|\n{rows}\n\n: Table 1 Tests\n")
+    meta = PdfMeta(title="3.2.S.4.1 Specification", subject="s", header="h", lang="en", toc=False)
+    source = convert_batch([(markdown, typst_settings(meta))])[0].typst
+    pdf, _ = typeset_pdf(source, meta)
+    for options in ((), ("-layout",), ("-raw",)):
+        text = _pdf_text(pdf, *options)
+        assert "\u200b" not in text and "\u2212" not in text.replace("−20", "")
+        for term in terms + ["Long-term storage", "(2,6-difluoro)"]:
+            assert term in text, (options, term)
+    words = _pdf_words(pdf)
+    method_left = min(x0 for _, word, x0, *_ in words if word == "Method")
+    name_words = [w for w in words if "dimethylamino" in w[1] or "benzamide" in w[1] or "pyrazol" in w[1]]
+    assert len({round(w[3]) for w in name_words}) >= 2, "the long name breaks over several lines"
+    assert all(x1 < method_left for _, _, _, _, x1, _ in name_words), "the long name stays inside its column"

@@ -25,7 +25,8 @@ from .paths import PROJECT_ROOT, TEMPLATES
 def engine_fingerprint() -> str:
     """Return a hash of the code and files that decide a document's bytes."""
     digest = hashlib.sha256(f"{pypandoc.get_pandoc_version()}|{getattr(typst, '__version__', '')}".encode())
-    sources = sorted((PROJECT_ROOT / "src" / "dossiergen").rglob("*.py"))
+    package = PROJECT_ROOT / "src" / "dossiergen"
+    sources = sorted([*package.rglob("*.py"), *package.rglob("*.lua")])  # convert.lua shapes both writers' output
     for path in sources + [TEMPLATES / "module3" / "reference.docx", TEMPLATES / "module3" / "document.typ"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -21,8 +21,11 @@ from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick
+from .write.layout import LANDSCAPE, MM_PER_PT, PORTRAIT
 
 TEMPLATE_DIR = TEMPLATES / "module3"
+PORTRAIT_PT, LANDSCAPE_PT = PORTRAIT.text_width / MM_PER_PT, LANDSCAPE.text_width / MM_PER_PT
+TABLE_PT = {"en": 10.0, "zh": 10.5}  # the larger of the DOCX (10 pt) and PDF (9.5 / 10.5 pt) table text
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class _Helpers:
     context: Context
     document: Document
     table_count: int = 0
+    in_landscape: bool = False
     missing_paths: list[str] = field(default_factory=list)
     untranslated: list[str] = field(default_factory=list)
 
@@ -122,7 +126,7 @@ class _Helpers:
                  "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
         for name in ("substance", "product", "excipient", "method", "declaration"):
             names[name] = doc.get(name) or {}
-        for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
+        for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data"):
@@ -195,17 +199,39 @@ class _Helpers:
 
     # tables -------------------------------------------------------------------------------
     def table(self, header: list, rows: list, caption: str, widths: list[int] | None = None,
-              empty: str = "") -> Markdown:
-        """Return a pipe table with a numbered caption; no rows gives a missing marker or a statement."""
+              empty: str = "", landscape: bool | None = None) -> Markdown:
+        """Return a pipe table with a numbered caption; no rows gives a missing marker or a statement.
+
+        Column widths come from the content (tables.column_widths; `widths` weigh the spare room);
+        a table whose words do not fit a portrait page side by side goes on a landscape page, as
+        does one with landscape=True (landscape=False keeps it portrait)."""
         if not rows:
             return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
-        widths = widths or [1] * len(header)
         self.table_count += 1
-        cells = lambda row: "| " + " | ".join(escape_md(c) if not isinstance(c, Markdown) else c for c in row) + " |"
-        lines = [cells(header), "|" + "|".join(":" + "-" * (3 * w) for w in widths) + "|"]
-        lines += [cells(["" if c is None else c for c in row]) for row in rows]
+        text = [[escape_md(c) if not isinstance(c, Markdown) else c for c in row]
+                for row in [header] + [["" if c is None else c for c in row] for row in rows]]
+        size = TABLE_PT["zh" if self.context.lang == "zh" else "en"]
+        pad = 2 * tables.CELL_PAD_PT / size
+        weights = list(widths or [1] * len(header))
+        shares, fits = tables.column_widths(text, weights, PORTRAIT_PT / size, pad)
+        if landscape is None:
+            landscape = not fits
+        if landscape:
+            shares, _ = tables.column_widths(text, weights, LANDSCAPE_PT / size, pad)
+        cells = lambda row: "| " + " | ".join(row) + " |"
+        lines = [cells(text[0]), "|" + "|".join(":" + "-" * max(3, round(100 * share)) for share in shares) + "|"]
+        lines += [cells(row) for row in text[1:]]
         number = f"{self.t('table')} {self.document.number}-{self.table_count}"
-        return Markdown("\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n")
+        table = "\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n"
+        return Markdown(f"\n::: landscape\n{table}\n:::\n" if landscape and not self.in_landscape else table)
+
+    def landscape(self, caller=None) -> Markdown:
+        """Put what a template's `{% call landscape() %}...{% endcall %}` block holds on landscape pages."""
+        self.in_landscape = True
+        try:
+            return Markdown(f"\n::: landscape\n{caller() if caller else ''}\n:::\n")
+        finally:
+            self.in_landscape = False
 
     # data ---------------------------------------------------------------------------------
     def get(self, entity_id):

@@ -5,6 +5,8 @@ Pure functions of the model; they return cells as plain values (escaped later) o
 
 from __future__ import annotations
 
+import re
+
 from .limits import meets
 from .model import Model, results_by_batch, results_by_study
 from .text import pick
@@ -18,24 +20,39 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
+MINUS = "\u2212"  # a true minus sign, not a hyphen
+NBSP = "\u00a0"  # between a number and its unit, and after a comparator: never split over two lines
+# How a range is printed: (between positive ends, when an end is negative). "−18–−12 °C" reads
+# badly and "−18—12" reads as −18 to +12; Chinese writes ranges with a wave dash (～).
+RANGE_WORDS = {"en": ("\u2013", " to "), "zh": ("\uff5e", "\uff5e")}
+
+
 def format_number(value) -> str:
-    """Return a number as written in a table (no trailing .0 on whole numbers of integers)."""
+    """Return a number as written in a table (no trailing .0 on whole numbers of integers), with
+    a true minus sign."""
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
-        return f"{int(value)}"
-    return f"{value}"
+        text = f"{int(value)}"
+    else:
+        text = f"{value}"
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def _with_unit(number: str, unit: str) -> str:
+    return f"{number}{NBSP}{unit}" if unit else number
 
 
 def format_result(result: dict | None, units: dict, lang: str) -> str:
-    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms'."""
+    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms' (a no-break space before a unit)."""
     if not result:
-        return "–"
+        return "\u2013"
     qualifier = result.get("qualifier")
     unit = _unit(result.get("unit"), units, lang)
     if "value" in result:
-        prefix = {"<": "< ", ">": "> ", "NMT": "NMT "}.get(qualifier, "")
-        return f"{prefix}{format_number(result['value'])}{(' ' + unit) if unit else ''}"
+        prefix = {"<": "<" + NBSP, ">": ">" + NBSP, "NMT": "NMT" + NBSP}.get(qualifier, "")
+        return prefix + _with_unit(format_number(result["value"]), unit)
     if qualifier:
-        return {"<LOQ": "< LOQ", "<LOD": "< LOD", "not_detected": "Not detected", "not_tested": "Not tested"}.get(qualifier, qualifier)
+        return {"<LOQ": "<" + NBSP + "LOQ", "<LOD": "<" + NBSP + "LOD", "not_detected": "Not detected",
+                "not_tested": "Not tested"}.get(qualifier, qualifier)
     return str(pick(result.get("text"), lang))
 
 
@@ -50,15 +67,18 @@ def format_quantity(q: dict | None, units: dict, lang: str) -> str:
     """Return '150 mg/mL' from {value, unit}."""
     if not isinstance(q, dict):
         return ""
-    unit = _unit(q.get("unit"), units, lang)
-    return f"{format_number(q.get('value'))} {unit}".strip()
+    return _with_unit(format_number(q.get("value")), _unit(q.get("unit"), units, lang))
 
 
 def format_range(r: dict | None, units: dict, lang: str) -> str:
-    """Return '55–65 °C' from {low, high, unit}."""
+    """Return '55–65 °C', or '−18 to −12 °C' when an end is negative, from {low, high, unit}."""
     if not isinstance(r, dict):
         return ""
-    return f"{format_number(r.get('low'))}–{format_number(r.get('high'))} {_unit(r.get('unit'), units, lang)}".strip()
+    low, high = r.get("low"), r.get("high")
+    dash, word = RANGE_WORDS.get(lang, RANGE_WORDS["en"])
+    negative = any(isinstance(v, (int, float)) and v < 0 for v in (low, high))
+    between = word if negative else dash
+    return _with_unit(f"{format_number(low)}{between}{format_number(high)}", _unit(r.get("unit"), units, lang))
 
 
 def batch_pivot(model: Model, spec: dict, batch_ids: list[str]) -> list[dict]:
@@ -125,3 +145,75 @@ def studies_of(model: Model, subject_id: str) -> list[dict]:
 def cumulative_lrv(steps: list[dict], virus_id: str) -> float:
     """Return the cumulative log10 reduction of a virus over the counted steps."""
     return round(sum(s.get("lrv", {}).get(virus_id, 0) for s in steps if s.get("counted", True)), 1)
+
+
+# Column widths from content ------------------------------------------------------------------
+# Widths in em of the table text, measured on the safe side for Liberation Serif / Times New
+# Roman (capitals 0.72 em, other letters and digits 0.5, spaces and punctuation less; CJK 1 em).
+# write/convert.lua measures words the same way when it decides which words to keep whole.
+_NARROW = set(" .,;:'|!ijlrtf()[]/-·")
+_MARKUP = re.compile(r"\]\([^)]*\)|\{[^}]*\}|\\(?=.)|\*\*|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+CELL_PAD_PT = 4.0  # a cell's inset on each side, in points (document.typ 4 pt, reference.docx 80 twips)
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
+LONG_WORD_EM = 12.0  # a longer word (a chemical name) may break after - / ) ] , : its pieces must fit
+_PIECES = re.compile(r"(?<=[-/)\],\u2010\u2013\u2014])(?!\d)")
+
+
+def word_room(word: str) -> float:
+    """Return the width in em a word needs whole, or, for a long one, its longest piece."""
+    width = em_width(word)
+    if width <= LONG_WORD_EM:
+        return width
+    return max(em_width(piece) for piece in _PIECES.split(word))
+
+
+def em_width(text: str) -> float:
+    """Return the printed width of a text in em, on the safe side."""
+    width = 0.0
+    for char in text:
+        if ord(char) >= 0x2E80:
+            width += 1.0
+        elif char in _NARROW:
+            width += 0.34
+        elif char.isupper() or char in "%@&WMm":
+            width += 0.74
+        else:
+            width += 0.5
+    return width
+
+
+def plain_cell(markdown: str) -> str:
+    """Return the text a Markdown cell shows (links, attributes, escapes and emphasis removed)."""
+    return _MARKUP.sub("", str(markdown)).replace("[", "").replace("]", "")
+
+
+def column_widths(cells: list[list[str]], weights: list[float], room_em: float, pad_em: float) -> tuple[list[float], bool]:
+    """Return each column's share of the text width, and whether the table's words fit at all.
+
+    Every column gets at least its longest word (never broken inside a cell: that is what the
+    share is for in Word, LibreOffice and typst), then the rest of the width goes to the columns
+    with the most text to wrap, in proportion to it and to the template's weights. When the
+    longest words do not fit side by side, the shares follow them and fit is False (a caller
+    turns the page to landscape). The first row is the header, set in bold."""
+    count = len(weights)
+    shortest, longest = [0.5] * count, [0.5] * count
+    for number, row in enumerate(cells):
+        bold = 1.1 if number == 0 else 1.0
+        for index, cell in enumerate(row[:count]):
+            text = plain_cell(cell)
+            words = _SPACES.split(text.strip()) or [""]  # a no-break space joins (number and unit)
+            shortest[index] = max(shortest[index], bold * max(word_room(w) for w in words) + 0.3)
+            longest[index] = max(longest[index], bold * em_width(text) + 0.3)
+    available = room_em - count * pad_em
+    fits = sum(shortest) <= available
+    if sum(longest) <= available:
+        widths = [w * available / sum(longest) for w in longest]
+    elif fits:
+        flex = [(l - s) * weight for l, s, weight in zip(longest, shortest, weights)]
+        spare = available - sum(shortest)
+        widths = [s + spare * f / sum(flex) for s, f in zip(shortest, flex)] if sum(flex) else \
+            [s * available / sum(shortest) for s in shortest]
+    else:
+        widths = shortest
+    total = sum(widths) + count * pad_em
+    return [(w + pad_em) / total for w in widths], fits

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@!&=\"'])")
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 _LINE_START = re.compile(r"^(\d*)([-+:.)])(?=\s|$)")
 
 
@@ -19,7 +20,7 @@ def escape_md(value) -> Markdown:
     """Return a data value as Markdown that shows exactly its characters (DESIGN.md §8)."""
     if isinstance(value, Markdown):
         return value
-    text = " ".join(str(value).split())
+    text = _SPACES.sub(" ", str(value)).strip()  # no-break spaces (number and unit) stay
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return Markdown(_LINE_START.sub(r"\1\\\2", text))  # "1. x", "- x", ": x" would start a block
 

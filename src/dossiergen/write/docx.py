@@ -4,6 +4,7 @@ text styles, document properties, language tags, deterministic zip entries."""
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 
@@ -13,7 +14,8 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
 from ..clock import now
-from .pandoc import convert_batch
+from .layout import LANDSCAPE, PORTRAIT, Page
+from .pandoc import LANDSCAPE_MARKER, convert_batch
 from .ooxml import add_field, add_field_end, add_field_start, save_document, set_child
 
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
@@ -38,6 +40,7 @@ def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
     """Return the finished DOCX bytes of pandoc's DOCX for one document."""
     document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
+    _landscape_sections(document)
     _style_tables(document)
     _header_footer(document, meta)
     _table_of_contents(document)
@@ -53,12 +56,76 @@ def _links_to_docx(document) -> None:
             rel._target = rel._target[:-4] + ".docx"
 
 
+TWIPS_PER_MM = 1440 / 25.4
+
+
+def _section_properties(like, page: Page):
+    """Return a copy of section properties `like` with the page size and margins of `page`;
+    it keeps their header and footer references, so every section shows the same ones."""
+    sect = copy.deepcopy(like)
+    size = {"w": str(round(page.width * TWIPS_PER_MM)), "h": str(round(page.height * TWIPS_PER_MM))}
+    if page.landscape:
+        size["orient"] = "landscape"
+    set_child(sect, "w:pgSz", **size)
+    set_child(sect, "w:pgMar", **{name: str(round(value * TWIPS_PER_MM)) for name, value in (
+        ("top", page.top), ("right", page.right), ("bottom", page.bottom), ("left", page.left),
+        ("header", page.header_top), ("footer", page.footer_bottom), ("gutter", 0))})
+    return sect
+
+
+def _landscape_sections(document) -> None:
+    """Turn the marker paragraphs around a landscape region (convert.lua) into section breaks:
+    the pages before stay portrait, the region's are landscape, with the same header and footer."""
+    body = document.element.body
+    final = body.find(qn("w:sectPr"))
+    for p in list(body.iterchildren(qn("w:p"))):
+        text = "".join(p.itertext())
+        if not text.startswith(LANDSCAPE_MARKER):
+            continue
+        page = PORTRAIT if text.endswith("start") else LANDSCAPE
+        if page is PORTRAIT and p.getprevious() is None:  # the document starts landscape
+            body.remove(p)
+            continue
+        following = p.getnext()
+        if page is LANDSCAPE and (following is None or following is final):
+            # the document ends landscape: its last section turns, rather than leave a blank page
+            body.remove(p)
+            landscape = _section_properties(final, LANDSCAPE)
+            for child in ("w:pgSz", "w:pgMar"):
+                final.replace(final.find(qn(child)), landscape.find(qn(child)))
+            continue
+        for child in list(p):
+            p.remove(child)
+        p.get_or_add_pPr().append(_section_properties(final, page))
+
+
+def _table_widths(tbl, page: Page) -> None:
+    """Give the table's grid the section's text width, in the column shares pandoc wrote."""
+    cols = list(tbl.iterchildren(qn("w:tblGrid")))
+    grid = cols[0].findall(qn("w:gridCol")) if cols else []
+    total = sum(int(c.get(qn("w:w"), "0")) for c in grid)
+    if not total:
+        return
+    width = page.text_width * TWIPS_PER_MM
+    for col in grid:
+        col.set(qn("w:w"), str(round(int(col.get(qn("w:w"))) * width / total)))
+
+
 def _style_tables(document) -> None:
-    """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles.
+    """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles;
+    give each table the text width of its page (portrait or landscape section).
 
     Works on the XML directly: python-docx's cell objects are slow on large tables."""
     heading_id = document.styles["Table Heading"].style_id
     text_id = document.styles["Table Text"].style_id
+    landscape = False
+    for element in document.element.body.iterchildren():
+        if element.tag == qn("w:p"):
+            sect = element.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
+            if sect is not None:  # ends a section: what follows is the other orientation
+                landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
+        elif element.tag == qn("w:tbl"):
+            _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
     for tbl in document.element.body.iter(qn("w:tbl")):
         for index, tr in enumerate(tbl.iterchildren(qn("w:tr"))):
             tr_pr = tr.get_or_add_trPr()

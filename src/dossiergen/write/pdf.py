@@ -22,6 +22,7 @@ import typst
 
 from ..clock import now
 from ..errors import Problem, ToolError
+from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import TypstSettings
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/opentype/noto"))
@@ -62,9 +63,18 @@ def typst_settings(meta: PdfMeta) -> TypstSettings:
     variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
                  "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
                  "page-before": before, "page-middle": middle, "page-after": after}
+    variables.update(_page_variables("", PORTRAIT))
+    variables.update(_page_variables("landscape-", LANDSCAPE))
     if meta.toc:
         variables["toc"] = "true"
     return TypstSettings(tuple(variables.items()), ("title", "header"))
+
+
+def _page_variables(prefix: str, page: Page) -> dict[str, str]:
+    """Return the typst page settings of one orientation of the layout (write/layout.py)."""
+    values = {"width": page.width, "height": page.height, "left": page.left, "right": page.right, "top": page.top,
+              "bottom": page.bottom, "header-ascent": page.header_ascent, "footer-descent": page.footer_descent}
+    return {f"{prefix}{name}": f"{value:.2f}mm" for name, value in values.items()}
 
 
 def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:

@@ -19,6 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
 from ..paths import TEMPLATES
+from .layout import PORTRAIT
 from .ooxml import deterministic_zip, set_child
 
 REFERENCE_DOCX = TEMPLATES / "module3" / "reference.docx"
@@ -53,10 +54,10 @@ def make_reference(pandoc_default: bytes) -> bytes:
     """Return the house reference.docx built from pandoc's default one."""
     document = docx.Document(io.BytesIO(pandoc_default))
     section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)  # A4; margins keep Letter printable
-    section.left_margin, section.right_margin = Inches(1.0), Inches(0.75)
-    section.top_margin, section.bottom_margin = Inches(1.0), Inches(1.0)
-    section.header_distance = section.footer_distance = Inches(0.5)
+    section.page_width, section.page_height = Mm(PORTRAIT.width), Mm(PORTRAIT.height)  # write/layout.py: prints on A4 and Letter
+    section.left_margin, section.right_margin = Mm(PORTRAIT.left), Mm(PORTRAIT.right)
+    section.top_margin, section.bottom_margin = Mm(PORTRAIT.top), Mm(PORTRAIT.bottom)
+    section.header_distance, section.footer_distance = Mm(PORTRAIT.header_top), Mm(PORTRAIT.footer_bottom)
     styles = document.styles
     by_name = {s.name.lower(): s for s in styles}
     for name in ("Normal", "Body Text", "First Paragraph", "Compact", "Block Text"):
