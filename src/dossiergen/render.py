@@ -225,8 +225,11 @@ class _Helpers:
         table = "\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n"
         return Markdown(f"\n::: landscape\n{table}\n:::\n" if landscape and not self.in_landscape else table)
 
-    def landscape(self, caller=None) -> Markdown:
-        """Put what a template's `{% call landscape() %}...{% endcall %}` block holds on landscape pages."""
+    def landscape(self, on: bool = True, caller=None) -> Markdown:
+        """Put what a template's `{% call landscape() %}...{% endcall %}` block holds on landscape
+        pages (with on=False, where it stands)."""
+        if not on:
+            return Markdown(caller() if caller else "")
         self.in_landscape = True
         try:
             return Markdown(f"\n::: landscape\n{caller() if caller else ''}\n:::\n")
@@ -266,12 +269,12 @@ class _Helpers:
         parts = [value.get(k) for k in ("building", "street", "postal_code", "city", "region")]
         return ", ".join(str(self.tx(p)) for p in parts if p) + f", {value.get('country', '')}"
 
-    def batch_pivot(self, spec_id, batch_ids):
+    def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
         spec = self.get(spec_id)
-        return tables.batch_pivot(self.context.model, spec, list(batch_ids or [])) if spec else []
+        return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
 
-    def stability_pivot(self, study):
-        return tables.stability_pivot(self.context.model, study)
+    def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
+        return tables.stability_pivot(self.context.model, study, per_table)
 
     def sites_for(self, subject_id):
         return tables.sites_for(self.context.model, subject_id)

@@ -20,6 +20,15 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
+def balanced_chunks(items: list, most: int) -> list[list]:
+    """Return items in as few consecutive groups of at most `most` as possible, of even sizes
+    (14 batches at most 6 a table: 5, 5, 4 rather than 6, 6, 2)."""
+    if not items:
+        return [[]]
+    count = -(-len(items) // most)
+    return chunks(items, -(-len(items) // count))
+
+
 MINUS = "\u2212"  # a true minus sign, not a hyphen
 NBSP = "\u00a0"  # between a number and its unit, and after a comparator: never split over two lines
 # How a range is printed: (between positive ends, when an end is negative). "−18–−12 °C" reads
@@ -81,7 +90,7 @@ def format_range(r: dict | None, units: dict, lang: str) -> str:
     return _with_unit(f"{format_number(low)}{between}{format_number(high)}", _unit(r.get("unit"), units, lang))
 
 
-def batch_pivot(model: Model, spec: dict, batch_ids: list[str]) -> list[dict]:
+def batch_pivot(model: Model, spec: dict, batch_ids: list[str], per_table: int = BATCHES_PER_TABLE) -> list[dict]:
     """Return one table per group of batches: {'batches': [...], 'rows': [(test, [result, ...])]}.
 
     Tests come in specification order; a test a batch was not tested for shows as absent.
@@ -90,7 +99,7 @@ def batch_pivot(model: Model, spec: dict, batch_ids: list[str]) -> list[dict]:
     by_batch = results_by_batch(model)
     batches = [b.data for b in (model.get(i, "batch") for i in batch_ids) if b is not None]
     tables = []
-    for group in chunks(batches, BATCHES_PER_TABLE):
+    for group in balanced_chunks(batches, per_table):
         rows = []
         for test in spec.get("tests", []):
             found = [_result_for(by_batch.get(b["id"], []), test["id"]) for b in group]
@@ -104,7 +113,7 @@ def _result_for(results: list[dict], test_id: str) -> dict | None:
     return next((r for r in results if r.get("test") == test_id), None)
 
 
-def stability_pivot(model: Model, study: dict) -> list[dict]:
+def stability_pivot(model: Model, study: dict, per_table: int = TIME_POINTS_PER_TABLE) -> list[dict]:
     """Return tables of a study: {'time_points': [...], 'rows': [(test, [result per time point])]}."""
     spec_entity = model.get((study.get("specification") or {}).get("id"), "specification")
     spec = spec_entity.data if spec_entity else {"tests": []}
@@ -117,7 +126,7 @@ def stability_pivot(model: Model, study: dict) -> list[dict]:
     tested = {test for test, _ in by_cell}
     tests = [t for t in spec.get("tests", []) if t["id"] in tested]
     tables = []
-    for group in chunks(points, TIME_POINTS_PER_TABLE):
+    for group in balanced_chunks(points, per_table):
         rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group]} for t in tests]
         tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(t) for t in tests}})
     return tables

@@ -202,33 +202,48 @@ local function minus_signs(text)
 end
 
 -- Splits text into Str, Superscript and Subscript by its Unicode super- and subscript characters
--- and 10^6 written with a caret.
+-- and 10^6 written with a caret. A run of only ¹ ² ³ (m², which every font has) stays as typed.
 local function scripts(text)
-  local out, run, kind = {}, {}, nil
+  local out, run, typed, kind = {}, {}, {}, nil
+  local function add_text(joined)
+    local start = 1
+    for before, power, after in joined:gmatch("()%d%^([\u{2212}%-]?%d+)()") do
+      out[#out + 1] = pandoc.Str(joined:sub(start, before))
+      out[#out + 1] = pandoc.Superscript({pandoc.Str((power:gsub("^%-", MINUS)))})
+      start = after
+    end
+    if start <= #joined then out[#out + 1] = pandoc.Str(joined:sub(start)) end
+  end
   local function flush()
     if #run == 0 then return end
-    local joined = table.concat(run)
-    if kind == "sup" then out[#out + 1] = pandoc.Superscript({pandoc.Str(joined)})
+    local joined, as_typed = table.concat(run), table.concat(typed)
+    local others = as_typed:gsub("\u{B9}", ""):gsub("\u{B2}", ""):gsub("\u{B3}", "")
+    if kind == "sup" and others == "" then
+      add_text(as_typed)
+    elseif kind == "sup" then out[#out + 1] = pandoc.Superscript({pandoc.Str(joined)})
     elseif kind == "sub" then out[#out + 1] = pandoc.Subscript({pandoc.Str(joined)})
-    else
-      local start = 1
-      for before, power, after in joined:gmatch("()%d%^([\u{2212}%-]?%d+)()") do
-        out[#out + 1] = pandoc.Str(joined:sub(start, before))
-        out[#out + 1] = pandoc.Superscript({pandoc.Str((power:gsub("^%-", MINUS)))})
-        start = after
-      end
-      if start <= #joined then out[#out + 1] = pandoc.Str(joined:sub(start)) end
-    end
-    run = {}
+    else add_text(joined) end
+    run, typed = {}, {}
   end
   for _, code in utf8.codes(text) do
     local char = utf8.char(code)
     local this = SUPERSCRIPT[char] and "sup" or SUBSCRIPT[char] and "sub" or "text"
     if this ~= kind then flush() kind = this end
     run[#run + 1] = SUPERSCRIPT[char] or SUBSCRIPT[char] or char
+    typed[#typed + 1] = char
   end
   flush()
-  return out
+  local merged = {}  -- neighbouring texts are one Str again
+  for _, inline in ipairs(out) do
+    local last = merged[#merged]
+    if inline.t == "Str" and last and last.t == "Str" then
+      merged[#merged] = pandoc.Str(last.text .. inline.text)
+    else
+      merged[#merged + 1] = inline
+    end
+  end
+  if #merged == 1 and merged[1].t == "Str" and merged[1].text == text then return nil end
+  return merged
 end
 
 local function formula(text)
@@ -256,7 +271,8 @@ local function typeset_str(str)
   if found then return found end
   -- UTF-8 of U+2070-209F (super- and subscripts) and of ² ³ ¹
   if text:find("\xE2[\x81\x82]") or text:find("\xC2[\xB2\xB3\xB9]") or text:find("%d%^") then
-    return scripts(text)
+    local split = scripts(text)
+    if split then return split end
   end
   if text ~= str.text then return pandoc.Str(text) end
 end

@@ -154,6 +154,19 @@ def _header_footer(document, meta: DocxMeta) -> None:
     add_field(footer, "NUMPAGES")
     if len(words) > 2:
         footer.add_run(words[2])
+    _same_header_footer(document)
+
+
+def _same_header_footer(document) -> None:
+    """Give every section (landscape ones too) the first section's header and footer references:
+    explicit rather than inherited, for every reader."""
+    sections = list(document.element.body.iter(qn("w:sectPr")))
+    refs = [r for r in sections[0] if r.tag in (qn("w:headerReference"), qn("w:footerReference"))]
+    for sect in sections[1:]:
+        for old in [r for r in sect if r.tag in (qn("w:headerReference"), qn("w:footerReference"))]:
+            sect.remove(old)
+        for ref in reversed(refs):
+            sect.insert(0, copy.deepcopy(ref))  # references come first in a sectPr
 
 
 def _table_of_contents(document) -> None:

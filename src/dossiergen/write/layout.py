@@ -23,6 +23,7 @@ LETTER = (215.9, 279.4)
 PRINTER_EDGE = 6.35  # mm a printer may not print at any edge (1/4 in)
 BINDING = 19.05  # FDA: at least 3/4 in on the left
 LINE = 3.5  # mm of one 9 pt header or footer line
+HEADER_LINES = 2  # a long header (product, section, substance and manufacturer) takes two lines
 
 
 def safe_band(page: float, letter: float) -> tuple[float, float]:
@@ -57,8 +58,9 @@ class Page:
 
     @property
     def header_ascent(self) -> float:
-        """mm between the header's bottom and the body (typst's header-ascent)."""
-        return self.top - self.header_top - LINE
+        """mm between the header's bottom and the body (typst's header-ascent): typst sets the
+        header on the bottom of its room, so a two-line header starts at header_top."""
+        return self.top - self.header_top - HEADER_LINES * LINE
 
     @property
     def footer_descent(self) -> float:
@@ -66,11 +68,12 @@ class Page:
         return self.bottom - self.footer_bottom - LINE
 
 
-# Header and footer lines are 9 pt: the header sits 17 mm from the top edge, the footer ends
-# 26 mm from the bottom edge (portrait), so both stay inside the Letter-safe band (15.2–273 mm).
-PORTRAIT = Page(width=A4[0], height=A4[1], left=25.4, right=19.05, top=25.4, bottom=35.0,
+# Header and footer lines are 9 pt: the header (up to two lines) starts 17 mm from the top edge,
+# the footer ends 26 mm from the bottom edge (portrait), so both stay inside the Letter-safe band
+# (15.2–273 mm from the top of a portrait page, from the left of a landscape one).
+PORTRAIT = Page(width=A4[0], height=A4[1], left=25.4, right=19.05, top=28.0, bottom=35.0,
                 header_top=17.0, footer_bottom=26.0)
-LANDSCAPE = Page(width=A4[1], height=A4[0], left=25.4, right=35.0, top=25.4, bottom=19.05,
+LANDSCAPE = Page(width=A4[1], height=A4[0], left=25.4, right=35.0, top=28.0, bottom=19.05,
                  header_top=17.0, footer_bottom=12.7)
 
 
