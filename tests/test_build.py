@@ -114,7 +114,7 @@ def test_final_build_fails_on_missing_data(tmp_path):
     draft = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"))
     assert draft.exit_code == 0
     final = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"), "--final")
-    assert final.exit_code == 1 and "[render.missing]" in final.stderr
+    assert final.exit_code == 1 and "[gap.core.documents-complete]" in final.stderr and "no data for overages" in final.stderr
 
 
 NASTY = r"*a* _b_ #c |d| <b>e</b> {{ x }} \f `g` [x](http://y) {=openxml}"

@@ -11,11 +11,16 @@ import pytest
 import yaml
 
 from conftest import ROOT, apply_edits
-from dossiergen.gaps import find_gaps
+from dossiergen.gaps import assess, find_gaps
 from dossiergen.load import load_dossier
 from dossiergen.model import build_model, select
-from dossiergen.readiness import MARKETS, build_matrix
+from dossiergen.markets import REGIONS as MARKETS
+from dossiergen.reports import build_matrix
 from dossiergen.schema import narrative_paths
+
+
+def _matrix(model, stage: str):
+    return build_matrix({m: assess(model, m, stage) for m in MARKETS}, stage)
 
 
 def _model(folder: Path):
@@ -53,7 +58,8 @@ def test_exists_met_once_the_description_is_given(minimal):
 def test_exists_without_the_market_file_names_the_file(minimal):
     apply_edits(minimal, [{"file": "markets/cn.yaml", "delete": True}])
     gaps = _gaps(minimal, "cn", "ind", "cn.envelope")
-    assert [(str(g.location), g.detail) for g in gaps] == [("dossier/markets/cn.yaml", "no market-cn file")]
+    assert [(str(g.location), g.detail) for g in gaps] == [
+        ("dossier/markets/cn.yaml", "there is no markets/cn.yaml, so envelope.application_type is not given")]
 
 
 def test_biotech_rules_apply_only_to_biotech_molecules(minimal):
@@ -98,8 +104,8 @@ def test_every_letter_of_authorisation(minimal):
 def test_in_list_unmet_for_methods_not_fully_validated(minimal):
     gaps = _gaps(minimal, "us", "marketing", "core.method-validated")
     assert _places(gaps) == [("methods.yaml", 3), ("methods.yaml", 14)]
-    assert gaps[0].detail == "'m-hplc': validation.status is 'qualified', not one of validated or verified"
-    assert gaps[1].detail == "'m-visual': validation.status is None, not one of validated or verified"
+    assert gaps[0].detail == "'m-hplc': validation.status is qualified, not validated or verified"
+    assert gaps[1].detail == "'m-visual': validation.status is not given, not validated or verified"
     assert _gaps(minimal, "us", "ind", "core.method-validated") == []  # marketing only
 
 
@@ -121,7 +127,7 @@ def test_in_list_chp_reference_of_compendial_tests(minimal, reference, places):
     apply_edits(minimal, [{"file": "specifications/spec-dp.yaml", "append": f"    compendial_reference: {reference}\n"}])
     gaps = _gaps(minimal, "cn", "marketing", "cn.chp-reference")
     assert _places(gaps) == places
-    assert all(g.detail.startswith("'assay': compendial_reference is {'ph_eur'") for g in gaps)
+    assert all(g.detail.startswith("'assay': compendial_reference is ph_eur 2.2.29, usp <621>, not ") for g in gaps)
 
 
 # recent --------------------------------------------------------------------------------------------
@@ -263,9 +269,14 @@ def _expected_examples() -> dict:
     cci = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: cci"))
            for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml")]
     return {
-        # The antibody is complete for the US, the EU and the UK; for China only the container closure
-        # integrity tests cite USP <1207.2> without a ChP reference (advisory).
-        (ANTIBODY, "marketing", "us"): [], (ANTIBODY, "marketing", "eu"): [], (ANTIBODY, "marketing", "uk"): [],
+        # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
+        # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
+        # inspection is likely (advisory). For the UK, batches are certified by the UK QP at Thamesgate
+        # while the QP declaration is taken from the EU application, signed by the German QP (advisory).
+        # For China only the container closure integrity tests cite USP <1207.2> without a ChP reference.
+        (ANTIBODY, "marketing", "us"): [],
+        (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)],
+        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)],
         (ANTIBODY, "marketing", "cn"): [("cn.chp-reference", *place) for place in cci],
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
         # the application in the CN associated review).
@@ -286,7 +297,7 @@ def test_antibody_cci_finding_is_what_the_data_says():
     cci = next(t for t in spec["tests"] if t["id"] == "cci")
     assert cci["compendial_reference"] == {"usp": "<1207.2>"}
     gap = next(g for g in find_gaps(_model(ANTIBODY), "cn", "marketing") if "spec-dp-solution" in g.location.file)
-    assert gap.severity == "advisory" and gap.detail.startswith("'cci': compendial_reference is {'usp': '<1207.2>'}")
+    assert gap.severity == "advisory" and gap.detail.startswith("'cci': compendial_reference is usp <1207.2>, not ")
 
 
 def test_tablets_every_excipient_is_in_the_associated_review():
@@ -303,21 +314,21 @@ def test_one_primary_batch_less_moves_only_the_stability_rule(tmp_path):
     primary studies: the Q5C stability rule goes from met to missing in every market, nothing else moves."""
     source = tmp_path / "dossier"
     shutil.copytree(ANTIBODY, source)
-    before = build_matrix(_model(source), "marketing")
+    before = _matrix(_model(source), "marketing")
     path = source / "stability" / "ds-stability.csv"
     lines = path.read_text("utf-8").splitlines(keepends=True)
     kept = [line for line in lines[1:] if next(csv.reader([line]))[0] != "st-ds-lt-21001"]
     assert len(kept) < len(lines) - 1
     path.write_text(lines[0] + "".join(kept), "utf-8")
-    after = build_matrix(_model(source), "marketing")
-    moved = {(rule, market, before.status[rule][market], after.status[rule][market])
-             for rule in before.status for market in MARKETS if before.status[rule][market] != after.status[rule][market]}
+    after = _matrix(_model(source), "marketing")
+    moved = {(r["id"], market, before.status(r["id"], market), after.status(r["id"], market))
+             for r in before.rules for market in MARKETS if before.status(r["id"], market) != after.status(r["id"], market)}
     assert moved == {("core.stability-primary-long-term-biotech", market, "met", "missing") for market in MARKETS}
-    gaps = [g for g in after.gaps["us"] if g.rule == "core.stability-primary-long-term-biotech"]
+    gaps = [g for g in after.assessments["us"].gaps if g.rule == "core.stability-primary-long-term-biotech"]
     assert _places(gaps) == [("substances/ordesimab-lumina-suzhou.yaml", 2)]
     assert gaps[0].detail == ("'ds-ordesimab-sz' has 2 primary long-term studies with 6 months of data; "
                               "at least 3 are needed")
-    assert before.status["core.stability-primary-long-term"]["us"] == "n/a"  # the Q1A rule is for small molecules
+    assert before.status("core.stability-primary-long-term", "us") == "n/a"  # the Q1A rule is for small molecules
 
 
 def test_registration_testing_needs_three_batches_per_strength(tmp_path):

@@ -22,7 +22,8 @@ from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
 from .text import pick
 from .validate import validate_dossier
-from .gaps import find_gaps, gaps_report
+from .gaps import Assessment, assess, gaps_report, relative
+from .markets import expand_markets
 from .regional import data_packages
 from .cache import DocumentCache, engine_fingerprint
 from .check import check_build
@@ -62,12 +63,13 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     The dossier is loaded and validated once, and a document shared by markets (the English
     core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped."""
     stage = stage or _default_stage(folder)
+    markets = expand_markets(markets, _application(folder), neutral=True)
     results, pending = {}, []
     for market in markets:
         target, key = Path(out) / market / stage, _build_key(folder, market, stage, final, pdf_engine)
         previous = _previous_manifest(target)
-        if previous and previous.get("build_key") == key:
-            results[market] = BuildResult([], f"{target} is up to date ({len(previous['documents'])} documents; "
+        if previous and previous.get("build_key") == key and "warnings" in previous:
+            results[market] = BuildResult(_saved_problems(previous, folder), f"{target} is up to date ({len(previous['documents'])} documents; "
                                               "inputs unchanged)", previous, market)
         else:
             pending.append((market, target, key))
@@ -90,7 +92,7 @@ class _Plan:
     key: str
     context: Context
     rendered: list[Rendered]
-    gaps: list
+    assessment: Assessment
     problems: list[Problem]
     keys: list[str]
 
@@ -105,11 +107,11 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     for market, target, key in pending:
         context = assemble_context(model, market, stage)
         rendered = [render_document(context, document) for document in context.documents]
-        gaps = find_gaps(model, market, stage)
-        found = _missing_problems(rendered, final) + [g.as_problem(final) for g in gaps]
+        assessment = _assess(context, rendered)
+        found = assessment.problems(final)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
-        plans.append(_Plan(market, target, key, context, rendered, gaps, problems + found, keys))
+        plans.append(_Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
@@ -121,10 +123,11 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
     artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
-    gaps_json, gaps_md = gaps_report(plan.gaps, [(r.document.number, p) for r in rendered for p in r.missing],
-                                     plan.market, context.stage, context.model.dossier.label)
+    gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "build_key": plan.key}
+    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "build_key": plan.key,
+                "verdicts": {v.id: v.status for v in plan.assessment.verdicts},
+                "warnings": [_portable(p, context.model.dossier.label) for p in plan.problems]}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
     write_build(plan.target, artifacts, verify=_verify)
     missing = sum(len(r.missing) for r in rendered)
@@ -133,12 +136,19 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     return BuildResult(plan.problems, summary, manifest, plan.market)
 
 
+def _application(folder: Path) -> dict:
+    """Return application.yaml's data for the fast path before loading (empty if unreadable:
+    validation then reports why)."""
+    try:
+        data = yaml.safe_load((Path(folder) / "application.yaml").read_text("utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _default_stage(folder: Path) -> str:
     """Return the stage named in application.yaml (marketing if it cannot be read)."""
-    try:
-        return yaml.safe_load((Path(folder) / "application.yaml").read_text("utf-8")).get("stage", "marketing")
-    except (OSError, yaml.YAMLError, AttributeError):
-        return "marketing"
+    return _application(folder).get("stage", "marketing")
 
 
 def _build_key(folder: Path, market: str, stage: str, final: bool, pdf_engine: str) -> str:
@@ -202,27 +212,28 @@ class GapsReport:
 
 
 def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> GapsReport:
-    """Compute gaps for one market or all; write gaps.md/json per market, and for 'all' the
-    readiness matrix (Markdown, JSON, DOCX) under out/readiness/<stage>/."""
-    from .readiness import MARKETS, build_matrix, matrix_json, matrix_markdown
+    """Assess one market or all target markets; write gaps.md/json per market, and for 'all' the
+    readiness matrix (Markdown, JSON, DOCX) under out/readiness/<stage>/, all from one assessment."""
+    from .reports import build_matrix, matrix_json, matrix_markdown
+    from .write import readiness_docx
 
     context, _ = _context(folder, "neutral", stage)
-    markets = MARKETS if market == "all" else (market,)
-    matrix = build_matrix(context.model, context.stage, markets)
-    label = str(pick(context.application.get("product_family"), "en"))
-    written = []
+    markets = expand_markets((market,), context.application, neutral=False)
+    root, written, assessments = context.model.dossier.label, [], {}
     for name in markets:
         market_context = assemble_context(context.model, name, context.stage)
-        missing = [(d.number, p) for d in market_context.documents for p in render_document(market_context, d).missing]
-        data, text = gaps_report(matrix.gaps[name], missing, name, context.stage, context.model.dossier.label)
+        assessments[name] = _assess(market_context, [render_document(market_context, d) for d in market_context.documents])
+        data, text = gaps_report(assessments[name], root)
         written += _write_files(Path(out) / name / context.stage, {"gaps.json": data, "gaps.md": text})
+    matrix = build_matrix(assessments, context.stage)
+    label = str(pick(context.application.get("product_family"), "en"))
     if market == "all":
-        markdown = matrix_markdown(matrix, label, context.model.dossier.label)
+        markdown = matrix_markdown(matrix, label, root)
         meta = DocxMeta(title=f"Global readiness {label}", subject=f"{label}, {context.stage}",
                         header=f"{label} · global readiness · {context.stage}", lang="en")
         written += _write_files(Path(out) / "readiness" / context.stage, {
-            "readiness.md": markdown.encode("utf-8"), "readiness.json": matrix_json(matrix, label, context.model.dossier.label),
-            "readiness.docx": write_docx(markdown, meta)})
+            "readiness.md": markdown.encode("utf-8"), "readiness.json": matrix_json(matrix, label, root),
+            "readiness.docx": readiness_docx(markdown, meta)})
     return GapsReport(label, matrix, written)
 
 
@@ -251,11 +262,30 @@ def _model(folder: Path) -> tuple[Model, list[Problem]]:
     return build_model(dossier), problems
 
 
-def _missing_problems(rendered: list[Rendered], final: bool) -> list[Problem]:
-    severity = "error" if final else "warning"
-    return [Problem("render.missing", f"{r.document.number} ({r.document.path}): no data for {path}",
-                    severity=severity, hint="add the data, or mark the section not applicable with a justification")
-            for r in rendered for path in r.missing] if final else []
+def _assess(context: Context, rendered: list[Rendered]) -> Assessment:
+    """Return the one assessment of a market and stage: rule verdicts and the documents' marks."""
+    missing = [(r.document.number, path) for r in rendered for path in r.missing]
+    return assess(context.model, context.market, context.stage, missing, len(rendered))
+
+
+def _portable(problem: Problem, root: str) -> dict:
+    """Return a warning for the manifest, its file named from the dossier folder's own name (so
+    the manifest's bytes do not depend on where the dossier lies)."""
+    data = problem.as_dict()
+    if data["location"]:
+        data["location"]["file"] = relative(data["location"]["file"], root)
+    return data
+
+
+def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
+    """Return the warnings an up-to-date build reported, so --strict is the same cold and warm."""
+    name, problems = Path(folder).name, []
+    for data in manifest.get("warnings", []):
+        location = data.get("location")
+        if location and (location["file"] == name or location["file"].startswith(name + "/")):
+            location["file"] = str(folder) + location["file"][len(name):]
+        problems.append(Problem.from_dict(data))
+    return problems
 
 
 def _title(context: Context, document: Document) -> str:

@@ -13,7 +13,7 @@ from . import __version__
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, DossierError,
                      Problem, count_errors)
 
-MARKETS = ("neutral", "us", "eu", "uk", "cn")
+from .markets import MARKETS
 STAGES = ("ind", "marketing")
 
 
@@ -48,7 +48,8 @@ def validate(dossier: Path, fmt: str, strict: bool) -> None:
 @cli.command()
 @_dossier_option
 @click.option("--market", "markets", type=click.Choice(MARKETS + ("all",)), required=True, multiple=True,
-              help="The market to build for; repeat it, or give `all`, to build several in one run.")
+              help="The market to build for; repeat it, or give `all` (the neutral core and the "
+                   "application's target markets), to build several in one run.")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
 @click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
@@ -62,7 +63,6 @@ def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path,
     Several markets in one run share one validation and write the documents they share once."""
     from .build import build_dossiers
 
-    markets = MARKETS if "all" in markets else tuple(dict.fromkeys(markets))
     _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
@@ -112,7 +112,8 @@ def _prefixed(findings, folder: Path, base: Path):
 
 @cli.command()
 @_dossier_option
-@click.option("--market", type=click.Choice(("all",) + MARKETS[1:]), default="all", show_default=True)
+@click.option("--market", type=click.Choice(("all",) + MARKETS[1:]), default="all", show_default=True,
+              help="One market, or all the application's target markets (with the readiness matrix).")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
 @click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 def gaps(dossier: Path, market: str, stage: str | None, out: Path) -> None:
@@ -130,7 +131,7 @@ def _print_matrix(report) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .readiness import matrix_terminal
+    from .reports import matrix_terminal
 
     matrix = report.matrix
     table = Table(title=f"{report.label}: {matrix.stage} stage", show_lines=False)
@@ -141,7 +142,7 @@ def _print_matrix(report) -> None:
     console = Console(width=160)
     console.print(table)
     for market in matrix.markets:
-        for gap in matrix.gaps[market]:
+        for gap in matrix.assessments[market].gaps:
             console.print(f"{market.upper()} {gap.location}: {gap.severity}: {gap.title}: {gap.detail} [{gap.rule}]",
                           markup=False, highlight=False)
             console.print(f"    fix: {gap.fix} ({gap.source})", markup=False, highlight=False)

@@ -55,6 +55,13 @@ class Problem:
         data["location"] = asdict(self.location) if self.location else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Problem":
+        """Return the problem saved by as_dict (e.g. a build's warnings kept in its manifest)."""
+        location = Location(**data["location"]) if data.get("location") else None
+        return cls(data["code"], data["message"], location, data.get("path", ""), data.get("hint", ""),
+                   data.get("severity", "error"))
+
     @property
     def sort_key(self) -> tuple:
         loc = self.location or Location("")

@@ -1,59 +1,36 @@
-"""Gaps: what the data still lacks for a market and stage, from rule packs that are data.
+"""Gaps: the verdict of every rule for a market and stage, from rule packs that are data.
 
-Rule packs live in regional/<market>/requirements.yaml (and templates/module3/requirements.yaml
-for the ICH core). A rule names its source, the stages and molecule types it applies to, a
-severity (blocking or advisory), a one-line fix, and one check of a small set of kinds:
+Rule packs live in templates/module3/requirements.yaml (the ICH core) and
+regional/<market>/requirements.yaml. A rule names its source, the stages and molecule types it
+applies to, a severity (blocking or advisory), a one-line fix, and one check (see checks.py).
 
-  exists   the value at `path` in the file of kind `file` is present
-  every    every item of `items` (optionally filtered by `where`) has every field in `require`
-           (or at least one of `any_of`)
-  in_list  the field `field` of every item of `items` is one of `values`
-  recent   the date in `field` of every item of `items` is at most `years` old
-  covers   every id of `items` (filtered) appears among the ids at `within`
-  count_at_least
-           for each entity of `groups`, at least `min` items of `items` (filtered) name it in `group_by`
-           (items that are ids, such as batch ids in a list, are looked up first)
-  translated
-           every narrative of the file kinds `kinds` has a Chinese (zh) text
-  remaining_shelf_life
-           every batch of `items` (ids) keeps at least `months` of its claimed shelf life (stability
-           claims of its subject) on the date at `on` ({file, path}), e.g. when samples are sent
-
-`where` matches a field against a value, a list of values, or {">=": n} / {"<=": n}; fields may be
-derived: `@months_of_data` (a stability study's last time point with results) and
-`@validation_status` (a method's validation status, 'none' without one).
-Items are given as {kind: <file kind>, path: [key, "*", ...]} (see model.select). A gap names the
-YAML place where the data belongs: the item, or the parent that lacks it."""
+Every rule gets one explicit verdict, with its reason:
+  n/a      the rule does not apply: another stage or molecule type, or its `applies_when` set
+           is empty (e.g. no site outside the EEA), or `when_empty: n/a` and nothing to check;
+  MISSING  a check found failures, or the set it ranges over is empty (say what must exist);
+  met      the check examined at least one item and none failed.
+An Assessment holds the verdicts of one market and stage plus the data the documents marked
+missing; build warnings, gaps.md/json and the readiness matrix are all views of it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import yaml
-
-from .clock import today
-from .errors import Location, Problem
-from .model import Model, select
+from .checks import REQUIRED_KEYS, describe, home, items, run_check
+from .errors import InputError, Location, Problem
+from .model import Model
 from .paths import REGIONAL, TEMPLATES
 
-CHECKS = {}
-
-
-def check_kind(name: str):
-    """Register a check kind under its name."""
-    def register(func):
-        CHECKS[name] = func
-        return func
-    return register
+DOCUMENTS_RULE = {"id": "core.documents-complete", "title": "Every document has the data it shows (no [missing: …] marks)",
+                  "source": "ICH M4Q(R1) (content of each section); DESIGN.md: a final build fails on missing data",
+                  "severity": "blocking", "fix": "add the data named, or mark the section not applicable with a justification"}
 
 
 @dataclass(frozen=True)
 class Gap:
-    """One unmet rule at one place."""
+    """One failure of a rule at one place."""
 
     rule: str
     title: str
@@ -71,20 +48,56 @@ class Gap:
     def as_dict(self, root: str = "") -> dict:
         """Return the gap as data; with root, its file is named from the dossier folder's own name."""
         return {"rule": self.rule, "title": self.title, "source": self.source, "severity": self.severity,
-                "fix": self.fix, "detail": self.detail, "file": _relative(self.location.file, root),
+                "fix": self.fix, "detail": self.detail, "file": relative(self.location.file, root),
                 "line": self.location.line, "column": self.location.column, "path": self.location.path}
 
 
-def _relative(file: str, root: str) -> str:
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one rule: met, missing or n/a, why, and the gaps when missing."""
+
+    rule: dict
+    status: str
+    reason: str
+    gaps: tuple[Gap, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.rule["id"]
+
+    def as_dict(self, root: str = "") -> dict:
+        return {"rule": self.id, "title": self.rule["title"], "source": self.rule["source"],
+                "severity": self.rule["severity"], "status": self.status, "reason": self.reason,
+                "gaps": [g.as_dict(root) for g in self.gaps]}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every verdict of one market and stage; the single source of its warnings and reports."""
+
+    market: str
+    stage: str
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return [g for v in self.verdicts for g in v.gaps]
+
+    def status(self, rule_id: str) -> str | None:
+        return next((v.status for v in self.verdicts if v.id == rule_id), None)
+
+    def problems(self, final: bool) -> list[Problem]:
+        """Return the build warnings (errors in a final build for blocking gaps)."""
+        return [g.as_problem(final) for g in self.gaps]
+
+
+def relative(file: str, root: str) -> str:
     """Return a location's file as <folder name>/<file>, so reports never hold absolute paths."""
     if root and file.startswith(root.rstrip("/") + "/"):
         return f"{PurePath(root).name}/{file[len(root.rstrip('/')) + 1:]}"
+    if root and file == root.rstrip("/"):
+        return PurePath(root).name
     return file
-
-
-REQUIRED_BY_KIND = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
-                    "recent": ("items", "field", "years"), "covers": ("items", "within"),
-                    "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",)}
 
 
 def rule_packs(market: str) -> list:
@@ -96,8 +109,6 @@ def rule_packs(market: str) -> list:
 @functools.cache
 def load_rules(market: str) -> tuple[dict, ...]:
     """Return the rules of a market's packs; a malformed pack raises InputError with located problems."""
-    from .errors import InputError
-
     rules, problems = [], []
     for path in rule_packs(market):
         pack, found = check_rule_pack(path)
@@ -121,222 +132,80 @@ def check_rule_pack(path) -> tuple[list[dict], list[Problem]]:
     problems = check_file_schema(holder, source)
     for index, rule in enumerate(source.data.get("rules", []) if isinstance(source.data, dict) else []):
         check = rule.get("check", {}) if isinstance(rule, dict) else {}
-        for key in REQUIRED_BY_KIND.get(check.get("kind"), ()):
+        for key in REQUIRED_KEYS.get(check.get("kind"), ()):
             if key not in check:
                 problems.append(Problem("rules.check_key", f"the '{check['kind']}' check needs '{key}'",
                                         holder.locate(path.name, ("rules", index, "check")),
-                                        hint=f"keys of a {check['kind']} check: {', '.join(REQUIRED_BY_KIND[check['kind']])}"))
+                                        hint=f"keys of a {check['kind']} check: {', '.join(REQUIRED_KEYS[check['kind']])}"))
     return ([] if problems else source.data["rules"]), problems
 
 
-def find_gaps(model: Model, market: str, stage: str) -> list[Gap]:
-    """Return every gap of the model for a market and stage, in rule order."""
+def not_applicable(model: Model, rule: dict, stage: str) -> str | None:
+    """Return why a rule does not apply to this dossier and stage, or None when it applies."""
     molecule = model.single("application").get("molecule_type")
-    gaps = []
-    for rule in load_rules(market):
-        if stage not in rule.get("stages", [stage]) or molecule not in rule.get("molecule_types", [molecule]):
-            continue
-        check = rule["check"]
-        for location, detail in CHECKS[check["kind"]](model, check):
-            gaps.append(Gap(rule["id"], rule["title"], rule["source"], rule["severity"], rule["fix"], location, detail))
-    return gaps
+    if stage not in rule.get("stages", [stage]):
+        return f"applies at the {' and '.join(rule['stages'])} stage only"
+    if molecule not in rule.get("molecule_types", [molecule]):
+        return f"does not apply to a {str(molecule).replace('_', ' ')}"
+    condition = rule.get("applies_when")
+    if condition and not items(model, condition["items"]):
+        return condition["reason"]
+    return None
 
 
-def _items(model: Model, spec: dict):
-    """Yield (item, location) for {kind, path, where}: mappings, or ids (strings) in a list."""
-    for source in model.dossier.of_kind(spec["kind"]):
-        for value, container, key in select(source.data, tuple(spec.get("path", ()))):
-            if isinstance(value, dict) and _matches(value, spec.get("where", {}), model):
-                yield value, model.dossier.location_of(value)
-            elif isinstance(value, str) and not spec.get("where"):
-                yield value, model.dossier.location_of(container, key)
+def evaluate_rule(model: Model, rule: dict, stage: str) -> Verdict:
+    """Return the verdict of one rule on the model at a stage."""
+    reason = not_applicable(model, rule, stage)
+    if reason:
+        return Verdict(rule, "n/a", reason)
+    outcome = run_check(model, rule["check"])
+    make = functools.partial(Gap, rule["id"], rule["title"], rule["source"], rule["severity"], rule["fix"])
+    if outcome.findings:
+        gaps = tuple(make(location, detail) for location, detail in outcome.findings)
+        return Verdict(rule, "missing", f"{len(gaps)} of {outcome.checked} {outcome.noun} fail", gaps)
+    if outcome.checked == 0:
+        empty = rule.get("when_empty") or {}
+        if empty.get("status") == "n/a":
+            return Verdict(rule, "n/a", empty["reason"])
+        what = empty.get("reason") or f"there are no {outcome.noun} to check; they must exist"
+        where = outcome.empty_at or home(model, rule["check"].get("items", {"kind": "application"}))
+        return Verdict(rule, "missing", what, (make(where, what),))
+    return Verdict(rule, "met", f"all {outcome.checked} {outcome.noun} checked")
 
 
-def _matches(item: dict, where: dict, model: Model | None = None) -> bool:
-    for field, wanted in where.items():
-        if field == "role_in":
-            if not any(r.get("role") in wanted for r in item.get("roles", [])):
-                return False
-            continue
-        value = DERIVED[field](model, item) if field.startswith("@") else _get(item, field)
-        if isinstance(wanted, dict):
-            if not all(isinstance(value, (int, float)) and _compare(op, value, limit) for op, limit in wanted.items()):
-                return False
-        elif value not in (wanted if isinstance(wanted, list) else [wanted]):
-            return False
-    return True
-
-
-def _compare(op: str, value: float, limit: float) -> bool:
-    return {">=": value >= limit, "<=": value <= limit, ">": value > limit, "<": value < limit}[op]
-
-
-def _months_of_data(model: Model, study: dict) -> float:
-    from .model import results_by_study
-
-    points = [r.get("time_point") for r in results_by_study(model).get(study.get("id"), [])]
-    return max((p for p in points if isinstance(p, (int, float))), default=0)
-
-
-DERIVED = {
-    "@months_of_data": _months_of_data,
-    "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
-}
-
-
-def _get(item, dotted: str):
-    for part in dotted.split("."):
-        item = item.get(part) if isinstance(item, dict) else None
-    return item
-
-
-def _label(item) -> str:
-    if isinstance(item, str):
-        return item
-    return str(item.get("id") or item.get("site") or item.get("reference") or item.get("material") or "item")
-
-
-def _missing_file(model: Model, kind: str) -> Location:
-    from .load import FILE_KINDS
-
-    pattern = next(p for p, k in FILE_KINDS if k == kind)
-    return Location(f"{model.dossier.label}/{pattern}")
-
-
-@check_kind("exists")
-def check_exists(model: Model, check: dict):
-    files = model.dossier.of_kind(check["file"])
-    if not files:
-        yield _missing_file(model, check["file"]), f"no {check['file']} file"
-        return
-    data = files[0].data
-    parent = data
-    for part in check["path"][:-1]:
-        parent = parent.get(part, {}) if isinstance(parent, dict) else {}
-    if _get(data, ".".join(check["path"])) in (None, "", []):
-        yield model.dossier.location_of(parent if isinstance(parent, dict) and parent else data), f"{'.'.join(check['path'])} is not given"
-
-
-@check_kind("every")
-def check_every(model: Model, check: dict):
-    for item, location in _items(model, check["items"]):
-        target = _resolve(model, item, check.get("via"))
-        required, choices = check.get("require", []), check.get("any_of", [])
-        absent = [f for f in required if _get(target, f) in (None, "", [])]
-        if choices and all(_get(target, f) in (None, "", []) for f in choices):
-            absent.append(" or ".join(choices))
-        if absent:
-            yield location, f"'{_label(item)}' has no {', '.join(absent)}"
-
-
-@check_kind("in_list")
-def check_in_list(model: Model, check: dict):
-    for item, location in _items(model, check["items"]):
-        target = _resolve(model, item, check.get("via"))
-        value = _get(target, check["field"])
-        if value not in check["values"]:
-            yield location, f"'{_label(item)}': {check['field']} is {value!r}, not one of {check.get('values_name', 'the accepted values')}"
-
-
-def _resolve(model: Model, item, via: str | None):
-    """Return the item, or the entity it names (a string id, or the id in its field `via`)."""
-    if isinstance(item, str):
-        entity = model.get(item)
-        return entity.data if entity else {}
-    if not via:
-        return item
-    entity = model.get(_get(item, via))
-    return entity.data if entity else {}
-
-
-@check_kind("recent")
-def check_recent(model: Model, check: dict):
-    limit = check["years"] * 365.25
-    for item, location in _items(model, check["items"]):
-        value = _get(item, check["field"])
-        try:
-            age = (today() - dt.date.fromisoformat(value)).days
-        except (TypeError, ValueError):
-            continue
-        if age > limit:
-            yield model.dossier.location_of(item, check["field"]), f"'{_label(item)}' dated {value} is more than {check['years']} years old"
-
-
-@check_kind("covers")
-def check_covers(model: Model, check: dict):
-    present = set()
-    for source in model.dossier.of_kind(check["within"]["kind"]):
-        present |= {v for v, _, _ in select(source.data, tuple(check["within"]["path"])) if isinstance(v, str)}
-    for item, location in _items(model, check["items"]):
-        if _label(item) not in present:
-            yield location, f"'{_label(item)}' is not covered by {check.get('within_name', check['within']['kind'])}"
-
-
-def gaps_report(gaps: list[Gap], missing: list[tuple[str, str]], market: str, stage: str,
-                root: str = "") -> tuple[bytes, bytes]:
-    """Return gaps.json and gaps.md: unmet rules, then the data the documents marked missing."""
-    data = {"market": market, "stage": stage,
-            "blocking": sum(g.severity == "blocking" for g in gaps), "advisory": sum(g.severity == "advisory" for g in gaps),
-            "gaps": [g.as_dict(root) for g in gaps],
-            "missing_in_documents": [{"section": number, "path": path} for number, path in missing]}
-    lines = [f"# Gaps for {market}, {stage} stage", "",
-             f"{data['blocking']} blocking, {data['advisory']} advisory; {len(missing)} item(s) marked missing in documents.", ""]
+def documents_verdict(model: Model, missing: list[tuple[str, str]], documents: int) -> Verdict:
+    """Return the verdict on the documents' [missing: …] marks (section, data path)."""
+    make = functools.partial(Gap, *(DOCUMENTS_RULE[k] for k in ("id", "title", "source", "severity", "fix")))
+    if not documents:
+        return Verdict(DOCUMENTS_RULE, "missing", "no document was rendered",
+                       (make(Location(model.dossier.label), "no document was rendered"),))
+    gaps = tuple(make(Location(model.dossier.label, path=path), f"{number}: no data for {path}") for number, path in missing)
     if gaps:
-        lines += ["| rule | severity | where | finding | fix (source) |", "|---|---|---|---|---|"]
-        lines += [f"| {g.rule} | {g.severity} | {_relative(str(g.location), root)} | {g.detail} | {g.fix} ({g.source}) |"
-                  .replace("\n", " ") for g in gaps]
-    if missing:
-        lines += ["", "## Marked missing in documents", "", "| section | data path |", "|---|---|"]
-        lines += [f"| {number} | {path} |" for number, path in missing]
-    text = "\n".join(lines) + "\n"
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), text.encode("utf-8")
+        return Verdict(DOCUMENTS_RULE, "missing", f"{len(gaps)} item(s) marked missing in documents", gaps)
+    return Verdict(DOCUMENTS_RULE, "met", f"all {documents} documents have their data")
 
 
-@check_kind("count_at_least")
-def check_count_at_least(model: Model, check: dict):
-    counts: dict[str, int] = {}
-    for item, _ in _items(model, check["items"]):
-        key = _get(_resolve(model, item, None) if isinstance(item, str) else item, check["group_by"])
-        counts[key] = counts.get(key, 0) + 1
-    for groups in check["groups"]:
-        for group, location in _items(model, groups):
-            found = counts.get(_label(group), 0)
-            if found < check["min"]:
-                yield location, f"'{_label(group)}' has {found} {check.get('items_name', 'matching items')}; at least {check['min']} are needed"
+def assess(model: Model, market: str, stage: str, missing: list[tuple[str, str]] | None = None,
+           documents: int = 0) -> Assessment:
+    """Return every verdict of a market and stage; with the rendered documents' marks when given."""
+    verdicts = [evaluate_rule(model, rule, stage) for rule in load_rules(market)]
+    if missing is not None:  # after the ICH core rules, before the market's own
+        core = sum(v.id.startswith("core.") for v in verdicts)
+        verdicts.insert(core, documents_verdict(model, missing, documents))
+    return Assessment(market, stage, tuple(verdicts))
 
 
-@check_kind("translated")
-def check_translated(model: Model, check: dict):
-    from .schema import narrative_paths
-
-    for kind in check["kinds"]:
-        for source in model.dossier.of_kind(kind):
-            untranslated = []
-            for pattern in narrative_paths(kind):
-                for value, container, key in select(source.data, pattern):
-                    if isinstance(value, str) or (isinstance(value, dict) and "en" in value and not value.get("zh")):
-                        untranslated.append(model.dossier.location_of(container, key))
-            if untranslated:
-                yield untranslated[0], f"{len(untranslated)} narrative(s) in {source.rel} have no Chinese (zh) text, the first here"
+def find_gaps(model: Model, market: str, stage: str) -> list[Gap]:
+    """Return every gap of the rule packs for a market and stage, in rule order."""
+    return assess(model, market, stage).gaps
 
 
-@check_kind("remaining_shelf_life")
-def check_remaining_shelf_life(model: Model, check: dict):
-    files = model.dossier.of_kind(check["on"]["file"])
-    on = _get(files[0].data, ".".join(check["on"]["path"])) if files else None
-    try:
-        when = dt.date.fromisoformat(on)
-    except (TypeError, ValueError):
-        return
-    claims = {c.get("subject"): c for c in model.single("stability").get("claims", []) if isinstance(c, dict)}
-    for item, location in _items(model, check["items"]):
-        batch = _resolve(model, item, None)
-        claim = claims.get(batch.get("subject"))
-        try:
-            made = dt.date.fromisoformat(batch.get("date"))
-        except (TypeError, ValueError):
-            continue
-        if claim and isinstance(claim.get("months"), int):
-            left = claim["months"] - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
-            if left < check["months"]:
-                yield location, f"'{_label(item)}' has {left} months of shelf life left on {on}; at least {check['months']} are needed"
+def gaps_report(assessment: Assessment, root: str = "") -> tuple[bytes, bytes]:
+    """Return gaps.json and gaps.md of one assessment: counts, every verdict, every gap."""
+    from .reports import gaps_json, gaps_markdown
+
+    return gaps_json(assessment, root), gaps_markdown(assessment, root)
+
+
+__all__ = ["Assessment", "Gap", "Verdict", "assess", "check_rule_pack", "describe", "evaluate_rule",
+           "find_gaps", "gaps_report", "load_rules", "relative"]

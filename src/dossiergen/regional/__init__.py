@@ -5,11 +5,11 @@ them. Pure functions of the model: files are written by package.write_build with
 
 from __future__ import annotations
 
-from . import cn, eu, uk, us
+from . import cn, eu, uk, us, us_ind
 
 PACKAGES = {"us": us.packages, "eu": eu.packages, "uk": uk.packages, "cn": cn.packages}
 # Data sets shared by the annex templates (regional_data(name)) and the JSON/XML packages.
-DATA = {**us.DATA, **eu.DATA, **uk.DATA, **cn.DATA}
+DATA = {**us.DATA, **us_ind.DATA, **eu.DATA, **uk.DATA, **cn.DATA}
 
 
 def data_packages(context) -> list[tuple[str, bytes]]:

@@ -42,6 +42,13 @@ def associated_review_data(model, stage: str) -> dict:
             "missing": [r["material"] for r in rows if r["missing"]]}
 
 
+def _biological(model, substance: dict) -> bool:
+    """A biological drug substance (原液) is assessed with the application, not in associated review."""
+    from ..checks import DERIVED
+
+    return DERIVED["@biological"](model, substance)
+
+
 def _materials(model) -> list[dict]:
     """Return the materials the products use: APIs, then excipients, then primary packaging, in order."""
     substances, products = model.of_type("substance"), [p.data for p in model.of_type("product")]
@@ -49,7 +56,7 @@ def _materials(model) -> list[dict]:
     found = {s.id: _material(s.id, "api", s.data.get("substance"), s.data.get("manufacturer"),
                              [_place("3.2.S", s.data.get("manufacturer") if len(substances) > 1 else None,
                                      s.id == substances[0].id)])
-             for s in substances}
+             for s in substances if not _biological(model, s.data)}
     for index, product in enumerate(products):
         subject = product.get("name") if several else None
         controlled = _p4_ids(model, product)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import Problem
 from ..load import Dossier
 from ..model import build_model
-from . import formats, refs, results
+from . import formats, pairs, refs, results
 
 RULES = (
     refs.check_references,
@@ -22,6 +22,8 @@ RULES = (
     formats.check_units,
     formats.check_narratives,
     formats.check_files,
+    pairs.check_limit_texts,
+    pairs.check_proper_name,
 )
 
 

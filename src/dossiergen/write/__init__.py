@@ -11,12 +11,18 @@ from typing import Callable
 from ..cache import DocumentCache, document_key
 from ..clock import now, pin
 from . import libreoffice, pdf
-from .docx import DocxMeta, finish_docx, write_docx
+from .docx import DocxMeta, finish_docx, write_docx, write_report_docx
 from .libreoffice import render_pdfs
 from .pandoc import convert_batch
 from .pdf import PdfMeta, typeset_pdf, typst_settings
 
 WRITERS = {"docx": write_docx}
+MISSING_FILL = {"MISSING": "F4B6B6"}  # a light red that prints legibly in black and white
+
+
+def readiness_docx(markdown: str, meta: DocxMeta) -> bytes:
+    """Return the readiness report's DOCX, its MISSING cells shaded."""
+    return write_report_docx(markdown, meta, MISSING_FILL)
 Job = tuple[str, DocxMeta, PdfMeta]  # Markdown, DOCX metadata, PDF metadata
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better

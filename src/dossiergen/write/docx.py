@@ -36,6 +36,19 @@ def write_docx(markdown: str, meta: DocxMeta) -> bytes:
     return finish_docx(convert_batch([(markdown, None)])[0].docx, meta)
 
 
+def write_report_docx(markdown: str, meta: DocxMeta, highlight: dict[str, str]) -> bytes:
+    """Return a report's DOCX with the table cells whose whole text is a key shaded in its colour
+    (e.g. MISSING in red), so a reader's eye finds them."""
+    document = docx.Document(io.BytesIO(write_docx(markdown, meta)))
+    for tc in document.element.body.iter(qn("w:tc")):
+        fill = highlight.get("".join(tc.itertext()).strip())
+        if fill:
+            set_child(tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill=fill)
+            for r in tc.iter(qn("w:r")):
+                set_child(r.get_or_add_rPr(), "w:b")
+    return save_document(document)
+
+
 def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
     """Return the finished DOCX bytes of pandoc's DOCX for one document."""
     document = docx.Document(io.BytesIO(converted))
