@@ -220,3 +220,32 @@ def test_docx_sections_print_on_a4_and_letter(example_builds):
                 assert page.left >= left and page.width - page.right <= right, entry["docx"]
                 assert page.header_top >= top and page.height - page.footer_bottom <= bottom, entry["docx"]
                 assert page.top >= page.header_top + 3.5 and page.bottom >= page.footer_bottom + 3.5, entry["docx"]
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(example_builds, source):
+    """Every captioned table is bookmarked under its heading; a document over 5 pages has a
+    table of contents in the PDF and, with page numbers Word and LibreOffice show, in the DOCX."""
+    import pikepdf
+
+    from dossiergen.write.pdf import contents
+
+    folder, long_ones = example_builds[source], 0
+    for entry, document in _documents(folder):
+        pdf = (folder / entry["pdf"]).read_bytes()
+        marks = contents(pdf)
+        captions = [p.text for p in document.paragraphs if p.style.name == "Table Caption"]
+        titles = [" ".join(title.split()) for title, _ in marks]
+        assert [c for c in captions if " ".join(c.split()) not in titles] == [], entry["pdf"]
+        if entry["pages"] > 5:
+            long_ones += 1
+            assert len(marks) > 1, entry["pdf"]
+            first_page = _pdf_pages(folder / entry["pdf"])[0]
+            assert sum(1 for w in first_page["words"] if w[0] == ".") > 20, f"no contents in {entry['pdf']}"
+            toc = [p for p in document.paragraphs if p.style.name.startswith("toc")]
+            if any(p.style.name == "Heading 2" for p in document.paragraphs):
+                assert toc and all(re.search(r"\t\d+$", p.text) for p in toc), entry["docx"]
+        with pikepdf.open(folder / entry["pdf"]) as opened:  # nested: a table's bookmark sits under a heading
+            with opened.open_outline() as outline:
+                assert len(outline.root) == 1 and [i.title for i in outline.root] == [titles[0]], entry["pdf"]
+    assert long_ones >= 1

@@ -217,7 +217,9 @@ class _Helpers:
         if landscape is None:
             landscape = not fits
         if landscape:
-            shares, _ = tables.column_widths(text, weights, LANDSCAPE_PT / size, pad)
+            shares, fits = tables.column_widths(text, weights, LANDSCAPE_PT / size, pad)
+        if not fits:  # still too wide: words with - / may break there (convert.lua does so only where needed)
+            shares, _ = tables.column_widths(text, weights, (LANDSCAPE_PT if landscape else PORTRAIT_PT) / size, pad, pieces=True)
         cells = lambda row: "| " + " | ".join(row) + " |"
         lines = [cells(text[0]), "|" + "|".join(":" + "-" * max(3, round(100 * share)) for share in shares) + "|"]
         lines += [cells(row) for row in text[1:]]

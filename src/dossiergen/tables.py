@@ -168,10 +168,10 @@ LONG_WORD_EM = 12.0  # a longer word (a chemical name) may break after - / ) ] ,
 _PIECES = re.compile(r"(?<=[-/)\],\u2010\u2013\u2014])(?!\d)")
 
 
-def word_room(word: str) -> float:
-    """Return the width in em a word needs whole, or, for a long one, its longest piece."""
+def word_room(word: str, long_word: float = LONG_WORD_EM) -> float:
+    """Return the width in em a word needs whole, or, for one longer than long_word, its longest piece."""
     width = em_width(word)
-    if width <= LONG_WORD_EM:
+    if width <= long_word:
         return width
     return max(em_width(piece) for piece in _PIECES.split(word))
 
@@ -196,33 +196,46 @@ def plain_cell(markdown: str) -> str:
     return _MARKUP.sub("", str(markdown)).replace("[", "").replace("]", "")
 
 
-def column_widths(cells: list[list[str]], weights: list[float], room_em: float, pad_em: float) -> tuple[list[float], bool]:
+def column_widths(cells: list[list[str]], weights: list[float], room_em: float, pad_em: float,
+                  pieces: bool = False) -> tuple[list[float], bool]:
     """Return each column's share of the text width, and whether the table's words fit at all.
 
     Every column gets at least its longest word (never broken inside a cell: that is what the
-    share is for in Word, LibreOffice and typst), then the rest of the width goes to the columns
-    with the most text to wrap, in proportion to it and to the template's weights. When the
-    longest words do not fit side by side, the shares follow them and fit is False (a caller
-    turns the page to landscape). The first row is the header, set in bold."""
+    share is for in Word, LibreOffice and typst); the rest of the width goes to the columns in
+    proportion to how much text they have to wrap (their average cell, weighed by the template's
+    weights), never more than a column's longest cell. When the longest words do not fit side by
+    side, the shares follow them and fit is False (a caller turns the page to landscape, or asks
+    again with pieces=True: then words with - / may break there). The first row is the header,
+    set in bold."""
     count = len(weights)
-    shortest, longest = [0.5] * count, [0.5] * count
+    shortest, longest, total = [0.5] * count, [0.5] * count, [0.0] * count
     for number, row in enumerate(cells):
         bold = 1.1 if number == 0 else 1.0
         for index, cell in enumerate(row[:count]):
             text = plain_cell(cell)
             words = _SPACES.split(text.strip()) or [""]  # a no-break space joins (number and unit)
-            shortest[index] = max(shortest[index], bold * max(word_room(w) for w in words) + 0.3)
+            shortest[index] = max(shortest[index], bold * max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words) + 0.3)
             longest[index] = max(longest[index], bold * em_width(text) + 0.3)
+            total[index] += em_width(text)
     available = room_em - count * pad_em
     fits = sum(shortest) <= available
-    if sum(longest) <= available:
-        widths = [w * available / sum(longest) for w in longest]
-    elif fits:
-        flex = [(l - s) * weight for l, s, weight in zip(longest, shortest, weights)]
-        spare = available - sum(shortest)
-        widths = [s + spare * f / sum(flex) for s, f in zip(shortest, flex)] if sum(flex) else \
-            [s * available / sum(shortest) for s in shortest]
-    else:
+    if not fits:
         widths = shortest
-    total = sum(widths) + count * pad_em
-    return [(w + pad_em) / total for w in widths], fits
+    else:
+        widths = list(shortest)
+        want = [max(t / max(len(cells), 1) - s, 0.0) * w + 0.01 for t, s, w in zip(total, shortest, weights)]
+        open_columns = {i for i in range(count) if widths[i] < longest[i]}
+        for _ in range(count + 1):  # hand out the spare room; a column full at its longest cell gives its part back
+            spare = available - sum(widths)
+            if spare <= 1e-6 or not open_columns:
+                break
+            share = sum(want[i] for i in open_columns)
+            for i in list(open_columns):
+                widths[i] = min(longest[i], widths[i] + spare * want[i] / share)
+                if widths[i] >= longest[i]:
+                    open_columns.discard(i)
+        spare = available - sum(widths)
+        if spare > 1e-6:  # every column holds its longest cell on one line: spread the rest evenly
+            widths = [w + spare * w / sum(widths) for w in widths]
+    total_width = sum(widths) + count * pad_em
+    return [(w + pad_em) / total_width for w in widths], fits

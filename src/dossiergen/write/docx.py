@@ -49,14 +49,19 @@ def write_report_docx(markdown: str, meta: DocxMeta, highlight: dict[str, str]) 
     return save_document(document)
 
 
-def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
-    """Return the finished DOCX bytes of pandoc's DOCX for one document."""
+def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
+                contents: list[tuple[str, int]] | None = None) -> bytes:
+    """Return the finished DOCX bytes of pandoc's DOCX for one document.
+
+    With the page count and the (title, page) contents of its PDF rendition, a document over
+    5 pages gets a table of contents, and the contents show those page numbers until Word
+    updates the field."""
     document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
     _landscape_sections(document)
     _style_tables(document)
     _header_footer(document, meta)
-    _table_of_contents(document)
+    _table_of_contents(document, pages, contents or [])
     _language(document, meta.lang)
     _properties(document, meta)
     return save_document(document)
@@ -182,19 +187,22 @@ def _same_header_footer(document) -> None:
             sect.insert(0, copy.deepcopy(ref))  # references come first in a sectPr
 
 
-def _table_of_contents(document) -> None:
-    """Insert a TOC field before the first sub-heading when there are several.
+def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]]) -> None:
+    """Insert a TOC field before the first sub-heading when there are several, or when the
+    document is over 5 pages.
 
-    The field's result is pre-filled with the headings, so the document reads right in any
-    viewer before fields are updated (LibreOffice does not update them on opening). Works on
-    the XML: python-docx's paragraph and style objects are slow on long documents."""
+    The field's result is pre-filled with the headings and, where the PDF rendition gives them,
+    their page numbers after a dot-leader tab, so the document reads right in any viewer before
+    fields are updated (LibreOffice does not update them on opening; Word does, as updateFields
+    asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
     levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
     headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
                 if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
-    if sum(level == "Heading 2" for _, level in headings) < 2:
+    sections = sum(level == "Heading 2" for _, level in headings)
+    if not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
-    anchor = headings[0][0]
+    anchor, found = headings[0][0], 0
     for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
         anchor.addprevious(entry)
@@ -202,10 +210,24 @@ def _table_of_contents(document) -> None:
         paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
         if index == 0:
             add_field_start(paragraph, 'TOC \\o "2-3" \\h \\z \\u')
-        paragraph.add_run(Paragraph(heading, document._body).text)
+        title = Paragraph(heading, document._body).text
+        paragraph.add_run(title)
+        page, found = _page_of(title, contents, found)
+        if page is not None:
+            paragraph.add_run().add_tab()
+            paragraph.add_run(str(page))
         if index == len(headings) - 1:
             add_field_end(paragraph)
     set_child(document.settings.element, "w:updateFields", val="true")
+
+
+def _page_of(title: str, contents: list[tuple[str, int]], start: int) -> tuple[int | None, int]:
+    """Return the page of the next contents entry with this title from `start`, and where to look next."""
+    wanted = " ".join(title.split())
+    for index in range(start, len(contents)):
+        if " ".join(contents[index][0].split()) == wanted:
+            return contents[index][1], index + 1
+    return None, start
 
 
 def _language(document, lang: str) -> None:

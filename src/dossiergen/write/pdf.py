@@ -88,6 +88,24 @@ def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
     return finish_pdf(raw, meta)
 
 
+def contents(pdf: bytes) -> list[tuple[str, int]]:
+    """Return the bookmarks of a PDF in order, as (title, page number from 1)."""
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        pages = {page.objgen: number for number, page in enumerate(opened.pages, 1)}
+        found = []
+        with opened.open_outline() as outline:
+            def walk(items):
+                for item in items:
+                    destination = item.destination
+                    if destination is None and item.action is not None:
+                        destination = item.action.get("/D")
+                    if isinstance(destination, pikepdf.Array) and len(destination):
+                        found.append((item.title, pages.get(destination[0].objgen, 0)))
+                    walk(item.children)
+            walk(outline.root)
+        return found
+
+
 _COMPILERS: dict[int, typst.Compiler] = {}
 
 

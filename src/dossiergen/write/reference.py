@@ -14,7 +14,7 @@ from pathlib import Path
 import docx
 import pypandoc
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_COLOR_INDEX
+from docx.enum.text import WD_COLOR_INDEX, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
@@ -87,6 +87,8 @@ def make_reference(pandoc_default: bytes) -> bytes:
         _fonts(style, SERIF, CJK_SERIF, 11)
         style.paragraph_format.left_indent = Inches(indent)
         style.paragraph_format.space_after = Pt(2)
+        # page numbers at the right edge of the text, after dots
+        style.paragraph_format.tab_stops.add_tab_stop(Mm(PORTRAIT.text_width), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
     for name in ("Header", "Footer"):
         _fonts(_paragraph_style(document, name), SERIF, CJK_SERIF, 9)
     missing = styles.add_style("Missing", WD_STYLE_TYPE.CHARACTER)
