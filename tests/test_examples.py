@@ -249,3 +249,29 @@ def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(exampl
             with opened.open_outline() as outline:
                 assert len(outline.root) == 1 and [i.title for i in outline.root] == [titles[0]], entry["pdf"]
     assert long_ones >= 1
+
+
+def test_headings_that_do_not_apply_hold_no_document(example_builds):
+    """ICH M4 granularity: 3.2.P.4.5 only for an excipient of human or animal origin (or with an
+    origin statement), 3.2.P.4.6 only for a novel excipient; no one-line 'is not a novel
+    excipient' documents."""
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    for source, folder in example_builds.items():
+        model = build_model(load_dossier(ROOT / source))
+        excipients = {e.data["name"]["en"] if isinstance(e.data["name"], dict) else e.data["name"]: e.data
+                      for e in model.of_type("excipient")}
+        found = {"3.2.P.4.5": set(), "3.2.P.4.6": set()}
+        for entry, document in _documents(folder):
+            if entry["section"] in found:
+                found[entry["section"]].add(entry["instance"]["excipient"])
+                text = " ".join(p.text for p in document.paragraphs[2:])
+                assert " is not a novel excipient" not in text, entry["docx"]
+                assert text.count(". ") >= 1, f"a one-sentence document: {entry['docx']}"
+        used = {entry["instance"]["excipient"] for entry, _ in _documents(folder) if entry["section"] == "3.2.P.4.1"}
+        assert used, source
+        for name in used:
+            data = excipients[name]
+            assert (name in found["3.2.P.4.5"]) == bool(data.get("human_or_animal_origin") or data.get("origin_statement")), name
+            assert (name in found["3.2.P.4.6"]) == bool(data.get("novel")), name
