@@ -137,11 +137,13 @@ def antibody():
 def test_form_356h_data_of_the_antibody(antibody):
     data = DATA["form_356h"](antibody, "marketing")
     numbers = [f["number"] for f in data["fields"]]
-    assert list(dict.fromkeys(numbers)) == [str(n) for n in range(1, 22)] + ["22-28"]
+    assert list(dict.fromkeys(numbers)) == [str(n) for n in range(1, 15)] + ["15A"] + [str(n) for n in range(16, 22)] + ["22-28"]
     assert {f["number"] for f in data["certification"]} == {"31"}
     assert _field(data, "2")["value"] == "Lumina Biotherapeutics (Suzhou) Co., Ltd."
     assert _field(data, "7")["value"] == "761512"
-    assert _field(data, "9")["value"] == "ordesimab-lmzt"
+    assert _field(data, "9")["value"] == "ordesimab-lmzt"  # the proper name of 3.2.S.1.1, written once
+    assert _field(data, "9")["source"] == "substances.general.nomenclature.us_proper_name"
+    assert _field(data, "12")["value"] == "INJECTION, SOLUTION; INJECTION, POWDER, LYOPHILIZED, FOR SOLUTION"  # SPL terms
     assert (_field(data, "16")["value"], _field(data, "18")["value"]) == ("BLA", "351(a)")
     assert _field(data, "17")["status"] == "not_applicable"  # a BLA has no 505(b) type
     assert _field(data, "1")["value"] == "11/20/2026"
@@ -171,8 +173,10 @@ def test_antibody_establishments(antibody):
 def test_nothing_is_invented(antibody):
     """Data absent from markets/us.yaml stays None and is listed as missing; a US applicant needs no agent."""
     form = antibody.single("market-us")["form_356h"]
-    for key in ("application_number", "established_name", "marketing_status"):
+    for key in ("application_number", "marketing_status"):
         del form[key]
+    for substance in antibody.of_type("substance"):
+        substance.data["general"]["nomenclature"].pop("us_proper_name", None)
     antibody.single("application")["sponsor"]["address"]["country"] = "US"
     data = DATA["form_356h"](antibody, "marketing")
     for number in ("7", "9", "22-28"):

@@ -60,7 +60,7 @@ def test_a_rule_over_an_empty_set_is_never_met(rule_id, models):
                 assert verdict.gaps and verdict.reason
 
 
-STRIPPED = {"identifiers", "gmp_evidence", "cell_bank_testing", "viral_clearance", "cell_line_history", "facilities",
+STRIPPED = {"identifiers", "us_proper_name", "us_dosage_form", "gmp_evidence", "cell_bank_testing", "viral_clearance", "cell_line_history", "facilities",
             "process_validation", "control", "claims", "recognition_b_triggers", "importer_site", "associated_review"}
 
 

@@ -101,17 +101,27 @@ def _product(app: dict, form: dict, model) -> list[dict]:
     original = form.get("submission_type") == "original"
     return [_field("7", "NDA/ANDA/BLA application number", form.get("application_number"), US + "application_number"),
             _field("8", "Supplement number", None, applies=form.get("submission_type") == "supplement"),
-            _field("9", "Established name (proper name, USP/USAN)", form.get("established_name"),
-                   US + "established_name"),
+            _field("9", "Established name (proper name, USP/USAN)", *_established_name(form, model)),
             _field("10", "Proprietary name", (app.get("proprietary_names") or {}).get("us"),
                    "application.proprietary_names.us", required=False),
             _field("11", "Chemical/biochemical/blood product name", *_chemical_name(form, model), required=False),
-            _field("12", "Dosage form", _join(_en(p.get("dosage_form")) for p in products), "products.dosage_form"),
+            _field("12", "Dosage form (SPL term)", _join(p.get("us_dosage_form") for p in products)
+                   if all(p.get("us_dosage_form") for p in products) else None, "products.us_dosage_form"),
             _field("13", "Strengths", _strengths(products), "products.strengths"),
             _field("14", "Route of administration", _join(routes), "products.routes"),
-            _field("15", "Proposed indication for use", form.get("proposed_indication"), US + "proposed_indication",
+            _field("15A", "Proposed indication for use", form.get("proposed_indication"), US + "proposed_indication",
                    required=original),
-            _field("15", "Indication: SNOMED CT term, rare disease, orphan designation", None, applies=original)]
+            _field("15A", "Indication: SNOMED CT term, rare disease, orphan designation", None, applies=original)]
+
+
+def _established_name(form: dict, model) -> tuple:
+    """Return (name, data path): a biological product's proper name from 3.2.S.1.1 (one place), else
+    the 356h entry (the USP/USAN name of a drug)."""
+    names = [((s.data.get("general") or {}).get("nomenclature") or {}).get("us_proper_name") for s in model.of_type("substance")]
+    names = [n for n in names if n]
+    if names:
+        return _join(dict.fromkeys(names)), "substances.general.nomenclature.us_proper_name"
+    return form.get("established_name"), US + "established_name"
 
 
 def _chemical_name(form: dict, model) -> tuple:

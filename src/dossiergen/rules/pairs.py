@@ -76,16 +76,27 @@ def check_limit_texts(dossier, model: Model) -> list[Problem]:
 
 
 def check_proper_name(dossier, model: Model) -> list[Problem]:
-    """A US proper name of a biological product is its INN (or USAN) with a four-letter suffix."""
+    """A US proper name is written once, in 3.2.S.1.1 (nomenclature.us_proper_name), as the INN with a
+    four-letter suffix; a 356h established_name that says otherwise is a located error."""
     app = model.single("application")
+    inn = app.get("inn").get("en") if isinstance(app.get("inn"), dict) else app.get("inn")
     form = model.single("market-us").get("form_356h") or {}
-    name, inn = form.get("established_name"), app.get("inn")
-    inn = inn.get("en") if isinstance(inn, dict) else inn
-    if not (isinstance(name, str) and isinstance(inn, str)) or form.get("application_type") != "BLA":
-        return []
-    if re.fullmatch(re.escape(inn.lower()) + r"-[a-z]{4}", name):
-        return []
-    return [Problem("us.proper_name", f"the proper name '{name}' is not the INN '{inn}' with a four-letter suffix",
-                    dossier.location_of(form, "established_name"),
-                    hint=f"write it as {inn.lower()}-xxxx, the suffix FDA designates (FDA guidance, Nonproprietary Naming of "
-                         "Biological Products, 2017, updated 2019)")]
+    problems = []
+    for substance in model.of_type("substance"):
+        nomenclature = (substance.data.get("general") or {}).get("nomenclature") or {}
+        name = nomenclature.get("us_proper_name")
+        if not isinstance(name, str):
+            continue
+        stems = {str(s).lower() for s in (inn, nomenclature.get("usan")) if s}
+        if stems and name.rsplit("-", 1)[0] not in stems:
+            problems.append(Problem("us.proper_name", f"the proper name '{name}' is not the INN/USAN ({', '.join(sorted(stems))}) with a suffix",
+                                    dossier.location_of(nomenclature, "us_proper_name"),
+                                    hint="write it as <inn>-xxxx with the suffix FDA designates (FDA guidance, Nonproprietary "
+                                         "Naming of Biological Products, 2017, updated 2019)"))
+        written = form.get("established_name")
+        if isinstance(written, str) and written != name:
+            problems.append(Problem("us.proper_name", f"the 356h established name '{written}' differs from the proper name "
+                                    f"'{name}' of 3.2.S.1.1", dossier.location_of(form, "established_name"),
+                                    hint="remove established_name from markets/us.yaml: the 356h takes the proper name from "
+                                         "nomenclature.us_proper_name of the substance"))
+    return problems
