@@ -95,6 +95,15 @@ def test_libreoffice_opens_every_document(example_builds, source, tmp_path):
     missing = [f.name for f in files if f.stem not in produced]
     assert result.returncode == 0, result.stderr
     assert missing == [], result.stderr
+    # LibreOffice lays the landscape sections out as such, with the header of the portrait pages
+    wide = [f for f, path in zip(files, sorted(example_builds[source].rglob("*.docx"))) if "32s44-batch-analys" in path.as_posix()]
+    for docx_file in wide:
+        pages = _pdf_pages(tmp_path / f"{docx_file.stem}.pdf")
+        results = [p for p in pages if "results" in " ".join(w[0] for w in p["words"])]
+        if source == "dossier":
+            assert results and all(p["size"][0] > p["size"][1] for p in results), docx_file.name
+        header = " ".join(w[0] for w in pages[0]["words"][:4])
+        assert all(" ".join(w[0] for w in p["words"][:4]) == header for p in pages), docx_file.name
 
 
 # Publishing: searchable text, one layout for A4 and Letter, landscape tables -------------------

@@ -168,6 +168,16 @@ LONG_WORD_EM = 12.0  # a longer word (a chemical name) may break after - / ) ] ,
 _PIECES = re.compile(r"(?<=[-/)\],\u2010\u2013\u2014])(?!\d)")
 
 
+# Chinese, Japanese and full-width characters break anywhere: each is a word of its own.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}\u00a0\u202f]+(?:[\u00a0\u202f][^\\s{_CJK}\u00a0\u202f]+)*")
+
+
+def _words(text: str) -> list[str]:
+    """Return the unbreakable words of a text: split at spaces (not no-break ones) and around CJK characters."""
+    return _WORD.findall(text)
+
+
 def word_room(word: str, long_word: float = LONG_WORD_EM) -> float:
     """Return the width in em a word needs whole, or, for one longer than long_word, its longest piece."""
     width = em_width(word)
@@ -213,7 +223,7 @@ def column_widths(cells: list[list[str]], weights: list[float], room_em: float, 
         bold = 1.1 if number == 0 else 1.0
         for index, cell in enumerate(row[:count]):
             text = plain_cell(cell)
-            words = _SPACES.split(text.strip()) or [""]  # a no-break space joins (number and unit)
+            words = _words(text) or [""]
             shortest[index] = max(shortest[index], bold * max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words) + 0.3)
             longest[index] = max(longest[index], bold * em_width(text) + 0.3)
             total[index] += em_width(text)
