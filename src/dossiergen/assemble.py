@@ -104,7 +104,7 @@ def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: di
 
 
 def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple):
-    if node.applies_when and not any(_field(scope, path) for path in node.applies_when):
+    if node.only_when and not any(_field(scope, path) for path in node.only_when):
         return  # the heading does not apply to this instance: no document (ICH M4 granularity)
     prefix = "-".join(filter(None, ["m3", instance.get("chain", ""), node.number.lower()]))
     if node.per != "method":
