@@ -11,7 +11,7 @@ STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 
 .DEFAULT_GOAL := help
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
-MARKETS ?= neutral us eu uk cn
+MARKETS ?= all
 .PHONY: help setup setup-system dossier dossiers validate check gaps render test bench reference clean
 
 help: ## Show this help
@@ -44,7 +44,7 @@ setup-system: ## Install LibreOffice, fonts and poppler (Debian, as root) or say
 dossier: setup ## Build the dossier for MARKET (default eu) and STAGE
 	$(BIN)/dossiergen build --dossier $(DOSSIER) --market $(MARKET) $(STAGE_ARG) --out $(OUT)
 
-dossiers: setup ## Build every market (MARKETS) of DOSSIER, then check them all
+dossiers: setup ## Build the neutral core and every target market of DOSSIER (or MARKETS), then check them all
 	$(BIN)/dossiergen build --dossier $(DOSSIER) $(foreach m,$(MARKETS),--market $(m)) $(STAGE_ARG) --out $(OUT)
 	$(BIN)/dossiergen check $(OUT)
 

@@ -276,3 +276,14 @@ def test_eea_certified_batches_need_an_rpi_importer(tmp_path):
     edits.append({"file": "markets/uk.yaml", "find": "importer_site: site-thamesgate-uk\n", "replace": ""})
     verdict = _site_rule(tmp_path / "b", edits, "uk.rpi-importer")
     assert verdict.status == "missing" and verdict.gaps[0].detail == "importer_site is not given"
+
+
+def test_gaps_without_target_markets_is_a_located_error(tmp_path):
+    source = materialise_case("minimal", tmp_path)
+    text = (source / "application.yaml").read_text("utf-8")
+    start = text.index("markets:")
+    end = text.index("\n", text.index("{market: cn"))
+    (source / "application.yaml").write_text(text[:start] + text[end + 1:], "utf-8")
+    run = run_cli("gaps", "--dossier", str(source), "--out", str(tmp_path / "g"))
+    assert run.exit_code == 1 and not (tmp_path / "g").exists()
+    assert "application.yaml:2:1: error: $: missing required property 'markets'" in run.stderr

@@ -87,9 +87,10 @@ def test_title_and_header_from_the_data_stay_text_in_the_pdf():
 
 
 def test_markets_built_in_one_run_share_their_core_documents(tmp_path):
-    """us and eu in one run: the English core is written once, and both sequences carry the same bytes."""
+    """us and eu in one run (marketing: at IND the EU gets an IMPD): the English core is written once,
+    and both sequences carry the same bytes."""
     source = CASES / "minimal" / "dossier"
-    us, eu = build_dossiers(source, ("us", "eu"), "ind", tmp_path, final=False)
+    us, eu = build_dossiers(source, ("us", "eu"), "marketing", tmp_path, final=False)
     us_docs = {e["pdf"]: e for e in us.manifest["documents"]}
     eu_docs = {e["pdf"]: e for e in eu.manifest["documents"]}
     shared = [path for path, e in us_docs.items() if e["kind"] == "module3" and path in eu_docs]

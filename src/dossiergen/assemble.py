@@ -6,8 +6,9 @@ analytical procedure), decides applicability by molecule type and stage, and pic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from .layouts import in_layout, layout_of, placed_path, shown_number
 from .model import Entity, Model
 from .registry import Section, load_annexes, load_registry
 from .text import pick, slugify
@@ -27,10 +28,16 @@ class Document:
     instance: dict = field(default_factory=dict)  # backbone attributes of the repeat instance
     key_label: str = ""            # e.g. the analytical procedure number of a per-method document
     chain: tuple = ()              # eCTD elements from m3-quality down: ((element, ((attr, value), ...)), ...)
+    shown: str = ""                # the number a reader sees, when the layout renumbers (2.1.S.1.1 in an IMPD)
 
     @property
     def number(self) -> str:
         return self.section.number
+
+    @property
+    def heading_number(self) -> str:
+        """Return the section number printed in the document (the CTD number unless renumbered)."""
+        return self.shown or self.section.number
 
     @property
     def pdf_path(self) -> str:
@@ -51,6 +58,7 @@ class Context:
     stage: str
     lang: str
     documents: tuple[Document, ...]
+    layout: str = "ectd"
 
     @property
     def application(self) -> dict:
@@ -59,10 +67,17 @@ class Context:
 
 def assemble_context(model: Model, market: str, stage: str) -> Context:
     """Return the build context: every applicable Module 3 document in registry order."""
-    lang = LANGUAGE.get(market, "en")
+    lang, layout = LANGUAGE.get(market, "en"), layout_of(market, stage)
     root = load_registry()
-    documents = tuple(_expand(model, root, "", (), {}, stage)) + tuple(_regional(model, market, stage))
-    return Context(model, market, stage, lang, documents)
+    core = tuple(_place(d, layout) for d in _expand(model, root, "", (), {}, stage) if in_layout(d.number, layout))
+    return Context(model, market, stage, lang, core + tuple(_regional(model, market, stage)), layout)
+
+
+def _place(document: Document, layout: str) -> Document:
+    """Return a Module 3 document as the layout places and numbers it."""
+    if layout == "ectd":
+        return document
+    return replace(document, path=placed_path(document.path, layout), shown=shown_number(document.number, layout))
 
 
 def _regional(model: Model, market: str, stage: str):

@@ -122,7 +122,8 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    artifacts += sequence_artifacts(entries) + [Artifact(path, data) for path, data in data_packages(context)]
+    artifacts += (sequence_artifacts(entries) if context.layout == "ectd" else []) + \
+        [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
     manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "build_key": plan.key,
@@ -219,6 +220,11 @@ def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> Gaps
 
     context, _ = _context(folder, "neutral", stage)
     markets = expand_markets((market,), context.application, neutral=False)
+    if not markets:
+        raise InputError("no target market", (Problem(
+            "gaps.no_target_market", "the application names no target market, so there is nothing to assess",
+            context.model.dossier.location_of(context.application),
+            hint="add markets (market, application_type) to application.yaml, or name one with --market"),))
     root, written, assessments = context.model.dossier.label, [], {}
     for name in markets:
         market_context = assemble_context(context.model, name, context.stage)
@@ -289,7 +295,7 @@ def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
 
 
 def _title(context: Context, document: Document) -> str:
-    return f"{document.number} {pick(document.section.title, context.lang)}"
+    return f"{document.heading_number} {pick(document.section.title, context.lang)}"
 
 
 def _meta(context: Context, document: Document) -> DocxMeta:
@@ -316,7 +322,7 @@ def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
 
 def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, pages: int) -> dict:
     document = item.document
-    return {"id": document.id, "section": document.number, "title": _meta(context, document).title,
+    return {"id": document.id, "section": document.heading_number, "title": _meta(context, document).title,
             "kind": "regional" if document.section.regional else "module3", "element": document.section.element,
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
@@ -327,7 +333,7 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
             "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
-            "sequence": f"ectd/{SEQUENCE}",
+            "layout": context.layout, "sequence": f"ectd/{SEQUENCE}" if context.layout == "ectd" else None,
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
             "untranslated": sorted({u for r in rendered for u in r.untranslated})}

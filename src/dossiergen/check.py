@@ -42,13 +42,16 @@ class Finding:
 
 
 def check_build(folder: Path) -> list[Finding]:
-    """Return every finding of a build folder (its ectd/ sequences and their PDFs)."""
+    """Return every finding of a build folder: its ectd/ sequences and their PDFs, or the PDFs of an
+    IMPD (impd/, a clinical trial application outside eCTD), and the regional PDFs."""
     folder = Path(folder)
     findings: list[Finding] = []
     for sequence in sorted((folder / "ectd").glob("[0-9][0-9][0-9][0-9]")):
         findings += check_sequence(folder, sequence)
-    if not (folder / "ectd").is_dir():
-        findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence in the build folder"))
+    if not (folder / "ectd").is_dir() and not (folder / "impd").is_dir():
+        findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence (nor IMPD) in the build folder"))
+    for pdf in sorted((folder / "impd").rglob("*.pdf")):
+        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix(), folder / "impd")
     for pdf in sorted((folder / "regional").rglob("*.pdf")):
         findings += check_pdf(pdf, pdf.relative_to(folder).as_posix())
     return findings
@@ -150,7 +153,8 @@ def _read_findings(data: bytes, shown: str) -> tuple[list[Finding], list[tuple[s
     except pikepdf.PasswordError:
         return findings + [Finding("pdf.encrypted", "error", shown, "PDF is password-protected")], links
     except pikepdf.PdfError as exc:
-        return findings + [Finding("pdf.unreadable", "error", shown, f"PDF cannot be read: {exc}")], links
+        reason = re.sub(r"^<_io\.BytesIO object at 0x[0-9a-f]+>:?\s*", "", str(exc))  # pikepdf names the stream
+        return findings + [Finding("pdf.unreadable", "error", shown, f"PDF cannot be read: {reason}")], links
     with pdf:
         findings += _document_rules(pdf, shown)
         for number, page in enumerate(pdf.pages, 1):

@@ -89,7 +89,8 @@ def check(build_dir: Path, strict: bool) -> None:
     """Check the PDFs and eCTD sequences under BUILD_DIR against FDA, EU and NMPA technical rules."""
     from .check import check_build
 
-    folders = sorted({p.parent.parent for p in build_dir.rglob("ectd/[0-9][0-9][0-9][0-9]")}) if build_dir.is_dir() else []
+    folders = sorted({p.parent.parent for p in build_dir.rglob("ectd/[0-9][0-9][0-9][0-9]")}
+                     | {p.parent for p in build_dir.rglob("impd") if (p.parent / "manifest.json").is_file()}) if build_dir.is_dir() else []
     if not folders:
         click.echo(f"error: no built eCTD sequence under {build_dir} (run `dossiergen build` first)", err=True)
         sys.exit(EXIT_USAGE)
@@ -97,7 +98,7 @@ def check(build_dir: Path, strict: bool) -> None:
     for finding in findings:
         click.echo(finding.format(), err=True)
     errors = sum(f.severity == "error" for f in findings)
-    pdfs = sum(1 for folder in folders for _ in folder.rglob("ectd/**/*.pdf"))
+    pdfs = sum(1 for folder in folders for pattern in ("ectd/**/*.pdf", "impd/**/*.pdf") for _ in folder.rglob(pattern))
     click.echo(f"{build_dir}: {pdfs} PDF(s) in {len(folders)} build(s) checked; {errors} error(s), "
                f"{len(findings) - errors} warning(s)", err=True)
     sys.exit(_exit_code(errors, len(findings) - errors, strict))

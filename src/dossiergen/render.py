@@ -17,6 +17,7 @@ import yaml
 
 from . import tables
 from .assemble import Context, Document, applies_at_stage
+from .layouts import shown_number
 from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
@@ -170,7 +171,7 @@ class _Helpers:
 
     def ref(self, number: str) -> str:
         """Return a cross-reference to another section by its CTD number (a link in the output)."""
-        text = f"{self.t('see_section')} {number}"
+        text = f"{self.t('see_section')} {shown_number(number, self.context.layout)}"
         target = self._target(number)
         return text if target is None else f"\ue000{text}\ue001{target}\ue002"
 
@@ -223,7 +224,7 @@ class _Helpers:
         cells = lambda row: "| " + " | ".join(row) + " |"
         lines = [cells(text[0]), "|" + "|".join(":" + "-" * max(3, round(100 * share)) for share in shares) + "|"]
         lines += [cells(row) for row in text[1:]]
-        number = f"{self.t('table')} {self.document.number}-{self.table_count}"
+        number = f"{self.t('table')} {self.document.heading_number}-{self.table_count}"
         table = "\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n"
         return Markdown(f"\n::: landscape\n{table}\n:::\n" if landscape and not self.in_landscape else table)
 

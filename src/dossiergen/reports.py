@@ -116,7 +116,8 @@ def matrix_markdown(matrix: Matrix, label: str, root: str = "") -> str:
         counts = _counts(assessment)
         lines.append(f"| {market.upper()} | {counts['blocking']} | {counts['advisory']} | {md(_first(assessment) or 'Nothing missing.')} |")
     lines += ["", "## Rules by market", "",
-              "| Rule | Source | " + " | ".join(names) + " |", "|:------|:----|" + "|".join(":-" for _ in names) + "|"]
+              "| Rule | Source | " + " | ".join(names) + " |",
+              "|:--------------|:-----------|" + "|".join(":-----" for _ in names) + "|"]  # relative widths: MISSING fits
     for rule in matrix.rules:
         cells = " | ".join(STATUS[matrix.status(rule["id"], m)] for m in matrix.markets)
         lines.append(f"| {rule['id']}: {md(rule['title'])} | {md(rule['source'])} | {cells} |")

@@ -139,6 +139,9 @@ DATA = {"eaf": eaf_data, "qp_declarations": qp_declarations_data}
 
 
 def packages(context) -> list[tuple[str, bytes]]:
-    """Return the eu data files: regional/eu/eaf-data.json."""
+    """Return the eu data files: regional/eu/eaf-data.json (marketing only: a clinical trial
+    application goes through CTIS, with no eAF)."""
+    if context.stage != "marketing":
+        return []
     data = eaf_data(context.model, context.stage)
     return [("regional/eu/eaf-data.json", (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))]

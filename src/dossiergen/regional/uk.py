@@ -114,6 +114,8 @@ DATA = {"uk": uk_data}
 
 
 def packages(context) -> list[tuple[str, bytes]]:
-    """Return the uk data files: regional/uk/uk-regional-data.json."""
+    """Return the uk data files: regional/uk/uk-regional-data.json (marketing only, as the annex)."""
+    if context.stage != "marketing":
+        return []
     data = uk_data(context.model, context.stage)
     return [("regional/uk/uk-regional-data.json", (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))]

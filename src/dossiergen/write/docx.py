@@ -41,7 +41,7 @@ def write_report_docx(markdown: str, meta: DocxMeta, highlight: dict[str, str]) 
     (e.g. MISSING in red), so a reader's eye finds them."""
     document = docx.Document(io.BytesIO(write_docx(markdown, meta)))
     for tc in document.element.body.iter(qn("w:tc")):
-        fill = highlight.get("".join(tc.itertext()).strip())
+        fill = highlight.get("".join(t.text or "" for t in tc.iter(qn("w:t"))).strip())
         if fill:
             set_child(tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill=fill)
             for r in tc.iter(qn("w:r")):
