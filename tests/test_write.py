@@ -192,3 +192,27 @@ def test_table_words_break_without_changing_the_text_layer():
     name_words = [w for w in words if "dimethylamino" in w[1] or "benzamide" in w[1] or "pyrazol" in w[1]]
     assert len({round(w[3]) for w in name_words}) >= 2, "the long name breaks over several lines"
     assert all(x1 < method_left for _, _, _, _, x1, _ in name_words), "the long name stays inside its column"
+
+
+def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
+    """'−18 to −12 °C' (a range with negative ends never reads '−18–−12' or '−18—12'), true minus
+    signs, a no-break space between number and unit, CO₂ and 10⁶ as sub- and superscripts."""
+    from dossiergen.schema import units
+    from dossiergen.tables import format_range, format_result
+
+    assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "en") == "−18 to −12\u00a0°C"
+    assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "zh") == "−18～−12\u00a0°C"
+    assert format_range({"low": 2, "high": 8, "unit": "Cel"}, units(), "en") == "2–8\u00a0°C"
+    assert format_result({"value": -0.5, "unit": "%"}, units(), "en") == "−0.5\u00a0%"
+    markdown = ("# 3.2.S.2.2 Process\n\nIn a CO2 incubator at 1.0 × 10⁶ cells/mL and -20 °C; KD 8.0 × 10⁻⁵ s⁻¹;"
+                " 10^3 CFU/g; flux 400 L/m²/h; batch VCT-SM1 in step 2-8 (IL-23).\n")
+    meta = PdfMeta("3.2.S.2.2 Process", "s", "h", "en", toc=False)
+    done = convert_batch([(markdown, typst_settings(meta))])[0]
+    pdf, _ = typeset_pdf(done.typst, meta)
+    text = " ".join(_pdf_text(pdf).split())
+    for expected in ("CO2 incubator", "1.0 × 106 cells/mL", "−20 °C", "8.0 × 10−5 s−1", "103 CFU/g", "400 L/m²/h",
+                     "VCT-SM1", "step 2-8 (IL-23)"):
+        assert expected in text, expected
+    body = zipfile.ZipFile(io.BytesIO(done.docx)).read("word/document.xml").decode("utf-8")
+    assert body.count('w:vertAlign w:val="subscript"') == 1 and body.count('w:vertAlign w:val="superscript"') == 4
+    assert "−20\u00a0°C" in body and "400\u00a0L/m²/h" in body and "CO2" not in body
