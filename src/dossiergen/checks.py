@@ -20,6 +20,10 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
            date at `on` ({file, path})
   consistent
            the value at `path` is the same in every item of `items` that has it (e.g. a proper name)
+  consistency
+           the semantic rule `rule` of rules/ (the one validate runs) finds nothing in the dossier
+  irp_recognition
+           the UK IRP route against the Recognition B criteria (regional/uk/irp-recognition-b.yaml)
 
 `items` is {kind, path, where}; `where` matches a field against a value, a list of values,
 {">=": n} / {"<=": n}, {"not_in": [...]}, or {"present": true|false}; fields may be derived
@@ -40,7 +44,7 @@ REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("i
                  "recent": ("items", "field", "years"), "covers": ("items", "within"),
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
                  "remaining_shelf_life": ("items", "on", "months"), "consistent": ("items", "path"),
-                 "irp_recognition": ("triggers",)}
+                 "irp_recognition": ("triggers",), "consistency": ("rule",)}
 EMPTY = (None, "", [], {})
 
 
@@ -74,7 +78,9 @@ def describe(spec: dict, fallback: str = "items") -> str:
     parts = []
     for key, wanted in where.items():
         if isinstance(wanted, dict) and "not_in" in wanted:
-            shown = "outside " + (", ".join(wanted["not_in"]) if len(wanted["not_in"]) <= 6 else f"{len(wanted['not_in'])} countries")
+            names = wanted["not_in"]
+            shown = "outside the " + names if isinstance(names, str) else \
+                "outside " + (", ".join(map(str, names)) if len(names) <= 6 else f"{len(names)} listed values")
         elif isinstance(wanted, dict):
             shown = " ".join(f"{op} {v}" for op, v in wanted.items())
         elif isinstance(wanted, list):
@@ -107,7 +113,7 @@ def home(model: Model, spec: dict) -> Location:
         pattern = next(p for p, k in FILE_KINDS if k == spec["kind"])
         return Location(f"{model.dossier.label}/{pattern}")
     data, path = files[0].data, [p for p in spec.get("path", ()) if p != "*"]
-    for part in path[:-1]:
+    for part in path:  # down to the deepest container that exists (the list the items belong in)
         if not isinstance(data, dict) or not isinstance(data.get(part), (dict, list)):
             break
         data = data[part]
@@ -427,3 +433,14 @@ def _derived_triggers(model: Model, route: dict, criteria: dict) -> list[str]:
     if age is not None and age > criteria["approval_age_years"]["recognition_a"]:
         found.append("approval-age")
     return found
+
+
+@check_kind("consistency")
+def check_consistency(model: Model, check: dict) -> Outcome:
+    """A semantic rule of validate, over every data file of the dossier: each problem it finds
+    (an error, or a warning such as a result outside its specification) is a finding."""
+    from .rules import run_rule
+
+    files = len(model.dossier.files)
+    findings = tuple((p.location or Location(model.dossier.label), p.message) for p in run_rule(check["rule"], model))
+    return Outcome(files, findings, Location(model.dossier.label), "data files")

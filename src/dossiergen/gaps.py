@@ -5,8 +5,9 @@ regional/<market>/requirements.yaml. A rule names its source, the stages and mol
 applies to, a severity (blocking or advisory), a one-line fix, and one check (see checks.py).
 
 Every rule gets one explicit verdict, with its reason:
-  n/a      the rule does not apply: another stage or molecule type, or its `applies_when` set
-           is empty (e.g. no site outside the EEA), or `when_empty: n/a` and nothing to check;
+  n/a      the rule does not apply: another stage or molecule type, its `applies_when` set is
+           empty (e.g. no site outside the EEA), its `unless` set is not (an exemption the data
+           state), or `when_empty: n/a` and nothing to check;
   MISSING  a check found failures, or the set it ranges over is empty (say what must exist);
   met      the check examined at least one item and none failed.
 An Assessment holds the verdicts of one market and stage plus the data the documents marked
@@ -87,8 +88,10 @@ class Assessment:
         return next((v.status for v in self.verdicts if v.id == rule_id), None)
 
     def problems(self, final: bool) -> list[Problem]:
-        """Return the build warnings (errors in a final build for blocking gaps)."""
-        return [g.as_problem(final) for g in self.gaps]
+        """Return the build warnings (errors in a final build for blocking gaps); the findings of the
+        semantic rules are left out: validation has reported them already, each with its own code."""
+        return [g.as_problem(final) for v in self.verdicts if v.rule.get("check", {}).get("kind") != "consistency"
+                for g in v.gaps]
 
 
 def relative(file: str, root: str) -> str:
@@ -108,8 +111,11 @@ def rule_packs(market: str) -> list:
 
 @functools.cache
 def load_rules(market: str) -> tuple[dict, ...]:
-    """Return the rules of a market's packs; a malformed pack raises InputError with located problems."""
-    rules, problems = [], []
+    """Return the rules of a market: the semantic rules validate runs (rules/), then the packs';
+    a malformed pack raises InputError with located problems."""
+    from .rules import as_pack
+
+    rules, problems = as_pack(), []
     for path in rule_packs(market):
         pack, found = check_rule_pack(path)
         rules += pack
@@ -150,6 +156,9 @@ def not_applicable(model: Model, rule: dict, stage: str) -> str | None:
     condition = rule.get("applies_when")
     if condition and not items(model, condition["items"]):
         return condition["reason"]
+    exemption = rule.get("unless")
+    if exemption and items(model, exemption["items"]):
+        return exemption["reason"]
     return None
 
 

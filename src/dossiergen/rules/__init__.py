@@ -1,30 +1,58 @@
-"""Semantic rules of validate: each rule is a function (dossier, model) -> problems.
+"""Semantic rules: the data agree with themselves. Each is a function (dossier, model) -> problems,
+registered with an id, a title and its source in RULES, the one list of them.
 
+`validate` runs them all and reports every problem (errors stop a build). The verdict engine
+(gaps.py) evaluates the same registry through the `consistency` check kind, so the readiness
+matrix and gaps.json carry a verdict for each: met when the dossier's data were read and none is
+at fault, MISSING with every finding (e.g. a result outside its specification) otherwise.
 The rules run on every file, valid or not, and skip what is malformed (the schema reports it),
 so one run shows every problem.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from ..errors import Problem
 from ..load import Dossier
-from ..model import build_model
+from ..model import Model, build_model
 from . import formats, pairs, refs, results
 
+
+@dataclass(frozen=True)
+class Rule:
+    """A semantic rule: its id (core.data-…), what it requires, its source and its function."""
+
+    id: str
+    title: str
+    source: str
+    check: Callable[[Dossier, Model], list[Problem]]
+
+
 RULES = (
-    refs.check_references,
-    refs.check_composition,
-    results.check_result_tests,
-    results.check_result_limits,
-    results.check_stability_time_points,
-    formats.check_identifiers,
-    formats.check_dates,
-    formats.check_units,
-    formats.check_narratives,
-    formats.check_files,
-    pairs.check_limit_texts,
-    pairs.check_proper_name,
+    Rule("core.data-references", "Every reference names an existing entity of the right kind",
+         "DESIGN.md §5 (stable ids, references by id)", refs.check_references),
+    Rule("core.data-composition", "Every composition quantity is keyed by a strength of the same product",
+         "ICH M4Q(R1) 3.2.P.1", refs.check_composition),
+    Rule("core.data-result-tests", "Every result names a test of the specification version it was tested against",
+         "ICH Q6A/Q6B (specifications); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4, 3.2.S.7.3, 3.2.P.8.3", results.check_result_tests),
+    Rule("core.data-result-limits", "Every numeric result meets its acceptance criterion (a result outside it is a finding)",
+         "ICH Q6A/Q6B; ICH M4Q(R1) 3.2.S.4.4 and 3.2.P.5.4 (batch analyses)", results.check_result_limits),
+    Rule("core.data-time-points", "Every stability result is at a time point of its study",
+         "ICH Q1A(R2) §2.1.7 and §2.2.7 (testing frequency)", results.check_stability_time_points),
+    Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
+         "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
+    Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),
+    Rule("core.data-units", "Units are UCUM codes from schemas/units.yaml", "UCUM; DESIGN.md §5", formats.check_units),
+    Rule("core.data-narratives", "Narratives use the allowed Markdown subset", "DESIGN.md §8", formats.check_narratives),
+    Rule("core.data-files", "Files named by the data exist inside the dossier folder", "DESIGN.md §8", formats.check_files),
+    Rule("core.data-limit-texts", "An acceptance criterion's text states its structured limit",
+         "ICH Q6A §2.3 / Q6B §2.3 (acceptance criteria); one fact, one place", pairs.check_limit_texts),
+    Rule("core.data-proper-name", "A US proper name is the INN with its suffix, written once",
+         "FDA guidance, Nonproprietary Naming of Biological Products (2017, 2019)", pairs.check_proper_name),
 )
+BY_ID = {rule.id: rule for rule in RULES}
 
 
 def check_rules(dossier: Dossier) -> list[Problem]:
@@ -32,5 +60,18 @@ def check_rules(dossier: Dossier) -> list[Problem]:
     model = build_model(dossier)
     problems = list(model.problems)
     for rule in RULES:
-        problems += rule(dossier, model)
+        problems += rule.check(dossier, model)
     return problems
+
+
+def run_rule(rule_id: str, model: Model) -> list[Problem]:
+    """Return the problems one semantic rule finds in a model (for the verdict engine)."""
+    return BY_ID[rule_id].check(model.dossier, model)
+
+
+def as_pack() -> list[dict]:
+    """Return the semantic rules as rule-pack entries (check kind `consistency`), in RULES order."""
+    return [{"id": rule.id, "title": rule.title, "source": rule.source,
+             "severity": "advisory" if rule.id == "core.data-result-limits" else "blocking",
+             "fix": "correct the data at each place named (validate lists them with a hint each)",
+             "check": {"kind": "consistency", "rule": rule.id}} for rule in RULES]
