@@ -266,8 +266,9 @@ local function formula(text)
 end
 
 local function typeset_str(str)
-  local text = minus_signs(str.text)
-  local found = formula(text)
+  local text = str.text
+  if text:find("%-%d") then text = minus_signs(text) end  -- cheap tests first: most words need nothing
+  local found = text:find("[%a%)]%d") and formula(text)
   if found then return found end
   -- UTF-8 of U+2070-209F (super- and subscripts) and of ² ³ ¹
   if text:find("\xE2[\x81\x82]") or text:find("\xC2[\xB2\xB3\xB9]") or text:find("%d%^") then
@@ -283,6 +284,15 @@ local function unit_follows(text)
 end
 
 local function units(inlines)
+  local any = false
+  for index = 3, #inlines do
+    local this = inlines[index]
+    if this.t == "Str" and inlines[index - 1].t == "Space" and inlines[index - 2].t == "Str" and unit_follows(this.text) then
+      any = true
+      break
+    end
+  end
+  if not any then return nil end
   local out, changed = pandoc.Inlines({}), false
   for index, this in ipairs(inlines) do
     local last, gap = out[#out], inlines[index - 1]
@@ -298,10 +308,11 @@ local function units(inlines)
   if changed then return out end
 end
 
-local function typography(blocks)
-  return blocks:walk({Inlines = units}):walk({
+local function typography(blocks)  -- one walk: each list of inlines, then its words
+  return blocks:walk({
     traverse = "topdown",
     Header = function(header) return header, false end,
+    Inlines = units,
     Str = typeset_str,
   })
 end
