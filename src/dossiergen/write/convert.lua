@@ -311,7 +311,10 @@ end
 local function typography(blocks)  -- one walk: each list of inlines, then its words
   return blocks:walk({
     traverse = "topdown",
-    Header = function(header) return header, false end,
+    Header = function(header)  -- no-break spaces only
+      header.content = units(header.content) or header.content
+      return header, false
+    end,
     Inlines = units,
     Str = typeset_str,
   })
