@@ -141,7 +141,9 @@ def test_associated_review_lists_exactly_the_materials(cn_builds, build):
     required = {r["material"]: r["kind"] for r in data["materials"] if r["required"]}
     assert required == expected
     declared_only = {r["material"] for r in data["materials"] if not r["required"]}
-    assert declared_only == set(entries) - set(expected)
+    substances = {_yaml(p)["id"] for p in (source / "substances").glob("*.yaml")}
+    assert declared_only == set(entries) - set(expected) - (substances if build == "antibody" else set())
+    assert not {r["material"] for r in data["materials"]} & (substances if build == "antibody" else set())
     for row in data["materials"]:
         entry = entries.get(row["material"], {})
         assert row["missing"] == (not entry)
@@ -163,7 +165,7 @@ def test_associated_review_table_rows(cn_builds):
         assert row.startswith(f"| {kinds[material['kind']]} | {material['name']}")
     assert data["missing"] == [] and rendered.missing == ()
     hengxin = next(r for r in rows if "Y20260001837" in r)
-    assert "| I |" in hengxin and "HX-LOA-2026-014" in hengxin and "2026-09-18" in hengxin
+    assert "| I |" in hengxin and "HX-LOA-2026-014" in hengxin and "2026年9月18日" in hengxin
     assert sum("未登记，研究资料随本申请提交" in r for r in rows) == sum(
         r["submitted_with_application"] for r in data["materials"])
 
@@ -243,3 +245,34 @@ def test_bad_registration_data_gives_one_located_message(tmp_path, code, replace
     assert re.match(rf"dossier/markets/cn\.yaml:{line}:\d+: error: ", found[0]), found[0]
     assert "exc-mcc" in found[0] or "F2019000012" in found[0]
     assert [text for text in run.stderr.splitlines() if re.search(r"\[cn\.", text)] == found
+
+
+# nothing hidden: English in the PDFs ---------------------------------------------------------------
+@pytest.mark.parametrize("build", ["antibody", "tablets"])
+def test_every_latin_run_in_the_pdfs_is_allowed_or_listed(cn_builds, build):
+    """Every run of three or more Latin words in the text layer of every cn PDF is made of allowed
+    terms (regional/cn/allowed-latin.yaml, the INN) or of texts the manifest lists (untranslated, or
+    kept in the original language); the completed examples list nothing as untranslated."""
+    from dossiergen.load import load_dossier
+    from dossiergen.translation import allowed_for, latin_runs
+
+    source, _, folder = cn_builds[build]
+    manifest = _manifest(folder)
+    terms = allowed_for(load_dossier(source))
+    listed = " ".join(u["text"] for u in manifest["untranslated"] + manifest["kept_in_original"])
+    listed_words = set(re.findall(r"[A-Za-z]+", listed))
+    unlisted = {}
+    for document in manifest["documents"]:
+        # zero-width spaces and soft hyphens are line-break opportunities of the typesetter, not text
+        # (and a code broken after a hyphen at the end of a line is one word)
+        text = " ".join(_pdftotext(folder / document["pdf"]).replace("\u200b", "").replace("\u00ad", "").split())
+        text = re.sub(r"(?<=[A-Za-z0-9])- (?=[A-Za-z0-9])", "-", text)
+        for run in latin_runs(text):
+            stray = [w for word in terms.residue(run) for w in re.findall(r"[A-Za-z]+", word) if w not in listed_words]
+            if stray:
+                unlisted.setdefault(document["section"], []).append(run)
+    assert unlisted == {}
+    assert manifest["untranslated"] == []
+    # kept in the original: literature citations and the postal address (street, town, region) of sites abroad
+    assert all(re.match(r"references\.yaml#|sites\.yaml#\$\.sites\[\d+\]\.address\.(street|city|region)$", u["path"])
+               for u in manifest["kept_in_original"]), manifest["kept_in_original"]

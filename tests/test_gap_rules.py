@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, apply_edits
+from conftest import ROOT, apply_edits, run_cli
 from dossiergen.gaps import assess, find_gaps
 from dossiergen.load import load_dossier
-from dossiergen.model import build_model, select
+from dossiergen.model import build_model
 from dossiergen.markets import REGIONS as MARKETS
 from dossiergen.reports import build_matrix
-from dossiergen.schema import narrative_paths
 
 
 def _matrix(model, stage: str):
@@ -232,29 +231,35 @@ def test_count_at_least_met_then_one_result_row_less(minimal):
 
 
 # translated ----------------------------------------------------------------------------------------
-TRANSLATED_KINDS = {"substance": "substances/*.yaml", "product": "products/*.yaml",
-                    "stability": "stability.yaml", "appendices": "appendices.yaml"}
-
-
 def test_translated_unmet_names_each_file_once(minimal):
+    """Every text counts: narratives, short texts (names, containers, criteria) and CSV free text."""
     gaps = _gaps(minimal, "cn", "ind", "cn.translation-ind")
-    assert _places(gaps) == [("appendices.yaml", 2), ("products/dp-minitab.yaml", 7),
-                             ("stability.yaml", 20), ("substances/ds-minitab.yaml", 20)]
+    places = dict(_places(gaps))
+    assert places["appendices.yaml"] == 2 and places["stability.yaml"] == 7  # '60 mL HDPE bottle'
+    assert places["results/dp.csv"] == 2 and places["methods.yaml"] > 1  # 'Conforms'; a method title
+    assert "markets/us.yaml" not in places  # the US market file is not part of the Chinese dossier
     assert {g.severity for g in gaps} == {"advisory"}
-    assert "1 narrative(s) in stability.yaml have no Chinese (zh) text" in {g.detail.split(",")[0] for g in gaps}
+    assert "3 text(s) in stability.yaml have no Chinese (zh) text" in {g.detail.split(",")[0] for g in gaps}
     marketing = _gaps(minimal, "cn", "marketing", "cn.translation-marketing")
     assert _places(marketing) == _places(gaps) and {g.severity for g in marketing} == {"blocking"}
 
 
-def test_translated_met_once_every_narrative_has_chinese(minimal):
-    for kind, pattern in TRANSLATED_KINDS.items():
-        for path in minimal.glob(pattern):
-            data = yaml.safe_load(path.read_text("utf-8"))
-            for narrative in narrative_paths(kind):
-                for value, container, key in list(select(data, narrative)):
-                    if isinstance(value, str):
-                        container[key] = {"en": value, "zh": "中文译文"}
-            path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+def test_translated_met_once_every_text_has_chinese(minimal, tmp_path):
+    """Export every text, translate it, import it: the rule is then met."""
+    from lxml import etree
+
+    out = tmp_path / "cn.xlf"
+    assert run_cli("translate", "export", "--market", "cn", "--dossier", str(minimal), "--out", str(out)).exit_code == 0
+    tree = etree.parse(str(out))
+    ns = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
+    for unit in tree.iterfind(".//x:trans-unit", ns):
+        target = unit.find("x:target", ns)
+        if target is None:
+            target = etree.SubElement(unit, f"{{{ns['x']}}}target")
+            unit.find("x:source", ns).addnext(target)
+        target.text, target.attrib["state"] = "中文译文", "translated"
+    tree.write(str(out), xml_declaration=True, encoding="UTF-8")
+    assert run_cli("translate", "import", "--dossier", str(minimal), str(out)).exit_code == 0
     assert not load_dossier(minimal).problems
     assert _gaps(minimal, "cn", "ind", "cn.translation-ind") == []
     assert _gaps(minimal, "cn", "marketing", "cn.translation-marketing") == []
@@ -268,16 +273,21 @@ def _expected_examples() -> dict:
     """What each example lacks, checked by hand against its data."""
     cci = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: cci"))
            for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml")]
+    # The colour tests grade against Ph. Eur. 2.2.2 B reference solutions, which ChP 0901 does not have
+    # (it uses its own YG, Y, OY, OR and BR standards): no ChP chapter is cited for them.
+    colour = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: colour"))
+              for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml", "spec-ds-ordesimab.yaml")]
     return {
         # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
         # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
         # inspection is likely (advisory). For the UK, batches are certified by the UK QP at Thamesgate
         # while the QP declaration is taken from the EU application, signed by the German QP (advisory).
-        # For China only the container closure integrity tests cite USP <1207.2> without a ChP reference.
+        # For China the container closure integrity tests cite USP <1207.2> and the colour tests Ph. Eur.
+        # 2.2.2 without a ChP reference (advisory).
         (ANTIBODY, "marketing", "us"): [],
         (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)],
         (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)],
-        (ANTIBODY, "marketing", "cn"): [("cn.chp-reference", *place) for place in cci],
+        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour]),
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
         # the application in the CN associated review).
         (TABLETS, "ind", "us"): [], (TABLETS, "ind", "eu"): [], (TABLETS, "ind", "cn"): [],
@@ -296,7 +306,8 @@ def test_antibody_cci_finding_is_what_the_data_says():
     spec = yaml.safe_load((ANTIBODY / "specifications" / "spec-dp-solution.yaml").read_text("utf-8"))
     cci = next(t for t in spec["tests"] if t["id"] == "cci")
     assert cci["compendial_reference"] == {"usp": "<1207.2>"}
-    gap = next(g for g in find_gaps(_model(ANTIBODY), "cn", "marketing") if "spec-dp-solution" in g.location.file)
+    gap = next(g for g in find_gaps(_model(ANTIBODY), "cn", "marketing")
+               if "spec-dp-solution" in g.location.file and g.detail.startswith("'cci'"))
     assert gap.severity == "advisory" and gap.detail.startswith("'cci': compendial_reference is usp <1207.2>, not ")
 
 

@@ -20,6 +20,7 @@ from .model import Model, build_model
 from .package import Artifact, inputs_digest, manifest_bytes, write_build
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
+from .translation import is_biologic, substance_terms
 from .text import pick
 from .validate import validate_dossier
 from .gaps import Assessment, assess, gaps_report, relative
@@ -295,7 +296,10 @@ def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
 
 
 def _title(context: Context, document: Document) -> str:
-    return f"{document.heading_number} {pick(document.section.title, context.lang)}"
+    title = pick(document.section.title, context.lang)
+    if context.lang == "zh":
+        title = substance_terms(title, is_biologic(context.application.get("molecule_type")))
+    return f"{document.heading_number} {title}"
 
 
 def _meta(context: Context, document: Document) -> DocxMeta:
@@ -311,7 +315,7 @@ def _instance_label(context: Context, document: Document) -> str:
     """Return the names of the repeat instance in the document language (for header and subject)."""
     names = [((document.get(scope) or {}).get(key)) for scope, key in
              (("substance", "substance"), ("substance", "manufacturer"), ("product", "name"), ("excipient", "name"))]
-    return ", ".join(str(pick(n, context.lang)) for n in names if n)
+    return ("，" if context.lang == "zh" else ", ").join(str(pick(n, context.lang)) for n in names if n)
 
 
 def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
@@ -327,7 +331,8 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
             "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
-            "missing": list(item.missing), "untranslated": list(item.untranslated)}
+            "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated if not u.kept],
+            "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
 
 
 def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
@@ -336,4 +341,16 @@ def _manifest(folder: Path, context: Context, entries: list[dict], rendered: lis
             "layout": context.layout, "sequence": f"ectd/{SEQUENCE}" if context.layout == "ectd" else None,
             "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
-            "untranslated": sorted({u for r in rendered for u in r.untranslated})}
+            "untranslated": _untranslated(rendered, False), "kept_in_original": _untranslated(rendered, True)}
+
+
+def _untranslated(rendered: list[Rendered], kept: bool) -> list[dict]:
+    """Return the English texts printed in the documents, each once, with its data path and sections
+    (kept: those of fields kept in their original language, such as literature citations)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for item in rendered:
+        for u in (u for u in item.untranslated if u.kept == kept):
+            sections = found.setdefault((u.path, u.text), [])
+            if u.section not in sections:
+                sections.append(u.section)
+    return [{"path": path, "text": text, "sections": sections} for (path, text), sections in sorted(found.items())]

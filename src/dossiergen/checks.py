@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
-from .model import Model, results_by_study, select
+from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
@@ -162,7 +162,7 @@ def _months_of_data(model: Model, study: dict) -> float:
     return max((p for p in points if isinstance(p, (int, float))), default=0)
 
 
-BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
+BIOTECH = BIOLOGICAL_MOLECULES
 EEA = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
        "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO")
 # EU mutual recognition agreements on GMP inspections (operational for human medicines; scope
@@ -337,21 +337,19 @@ def check_count_at_least(model: Model, check: dict) -> Outcome:
 
 @check_kind("translated")
 def check_translated(model: Model, check: dict) -> Outcome:
-    from .schema import narrative_paths
+    """Count the texts of the files of `kinds` a Chinese dossier lacks (translation.pending): narratives,
+    short texts (names, criteria, containers, method and parameter names) and the free text of result
+    CSVs; allowed Latin terms and fields kept in the original are not counted. One finding per file."""
+    from .translation import pending, units
 
-    checked, findings = 0, []
-    for kind in check["kinds"]:
-        for source in model.dossier.of_kind(kind):
-            untranslated = []
-            for pattern in narrative_paths(kind):
-                for value, container, key in select(source.data, pattern):
-                    if isinstance(value, (str, dict)) and not (isinstance(value, dict) and "not_applicable" in value):
-                        checked += 1
-                    if isinstance(value, str) or (isinstance(value, dict) and "en" in value and not value.get("zh")):
-                        untranslated.append(model.dossier.location_of(container, key))
-            if untranslated:
-                findings.append((untranslated[0], f"{len(untranslated)} narrative(s) in {source.rel} have no Chinese (zh) text, the first here"))
-    return Outcome(checked, tuple(findings), Location(model.dossier.label), "narratives")
+    every = [u for u in units(model.dossier) if model.dossier.files[u.rel].kind in check["kinds"]]
+    by_file: dict[str, list] = {}
+    for unit in pending(model.dossier, every):
+        by_file.setdefault(unit.rel, []).append(unit)
+    findings = tuple((model.dossier.locate(rel, found[0].path),
+                      f"{len(found)} text(s) in {rel} have no Chinese (zh) text, the first here ({found[0].en[:60]!r})")
+                     for rel, found in by_file.items())
+    return Outcome(len(every), findings, Location(model.dossier.label), "texts")
 
 
 @check_kind("remaining_shelf_life")

@@ -163,6 +163,43 @@ def render(dossier: Path, market: str, stage: str | None, section: str) -> None:
         click.echo(item.markdown)
 
 
+@cli.group()
+def translate() -> None:
+    """Translation of the dossier for China: XLIFF export for translators and CAT tools, and import."""
+
+
+@translate.command("export")
+@_dossier_option
+@click.option("--market", type=click.Choice(("cn",)), required=True, help="The market whose language is wanted (cn: Chinese).")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The XLIFF file to write (default: build/translation/<market>.xlf); .tmx and .tbx beside it.")
+def translate_export(dossier: Path, market: str, out: Path | None) -> None:
+    """Write every text the dossier lacks in the market's language as XLIFF 1.2."""
+    from .xliff import export
+
+    result = _run(lambda: export(dossier, out or Path("build") / "translation" / f"{market}.xlf", market))
+    for path in result.written:
+        click.echo(str(path))
+    click.echo(f"{result.units} text(s) to translate ({result.occurrences} place(s) in the data), "
+               f"{result.proposed} proposed from the translation memory", err=True)
+
+
+@translate.command("import")
+@_dossier_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Exit 3 when there are warnings (glossary, changed texts).")
+def translate_import(dossier: Path, file: Path, strict: bool) -> None:
+    """Write the translations of an XLIFF file into the dossier's YAML and CSV files, in place."""
+    from .xliff import import_translations
+
+    result = _run(lambda: import_translations(dossier, file))
+    _report(result.problems, "text")
+    for rel in result.files:
+        click.echo(str(dossier / rel))
+    click.echo(f"{result.filled} text(s) filled in {len(result.files)} file(s); {len(result.problems)} warning(s)", err=True)
+    sys.exit(_exit_code(0, len(result.problems), strict))
+
+
 class _progress:
     """A rich progress bar on stderr, shown only once a build has run for a second."""
 

@@ -12,6 +12,10 @@ from typing import Any, Iterator
 from .errors import Problem
 from .load import Dossier
 
+# Molecule types whose drug substance is biological (ICH Q5C/Q6B; 原液 in Chinese), the others chemical
+# (ICH Q6A/Q11; 原料药). One list, read by the gap checks, the Chinese terms and the China annexes.
+BIOLOGICAL_MOLECULES = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
+
 # Where entities with an `id` live: entity type -> (file kind, path pattern). '*' = any list item.
 ENTITY_PATHS: tuple[tuple[str, str, tuple], ...] = (
     ("application", "application", ()),

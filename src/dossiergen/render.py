@@ -7,6 +7,7 @@ captions, markers) return `Markdown`, which passes through unchanged.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import posixpath
 import re
@@ -21,7 +22,8 @@ from .layouts import shown_number
 from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
-from .text import Markdown, escape_md, is_untranslated, pick
+from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
+from .translation import Untranslated, index_for, is_biologic, is_chinese, is_kept, substance_terms
 from .write.layout import LANDSCAPE, MM_PER_PT, PORTRAIT
 
 TEMPLATE_DIR = TEMPLATES / "module3"
@@ -36,7 +38,7 @@ class Rendered:
     document: Document
     markdown: str
     missing: tuple[str, ...] = ()
-    untranslated: tuple[str, ...] = ()
+    untranslated: tuple[Untranslated, ...] = ()
 
 
 @functools.cache
@@ -44,9 +46,20 @@ def _environment() -> jinja2.Environment:
     regional = sorted(str(p) for p in REGIONAL.glob("*/templates") if p.is_dir())
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(TEMPLATE_DIR), *regional]), undefined=jinja2.StrictUndefined,
-        finalize=escape_md, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        finalize=_finalize, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["markup"] = _macro_markup
     return env
+
+
+_HELPERS: contextvars.ContextVar = contextvars.ContextVar("dossiergen_render_helpers")
+
+
+def _finalize(value) -> Markdown:
+    """Escape a printed value; a text given as {en, zh} prints in the document language (tx)."""
+    if isinstance(value, dict) and "en" in value and set(value) <= {"en", "zh"}:
+        helpers = _HELPERS.get(None)
+        value = helpers.tx(value) if helpers else value.get("en")
+    return escape_md(value)
 
 
 def _macro_markup(value) -> Markdown:
@@ -72,6 +85,7 @@ def render_document(context: Context, document: Document) -> Rendered:
     """Return the Markdown of one document; a template error raises InputError naming it."""
     helpers = _Helpers(context, document)
     template_name = f"{document.section.template}.md.j2"
+    token = _HELPERS.set(helpers)
     try:
         text = _environment().get_template(template_name).render(**helpers.namespace())
     except jinja2.UndefinedError as exc:
@@ -80,7 +94,17 @@ def render_document(context: Context, document: Document) -> Rendered:
     except jinja2.TemplateError as exc:
         raise InputError("template error", (Problem("render.template", f"{template_name}: {exc}",
                                                     hint=f"while rendering {document.number} ({document.path})"),)) from exc
-    return Rendered(document, _tidy(_links(text, context, document)), tuple(helpers.missing_paths), tuple(helpers.untranslated))
+    finally:
+        _HELPERS.reset(token)
+    markdown = _tidy(_links(text, context, document))
+    if context.lang == "zh":
+        markdown = zh_typography(markdown)  # English the templates print without tx()/md()/t(): listed too, nothing hidden
+        index = index_for(context.model.dossier, context.market)
+        for piece in index.stray(markdown, [u.text for u in helpers.untranslated]):
+            where = index.where(piece)
+            helpers.untranslated.append(Untranslated(document.number, where or f"template:{template_name}", piece,
+                                                     bool(where) and all(is_kept(p) for p in where.split(", "))))
+    return Rendered(document, markdown, tuple(helpers.missing_paths), tuple(dict.fromkeys(helpers.untranslated)))
 
 
 _LINK = re.compile("\ue000(.*?)\ue001(\\d+)\ue002")
@@ -118,12 +142,12 @@ class _Helpers:
     table_count: int = 0
     in_landscape: bool = False
     missing_paths: list[str] = field(default_factory=list)
-    untranslated: list[str] = field(default_factory=list)
+    untranslated: list[Untranslated] = field(default_factory=list)
 
     def namespace(self) -> dict:
         doc, ctx = self.document, self.context
         names = {"doc": doc, "app": ctx.application, "lang": ctx.lang, "market": ctx.market, "stage": ctx.stage,
-                 "model": ctx.model, "title": Markdown(escape_md(pick(doc.section.title, ctx.lang))),
+                 "model": ctx.model, "title": Markdown(escape_md(self._terms(pick(doc.section.title, ctx.lang)))),
                  "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
         for name in ("substance", "product", "excipient", "method", "declaration"):
             names[name] = doc.get(name) or {}
@@ -140,11 +164,33 @@ class _Helpers:
         entry = labels().get(key)
         if entry is None:
             raise jinja2.UndefinedError(f"no label '{key}' in labels.yaml")
-        return entry.get(self.context.lang) or entry["en"]
+        if self.context.lang != "en" and not entry.get(self.context.lang):
+            self.untranslated.append(Untranslated(self.document.number, f"label:{key}", entry["en"]))
+        text = entry.get(self.context.lang) or entry["en"]
+        return text if key.startswith("cn_ar_") else self._terms(text)  # 1.3.8.1 names the category as the announcement does
+
+    def _terms(self, text: str) -> str:
+        """Name the drug substance of a Chinese fixed text by substance type (原液 or 原料药)."""
+        if self.context.lang != "zh":
+            return text
+        return substance_terms(text, is_biologic(self.context.application.get("molecule_type")))
 
     def tx(self, value) -> str:
-        """Return a short text (string or {en, zh}) in the document language."""
-        return "" if value is None else str(pick(value, self.context.lang))
+        """Return a short text (string or {en, zh}) in the document language; English in a Chinese
+        document is recorded (with its data path) unless it holds only allowed Latin terms."""
+        if value is None:
+            return ""
+        text = str(pick(value, self.context.lang))
+        if is_untranslated(value, self.context.lang):
+            self._record(text)
+        return text
+
+    def _record(self, english: str) -> None:
+        index = index_for(self.context.model.dossier, self.context.market)
+        if index.terms.needs_translation(english):
+            where = index.where(english)
+            self.untranslated.append(Untranslated(self.document.number, where or "(derived)", " ".join(english.split()),
+                                                  bool(where) and all(is_kept(p) for p in where.split(", "))))
 
     def md(self, value, where: str = "") -> Markdown:
         """Return a narrative as Markdown in the document language; note it if untranslated."""
@@ -153,7 +199,7 @@ class _Helpers:
         if isinstance(value, dict) and set(value) == {"not_applicable"}:
             return Markdown(f"{self.t('not_applicable')}: {self.md(value['not_applicable'], where)}")
         if is_untranslated(value, self.context.lang):
-            self.untranslated.append(f"{self.document.number} {where}".strip())
+            self._record(str(pick(value, self.context.lang)))
         return Markdown(str(pick(value, self.context.lang)).strip())
 
     def heading(self, level: int, text) -> Markdown:
@@ -209,7 +255,7 @@ class _Helpers:
         if not rows:
             return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
         self.table_count += 1
-        text = [[escape_md(c) if not isinstance(c, Markdown) else c for c in row]
+        text = [[c if isinstance(c, Markdown) else _finalize(c) for c in row]
                 for row in [header] + [["" if c is None else c for c in row] for row in rows]]
         size = TABLE_PT["zh" if self.context.lang == "zh" else "en"]
         pad = 2 * tables.CELL_PAD_PT / size
@@ -246,7 +292,11 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        return tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang)
+        if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
+                and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
+            self._record(text)
+        return text
 
     def qty(self, value) -> str:
         return tables.format_quantity(value, units(), self.context.lang)
@@ -266,11 +316,28 @@ class _Helpers:
         return self.tx(site.get("legal_name")) if site else str(site_id)
 
     def address(self, value) -> str:
-        """Return an address on one line."""
+        """Return an address on one line: in a Chinese document, a Chinese site in Chinese order
+        (province, city, district and street with number, building; then the postal code)."""
         if not isinstance(value, dict):
             return ""
+        if self.context.lang == "zh":
+            return self._address_zh(value)
         parts = [value.get(k) for k in ("building", "street", "postal_code", "city", "region")]
         return ", ".join(str(self.tx(p)) for p in parts if p) + f", {value.get('country', '')}"
+
+    def _address_zh(self, value: dict) -> str:
+        country = value.get("country", "")
+        name = labels().get(f"country_{country}", {}).get("zh") or country
+        if country == "CN":
+            text = "".join(str(self.tx(value[k])).replace(" ", "") for k in ("region", "city", "street", "building") if value.get(k))
+            return text + (f"（邮编：{value['postal_code']}）" if value.get("postal_code") else "")
+        parts = [str(self.tx(value[k])) for k in ("building", "street", "city", "region", "postal_code") if value.get(k)]
+        chinese = [p for p in parts if is_chinese(p)]
+        if len(chinese) == len(parts):  # translated: Chinese order, country first
+            return name + "".join(reversed(parts))
+        # a postal address abroad as the post delivers it, after the parts given in Chinese; the country in Chinese
+        postal = ", ".join(p for p in parts if not is_chinese(p))
+        return "，".join(chinese + [postal]) + f"（{name}）"
 
     def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
         spec = self.get(spec_id)

@@ -50,6 +50,10 @@ def _with_unit(number: str, unit: str) -> str:
     return f"{number}{NBSP}{unit}" if unit else number
 
 
+QUALIFIER_WORDS = {"<LOQ": {"en": "<\u00a0LOQ", "zh": "<\u00a0LOQ"}, "<LOD": {"en": "<\u00a0LOD", "zh": "<\u00a0LOD"},
+                   "not_detected": {"en": "Not detected", "zh": "未检出"}, "not_tested": {"en": "Not tested", "zh": "未检测"}}
+
+
 def format_result(result: dict | None, units: dict, lang: str) -> str:
     """Return one result as printed: '99.5 %', '< LOQ', 'Conforms' (a no-break space before a unit)."""
     if not result:
@@ -57,11 +61,13 @@ def format_result(result: dict | None, units: dict, lang: str) -> str:
     qualifier = result.get("qualifier")
     unit = _unit(result.get("unit"), units, lang)
     if "value" in result:
-        prefix = {"<": "<" + NBSP, ">": ">" + NBSP, "NMT": "NMT" + NBSP}.get(qualifier, "")
+        prefix = {"<": "<" + NBSP, ">": ">" + NBSP, "NMT": "不得过" if lang == "zh" else "NMT" + NBSP}.get(qualifier, "")
         return prefix + _with_unit(format_number(result["value"]), unit)
     if qualifier:
-        return {"<LOQ": "<" + NBSP + "LOQ", "<LOD": "<" + NBSP + "LOD", "not_detected": "Not detected",
-                "not_tested": "Not tested"}.get(qualifier, qualifier)
+        words = QUALIFIER_WORDS.get(qualifier)
+        return (words.get(lang) or words["en"]) if words else qualifier
+    if lang == "zh" and result.get("text_zh"):
+        return str(result["text_zh"])
     return str(pick(result.get("text"), lang))
 
 

@@ -46,3 +46,45 @@ def slugify(text: str, limit: int = 40) -> str:
         slug = slug[:cut] if cut >= limit // 2 else slug[:limit]
         slug = re.sub(r"(-(for|of|and|in|with|the|to))+$", "", slug)
     return slug.rstrip("-") or "x"
+
+
+# Chinese typography (GB/T 15834-2011 punctuation, GB/T 15835-2011 numbers, GB/T 7408 dates) -----------
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_ZH_PUNCT = "\u3000-\u303f\uff00-\uffef"
+_ISO_DATE = re.compile(r"(?<![\w-])(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![\w-])")
+_AFTER_HAN = re.compile(rf"(?<=[{_HAN}{_ZH_PUNCT}])[ \t]*([:;,?!])(?:[ \t]+|(?=[^\s\d])|$)")
+_BEFORE_HAN = re.compile(rf"(?<=[^\s\\*:;,])([:;,])[ \t]*(?=[{_HAN}])")
+_PARENS = re.compile(rf"(?<!\])\(([^()\n]*[{_HAN}][^()\n]*)\)")
+_LINK_PARENS = re.compile(rf"\((\[[^\]\n]*[{_HAN}][^\]\n]*\]\([^)\n]*\))\)")
+_PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
+_PERCENT = re.compile("(?<=\\d)[ \u00a0](?=%)")  # also the no-break space render puts between number and unit
+_SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*\d])")
+_FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
+
+
+def chinese_date(iso: str) -> str:
+    """Return 2026年11月30日 for 2026-11-30 (GB/T 7408 and NMPA practice: no leading zeros)."""
+    year, month, day = str(iso).split("-")
+    return f"{int(year)}年{int(month)}月{int(day)}日"
+
+
+def zh_typography(markdown: str) -> str:
+    """Return a Chinese document's Markdown with Chinese conventions: ISO dates as 年月日, full-width
+    colon, semicolon, comma, question and exclamation marks next to Chinese text, full-width brackets
+    around text containing Chinese, 。 ending a Chinese sentence, and no space before % (the Markdown
+    syntax is left alone)."""
+    lines = []
+    for line in markdown.split("\n"):
+        if line.startswith(": "):  # a pandoc table caption: keep its marker
+            lines.append(": " + zh_typography(line[2:]))
+            continue
+        line = _ISO_DATE.sub(lambda m: chinese_date(m.group(0)), line)
+        line = _AFTER_HAN.sub(lambda m: _FULL[m.group(1)], line)
+        line = _BEFORE_HAN.sub(lambda m: _FULL[m.group(1)], line)
+        line = _PARENS.sub(r"（\1）", line)
+        line = _LINK_PARENS.sub(r"（\1）", line)
+        line = _PERIOD.sub("。", line)
+        line = _PERCENT.sub("", line)
+        line = _SPACED.sub(lambda m: m.group(1) or "", line)
+        lines.append(line)
+    return "\n".join(lines)

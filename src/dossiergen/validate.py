@@ -42,7 +42,7 @@ def _merge_misspellings(problems: list[Problem]) -> list[Problem]:
 
 def _check_csv(dossier: Dossier, source: SourceFile) -> list[Problem]:
     schema = schema_of(source.kind)
-    known = list(schema["properties"]) + ["test", "value", "unit", "qualifier", "text"]
+    known = list(schema["properties"]) + ["test", "value", "unit", "qualifier", "text", "text_zh"]
     problems = []
     for name in source.header:
         if name not in known:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 
+from ..model import BIOLOGICAL_MOLECULES as BIOLOGICS  # their 1.3.3 is the 制造及检定规程 of a biologic
 from ..text import pick
 
 KINDS = ("api", "excipient", "packaging")
-# Molecule types whose 1.3.3 is the 制造及检定规程 (manufacturing and testing procedures of a biologic).
-BIOLOGICS = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
 SOURCE = "markets/cn.yaml associated_review"
 PACKAGE = "regional/cn/associated-review.json"
 
@@ -36,7 +35,8 @@ def associated_review_data(model, stage: str) -> dict:
     used = _materials(model)
     rows = [_row(material, entries.get(material["material"])) for material in used]
     listed = {m["material"] for m in used}
-    rows += [_row(_declared(model, e), e) for mid, e in entries.items() if mid not in listed]
+    rows += [_row(_declared(model, e), e) for mid, e in entries.items()  # never a biological drug substance
+             if mid not in listed and not (model.get(mid, "substance") and _biological(model, model.get(mid).data))]
     rows.sort(key=lambda r: KINDS.index(r["kind"]) if r["kind"] in KINDS else len(KINDS))
     return {"market": "cn", "stage": stage, "section": "1.3.8.1", "source": SOURCE, "materials": rows,
             "missing": [r["material"] for r in rows if r["missing"]]}

@@ -81,7 +81,7 @@ def _composition(model, product: dict) -> dict:
     for strength in product.get("strengths") or []:
         components = [{"component": c.get("component"), "name": _subject_name(model, c.get("component")),
                        "quantity": (c.get("quantities") or {}).get(strength.get("id")), "function": _en(c.get("function")),
-                       "standard": c.get("standard"), "removed_during_process": bool(c.get("removed_during_process"))}
+                       "standard": pick(c.get("standard"), "en"), "removed_during_process": bool(c.get("removed_during_process"))}
                       for c in product.get("composition") or [] if strength.get("id") in (c.get("quantities") or {})]
         strengths.append({"id": strength.get("id"), "label": strength.get("label"),
                           "unit_of_presentation": _en(strength.get("unit_of_presentation")), "components": components})

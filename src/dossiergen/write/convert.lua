@@ -167,14 +167,9 @@ local function keep_blocks(blocks, text_pt, sizes)
   })
 end
 
--- Typography for both writers (Word and typst): true minus signs, sub- and superscripts, and a
+-- Typography for both writers (Word and typst): true minus signs, sub- and superscripts (CO2, 10^3), and a
 -- no-break space between a number and its unit in written text (render.py formats data values
 -- so already). Headings are left as written: they are bookmarks and outline entries.
-local SUPERSCRIPT = {["⁰"] = "0", ["¹"] = "1", ["²"] = "2", ["³"] = "3", ["⁴"] = "4", ["⁵"] = "5", ["⁶"] = "6",
-                     ["⁷"] = "7", ["⁸"] = "8", ["⁹"] = "9", ["⁺"] = "+", ["⁻"] = "\u{2212}", ["⁼"] = "=",
-                     ["⁽"] = "(", ["⁾"] = ")", ["ⁿ"] = "n"}
-local SUBSCRIPT = {["₀"] = "0", ["₁"] = "1", ["₂"] = "2", ["₃"] = "3", ["₄"] = "4", ["₅"] = "5", ["₆"] = "6",
-                   ["₇"] = "7", ["₈"] = "8", ["₉"] = "9", ["₊"] = "+", ["₋"] = "\u{2212}"}
 -- Formulas written with plain digits whose digits are subscripts (CO2 -> CO₂). A list, not a
 -- guess: codes such as VCT-SM1, IL-23 or C18 must stay as written.
 local FORMULAS = {}
@@ -201,49 +196,19 @@ local function minus_signs(text)
   return text
 end
 
--- Splits text into Str, Superscript and Subscript by its Unicode super- and subscript characters
--- and 10^6 written with a caret. A run of only ¹ ² ³ (m², which every font has) stays as typed.
+-- Splits text at powers written with a caret (10^6, 10^-5) into Str and Superscript. Unicode
+-- super- and subscripts (10⁶, M⁻¹, H₂O) stay as typed: the text layer keeps them, and typst takes
+-- the glyphs Liberation lacks from its own fonts.
 local function scripts(text)
-  local out, run, typed, kind = {}, {}, {}, nil
-  local function add_text(joined)
-    local start = 1
-    for before, power, after in joined:gmatch("()%d%^([\u{2212}%-]?%d+)()") do
-      out[#out + 1] = pandoc.Str(joined:sub(start, before))
-      out[#out + 1] = pandoc.Superscript({pandoc.Str((power:gsub("^%-", MINUS)))})
-      start = after
-    end
-    if start <= #joined then out[#out + 1] = pandoc.Str(joined:sub(start)) end
+  local out, start = {}, 1
+  for before, power, after in text:gmatch("()%d%^([\u{2212}%-]?%d+)()") do
+    out[#out + 1] = pandoc.Str(text:sub(start, before))
+    out[#out + 1] = pandoc.Superscript({pandoc.Str((power:gsub("^%-", MINUS)))})
+    start = after
   end
-  local function flush()
-    if #run == 0 then return end
-    local joined, as_typed = table.concat(run), table.concat(typed)
-    local others = as_typed:gsub("\u{B9}", ""):gsub("\u{B2}", ""):gsub("\u{B3}", "")
-    if kind == "sup" and others == "" then
-      add_text(as_typed)
-    elseif kind == "sup" then out[#out + 1] = pandoc.Superscript({pandoc.Str(joined)})
-    elseif kind == "sub" then out[#out + 1] = pandoc.Subscript({pandoc.Str(joined)})
-    else add_text(joined) end
-    run, typed = {}, {}
-  end
-  for _, code in utf8.codes(text) do
-    local char = utf8.char(code)
-    local this = SUPERSCRIPT[char] and "sup" or SUBSCRIPT[char] and "sub" or "text"
-    if this ~= kind then flush() kind = this end
-    run[#run + 1] = SUPERSCRIPT[char] or SUBSCRIPT[char] or char
-    typed[#typed + 1] = char
-  end
-  flush()
-  local merged = {}  -- neighbouring texts are one Str again
-  for _, inline in ipairs(out) do
-    local last = merged[#merged]
-    if inline.t == "Str" and last and last.t == "Str" then
-      merged[#merged] = pandoc.Str(last.text .. inline.text)
-    else
-      merged[#merged + 1] = inline
-    end
-  end
-  if #merged == 1 and merged[1].t == "Str" and merged[1].text == text then return nil end
-  return merged
+  if start == 1 then return nil end
+  if start <= #text then out[#out + 1] = pandoc.Str(text:sub(start)) end
+  return out
 end
 
 local function formula(text)
@@ -270,12 +235,18 @@ local function typeset_str(str)
   if text:find("%-%d") then text = minus_signs(text) end  -- cheap tests first: most words need nothing
   local found = text:find("[%a%)]%d") and formula(text)
   if found then return found end
-  -- UTF-8 of U+2070-209F (super- and subscripts) and of ² ³ ¹
-  if text:find("\xE2[\x81\x82]") or text:find("\xC2[\xB2\xB3\xB9]") or text:find("%d%^") then
+  if text:find("%d%^") then
     local split = scripts(text)
     if split then return split end
   end
   if text ~= str.text then return pandoc.Str(text) end
+end
+
+-- A name with a one-letter or roman-numeral suffix stays on one line: Protein A, Type I, Class B.
+local function suffix_follows(text)
+  local core = text:match("^(.-)[,;:%.%)]?$")
+  -- (in Chinese text the suffix runs into the next word: "Protein A洗脱液")
+  return core ~= nil and (core:match("^%u$") or core:match("^[IVX]+$") or text:match("^%u[\128-\255]")) ~= nil
 end
 
 local function unit_follows(text)
@@ -287,7 +258,8 @@ local function units(inlines)
   local any = false
   for index = 3, #inlines do
     local this = inlines[index]
-    if this.t == "Str" and inlines[index - 1].t == "Space" and inlines[index - 2].t == "Str" and unit_follows(this.text) then
+    if this.t == "Str" and inlines[index - 1].t == "Space" and inlines[index - 2].t == "Str"
+        and (unit_follows(this.text) or suffix_follows(this.text)) then
       any = true
       break
     end
@@ -297,7 +269,8 @@ local function units(inlines)
   for index, this in ipairs(inlines) do
     local last, gap = out[#out], inlines[index - 1]
     if this.t == "Str" and gap and gap.t == "Space" and last and last.t == "Space" and #out >= 2
-        and out[#out - 1].t == "Str" and out[#out - 1].text:match("%d$") and unit_follows(this.text) then
+        and out[#out - 1].t == "Str" and ((out[#out - 1].text:match("%d$") and unit_follows(this.text))
+          or (out[#out - 1].text:match("%a$") and suffix_follows(this.text))) then
       out:remove()  -- the space
       out[#out] = pandoc.Str(out[#out].text .. NBSP .. this.text)
       changed = true
