@@ -10,7 +10,7 @@ OUT ?= build
 STAGE_ARG := $(if $(STAGE),--stage $(STAGE),)
 
 .DEFAULT_GOAL := help
-SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils
+SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-liberation fonts-noto-cjk poppler-utils libxml2-utils
 MARKETS ?= all
 .PHONY: help setup setup-system dossier dossiers validate check gaps render test bench reference clean
 
@@ -29,7 +29,7 @@ $(BIN)/dossiergen: pyproject.toml
 
 setup: $(BIN)/dossiergen setup-system ## Create .venv, install pinned dependencies and system packages
 
-setup-system: ## Install LibreOffice, fonts and poppler (Debian, as root) or say what is missing
+setup-system: ## Install LibreOffice, fonts, poppler and xmllint (Debian, as root) or say what is missing
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -284,14 +284,26 @@ def _expected_examples() -> dict:
         # while the QP declaration is taken from the EU application, signed by the German QP (advisory).
         # For China the container closure integrity tests cite USP <1207.2> and the colour tests Ph. Eur.
         # 2.2.2 without a ChP reference (advisory).
-        (ANTIBODY, "marketing", "us"): [],
-        (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)],
-        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)],
-        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour]),
+        # Neither example holds the documents the applicant signs or writes (supplied/supplied.yaml):
+        # the signed Form FDA 356h or 1571, the cover letters, the eAF PDF, China's application form.
+        (ANTIBODY, "marketing", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-356h"),
+        (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)]
+        + supplied("eu.supplied-cover-letter", "eu.supplied-eaf"),
+        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)]
+        + supplied("uk.supplied-cover-letter"),
+        (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour])
+        + supplied("cn.supplied-application-form", "cn.supplied-cover-letter"),
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
-        # the application in the CN associated review).
-        (TABLETS, "ind", "us"): [], (TABLETS, "ind", "eu"): [], (TABLETS, "ind", "cn"): [],
+        # the application in the CN associated review), but for the supplied documents.
+        (TABLETS, "ind", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-1571"),
+        (TABLETS, "ind", "eu"): [],
+        (TABLETS, "ind", "cn"): supplied("cn.supplied-application-form", "cn.supplied-cover-letter"),
     }
+
+
+def supplied(*rules: str) -> list[tuple[str, str, int]]:
+    """Gaps of documents the applicant supplies, located at supplied/supplied.yaml (absent)."""
+    return [(rule, "supplied/supplied.yaml", 0) for rule in rules]
 
 
 @pytest.mark.parametrize("key", list(_expected_examples()), ids=lambda k: f"{k[0].name}-{k[1]}-{k[2]}")

@@ -62,11 +62,15 @@ def _docx_text(path: Path) -> str:
 def test_manifest_lists_one_qp_declaration_per_entry(builds, market):
     declarations = _regional(builds[market], "qp-declaration-")
     assert len(declarations) == len(EU["qp_declarations"]) == 1
-    assert declarations[0]["section"] == "1.2" and declarations[0]["pdf"].startswith(f"ectd/0000/m1/{market}/12-form/")
+    country = "ema" if market == "eu" else "uk"  # EU Module 1 format for both: m1/eu/12-form/<envelope country>/
+    assert declarations[0]["section"] == "1.2" and declarations[0]["pdf"].startswith(f"ectd/0000/m1/eu/12-form/{country}/")
     assert declarations[0]["missing"] == []
     other = "eaf-data" if market == "eu" else "uk-regional-information"
     assert len(_regional(builds[market], other)) == 1
     assert (builds[market] / _regional(builds[market], other)[0]["pdf"]).is_file()
+    # the eAF data only help fill the official form: a working document beside the sequence
+    where = "working/" if market == "eu" else "ectd/0000/m1/eu/additional-data/uk/"
+    assert _regional(builds[market], other)[0]["pdf"].startswith(where)
 
 
 def test_qp_declaration_names_every_part_a_site_and_mia_number(builds):

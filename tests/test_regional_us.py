@@ -67,8 +67,9 @@ def test_manifest_lists_both_annexes(us_builds):
                          ("us-establishment-information", "establishment-information")):
         entry = entries[doc_id]
         assert entry["kind"] == "regional" and entry["section"] == "1.1"
-        assert entry["pdf"] == f"ectd/0000/m1/us/11-forms/{stem}.pdf"
-        assert entry["docx"] == f"docx/m1/us/11-forms/{stem}.docx"
+        # working documents that help fill Form FDA 356h: beside the sequence, never inside it
+        assert entry["pdf"] == f"working/{stem}.pdf"
+        assert entry["docx"] == f"docx/working/{stem}.docx"
         assert (us_builds["marketing"] / entry["pdf"]).read_bytes().startswith(b"%PDF")
 
 
@@ -124,7 +125,8 @@ def test_ind_has_establishments_but_no_356h(us_builds):
     folder = us_builds["ind"]
     ids = {d["id"] for d in _manifest(folder)["documents"]}
     assert "us-establishment-information" in ids and "us-form-fda-356h-data" not in ids
-    assert (folder / "ectd/0000/m1/us/11-forms/establishment-information.pdf").is_file()
+    assert (folder / "working/establishment-information.pdf").is_file()
+    assert not (folder / "ectd/0000/m1/us/11-forms").exists()
     assert not any((folder / f"{PACKAGE}.{ext}").exists() for ext in ("json", "xml", "pdf"))
 
 

@@ -81,11 +81,15 @@ def _place(document: Document, layout: str) -> Document:
 
 
 def _regional(model: Model, market: str, stage: str):
-    """Yield the market's regional annexes (regional/<market>/annexes.yaml), outside the eCTD sequence."""
+    """Yield the market's regional annexes (regional/<market>/annexes.yaml): Module 1 documents in the
+    sequence (m1/…, each placed by its `element` in the regional backbone), working documents beside it
+    (working/…). Where the market has no eCTD sequence at this stage, Module 1 documents go to working/."""
+    from .backbones import folder_for
+
     for section in load_annexes(market):
         if section.stages and stage not in section.stages:
             continue
-        folder = section.folder or f"regional/{market}"
+        folder = folder_for(model, market, stage, section.folder or f"regional/{market}")
         if section.per == "qp_declaration":
             for declaration in model.single("market-eu").get("qp_declarations", []):
                 substance = model.get(declaration.get("substance"), "substance")

@@ -1,17 +1,20 @@
 """`dossiergen check`: the technical validation of a build folder against the strictest common
 rules of FDA, EU and NMPA (regulatory.md §1.5, §3.2, §4.3, §6.3): PDF version, security, fonts,
-bookmarks, actions and annotations, links, text, page size, file size, names, backbone, checksums."""
+bookmarks, actions and annotations, links, text, page size, file size, names, backbone, checksums; the
+regional Module 1 backbone against its official DTD/XSD; every file under m1-m5 referenced by a leaf."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 
+from .backbones import REGIONS, regional_hrefs, validate_regional
 from .ectd import DTD_MD5, md5_hex, validate_backbone
 from .errors import Location, Problem
 
@@ -52,7 +55,7 @@ def check_build(folder: Path) -> list[Finding]:
         findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence (nor IMPD) in the build folder"))
     for pdf in sorted((folder / "impd").rglob("*.pdf")):
         findings += check_pdf(pdf, pdf.relative_to(folder).as_posix(), folder / "impd")
-    for pdf in sorted((folder / "regional").rglob("*.pdf")):
+    for pdf in sorted([*(folder / "regional").rglob("*.pdf"), *(folder / "working").rglob("*.pdf")]):
         findings += check_pdf(pdf, pdf.relative_to(folder).as_posix())
     return findings
 
@@ -103,6 +106,8 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
     referenced = set()
     findings = []
     for leaf in tree.iter("leaf"):
+        if leaf.get("operation") == "delete":
+            continue  # no file: it ends the lifecycle of a leaf of an earlier sequence (modified-file)
         href = leaf.get("{http://www.w3c.org/1999/xlink}href", "")
         target = (sequence / href)
         referenced.add(target.resolve())
@@ -110,12 +115,48 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
             findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
         elif md5_hex(target.read_bytes()) != leaf.get("checksum"):
             findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
-    for path in sorted(sequence.glob("m[2-5]/**/*")):
+    for reg in _regions(sequence):
+        findings += _regional(sequence, reg, rel, referenced)
+    for path in sorted(sequence.glob("m[1-5]/**/*")):
         if path.is_file() and path.resolve() not in referenced:
-            findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf"))
-    if any(p.is_file() for p in sequence.glob("m1/**/*")):
-        findings.append(Finding("ectd.regional_backbone", "warning", rel(sequence / "m1"),
-                                "Module 1 files have no regional backbone yet (us-/eu-regional.xml is not generated)"))
+            findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf of index.xml "
+                                    "or of the regional backbone (every file in a sequence must be)"))
+    return findings
+
+
+def _regions(sequence: Path):
+    """Yield the regional backbone definitions whose file the sequence holds (EU and UK share one)."""
+    seen = set()
+    for reg in REGIONS.values():
+        if reg.backbone not in seen and (sequence / reg.backbone).is_file():
+            seen.add(reg.backbone)
+            yield reg
+
+
+def _regional(sequence: Path, reg, rel, referenced: set) -> list[Finding]:
+    """Return the findings of a regional backbone: its schema (official bytes), validity, leaves."""
+    backbone = sequence / reg.backbone
+    findings = []
+    for path, _, md5 in reg.util:
+        util = sequence / path
+        if not util.is_file():
+            findings.append(Finding("ectd.regional_schema_missing", "error", rel(sequence), f"{path} is missing (the "
+                                    f"regional backbone {reg.backbone} needs it)"))
+        elif md5_hex(util.read_bytes()) != md5:
+            findings.append(Finding("ectd.dtd_checksum", "error", rel(util), "not the official file (MD5 differs)"))
+    findings += [Finding("ectd.regional_schema", "error", rel(backbone), message)
+                 for message in validate_regional(sequence, reg)]
+    try:
+        leaves = regional_hrefs(sequence, reg)
+    except Exception as exc:  # not well-formed: reported by validate_regional already
+        return findings + [Finding("ectd.regional_schema", "error", rel(backbone), f"cannot read the leaves: {exc}")]
+    for leaf_id, href, checksum in leaves:
+        target = sequence / href
+        referenced.add(target.resolve())
+        if not target.is_file():
+            findings.append(Finding("ectd.leaf_target", "error", rel(backbone), f"leaf {leaf_id} points to missing '{href}'"))
+        elif md5_hex(target.read_bytes()) != checksum:
+            findings.append(Finding("ectd.checksum", "error", rel(target), f"MD5 differs from the checksum in {reg.backbone}"))
     return findings
 
 
@@ -128,7 +169,22 @@ def check_pdf(path: Path, shown: str, sequence: Path | None = None) -> list[Find
     data = path.read_bytes()
     findings, links = _content_findings(hashlib.sha256(data).hexdigest(), data, shown)
     return findings + [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)
-                       for target, number in links if not (path.parent / target).is_file()]
+                       for target, number in links
+                       if not (path.parent / target).is_file() and not _other_sequence(path, target, sequence)]
+
+
+def _other_sequence(path: Path, target: str, sequence: Path | None) -> bool:
+    """True for a link into an earlier sequence that is not beside this one (a lifecycle build writes only
+    the new sequence; `dossiergen sequences` checks such links with the submitted sequences)."""
+    if sequence is None:
+        return False
+    resolved = Path(os.path.normpath(path.parent / target))
+    try:
+        inside = resolved.relative_to(sequence.parent)
+    except ValueError:
+        return False
+    first = inside.parts[0] if inside.parts else ""
+    return re.fullmatch(r"[0-9]{4}", first) is not None and first != sequence.name and not (sequence.parent / first).is_dir()
 
 
 _SEEN: dict[tuple[str, str], tuple[list[Finding], list[tuple[str, int]]]] = {}

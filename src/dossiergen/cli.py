@@ -35,7 +35,7 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
 def validate(dossier: Path, fmt: str, strict: bool) -> None:
     """Check the dossier against the schemas and the semantic rules."""
-    from .build import validate_folder
+    from .validate import validate_folder  # not through build: validating needs neither pandoc nor typst
 
     problems = _run(lambda: validate_folder(dossier))
     _report(problems, fmt)
@@ -55,18 +55,29 @@ def validate(dossier: Path, fmt: str, strict: bool) -> None:
 @click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
 @click.option("--pdf-engine", type=click.Choice(("typst", "libreoffice")), default="typst", show_default=True,
               help="typst (fast, the default), or libreoffice: a rendition of the DOCX as Word would print it.")
+@click.option("--previous", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the sequences already submitted in this market (0000/, 0001/, ...): build the next "
+                   "sequence holding only what changed.")
+@click.option("--sequence", default=None, help="Number of the sequence to build (default: the last submitted + 1).")
+@click.option("--submission-unit", "submission_unit", default=None,
+              help="Envelope submission-unit type: initial, response, additional-info, validation-response, ... "
+                   "(default: initial for the first sequence, additional-info after).")
 @click.option("--strict", is_flag=True, help="Exit 3 when there are warnings.")
 def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool, pdf_engine: str,
-          strict: bool) -> None:
+          previous: Path | None, sequence: str | None, submission_unit: str | None, strict: bool) -> None:
     """Validate the dossier and build the documents for one or more markets and a stage.
 
-    Several markets in one run share one validation and write the documents they share once."""
-    from .build import build_dossiers
+    Several markets in one run share one validation and write the documents they share once.
+    With --previous, one market's next eCTD sequence: replace, new and delete leaves for what changed."""
+    from .build import build_dossiers  # loads neither pandoc nor typst: check_tools says first what is missing
+    from .environment import check_tools
 
+    _run(lambda: check_tools(pdf_engine))  # before any work: pandoc, the PDF engine, every font
     _default_build_time(dossier)
     started = time.monotonic()
     with _progress() as advance:
-        results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance, pdf_engine=pdf_engine))
+        results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance, pdf_engine=pdf_engine,
+                                              previous=previous, sequence=sequence, submission_unit=submission_unit))
     shared = [p for p in results[0].problems if all(p in r.problems for r in results[1:])]
     _report(shared, "text")  # validation warnings: the same for every market
     warnings = len(shared)
@@ -104,6 +115,44 @@ def check(build_dir: Path, strict: bool) -> None:
     sys.exit(_exit_code(errors, len(findings) - errors, strict))
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def sequences(folder: Path, fmt: str) -> None:
+    """Print the current view of the submitted sequences in FOLDER and check their chain.
+
+    Every current document with the sequence that supplied it and its history; then the problems:
+    a modified-file that does not resolve, a leaf replacing or deleting one already gone, a checksum that
+    does not hold, a link to a missing document."""
+    from .check import check_pdf
+    from .lifecycle import current_view, read_history
+
+    if not folder.is_dir():
+        click.echo(f"error: no folder of sequences at {folder}", err=True)
+        sys.exit(EXIT_USAGE)
+    history = read_history(folder)
+    if not history.sequences:
+        click.echo(f"error: no sequence (0000/, 0001/, ...) in {folder}", err=True)
+        sys.exit(EXIT_USAGE)
+    view = current_view(history)
+    problems = list(history.problems)
+    for number in history.sequences:
+        for pdf in sorted((folder / number).rglob("*.pdf")):
+            problems += [f"{f.file}: {f.message}" for f in check_pdf(pdf, pdf.relative_to(folder).as_posix(), folder / number)
+                         if f.rule == "pdf.link_target"]
+    if fmt == "json":
+        click.echo(json.dumps({"sequences": history.sequences, "current": view, "problems": problems}, indent=2,
+                              ensure_ascii=False))
+    else:
+        click.echo(f"{folder}: sequences {', '.join(history.sequences)}; {len(view)} current document(s)")
+        for item in view:
+            click.echo(f"{item['sequence']}  {item['file']}  {item['title']}  [{'; '.join(item['history'])}]")
+    for problem in problems:
+        click.echo(f"{folder}/{problem}: error [lifecycle.chain]", err=True)
+    click.echo(f"{folder}: {len(problems)} problem(s) in the chain", err=True)
+    sys.exit(EXIT_BAD_INPUT if problems else EXIT_OK)
+
+
 def _prefixed(findings, folder: Path, base: Path):
     from dataclasses import replace
 
@@ -120,7 +169,10 @@ def _prefixed(findings, folder: Path, base: Path):
 def gaps(dossier: Path, market: str, stage: str | None, out: Path) -> None:
     """Report what the data lacks for a market (or all markets) and stage, with each YAML location."""
     from .build import gaps_folder
+    from .environment import check_tools
 
+    if market == "all":
+        _run(lambda: check_tools(None))  # the readiness matrix is also written as DOCX, by pandoc
     _default_build_time(dossier)
     report = _run(lambda: gaps_folder(dossier, market, stage, out))
     _print_matrix(report)
@@ -260,12 +312,18 @@ def _run(action):
         sys.exit(exc.exit_code)
 
 
+MAX_PRINTED = 200  # problems printed as text; --format json gives them all
+
+
 def _report(problems: list[Problem], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
         return
-    for problem in problems:
+    for problem in problems[:MAX_PRINTED]:
         click.echo(problem.format(), err=True)
+    if len(problems) > MAX_PRINTED:
+        click.echo(f"... and {len(problems) - MAX_PRINTED} more problem(s) not shown: fix the first ones (one mistake "
+                   "often causes many), or run `dossiergen validate --format json` for the full list", err=True)
 
 
 def _exit_code(errors: int, warnings: int, strict: bool) -> int:

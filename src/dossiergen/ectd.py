@@ -3,6 +3,7 @@ util/dtd/, built from the documents' element chains (which come from the section
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -23,20 +24,48 @@ def md5_hex(data: bytes) -> str:
 
 
 def backbone_xml(leaves: list[dict]) -> bytes:
-    """Return index.xml for leaves [{id, title, href, checksum, chain}] in declared order."""
+    """Return index.xml for leaves [{id, title, href, checksum, chain, operation?, modified_file?}] in
+    declared order (operation new unless given; a delete leaf has no href)."""
     root = etree.Element(f"{{{ECTD_NS}}}ectd", nsmap={"ectd": ECTD_NS, "xlink": XLINK_NS})
     root.set("dtd-version", "3.2")
-    for leaf in leaves:
+    for leaf in _in_dtd_order(leaves):
         parent = root
         for element, attrs in leaf["chain"]:
             parent = _child(parent, element, dict(attrs))
-        node = etree.SubElement(parent, "leaf", {
-            "ID": leaf["id"], "operation": "new", "checksum-type": "md5", "checksum": leaf["checksum"],
-            f"{{{XLINK_NS}}}type": "simple", f"{{{XLINK_NS}}}href": leaf["href"]})
+        operation = leaf.get("operation", "new")
+        attrs = {"ID": leaf["id"], "operation": operation}
+        if leaf.get("modified_file"):
+            attrs["modified-file"] = leaf["modified_file"]  # ../0000/index.xml#ID (ICH eCTD 3.2.2)
+        attrs.update({"checksum-type": "md5", "checksum": leaf["checksum"], f"{{{XLINK_NS}}}type": "simple"})
+        if operation != "delete":
+            attrs[f"{{{XLINK_NS}}}href"] = leaf["href"]
+        node = etree.SubElement(parent, "leaf", attrs)
         etree.SubElement(node, "title").text = leaf["title"]
     body = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
     return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
             b'<!DOCTYPE ectd:ectd SYSTEM "util/dtd/ich-ectd-3-2.dtd">\n' + body)
+
+
+def _in_dtd_order(leaves: list[dict]) -> list[dict]:
+    """Return the leaves sorted so that headings follow the DTD's order (the ICH DTD declares its elements
+    in tree order); leaves under the same heading, and repeat instances, keep their given order."""
+    order = _element_order()
+    seen: dict[tuple, int] = {}
+    for leaf in leaves:
+        chain = tuple((element, tuple(sorted(dict(attrs).items()))) for element, attrs in leaf["chain"])
+        for depth in range(1, len(chain) + 1):
+            seen.setdefault(chain[:depth], len(seen))
+
+    def key(leaf):
+        chain = tuple((element, tuple(sorted(dict(attrs).items()))) for element, attrs in leaf["chain"])
+        return [(order.get(chain[depth - 1][0], len(order)), seen[chain[:depth]]) for depth in range(1, len(chain) + 1)]
+
+    return sorted(leaves, key=key)
+
+
+@functools.cache
+def _element_order() -> dict[str, int]:
+    return {element.name: index for index, element in enumerate(etree.DTD(str(DTD_FILE)).iterelements())}
 
 
 def _child(parent, element: str, attrs: dict):

@@ -12,6 +12,8 @@ import csv
 import difflib
 import fnmatch
 import io
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,13 @@ import yaml
 from .errors import Location, Problem, UsageError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_TOTAL_BYTES = 64 * 1024 * 1024  # all files of a dossier together
+MAX_ROWS = 100_000  # result rows of all CSV files together (the largest example has about 5,000)
+MAX_DEPTH = 64  # nesting of YAML mappings and lists (no dossier needs more than about 10)
 MAX_ALIASES = 0
+# Private-use characters the renderer uses as markers (render.py's cross-references, write/pandoc.py's
+# document marker): refused in data, so that text can never forge a link or cut a batch wrongly.
+RESERVED_CHARS = re.compile("[\ue000-\ue00f]")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The file kinds of a dossier folder: glob -> schema name (schemas/<kind>.schema.json).
@@ -41,6 +49,7 @@ FILE_KINDS: tuple[tuple[str, str], ...] = (
     ("markets/eu.yaml", "market-eu"),
     ("markets/uk.yaml", "market-uk"),
     ("markets/cn.yaml", "market-cn"),
+    ("supplied/supplied.yaml", "supplied"),
     ("results/*.csv", "batch-results"),
     ("stability/*.csv", "stability-results"),
 )
@@ -61,6 +70,7 @@ class SourceFile:
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     header: tuple[str, ...] = ()
+    lines: list[int] = field(default_factory=list)  # CSV: the line each data row starts on
 
 
 @dataclass
@@ -84,7 +94,7 @@ class Dossier:
         if source is None:
             return Location(shown)
         path = tuple(path)
-        named = json_path(path) if source.kind not in ("batch-results", "stability-results") else _csv_path(path)
+        named = json_path(path) if source.kind not in ("batch-results", "stability-results") else _csv_path(path, source.lines)
         if key and path in source.key_marks:
             return Location(shown, *source.key_marks[path], named)
         while path and path not in source.marks:
@@ -120,13 +130,56 @@ def load_dossier(folder: Path, label: str | None = None) -> Dossier:
             hint="pass --dossier DIR (or DOSSIER=DIR to make) naming a folder with application.yaml"),))
     dossier = Dossier(folder, str(label if label is not None else folder).rstrip("/"), {})
     problems: list[Problem] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    root, total, rows = folder.resolve(), 0, 0
+    for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in rel.split("/")):
             continue
+        shown = Location(f"{dossier.label}/{rel}")
+        if path.is_symlink():
+            link = _check_link(path, rel, root, shown)
+            if link:
+                problems.append(link)
+                continue
+        if path.is_dir():
+            if kind_of(rel) is not None:
+                problems.append(Problem("load.not_a_file", f"'{rel}' is a folder, but it must be a file", shown,
+                                        hint=f"{rel} holds YAML or CSV data: replace the folder by the file"))
+            continue
+        if not path.is_file():
+            continue  # sockets, pipes, devices: never opened
+        total += path.stat().st_size
+        if total > MAX_TOTAL_BYTES:
+            problems.append(Problem("load.total_too_large", f"the dossier's files exceed {MAX_TOTAL_BYTES // 2**20} MB together; "
+                                    f"'{rel}' and the files after it were not read", shown,
+                                    hint="a dossier holds data, not documents: move large files elsewhere"))
+            break
         problems += _load_file(dossier, path, rel)
+        source = dossier.files.get(rel)
+        if source is not None and source.kind in ("batch-results", "stability-results"):
+            rows += len(source.data)
+            if rows > MAX_ROWS:
+                del dossier.files[rel]
+                problems.append(Problem("load.too_many_rows", f"the result files hold more than {MAX_ROWS} rows together; "
+                                        f"'{rel}' was not read", shown, hint="keep the results a dossier reports; "
+                                        "summarise or split the data into several dossiers"))
+                break
     dossier.problems = problems + _missing_required(dossier)
     return dossier
+
+
+def _check_link(path: Path, rel: str, root: Path, shown: Location) -> Problem | None:
+    """Return the problem of a symbolic link, the same for every file kind: it must lead to an
+    existing file or folder inside the dossier."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop of links
+        return Problem("load.broken_link", f"'{rel}' is a symbolic link that leads nowhere", shown,
+                       hint="delete the link, or point it at a file inside the dossier folder")
+    if not target.is_relative_to(root):
+        return Problem("load.outside", f"'{rel}' is a symbolic link to '{target}', outside the dossier folder",
+                       shown, hint="copy the file into the dossier folder; links may only point inside it")
+    return None
 
 
 def load_single_file(path: Path, kind: str, label: str) -> Dossier:
@@ -146,15 +199,15 @@ def load_single_file(path: Path, kind: str, label: str) -> Dossier:
 def _missing_required(dossier: Dossier) -> list[Problem]:
     return [Problem("load.missing_file", f"the dossier has no {name}", Location(f"{dossier.label}/{name}"),
                     hint=f"create {name}; see README 'The dossier folder'")
-            for name in REQUIRED_FILES if not (dossier.root / name).exists()]
+            for name in REQUIRED_FILES if not (dossier.root / name).exists() and not (dossier.root / name).is_symlink()]
 
 
 def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
     shown = f"{dossier.label}/{rel}"
     kind = kind_of(rel)
     if kind is None:
-        if path.suffix.lower() in ASSET_SUFFIXES:
-            return []
+        if path.suffix.lower() in ASSET_SUFFIXES or (rel.startswith("supplied/") and rel.endswith(".pdf")):
+            return []  # figures, notes, and the PDFs the applicant supplies (supplied/supplied.yaml)
         names = [p for p, _ in FILE_KINDS]
         close = difflib.get_close_matches(rel, names, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see README 'The dossier folder' for the file names"
@@ -171,11 +224,15 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
 
 
 def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return None, [Problem("load.too_large", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                              Location(shown), hint="split large result tables into several CSV files")]
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Problem("load.too_large", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                                  Location(shown), hint="split large result tables into several CSV files")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem("load.unreadable", f"file cannot be read: {exc.strerror}", Location(shown),
+                              hint="check the file's permissions (it must be readable by the user running dossiergen)")]
     if b"\x00" in data:
         return None, [Problem("load.binary", "file contains NUL bytes: it is not a text file",
                               Location(shown), hint="save it as UTF-8 text (YAML or CSV)")]
@@ -186,7 +243,15 @@ def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, [Problem("load.not_utf8", f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
                               Location(shown, line, col), hint="save the file as UTF-8")]
-    return text.removeprefix("\ufeff"), []
+    text = text.removeprefix("\ufeff")
+    reserved = RESERVED_CHARS.search(text)
+    if reserved:
+        line = text.count("\n", 0, reserved.start()) + 1
+        col = reserved.start() - (text.rfind("\n", 0, reserved.start()) + 1) + 1
+        return None, [Problem("load.reserved_char", f"character U+{ord(reserved.group()):04X} (private use) is reserved "
+                              "for dossiergen's own markers", Location(shown, line, col),
+                              hint="delete it: private-use characters draw nothing in the fonts of the documents")]
+    return text, []
 
 
 def _read_yaml(text: str, rel: str, kind: str, shown: str):
@@ -221,11 +286,23 @@ def _leading_tab(text: str) -> tuple[int, int] | None:
     return None
 
 
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
 def _scan_tokens(text: str, shown: str) -> list[Problem]:
-    problems, aliases = [], 0
+    problems, aliases, depth = [], 0, 0
     try:
         for token in yaml.scan(text, Loader=_Loader):
             where = Location(shown, token.start_mark.line + 1, token.start_mark.column + 1)
+            if isinstance(token, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return [Problem("load.too_deep", f"data nested more than {MAX_DEPTH} levels deep", where,
+                                    hint="dossier data is a few levels deep; check the brackets and indentation here")]
+            elif isinstance(token, _CLOSE):
+                depth -= 1
             if isinstance(token, yaml.TagToken):
                 problems.append(Problem("load.tag", "YAML tags (!tag) are not allowed in dossier data", where,
                                         hint="remove the tag; write plain values"))
@@ -283,7 +360,10 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 def _build(node, path: Path_, source: SourceFile, problems: list, shown: str) -> Any:
     source.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
+        value = _scalar(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(_not_finite(node.value, Location(shown, *source.marks[path]), json_path(path)))
+        return value
     if isinstance(node, yaml.SequenceNode):
         return [_build(child, path + (i,), source, problems, shown) for i, child in enumerate(node.value)]
     result: dict[str, Any] = {}
@@ -304,33 +384,52 @@ def _build(node, path: Path_, source: SourceFile, problems: list, shown: str) ->
     return result
 
 
+def _not_finite(written: str, where: Location, path: str) -> Problem:
+    return Problem("load.not_finite", f"'{written}' is not a finite number", where, path=path,
+                   hint="write the measured value (for example 0.12); for a result below a limit use a qualifier "
+                        "such as '<LOQ' in text, and leave the value out")
+
+
 def _read_csv(text: str, rel: str, kind: str, shown: str):
-    lines = text.splitlines()
-    if not "".join(lines).strip():
+    if not text.strip():
         return None, [Problem("load.empty", "file is empty", Location(shown, 1, 1), hint="add a header row and data, or delete the file")]
     source = SourceFile(rel, kind, [])
+    lines = text.splitlines()  # to find a cell's column on rows written on one line
     reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []  # (first line of the row, its cells): the csv module counts the lines of quoted multi-line cells
     try:
-        rows = list(reader)
+        start = 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+            if len(rows) > MAX_ROWS + 1:
+                return None, [Problem("load.too_many_rows", f"file has more than {MAX_ROWS} rows", Location(shown),
+                                      hint=f"keep the results a dossier reports: at most {MAX_ROWS} rows in all result "
+                                           "files together; summarise the data, or split it into several dossiers")]
     except csv.Error as exc:
         return None, [Problem("load.csv", f"CSV syntax error: {exc}", Location(shown, reader.line_num, 1),
                               hint="check quotes on this line")]
-    header = tuple(h.strip() for h in rows[0])
+    header_line, header_row = rows[0]
+    header = tuple(h.strip() for h in header_row)
     source.header = header
+    problems = []
     for i, name in enumerate(header):
-        source.key_marks[("header", name)] = (1, _cell_col(lines[0], i))
-    for index, row in enumerate(rows[1:]):
-        line = index + 2
+        source.key_marks[("header", name)] = (header_line, _cell_col(lines[header_line - 1], i))
+    for index, (line, row) in enumerate(rows[1:]):
         source.marks[(index,)] = (line, 1)
+        source.lines.append(line)
         record = {}
         for col, (name, cell) in enumerate(zip(header, row)):
-            source.marks[(index, name)] = (line, _cell_col(lines[index + 1] if index + 1 < len(lines) else "", col))
+            source.marks[(index, name)] = (line, _cell_col(lines[line - 1] if line <= len(lines) else "", col))
             if cell.strip() != "":
                 record[name] = _csv_value(name, cell.strip())
+                if isinstance(record[name], float) and not math.isfinite(record[name]):
+                    problems.append(_not_finite(cell.strip(), Location(shown, *source.marks[(index, name)],
+                                                                       f"row {line}, column {name}"), ""))
         if len(row) != len(header):
             record["__width__"] = len(row)
         source.data.append(record)
-    return source, []
+    return (None if problems else source), problems
 
 
 def _cell_col(line: str, index: int) -> int:
@@ -361,10 +460,13 @@ def _register_origins(origins: dict, rel: str, value: Any, path: Path_) -> None:
             _register_origins(origins, rel, child, path + (i,))
 
 
-def _csv_path(path: Path_) -> str:
+def _csv_path(path: Path_, lines: list[int] = ()) -> str:
     if path and path[0] == "header":
         return "header"
-    return f"row {path[0] + 2}" + (f", column {path[1]}" if len(path) > 1 else "") if path else ""
+    if not path:
+        return ""
+    row = lines[path[0]] if path[0] < len(lines) else path[0] + 2
+    return f"row {row}" + (f", column {path[1]}" if len(path) > 1 else "")
 
 
 def json_path(path: Path_) -> str:

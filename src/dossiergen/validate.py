@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
 from . import rules
 from .errors import Problem, sort_problems
-from .load import Dossier, SourceFile, json_path
+from .environment import undrawable
+from .load import Dossier, SourceFile, json_path, load_dossier
 from .schema import flat_validator_for, schema_of, validator_for
 
 CSV_KINDS = ("batch-results", "stability-results")
+
+
+def validate_folder(folder) -> list[Problem]:
+    """Return every problem of the dossier in a folder (loads neither pandoc nor typst)."""
+    return validate_dossier(load_dossier(folder))
 
 
 def validate_dossier(dossier: Dossier) -> list[Problem]:
@@ -20,9 +27,37 @@ def validate_dossier(dossier: Dossier) -> list[Problem]:
     problems: list[Problem] = list(dossier.problems)
     for rel in sorted(dossier.files):
         problems += check_file_schema(dossier, dossier.files[rel])
+        problems += check_glyphs(dossier, dossier.files[rel])
     if not any(p.severity == "error" for p in dossier.problems):
         problems += rules.check_rules(dossier)  # with a file unreadable, references into it cannot resolve
     return sort_problems(dict.fromkeys(problems))
+
+
+def check_glyphs(dossier: Dossier, source: SourceFile) -> list[Problem]:
+    """Return an error for each text value holding a character that no font of the PDFs can draw
+    (an emoji, a rare symbol): typst would fail on it, or print an empty box."""
+    values = list(_texts(source.data, ()))
+    missing = undrawable({char for _, text in values for char in text})
+    problems = []
+    for path, text in values:
+        bad = [char for char in dict.fromkeys(text) if char in missing]
+        if bad:
+            shown = ", ".join(f"'{char}' (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')})" for char in bad[:3])
+            problems.append(Problem("text.no_glyph", f"no font of the documents can draw {shown}",
+                                    dossier.locate(source.rel, path), hint="write it in words, or with characters the "
+                                    "Liberation and Noto CJK fonts have (Latin, Greek, Cyrillic, Chinese, common symbols)"))
+    return problems
+
+
+def _texts(value, path: tuple):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _texts(child, path + (key,))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _texts(child, path + (index,))
 
 
 def check_file_schema(dossier: Dossier, source: SourceFile) -> list[Problem]:

@@ -18,6 +18,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import Model, build_model
 from . import formats, pairs, refs, results
+from .. import supplied
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ RULES = (
          "ICH Q6A §2.3 / Q6B §2.3 (acceptance criteria); one fact, one place", pairs.check_limit_texts),
     Rule("core.data-proper-name", "A US proper name is the INN with its suffix, written once",
          "FDA guidance, Nonproprietary Naming of Biological Products (2017, 2019)", pairs.check_proper_name),
+    Rule("core.data-supplied", "Every supplied document is a PDF under a Module 1 heading of its market's regional backbone",
+         "ICH eCTD Specification 3.2.2 (regional Module 1); FDA us-regional DTD 3.3; EU M1 DTD 3.1; NMPA cn-regional 1.0",
+         supplied.check_supplied),
 )
 BY_ID = {rule.id: rule for rule in RULES}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..clock import today
 from ..errors import Problem
@@ -19,6 +19,12 @@ CN_PREFIX = {"api": "Y", "excipient": "F", "packaging": "B"}
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 RAW_HTML = re.compile(r"</?(a|b|i|u|p|br|hr|div|span|img|table|tr|td|th|sup|sub|script|style|iframe|font|center|em|strong)\b[^>]*>", re.I)
 RAW_MARKUP = (("```", "code fences"), ("~~~", "code fences"), ("{=", "raw blocks ({=format})"), ("<!--", "HTML comments"))
+# Where Markdown names another resource: inline images and links, reference definitions, autolinks.
+TARGETS = re.compile(r"(?P<image>!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?(?P<inline>[^)\s>]*)"
+                     r"|^[ ]{0,3}\[[^\]]+\]:\s*<?(?P<defined>[^\s>]+)"
+                     r"|<(?P<auto>[a-zA-Z][a-zA-Z0-9+.-]*:[^>\s]*)>", re.M)
+URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg")
 
 
 def check_identifiers(dossier, model: Model) -> list[Problem]:
@@ -128,6 +134,45 @@ def check_narratives(dossier, model: Model) -> list[Problem]:
                     (v, value, k) for k, v in value.items() if isinstance(v, str)] if isinstance(value, dict) else []
                 for text, holder, name in texts:
                     problems += _raw_markup(dossier, text, holder, name)
+                    problems += _targets(dossier, text, holder, name)
+    return problems
+
+
+def _targets(dossier, text: str, holder, name) -> list[Problem]:
+    """A narrative's images and links name files of the dossier folder (checked as figure files are)
+    or anchors; never a URL, an absolute path, or a file outside: the build reads nothing else and
+    fetches nothing."""
+    problems, root = [], dossier.root.resolve()
+    where = lambda: dossier.location_of(holder, name)
+    for found in TARGETS.finditer(text):
+        target = found.group("inline") or found.group("defined") or found.group("auto") or ""
+        image = bool(found.group("image")) and found.group("inline") is not None
+        what = "image" if image else "link"
+        if not target or (target.startswith("#") and not image):
+            continue
+        if URL_SCHEME.match(target) or target.startswith("//"):
+            problems.append(Problem("narrative.url", f"narrative {what} to '{target}': documents may not point to URLs or "
+                                    "other schemes", where(), hint="a submission is read offline: name the source in the "
+                                    "text (for example a reference in references.yaml), or put the file in the dossier folder"))
+            continue
+        path = target.split("#")[0].split("?")[0]
+        try:
+            resolved = (dossier.root / path).resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            resolved = Path("/")
+        if PurePosixPath(path).is_absolute() or not resolved.is_relative_to(root):
+            problems.append(Problem("narrative.outside", f"narrative {what} '{target}' is outside the dossier folder", where(),
+                                    hint="files must be inside the dossier folder; name them relative to it"))
+        elif not resolved.is_file():
+            problems.append(Problem("narrative.missing_file", f"narrative {what} '{target}': no such file in the dossier",
+                                    where(), hint=f"add it under {dossier.label}/ or correct the path"))
+        elif image and resolved.suffix.lower() not in IMAGE_SUFFIXES:
+            problems.append(Problem("narrative.not_image", f"narrative image '{target}' is not an image file", where(),
+                                    hint=f"use one of {', '.join(IMAGE_SUFFIXES)}"))
+        elif image:
+            problems.append(Problem("narrative.image", f"narrative image '{target}' is shown as its caption and file name, "
+                                    "not embedded", where(), severity="warning",
+                                    hint="give figures with a `figure: {file, caption}` field where the schema has one"))
     return problems
 
 
@@ -149,7 +194,10 @@ def check_files(dossier, model: Model) -> list[Problem]:
             is_csv = key is not None and isinstance(container, list) and value.endswith(".csv")
             if not (key == "file" or is_csv):
                 continue
-            target = (dossier.root / value).resolve()
+            try:
+                target = (dossier.root / value).resolve()
+            except (OSError, RuntimeError):  # a loop of links
+                target = Path("/")
             if PurePosixPath(value).is_absolute() or not target.is_relative_to(root):
                 problems.append(Problem("file.outside", f"'{value}' is outside the dossier folder",
                                         dossier.location_of(container, key), hint="files must be inside the dossier folder"))

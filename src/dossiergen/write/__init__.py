@@ -10,7 +10,9 @@ from typing import Callable
 
 from ..cache import DocumentCache, document_key
 from ..clock import now, pin
+from ..environment import check_tools
 from . import libreoffice, pdf
+from .children import die_with_parent
 from .docx import DocxMeta, finish_docx, write_docx, write_report_docx
 from .libreoffice import render_pdfs
 from .pandoc import convert_batch
@@ -46,7 +48,8 @@ class DocumentWriter:
         self.submitted = self.done = 0
 
     def __enter__(self) -> "DocumentWriter":
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context())
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
+                                        initializer=die_with_parent)  # workers die with the fork server
         return self
 
     def __exit__(self, kind, error, trace) -> None:
@@ -120,10 +123,10 @@ def engine_version(engine: str) -> str:
 
 
 def check_engine(engine: str) -> None:
-    """Raise ToolError naming what to install when the PDF engine cannot run on this machine."""
-    if engine == "libreoffice":
-        libreoffice.soffice()
-    pdf.check_fonts()  # the typst engine embeds them; LibreOffice substitutes them for Times New Roman and Arial
+    """Raise ToolError naming what to install when pandoc or the PDF engine cannot run on this
+    machine, or a font the templates use is missing (the typst engine embeds them; LibreOffice
+    substitutes them for Times New Roman, Arial, SimSun and SimHei)."""
+    check_tools(engine)
 
 
 def _worker_context():

@@ -354,8 +354,42 @@ local function typst_source(doc, settings)
   for _, name in ipairs(settings.escape) do variables[name] = typst_text(settings.variables[name]) end
   local sizes = {body = 12, table = tonumber(settings.variables["table-size"]:match("[%d.]+"))}
   local kept = pandoc.Pandoc(keep_blocks(doc.blocks, batch.layout.portrait_pt, sizes), doc.meta)
-  return pandoc.write(kept, "typst", {template = template, variables = variables, columns = 1})
+  return pandoc.write(kept, "typst", {template = template, variables = variables, columns = 1, wrap_text = "wrap-none"})
 end
+
+-- Nothing outside the batch is read or fetched: an image not already in the media bag (put
+-- there by the caller from a checked dossier file) would make the DOCX writer read a path or
+-- fetch a URL, and the typst source read a path; it is shown as its description and file name.
+-- Validation refuses such images before a build (rules/formats.py); this is the last guard.
+local confine = {Image = function(img)
+  if pandoc.mediabag.lookup(img.src) then return nil end
+  local shown = pandoc.List(img.caption)
+  if #shown > 0 then shown:insert(pandoc.Space()) end
+  shown:insert(pandoc.Str("(" .. img.src .. ")"))
+  return pandoc.Emph(shown)
+end}
+
+-- A very long paragraph in a DOCX: its words and spaces become one Str. The DOCX writer's time grows with
+-- the square of the number of runs in a paragraph (a 1 MB paragraph took minutes); one run
+-- per stretch of plain text looks the same and keeps the time linear. Ordinary paragraphs
+-- keep pandoc's run per word, so their bytes do not change.
+local LONG = 2000
+local merge_long = {Inlines = function(inlines)
+  if #inlines < LONG then return nil end
+  local out, run = pandoc.Inlines({}), nil
+  for _, el in ipairs(inlines) do
+    local tag = el.tag
+    if tag == "Str" or tag == "Space" or tag == "SoftBreak" then
+      run = run or {}
+      run[#run + 1] = tag == "Str" and el.text or " "
+    else
+      if run then out:insert(pandoc.Str(table.concat(run))); run = nil end
+      out:insert(el)
+    end
+  end
+  if run then out:insert(pandoc.Str(table.concat(run))) end
+  return out
+end}
 
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
@@ -365,9 +399,10 @@ local combined = pandoc.Blocks({})
 for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
-    local doc = pandoc.read(job.markdown, batch.from, reader_options)
+    local doc = pandoc.read(job.markdown, batch.from, reader_options):walk(confine)
     doc.blocks = typography(landscape_regions(doc.blocks))
-    local blocks = docx_blocks(doc.blocks)
+    local for_docx = doc:walk(merge_long)  -- not for typst: its writer is slow on one long Str
+    local blocks = docx_blocks(for_docx.blocks)
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
       combined:extend(blocks)

@@ -236,9 +236,17 @@ def _language(document, lang: str) -> None:
     set_child(r_pr, "w:lang", val="zh-CN" if lang == "zh" else "en-US", eastAsia="zh-CN", bidi="ar-SA")
 
 
+CORE_PROPERTY_LIMIT = 255  # characters Word (and python-docx) allow in a core property
+
+
+def _fit(text: str) -> str:
+    """Return a core property's text, cut to the limit with an ellipsis (the document shows it whole)."""
+    return text if len(text) <= CORE_PROPERTY_LIMIT else text[:CORE_PROPERTY_LIMIT - 1].rstrip() + "…"
+
+
 def _properties(document, meta: DocxMeta) -> None:
     props = document.core_properties
-    props.title, props.subject = meta.title, meta.subject
+    props.title, props.subject = _fit(meta.title), _fit(meta.subject)
     props.author = props.last_modified_by = "dossiergen"
     props.language = "zh-CN" if meta.lang == "zh" else "en-US"
     props.created = props.modified = now().replace(tzinfo=None)

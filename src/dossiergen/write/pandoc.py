@@ -10,17 +10,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypandoc
-
 from ..clock import now
+from ..environment import check_pandoc
 from ..errors import Problem, ToolError
 from ..paths import TEMPLATES
 from .layout import LANDSCAPE, MM_PER_PT, PORTRAIT
+from .children import run_child, temp_prefix
 from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")
 MARKER = "\ue000dossiergen-document-"  # starts each document's part of a batch DOCX (private-use character)
 LANDSCAPE_MARKER = "\ue000dossiergen-landscape-"  # + start / end: paragraphs around a landscape region (docx.py)
+PANDOC_TIMEOUT = 900  # seconds for one batch (the largest example batch takes a few seconds)
 RTS = ("+RTS", "-A64m", "-RTS")  # a larger allocation area: about 10% less of pandoc's time goes to garbage collection
 REFERENCE = TEMPLATES / "module3" / "reference.docx"
 TYPST_TEMPLATE = TEMPLATES / "module3" / "document.typ"
@@ -53,7 +54,7 @@ def convert_batch(jobs: list[tuple[str, TypstSettings | None]]) -> list[Converte
     The DOCX of the batch is written once and cut per document (split.py). A document the cut
     cannot carry (notes, images, comments) is converted alone; as what it carries is also in the
     batch's shared parts, the others are then cut from a second batch without it."""
-    with tempfile.TemporaryDirectory(prefix="dossiergen-pandoc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("pandoc")) as tmp:
         first = Path(tmp) / "batch"
         docx = _convert(first, [_job(markdown, settings) for markdown, settings in jobs], alone=set())
         typst = [_read_typst(first, index) for index in range(len(jobs))]
@@ -71,7 +72,7 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int]) -> list[bytes | No
     batch = folder / "batch.json"
     batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
                                  "marker": MARKER, "landscape_marker": LANDSCAPE_MARKER, "layout": LAYOUT, "jobs": jobs}), "utf-8")
-    _run([pypandoc.get_pandoc_path(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)])
+    _run([check_pandoc(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)], folder)
     errors = sorted(folder.glob("*.err"), key=lambda p: int(p.stem))
     if errors:
         raise _failed(errors[0].read_text("utf-8", "replace"))
@@ -90,10 +91,16 @@ def _job(markdown: str, settings: TypstSettings | None) -> dict:
     return {"markdown": markdown, "alone": False, "typst": typst}
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], folder: Path) -> None:
+    """Run pandoc in the batch's own folder (its working directory and resource path: relative
+    paths resolve there, never in the caller's folder), with a time limit, dying with its parent."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(now().timestamp()))}  # pandoc dates docProps from it
     try:
-        done = subprocess.run(command, capture_output=True, env=env, check=False)
+        done = run_child(command, cwd=folder, env=env, timeout=PANDOC_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError("pandoc timed out", (Problem(
+            "write.pandoc_timeout", f"pandoc did not finish a batch within {PANDOC_TIMEOUT} s and was stopped",
+            hint="a document is too large to convert; split long tables or narratives"),)) from exc
     except OSError as exc:
         raise _failed(str(exc)) from exc
     if done.returncode != 0:

@@ -9,24 +9,28 @@ embedded as subsets; typst is told to ignore other system fonts so every machine
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
+import multiprocessing.util
 import os
 import re
+import shutil
+import tempfile
 import struct
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pikepdf
-import typst
 
+from .. import environment
 from ..clock import now
+from ..environment import FONT_DIRS
 from ..errors import Problem, ToolError
+from .children import temp_prefix
 from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import TypstSettings
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation"), Path("/usr/share/fonts/opentype/noto"))
-REQUIRED_FONTS = {"LiberationSerif-Regular.ttf": "fonts-liberation", "NotoSerifCJK-Regular.ttc": "fonts-noto-cjk"}
 PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
 PDF_STANDARD = "a-2b"
 
@@ -44,17 +48,14 @@ class PdfMeta:
 
 def engine_version() -> str:
     """Return the PDF engine's name and version for the manifest."""
+    import typst  # loaded where PDFs are made: `validate` and `gaps` never need it
+
     return f"typst (typst-py {getattr(typst, '__version__', 'unknown')}), {PDF_STANDARD}"
 
 
 def check_fonts() -> None:
-    """Raise ToolError naming the package to install when a required font is missing."""
-    missing = sorted({pkg for name, pkg in REQUIRED_FONTS.items()
-                      if not any((d / name).is_file() for d in FONT_DIRS)})
-    if missing:
-        raise ToolError("fonts missing", (Problem(
-            "write.font_missing", f"fonts needed for PDFs are not installed: {', '.join(missing)}",
-            hint=f"run `make setup` (as root) or `sudo apt-get install {' '.join(missing)}`"),))
+    """Raise ToolError naming the package to install when a font the templates use is missing."""
+    environment.check_fonts()
 
 
 def typst_settings(meta: PdfMeta) -> TypstSettings:
@@ -81,7 +82,7 @@ def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
     """Return the PDF bytes and page count of one document's typst source."""
     try:
         raw = _compiler().compile(input=source.encode("utf-8"), pdf_standards=[PDF_STANDARD],
-                                  timestamp=int(now().timestamp()))
+                                  timestamp=int(now().timestamp()), root=_empty_root())
     except RuntimeError as exc:
         raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
                                                  hint="this is a template or engine problem; please report it"),)) from exc
@@ -106,16 +107,28 @@ def contents(pdf: bytes) -> list[tuple[str, int]]:
         return found
 
 
-_COMPILERS: dict[int, typst.Compiler] = {}
+_COMPILERS: dict[int, "typst.Compiler"] = {}
 
 
-def _compiler() -> typst.Compiler:
+def _compiler() -> "typst.Compiler":
     """Return this process's typst compiler: the font index is built once (about 60 ms), not per document."""
+    import typst
+
     pid = os.getpid()  # a forked worker builds its own
     if pid not in _COMPILERS:
         _COMPILERS.clear()
         _COMPILERS[pid] = typst.Compiler(font_paths=[str(d) for d in FONT_DIRS], ignore_system_fonts=True)
     return _COMPILERS[pid]
+
+
+@functools.cache
+def _empty_root() -> str:
+    """Return an empty folder as typst's project root: `#image`, `#read` and `#include` can reach
+    no file (typst refuses paths outside its root); removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix=temp_prefix("typst"))
+    atexit.register(shutil.rmtree, folder, True)
+    multiprocessing.util.Finalize(None, shutil.rmtree, (folder, True), exitpriority=1)  # writer processes skip atexit
+    return folder
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")

@@ -1,0 +1,115 @@
+"""Child processes that die with the build: pandoc, LibreOffice, the writers' fork server and workers.
+
+On Linux each child asks the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG),
+so a build killed with SIGKILL leaves nothing running: the fork server dies with the build, its
+workers with the fork server, pandoc and LibreOffice with the worker that started them. External
+commands also run in their own process group, so a time limit stops the whole group.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def _find_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _find_prctl()  # looked up once: die_with_parent also runs between fork and exec
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent exits (Linux; elsewhere nothing)."""
+    if _PRCTL is None or _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() == 1:  # the parent died before the request: nobody is left to wait for us
+        os._exit(1)
+
+
+# A command whose own children do not die with it (LibreOffice: soffice -> oosplash -> soffice.bin)
+# runs under this guard, the leader of its process group: told by SIGTERM that its parent died,
+# it kills the whole group.
+GUARD = """
+import ctypes, os, signal, subprocess, sys
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+if os.getppid() == 1:
+    os.killpg(0, signal.SIGKILL)
+sys.exit(subprocess.call(sys.argv[1:]))
+"""
+
+
+def run_child(command: list[str], *, timeout: float, cwd=None, env=None, text: bool = False,
+              whole_group: bool = False) -> subprocess.CompletedProcess:
+    """Run a command like subprocess.run(capture_output=True), in its own process group, killed
+    with its parent (with whole_group, its children too); past the timeout the whole group is
+    killed and TimeoutExpired raised."""
+    if whole_group and _PRCTL is not None:
+        command = [sys.executable, "-c", GUARD, *command]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env, text=text,
+                          start_new_session=True, preexec_fn=die_with_parent) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:  # the time limit, or the build being interrupted: stop the group
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.communicate()
+            raise
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def temp_prefix(kind: str) -> str:
+    """Return the prefix of a temporary folder: it names its process, so that a folder left by a
+    killed process is recognised and removed (remove_orphaned_temp)."""
+    return f"dossiergen-{kind}-{os.getpid()}-"
+
+
+def remove_orphaned_temp() -> None:
+    """Remove the temporary folders of dossiergen processes that no longer run (killed builds)."""
+    for folder in Path(tempfile.gettempdir()).glob("dossiergen-*-*-*"):
+        parts = folder.name.split("-")
+        if len(parts) < 4 or not parts[2].isdigit() or not folder.is_dir():
+            continue
+        if not _running(int(parts[2])):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Return whether a process runs (a zombie no longer does: in a container nobody may reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return not Path("/proc").is_dir()  # /proc exists but has no entry: it has gone
+
+
+def in_fork_server() -> bool:
+    """Return True in multiprocessing's fork server process (started as `python -c 'from
+    multiprocessing.forkserver import main; ...'`)."""
+    return "multiprocessing.forkserver" in " ".join(getattr(sys, "orig_argv", ()))
+
+
+if in_fork_server():  # imported there as a preloaded module: the fork server dies with the build
+    die_with_parent()
