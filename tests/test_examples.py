@@ -95,6 +95,195 @@ def test_libreoffice_opens_every_document(example_builds, source, tmp_path):
     missing = [f.name for f in files if f.stem not in produced]
     assert result.returncode == 0, result.stderr
     assert missing == [], result.stderr
+    # LibreOffice lays the landscape sections out as such, with the header of the portrait pages
+    wide = [f for f, path in zip(files, sorted(example_builds[source].rglob("*.docx"))) if "32s44-batch-analys" in path.as_posix()]
+    for docx_file in wide:
+        pages = _pdf_pages(tmp_path / f"{docx_file.stem}.pdf")
+        results = [p for p in pages if "results" in " ".join(w[0] for w in p["words"])]
+        if source == "dossier":
+            assert results and all(p["size"][0] > p["size"][1] for p in results), docx_file.name
+        header = " ".join(w[0] for w in pages[0]["words"][:4])
+        assert all(" ".join(w[0] for w in p["words"][:4]) == header for p in pages), docx_file.name
+
+
+# Publishing: searchable text, one layout for A4 and Letter, landscape tables -------------------
+
+TERM = re.compile(r"(?<![\w/-])[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)+(?![\w/-])")
+
+
+def _pdf_pages(path: Path) -> list[dict]:
+    """Return each page of a PDF as {size: (w, h) in mm, words: [(text, x0, y0, x1, y1) in mm]}."""
+    import html
+    import subprocess
+
+    from tools import require_tool
+
+    out = subprocess.run([require_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    pages, mm = [], 25.4 / 72
+    for line in out.splitlines():
+        page = re.search(r'<page width="([\d.]+)" height="([\d.]+)">', line)
+        if page:
+            pages.append({"size": (float(page.group(1)) * mm, float(page.group(2)) * mm), "words": []})
+        word = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*)</word>', line)
+        if word:
+            pages[-1]["words"].append((html.unescape(word.group(5)), *(float(word.group(i)) * mm for i in range(1, 5))))
+    return pages
+
+
+def _pdf_text(path: Path) -> str:
+    import subprocess
+
+    from tools import require_tool
+
+    return subprocess.run([require_tool("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _docx_terms(document) -> set[str]:
+    """Hyphenated and slashed terms of a document's tables and body text (not headings, captions)."""
+    from dossiergen.tables import em_width
+
+    texts = [p.text for p in document.paragraphs if not p.style.name.startswith(("Heading", "Table Caption", "toc"))]
+    texts += [c.text for t in document.tables for r in t.rows for c in r.cells]
+    return {term for text in texts for term in TERM.findall(text) if em_width(term) <= 8}
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_pdf_text_is_searchable_and_every_page_prints_on_a4_and_letter(example_builds, source):
+    """pdftotext finds the hyphenated and slashed terms of every document exactly as in the data
+    (no zero-width spaces anywhere, no term split over two lines); every word of every page lies
+    where both an A4 and a US Letter sheet print it, with the binding margin on the left."""
+    from dossiergen.write.layout import LANDSCAPE, PORTRAIT, safe_area
+
+    folder = example_builds[source]
+    lost, outside, checked = [], [], 0
+    for entry, document in _documents(folder):
+        pages = _pdf_pages(folder / entry["pdf"])
+        text = _pdf_text(folder / entry["pdf"])
+        assert "\u200b" not in text, entry["pdf"]
+        terms = _docx_terms(document)
+        checked += len(terms)
+        lost += [(entry["section"], t) for t in sorted(terms) if t not in text]
+        for number, page in enumerate(pages, 1):
+            layout = LANDSCAPE if page["size"][0] > page["size"][1] else PORTRAIT
+            assert page["size"] == pytest.approx((layout.width, layout.height), abs=0.5), entry["pdf"]
+            left, top, right, bottom = safe_area(layout)
+            outside += [(entry["pdf"], number, w[0]) for w in page["words"]
+                        if w[1] < left or w[2] < top or w[3] > right or w[4] > bottom]
+    assert checked > 100
+    assert lost == []
+    assert outside == []
+
+
+def test_wide_tables_are_on_landscape_pages_in_docx_and_pdf(example_builds):
+    """Batch analyses of the antibody (14 batches): the results tables are on landscape pages, in
+    at most three tables, under the same header and footer as the portrait pages."""
+    from docx.oxml.ns import qn
+
+    folder = example_builds["dossier"]
+    entry, document = next((e, d) for e, d in _documents(folder) if e["section"] == "3.2.S.4.4")
+    pages = _pdf_pages(folder / entry["pdf"])
+    captions = [(page, " ".join(w[0] for w in page["words"])) for page in pages]
+    results = [page for page, text in captions if "Batch analysis results" in text and "Acceptance criterion" in text]
+    assert results and all(page["size"][0] > page["size"][1] for page in results)
+    assert pages[0]["size"][0] < pages[0]["size"][1]  # the list of batches stays portrait
+    header = " ".join(w[0] for w in pages[0]["words"][:6])
+    assert all(" ".join(w[0] for w in page["words"][:6]) == header for page in pages)
+    assert all(any(w[0] == "Page" for w in page["words"]) for page in pages)
+    assert sum(1 for p in document.paragraphs if p.text.startswith("Table 3.2.S.4.4-") and "results" in p.text) <= 3
+    # DOCX: the section that holds the results tables is landscape, and shares header and footer
+    body = document.element.body
+    orientation, seen = [], []
+    for element in body.iterchildren():
+        sect = element.find(f"{qn('w:pPr')}/{qn('w:sectPr')}") if element.tag == qn("w:p") else None
+        if element.tag == qn("w:sectPr"):
+            sect = element
+        if element.tag == qn("w:tbl"):
+            seen.append(element)
+        if sect is not None:
+            orient = sect.find(qn("w:pgSz")).get(qn("w:orient"), "portrait")
+            orientation += [orient] * len(seen)
+            seen = []
+            refs = {r.get(qn("r:id")) for r in sect.findall(qn("w:headerReference")) + sect.findall(qn("w:footerReference"))}
+            assert len(refs) == 2
+    assert orientation[0] == "portrait" and set(orientation[1:]) == {"landscape"}
+
+
+def test_docx_sections_print_on_a4_and_letter(example_builds):
+    """Every section of every DOCX: A4 paper, text, header and footer inside the area that both A4
+    and US Letter print, at least 3/4 in on the left (FDA)."""
+    from docx.oxml.ns import qn
+
+    from dossiergen.write.layout import safe_area, Page
+
+    twip = 25.4 / 1440
+    for source in BUILDS:
+        for entry, document in _documents(example_builds[source]):
+            for sect in document.element.body.iter(qn("w:sectPr")):
+                size, margin = sect.find(qn("w:pgSz")), sect.find(qn("w:pgMar"))
+                get = lambda el, name: int(el.get(qn(f"w:{name}"))) * twip
+                page = Page(get(size, "w"), get(size, "h"), get(margin, "left"), get(margin, "right"), get(margin, "top"),
+                            get(margin, "bottom"), get(margin, "header"), get(margin, "footer"))
+                assert sorted((page.width, page.height)) == pytest.approx([210, 297], abs=0.5), entry["docx"]
+                left, top, right, bottom = safe_area(page)
+                assert page.left >= left and page.width - page.right <= right, entry["docx"]
+                assert page.header_top >= top and page.height - page.footer_bottom <= bottom, entry["docx"]
+                assert page.top >= page.header_top + 3.5 and page.bottom >= page.footer_bottom + 3.5, entry["docx"]
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(example_builds, source):
+    """Every captioned table is bookmarked under its heading; a document over 5 pages has a
+    table of contents in the PDF and, with page numbers Word and LibreOffice show, in the DOCX."""
+    import pikepdf
+
+    from dossiergen.write.pdf import contents
+
+    folder, long_ones = example_builds[source], 0
+    for entry, document in _documents(folder):
+        pdf = (folder / entry["pdf"]).read_bytes()
+        marks = contents(pdf)
+        captions = [p.text for p in document.paragraphs if p.style.name == "Table Caption"]
+        titles = [" ".join(title.split()) for title, _ in marks]
+        assert [c for c in captions if " ".join(c.split()) not in titles] == [], entry["pdf"]
+        if entry["pages"] > 5:
+            long_ones += 1
+            assert len(marks) > 1, entry["pdf"]
+            first_page = _pdf_pages(folder / entry["pdf"])[0]
+            assert sum(1 for w in first_page["words"] if w[0] == ".") > 20, f"no contents in {entry['pdf']}"
+            toc = [p for p in document.paragraphs if p.style.name.startswith("toc")]
+            if any(p.style.name == "Heading 2" for p in document.paragraphs):
+                assert toc and all(re.search(r"\t\d+$", p.text) for p in toc), entry["docx"]
+        with pikepdf.open(folder / entry["pdf"]) as opened:  # nested: a table's bookmark sits under a heading
+            with opened.open_outline() as outline:
+                assert len(outline.root) == 1 and [i.title for i in outline.root] == [titles[0]], entry["pdf"]
+    assert long_ones >= 1
+
+
+def test_headings_that_do_not_apply_hold_no_document(example_builds):
+    """ICH M4 granularity: 3.2.P.4.5 only for an excipient of human or animal origin (or with an
+    origin statement), 3.2.P.4.6 only for a novel excipient; no one-line 'is not a novel
+    excipient' documents."""
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    for source, folder in example_builds.items():
+        model = build_model(load_dossier(ROOT / source))
+        excipients = {e.data["name"]["en"] if isinstance(e.data["name"], dict) else e.data["name"]: e.data
+                      for e in model.of_type("excipient")}
+        found = {"3.2.P.4.5": set(), "3.2.P.4.6": set()}
+        for entry, document in _documents(folder):
+            if entry["section"] in found:
+                found[entry["section"]].add(entry["instance"]["excipient"])
+                text = " ".join(p.text for p in document.paragraphs[2:])
+                assert " is not a novel excipient" not in text, entry["docx"]
+                assert text.count(". ") >= 1, f"a one-sentence document: {entry['docx']}"
+        used = {entry["instance"]["excipient"] for entry, _ in _documents(folder) if entry["section"] == "3.2.P.4.1"}
+        assert used, source
+        for name in used:
+            data = excipients[name]
+            assert (name in found["3.2.P.4.5"]) == bool(data.get("human_or_animal_origin") or data.get("origin_statement")), name
+            assert (name in found["3.2.P.4.6"]) == bool(data.get("novel")), name
 
 
 @pytest.mark.parametrize("source", list(BUILDS))

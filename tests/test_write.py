@@ -137,3 +137,83 @@ def test_each_build_dates_its_documents_with_its_own_build_time(tmp_path, monkey
         with pikepdf.open(tmp_path / name / "us" / "ind" / entry["pdf"]) as pdf:
             assert str(pdf.docinfo["/CreationDate"]).startswith("D:" + dates[-1].replace("-", ""))
     assert dates == ["2026-11-27", "2027-01-01"]
+
+
+def _pdf_words(pdf: bytes) -> list[tuple[int, str, float, float, float, float]]:
+    """Return (page, word, x0, y0, x1, y1) in mm from the top-left corner for every word of a PDF."""
+    import html
+    import re
+
+    pdftotext = require_tool("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        out = subprocess.run([pdftotext, "-bbox", file.name, "-"], capture_output=True, text=True, check=True).stdout
+    words, page = [], 0
+    mm = 25.4 / 72
+    for line in out.splitlines():
+        if "<page " in line:
+            page += 1
+        found = re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*)</word>', line)
+        if found:
+            x0, y0, x1, y1 = (float(found.group(i)) * mm for i in range(1, 5))
+            words.append((page, html.unescape(found.group(5)), x0, y0, x1, y1))
+    return words
+
+
+def _pdf_text(pdf: bytes, *options: str) -> str:
+    pdftotext = require_tool("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        return subprocess.run([pdftotext, *options, file.name, "-"], capture_output=True, text=True, check=True).stdout
+
+
+LONG_NAME = "4-[(3S)-3-(dimethylamino)pyrrolidin-1-yl]-N-[5-[2-(2,6-difluoro-3,5-dimethoxyphenyl)ethyl]-1H-pyrazol-3-yl]benzamide"
+
+
+def test_table_words_break_without_changing_the_text_layer():
+    """Terms with - and / are found as written (no zero-width spaces, no minus signs, not split
+    over two lines), and a long chemical name still breaks inside its narrow column."""
+    terms = ["SE-HPLC", "CE-SDS", "Long-term", "X-MuLV", "mg/mL", "SV-VCT-001-25", "25-°C/60-%"]
+    rows = "\n".join(f"| {term} | {LONG_NAME if i == 0 else 'x'} | Purity by {term} (2,6-difluoro) |" for i, term in enumerate(terms))
+    markdown = ("# 3.2.S.4.1 Specification\n\nLong-term storage of SE-HPLC samples at −20 °C.\n\n"
+                f"| Test | Name | Method |\n|:---|:---|:------|\n{rows}\n\n: Table 1 Tests\n")
+    meta = PdfMeta(title="3.2.S.4.1 Specification", subject="s", header="h", lang="en", toc=False)
+    source = convert_batch([(markdown, typst_settings(meta))])[0].typst
+    pdf, _ = typeset_pdf(source, meta)
+    for options in ((), ("-layout",), ("-raw",)):
+        text = _pdf_text(pdf, *options)
+        assert "\u200b" not in text and "\u2212" not in text.replace("−20", "")
+        for term in terms + ["Long-term storage", "(2,6-difluoro)"]:
+            assert term in text, (options, term)
+    words = _pdf_words(pdf)
+    method_left = min(x0 for _, word, x0, *_ in words if word == "Method")
+    name_words = [w for w in words if "dimethylamino" in w[1] or "benzamide" in w[1] or "pyrazol" in w[1]]
+    assert len({round(w[3]) for w in name_words}) >= 2, "the long name breaks over several lines"
+    assert all(x1 < method_left for _, _, _, _, x1, _ in name_words), "the long name stays inside its column"
+
+
+def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
+    """'−18 to −12 °C' (a range with negative ends never reads '−18–−12' or '−18—12'), true minus
+    signs, a no-break space between number and unit, CO2 and 10^3 as sub- and superscripts (Unicode
+    ones such as 10⁶ stay as typed, in the text layer too)."""
+    from dossiergen.schema import units
+    from dossiergen.tables import format_range, format_result
+
+    assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "en") == "−18 to −12\u00a0°C"
+    assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "zh") == "−18～−12\u00a0°C"
+    assert format_range({"low": 2, "high": 8, "unit": "Cel"}, units(), "en") == "2–8\u00a0°C"
+    assert format_result({"value": -0.5, "unit": "%"}, units(), "en") == "−0.5\u00a0%"
+    markdown = ("# 3.2.S.2.2 Process\n\nIn a CO2 incubator at 1.0 × 10⁶ cells/mL and -20 °C; KD 8.0 × 10⁻⁵ s⁻¹;"
+                " 10^3 CFU/g; flux 400 L/m²/h; batch VCT-SM1 in step 2-8 (IL-23).\n")
+    meta = PdfMeta("3.2.S.2.2 Process", "s", "h", "en", toc=False)
+    done = convert_batch([(markdown, typst_settings(meta))])[0]
+    pdf, _ = typeset_pdf(done.typst, meta)
+    text = " ".join(_pdf_text(pdf).split())
+    for expected in ("CO2 incubator", "1.0 × 10⁶ cells/mL", "−20 °C", "8.0 × 10⁻⁵ s⁻¹", "103 CFU/g", "400 L/m²/h",
+                     "VCT-SM1", "step 2-8 (IL-23)"):
+        assert expected in text, expected
+    body = zipfile.ZipFile(io.BytesIO(done.docx)).read("word/document.xml").decode("utf-8")
+    assert body.count('w:vertAlign w:val="subscript"') == 1 and body.count('w:vertAlign w:val="superscript"') == 1
+    assert "−20\u00a0°C" in body and "400\u00a0L/m²/h" in body and "CO2" not in body

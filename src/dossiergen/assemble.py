@@ -123,6 +123,8 @@ def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: di
 
 
 def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple):
+    if node.only_when and not any(_field(scope, path) for path in node.only_when):
+        return  # the heading does not apply to this instance: no document (ICH M4 granularity)
     prefix = "-".join(filter(None, ["m3", instance.get("chain", ""), node.number.lower()]))
     if node.per != "method":
         yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements)
@@ -135,6 +137,12 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
         key = slugify(method.data.get("number", method.id), 24)
         yield Document(f"{prefix}-{key}", node, _join(folder, node.file.replace("{key}", key)),
                        scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
+
+
+def _field(scope: tuple, path: str):
+    """Return the value at 'scope.key' (e.g. 'excipient.novel') of the document's scope, or None."""
+    name, _, key = path.partition(".")
+    return (dict(scope).get(name) or {}).get(key)
 
 
 def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, dict]]:

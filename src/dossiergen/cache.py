@@ -31,7 +31,8 @@ def engine_fingerprint() -> str:
     except ImportError:  # the libreoffice engine does not need it
         typst_version = "none"
     digest = hashlib.sha256(f"{pypandoc.get_pandoc_version()}|{typst_version}".encode())
-    sources = sorted((PROJECT_ROOT / "src" / "dossiergen").rglob("*.py"))
+    package = PROJECT_ROOT / "src" / "dossiergen"
+    sources = sorted([*package.rglob("*.py"), *package.rglob("*.lua")])  # convert.lua shapes both writers' output
     for path in sources + [TEMPLATES / "module3" / "reference.docx", TEMPLATES / "module3" / "document.typ"]:
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -27,6 +27,7 @@ class Section:
     not_required_at: tuple[str, ...] = ()
     regional: bool = False
     stages: tuple[str, ...] = ()
+    only_when: tuple[str, ...] = ()
     children: tuple["Section", ...] = ()
 
     @property
@@ -42,7 +43,7 @@ class Section:
 
 def _node(data: dict) -> Section:
     fields = {k: v for k, v in data.items() if k != "children"}
-    for key in ("molecule_types", "not_required_at", "stages"):
+    for key in ("molecule_types", "not_required_at", "stages", "only_when"):
         fields[key] = tuple(fields.get(key, ()))
     return Section(**fields, children=tuple(_node(c) for c in data.get("children", [])))
 

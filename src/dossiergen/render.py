@@ -24,8 +24,11 @@ from .paths import REGIONAL, TEMPLATES
 from .schema import units
 from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
 from .translation import Untranslated, index_for, is_biologic, is_chinese, is_kept, substance_terms
+from .write.layout import LANDSCAPE, MM_PER_PT, PORTRAIT
 
 TEMPLATE_DIR = TEMPLATES / "module3"
+PORTRAIT_PT, LANDSCAPE_PT = PORTRAIT.text_width / MM_PER_PT, LANDSCAPE.text_width / MM_PER_PT
+TABLE_PT = {"en": 10.0, "zh": 10.5}  # the larger of the DOCX (10 pt) and PDF (9.5 / 10.5 pt) table text
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class _Helpers:
     table_count: int = 0
     figure_count: int = 0
     attachments: list = field(default_factory=list)
+    in_landscape: bool = False
     missing_paths: list[str] = field(default_factory=list)
     untranslated: list[Untranslated] = field(default_factory=list)
 
@@ -151,7 +155,7 @@ class _Helpers:
                  "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
         for name in ("substance", "product", "excipient", "method", "declaration"):
             names[name] = doc.get(name) or {}
-        for helper in ("t", "tx", "md", "table", "missing", "not_required", "ref", "get", "result", "qty", "rng",
+        for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures"):
@@ -246,17 +250,44 @@ class _Helpers:
 
     # tables -------------------------------------------------------------------------------
     def table(self, header: list, rows: list, caption: str, widths: list[int] | None = None,
-              empty: str = "") -> Markdown:
-        """Return a pipe table with a numbered caption; no rows gives a missing marker or a statement."""
+              empty: str = "", landscape: bool | None = None) -> Markdown:
+        """Return a pipe table with a numbered caption; no rows gives a missing marker or a statement.
+
+        Column widths come from the content (tables.column_widths; `widths` weigh the spare room);
+        a table whose words do not fit a portrait page side by side goes on a landscape page, as
+        does one with landscape=True (landscape=False keeps it portrait)."""
         if not rows:
             return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
-        widths = widths or [1] * len(header)
         self.table_count += 1
-        cells = lambda row: "| " + " | ".join(c if isinstance(c, Markdown) else _finalize(c) for c in row) + " |"
-        lines = [cells(header), "|" + "|".join(":" + "-" * (3 * w) for w in widths) + "|"]
-        lines += [cells(["" if c is None else c for c in row]) for row in rows]
+        text = [[c if isinstance(c, Markdown) else _finalize(c) for c in row]
+                for row in [header] + [["" if c is None else c for c in row] for row in rows]]
+        size = TABLE_PT["zh" if self.context.lang == "zh" else "en"]
+        pad = 2 * tables.CELL_PAD_PT / size
+        weights = list(widths or [1] * len(header))
+        shares, fits = tables.column_widths(text, weights, PORTRAIT_PT / size, pad)
+        if landscape is None:
+            landscape = not fits
+        if landscape:
+            shares, fits = tables.column_widths(text, weights, LANDSCAPE_PT / size, pad)
+        if not fits:  # still too wide: words with - / may break there (convert.lua does so only where needed)
+            shares, _ = tables.column_widths(text, weights, (LANDSCAPE_PT if landscape else PORTRAIT_PT) / size, pad, pieces=True)
+        cells = lambda row: "| " + " | ".join(row) + " |"
+        lines = [cells(text[0]), "|" + "|".join(":" + "-" * max(3, round(100 * share)) for share in shares) + "|"]
+        lines += [cells(row) for row in text[1:]]
         number = f"{self.t('table')} {self.document.heading_number}-{self.table_count}"
-        return Markdown("\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n")
+        table = "\n" + "\n".join(lines) + f"\n\n: {number} {escape_md(caption)}\n"
+        return Markdown(f"\n::: landscape\n{table}\n:::\n" if landscape and not self.in_landscape else table)
+
+    def landscape(self, on: bool = True, caller=None) -> Markdown:
+        """Put what a template's `{% call landscape() %}...{% endcall %}` block holds on landscape
+        pages (with on=False, where it stands)."""
+        if not on:
+            return Markdown(caller() if caller else "")
+        self.in_landscape = True
+        try:
+            return Markdown(f"\n::: landscape\n{caller() if caller else ''}\n:::\n")
+        finally:
+            self.in_landscape = False
 
     # data ---------------------------------------------------------------------------------
     def get(self, entity_id):
@@ -312,12 +343,12 @@ class _Helpers:
         postal = ", ".join(p for p in parts if not is_chinese(p))
         return "，".join(chinese + [postal]) + f"（{name}）"
 
-    def batch_pivot(self, spec_id, batch_ids):
+    def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
         spec = self.get(spec_id)
-        return tables.batch_pivot(self.context.model, spec, list(batch_ids or [])) if spec else []
+        return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
 
-    def stability_pivot(self, study):
-        return tables.stability_pivot(self.context.model, study)
+    def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
+        return tables.stability_pivot(self.context.model, study, per_table)
 
     def sites_for(self, subject_id):
         return tables.sites_for(self.context.model, subject_id)

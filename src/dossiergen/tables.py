@@ -5,6 +5,8 @@ Pure functions of the model; they return cells as plain values (escaped later) o
 
 from __future__ import annotations
 
+import re
+
 from .limits import meets
 from .model import Model, results_by_batch, results_by_study
 from .text import pick
@@ -18,26 +20,49 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
 
 
+def balanced_chunks(items: list, most: int) -> list[list]:
+    """Return items in as few consecutive groups of at most `most` as possible, of even sizes
+    (14 batches at most 6 a table: 5, 5, 4 rather than 6, 6, 2)."""
+    if not items:
+        return [[]]
+    count = -(-len(items) // most)
+    return chunks(items, -(-len(items) // count))
+
+
+MINUS = "\u2212"  # a true minus sign, not a hyphen
+NBSP = "\u00a0"  # between a number and its unit, and after a comparator: never split over two lines
+# How a range is printed: (between positive ends, when an end is negative). "−18–−12 °C" reads
+# badly and "−18—12" reads as −18 to +12; Chinese writes ranges with a wave dash (～).
+RANGE_WORDS = {"en": ("\u2013", " to "), "zh": ("\uff5e", "\uff5e")}
+
+
 def format_number(value) -> str:
-    """Return a number as written in a table (no trailing .0 on whole numbers of integers)."""
+    """Return a number as written in a table (no trailing .0 on whole numbers of integers), with
+    a true minus sign."""
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
-        return f"{int(value)}"
-    return f"{value}"
+        text = f"{int(value)}"
+    else:
+        text = f"{value}"
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
-QUALIFIER_WORDS = {"<LOQ": {"en": "< LOQ", "zh": "< LOQ"}, "<LOD": {"en": "< LOD", "zh": "< LOD"},
+def _with_unit(number: str, unit: str) -> str:
+    return f"{number}{NBSP}{unit}" if unit else number
+
+
+QUALIFIER_WORDS = {"<LOQ": {"en": "<\u00a0LOQ", "zh": "<\u00a0LOQ"}, "<LOD": {"en": "<\u00a0LOD", "zh": "<\u00a0LOD"},
                    "not_detected": {"en": "Not detected", "zh": "未检出"}, "not_tested": {"en": "Not tested", "zh": "未检测"}}
 
 
 def format_result(result: dict | None, units: dict, lang: str) -> str:
-    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms'."""
+    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms' (a no-break space before a unit)."""
     if not result:
-        return "–"
+        return "\u2013"
     qualifier = result.get("qualifier")
     unit = _unit(result.get("unit"), units, lang)
     if "value" in result:
-        prefix = {"<": "< ", ">": "> ", "NMT": "不得过" if lang == "zh" else "NMT "}.get(qualifier, "")
-        return f"{prefix}{format_number(result['value'])}{(' ' + unit) if unit else ''}"
+        prefix = {"<": "<" + NBSP, ">": ">" + NBSP, "NMT": "不得过" if lang == "zh" else "NMT" + NBSP}.get(qualifier, "")
+        return prefix + _with_unit(format_number(result["value"]), unit)
     if qualifier:
         words = QUALIFIER_WORDS.get(qualifier)
         return (words.get(lang) or words["en"]) if words else qualifier
@@ -57,18 +82,21 @@ def format_quantity(q: dict | None, units: dict, lang: str) -> str:
     """Return '150 mg/mL' from {value, unit}."""
     if not isinstance(q, dict):
         return ""
-    unit = _unit(q.get("unit"), units, lang)
-    return f"{format_number(q.get('value'))} {unit}".strip()
+    return _with_unit(format_number(q.get("value")), _unit(q.get("unit"), units, lang))
 
 
 def format_range(r: dict | None, units: dict, lang: str) -> str:
-    """Return '55–65 °C' from {low, high, unit}."""
+    """Return '55–65 °C', or '−18 to −12 °C' when an end is negative, from {low, high, unit}."""
     if not isinstance(r, dict):
         return ""
-    return f"{format_number(r.get('low'))}–{format_number(r.get('high'))} {_unit(r.get('unit'), units, lang)}".strip()
+    low, high = r.get("low"), r.get("high")
+    dash, word = RANGE_WORDS.get(lang, RANGE_WORDS["en"])
+    negative = any(isinstance(v, (int, float)) and v < 0 for v in (low, high))
+    between = word if negative else dash
+    return _with_unit(f"{format_number(low)}{between}{format_number(high)}", _unit(r.get("unit"), units, lang))
 
 
-def batch_pivot(model: Model, spec: dict, batch_ids: list[str]) -> list[dict]:
+def batch_pivot(model: Model, spec: dict, batch_ids: list[str], per_table: int = BATCHES_PER_TABLE) -> list[dict]:
     """Return one table per group of batches: {'batches': [...], 'rows': [(test, [result, ...])]}.
 
     Tests come in specification order; a test a batch was not tested for shows as absent.
@@ -77,7 +105,7 @@ def batch_pivot(model: Model, spec: dict, batch_ids: list[str]) -> list[dict]:
     by_batch = results_by_batch(model)
     batches = [b.data for b in (model.get(i, "batch") for i in batch_ids) if b is not None]
     tables = []
-    for group in chunks(batches, BATCHES_PER_TABLE):
+    for group in balanced_chunks(batches, per_table):
         rows = []
         for test in spec.get("tests", []):
             found = [_result_for(by_batch.get(b["id"], []), test["id"]) for b in group]
@@ -91,7 +119,7 @@ def _result_for(results: list[dict], test_id: str) -> dict | None:
     return next((r for r in results if r.get("test") == test_id), None)
 
 
-def stability_pivot(model: Model, study: dict) -> list[dict]:
+def stability_pivot(model: Model, study: dict, per_table: int = TIME_POINTS_PER_TABLE) -> list[dict]:
     """Return tables of a study: {'time_points': [...], 'rows': [(test, [result per time point])]}."""
     spec_entity = model.get((study.get("specification") or {}).get("id"), "specification")
     spec = spec_entity.data if spec_entity else {"tests": []}
@@ -104,7 +132,7 @@ def stability_pivot(model: Model, study: dict) -> list[dict]:
     tested = {test for test, _ in by_cell}
     tests = [t for t in spec.get("tests", []) if t["id"] in tested]
     tables = []
-    for group in chunks(points, TIME_POINTS_PER_TABLE):
+    for group in balanced_chunks(points, per_table):
         rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group]} for t in tests]
         tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(t) for t in tests}})
     return tables
@@ -132,3 +160,98 @@ def studies_of(model: Model, subject_id: str) -> list[dict]:
 def cumulative_lrv(steps: list[dict], virus_id: str) -> float:
     """Return the cumulative log10 reduction of a virus over the counted steps."""
     return round(sum(s.get("lrv", {}).get(virus_id, 0) for s in steps if s.get("counted", True)), 1)
+
+
+# Column widths from content ------------------------------------------------------------------
+# Widths in em of the table text, measured on the safe side for Liberation Serif / Times New
+# Roman (capitals 0.72 em, other letters and digits 0.5, spaces and punctuation less; CJK 1 em).
+# write/convert.lua measures words the same way when it decides which words to keep whole.
+_NARROW = set(" .,;:'|!ijlrtf()[]/-·")
+_MARKUP = re.compile(r"\]\([^)]*\)|\{[^}]*\}|\\(?=.)|\*\*|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+CELL_PAD_PT = 4.0  # a cell's inset on each side, in points (document.typ 4 pt, reference.docx 80 twips)
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
+LONG_WORD_EM = 12.0  # a longer word (a chemical name) may break after - / ) ] , : its pieces must fit
+_PIECES = re.compile(r"(?<=[-/)\],\u2010\u2013\u2014])(?!\d)")
+
+
+# Chinese, Japanese and full-width characters break anywhere: each is a word of its own.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}\u00a0\u202f]+(?:[\u00a0\u202f][^\\s{_CJK}\u00a0\u202f]+)*")
+
+
+def _words(text: str) -> list[str]:
+    """Return the unbreakable words of a text: split at spaces (not no-break ones) and around CJK characters."""
+    return _WORD.findall(text)
+
+
+def word_room(word: str, long_word: float = LONG_WORD_EM) -> float:
+    """Return the width in em a word needs whole, or, for one longer than long_word, its longest piece."""
+    width = em_width(word)
+    if width <= long_word:
+        return width
+    return max(em_width(piece) for piece in _PIECES.split(word))
+
+
+def em_width(text: str) -> float:
+    """Return the printed width of a text in em, on the safe side."""
+    width = 0.0
+    for char in text:
+        if ord(char) >= 0x2E80:
+            width += 1.0
+        elif char in _NARROW:
+            width += 0.34
+        elif char.isupper() or char in "%@&WMm":
+            width += 0.74
+        else:
+            width += 0.5
+    return width
+
+
+def plain_cell(markdown: str) -> str:
+    """Return the text a Markdown cell shows (links, attributes, escapes and emphasis removed)."""
+    return _MARKUP.sub("", str(markdown)).replace("[", "").replace("]", "")
+
+
+def column_widths(cells: list[list[str]], weights: list[float], room_em: float, pad_em: float,
+                  pieces: bool = False) -> tuple[list[float], bool]:
+    """Return each column's share of the text width, and whether the table's words fit at all.
+
+    Every column gets at least its longest word (never broken inside a cell: that is what the
+    share is for in Word, LibreOffice and typst); the rest of the width goes to the columns in
+    proportion to how much text they have to wrap (their average cell, weighed by the template's
+    weights), never more than a column's longest cell. When the longest words do not fit side by
+    side, the shares follow them and fit is False (a caller turns the page to landscape, or asks
+    again with pieces=True: then words with - / may break there). The first row is the header,
+    set in bold."""
+    count = len(weights)
+    shortest, longest, total = [0.5] * count, [0.5] * count, [0.0] * count
+    for number, row in enumerate(cells):
+        bold = 1.1 if number == 0 else 1.0
+        for index, cell in enumerate(row[:count]):
+            text = plain_cell(cell)
+            words = _words(text) or [""]
+            shortest[index] = max(shortest[index], bold * max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words) + 0.3)
+            longest[index] = max(longest[index], bold * em_width(text) + 0.3)
+            total[index] += em_width(text)
+    available = room_em - count * pad_em
+    fits = sum(shortest) <= available
+    if not fits:
+        widths = shortest
+    else:
+        widths = list(shortest)
+        want = [max(t / max(len(cells), 1) - s, 0.0) * w + 0.01 for t, s, w in zip(total, shortest, weights)]
+        open_columns = {i for i in range(count) if widths[i] < longest[i]}
+        for _ in range(count + 1):  # hand out the spare room; a column full at its longest cell gives its part back
+            spare = available - sum(widths)
+            if spare <= 1e-6 or not open_columns:
+                break
+            share = sum(want[i] for i in open_columns)
+            for i in list(open_columns):
+                widths[i] = min(longest[i], widths[i] + spare * want[i] / share)
+                if widths[i] >= longest[i]:
+                    open_columns.discard(i)
+        spare = available - sum(widths)
+        if spare > 1e-6:  # every column holds its longest cell on one line: spread the rest evenly
+            widths = [w + spare * w / sum(widths) for w in widths]
+    total_width = sum(widths) + count * pad_em
+    return [(w + pad_em) / total_width for w in widths], fits

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@!&=\"'])")
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 _LINE_START = re.compile(r"^(\d*)([-+:.)])(?=\s|$)")
 
 
@@ -19,7 +20,7 @@ def escape_md(value) -> Markdown:
     """Return a data value as Markdown that shows exactly its characters (DESIGN.md §8)."""
     if isinstance(value, Markdown):
         return value
-    text = " ".join(str(value).split())
+    text = _SPACES.sub(" ", str(value)).strip()  # no-break spaces (number and unit) stay
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return Markdown(_LINE_START.sub(r"\1\\\2", text))  # "1. x", "- x", ": x" would start a block
 
@@ -56,7 +57,7 @@ _BEFORE_HAN = re.compile(rf"(?<=[^\s\\*:;,])([:;,])[ \t]*(?=[{_HAN}])")
 _PARENS = re.compile(rf"(?<!\])\(([^()\n]*[{_HAN}][^()\n]*)\)")
 _LINK_PARENS = re.compile(rf"\((\[[^\]\n]*[{_HAN}][^\]\n]*\]\([^)\n]*\))\)")
 _PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
-_PERCENT = re.compile(r"(?<=\d) (?=%)")
+_PERCENT = re.compile("(?<=\\d)[ \u00a0](?=%)")  # also the no-break space render puts between number and unit
 _SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*\d])")
 _FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
 

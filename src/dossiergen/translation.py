@@ -260,7 +260,7 @@ def is_chinese(text: str) -> bool:
 
 
 # what a Chinese document prints -------------------------------------------------------------------------
-_MARKUP = re.compile(r"\]\([^)]*\)|\{custom-style=\"[^\"]*\"\}|\\(?=[^\sA-Za-z0-9])|\*\*|[*_`]")
+_MARKUP = re.compile(r"\]\([^)]*\)|\{custom-style=\"[^\"]*\"\}|\\(?=[^\sA-Za-z0-9])|\*\*|[*_`]|^:::.*$", re.M)  # ::: landscape: a fenced div
 _CHUNK = re.compile(r"[|\n]|(?<=[。；：，、）])")
 
 

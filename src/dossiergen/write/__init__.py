@@ -107,8 +107,11 @@ def _parts(job: Job) -> tuple:
 def _with_typst(jobs: list[Job]) -> list[Written]:
     jobs = [_parts(job) for job in jobs]
     converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
-    return [(finish_docx(done.docx, docx_meta), *typeset_pdf(done.typst, pdf_meta))
-            for done, (_, docx_meta, pdf_meta, _) in zip(converted, jobs)]
+    written = []
+    for done, (_, docx_meta, pdf_meta, _) in zip(converted, jobs):
+        pdf_bytes, pages = typeset_pdf(done.typst, pdf_meta)  # first: the DOCX contents take its page numbers
+        written.append((finish_docx(done.docx, docx_meta, pages, pdf.contents(pdf_bytes)), pdf_bytes, pages))
+    return written
 
 
 def _with_libreoffice(jobs: list[Job]) -> list[Written]:

@@ -4,6 +4,7 @@ text styles, document properties, language tags, deterministic zip entries."""
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 
@@ -13,7 +14,8 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
 from ..clock import now
-from .pandoc import convert_batch
+from .layout import LANDSCAPE, PORTRAIT, Page
+from .pandoc import LANDSCAPE_MARKER, convert_batch
 from .ooxml import add_field, add_field_end, add_field_start, save_document, set_child
 
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
@@ -47,13 +49,19 @@ def write_report_docx(markdown: str, meta: DocxMeta, highlight: dict[str, str]) 
     return save_document(document)
 
 
-def finish_docx(converted: bytes, meta: DocxMeta) -> bytes:
-    """Return the finished DOCX bytes of pandoc's DOCX for one document."""
+def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
+                contents: list[tuple[str, int]] | None = None) -> bytes:
+    """Return the finished DOCX bytes of pandoc's DOCX for one document.
+
+    With the page count and the (title, page) contents of its PDF rendition, a document over
+    5 pages gets a table of contents, and the contents show those page numbers until Word
+    updates the field."""
     document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
+    _landscape_sections(document)
     _style_tables(document)
     _header_footer(document, meta)
-    _table_of_contents(document)
+    _table_of_contents(document, pages, contents or [])
     _language(document, meta.lang)
     _properties(document, meta)
     return save_document(document)
@@ -66,12 +74,76 @@ def _links_to_docx(document) -> None:
             rel._target = rel._target[:-4] + ".docx"
 
 
+TWIPS_PER_MM = 1440 / 25.4
+
+
+def _section_properties(like, page: Page):
+    """Return a copy of section properties `like` with the page size and margins of `page`;
+    it keeps their header and footer references, so every section shows the same ones."""
+    sect = copy.deepcopy(like)
+    size = {"w": str(round(page.width * TWIPS_PER_MM)), "h": str(round(page.height * TWIPS_PER_MM))}
+    if page.landscape:
+        size["orient"] = "landscape"
+    set_child(sect, "w:pgSz", **size)
+    set_child(sect, "w:pgMar", **{name: str(round(value * TWIPS_PER_MM)) for name, value in (
+        ("top", page.top), ("right", page.right), ("bottom", page.bottom), ("left", page.left),
+        ("header", page.header_top), ("footer", page.footer_bottom), ("gutter", 0))})
+    return sect
+
+
+def _landscape_sections(document) -> None:
+    """Turn the marker paragraphs around a landscape region (convert.lua) into section breaks:
+    the pages before stay portrait, the region's are landscape, with the same header and footer."""
+    body = document.element.body
+    final = body.find(qn("w:sectPr"))
+    for p in list(body.iterchildren(qn("w:p"))):
+        text = "".join(p.itertext())
+        if not text.startswith(LANDSCAPE_MARKER):
+            continue
+        page = PORTRAIT if text.endswith("start") else LANDSCAPE
+        if page is PORTRAIT and p.getprevious() is None:  # the document starts landscape
+            body.remove(p)
+            continue
+        following = p.getnext()
+        if page is LANDSCAPE and (following is None or following is final):
+            # the document ends landscape: its last section turns, rather than leave a blank page
+            body.remove(p)
+            landscape = _section_properties(final, LANDSCAPE)
+            for child in ("w:pgSz", "w:pgMar"):
+                final.replace(final.find(qn(child)), landscape.find(qn(child)))
+            continue
+        for child in list(p):
+            p.remove(child)
+        p.get_or_add_pPr().append(_section_properties(final, page))
+
+
+def _table_widths(tbl, page: Page) -> None:
+    """Give the table's grid the section's text width, in the column shares pandoc wrote."""
+    cols = list(tbl.iterchildren(qn("w:tblGrid")))
+    grid = cols[0].findall(qn("w:gridCol")) if cols else []
+    total = sum(int(c.get(qn("w:w"), "0")) for c in grid)
+    if not total:
+        return
+    width = page.text_width * TWIPS_PER_MM
+    for col in grid:
+        col.set(qn("w:w"), str(round(int(col.get(qn("w:w"))) * width / total)))
+
+
 def _style_tables(document) -> None:
-    """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles.
+    """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles;
+    give each table the text width of its page (portrait or landscape section).
 
     Works on the XML directly: python-docx's cell objects are slow on large tables."""
     heading_id = document.styles["Table Heading"].style_id
     text_id = document.styles["Table Text"].style_id
+    landscape = False
+    for element in document.element.body.iterchildren():
+        if element.tag == qn("w:p"):
+            sect = element.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
+            if sect is not None:  # ends a section: what follows is the other orientation
+                landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
+        elif element.tag == qn("w:tbl"):
+            _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
     for tbl in document.element.body.iter(qn("w:tbl")):
         for index, tr in enumerate(tbl.iterchildren(qn("w:tr"))):
             tr_pr = tr.get_or_add_trPr()
@@ -100,21 +172,37 @@ def _header_footer(document, meta: DocxMeta) -> None:
     add_field(footer, "NUMPAGES")
     if len(words) > 2:
         footer.add_run(words[2])
+    _same_header_footer(document)
 
 
-def _table_of_contents(document) -> None:
-    """Insert a TOC field before the first sub-heading when there are several.
+def _same_header_footer(document) -> None:
+    """Give every section (landscape ones too) the first section's header and footer references:
+    explicit rather than inherited, for every reader."""
+    sections = list(document.element.body.iter(qn("w:sectPr")))
+    refs = [r for r in sections[0] if r.tag in (qn("w:headerReference"), qn("w:footerReference"))]
+    for sect in sections[1:]:
+        for old in [r for r in sect if r.tag in (qn("w:headerReference"), qn("w:footerReference"))]:
+            sect.remove(old)
+        for ref in reversed(refs):
+            sect.insert(0, copy.deepcopy(ref))  # references come first in a sectPr
 
-    The field's result is pre-filled with the headings, so the document reads right in any
-    viewer before fields are updated (LibreOffice does not update them on opening). Works on
-    the XML: python-docx's paragraph and style objects are slow on long documents."""
+
+def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]]) -> None:
+    """Insert a TOC field before the first sub-heading when there are several, or when the
+    document is over 5 pages.
+
+    The field's result is pre-filled with the headings and, where the PDF rendition gives them,
+    their page numbers after a dot-leader tab, so the document reads right in any viewer before
+    fields are updated (LibreOffice does not update them on opening; Word does, as updateFields
+    asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
     levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
     headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
                 if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
-    if sum(level == "Heading 2" for _, level in headings) < 2:
+    sections = sum(level == "Heading 2" for _, level in headings)
+    if not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
-    anchor = headings[0][0]
+    anchor, found = headings[0][0], 0
     for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
         anchor.addprevious(entry)
@@ -122,10 +210,24 @@ def _table_of_contents(document) -> None:
         paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
         if index == 0:
             add_field_start(paragraph, 'TOC \\o "2-3" \\h \\z \\u')
-        paragraph.add_run(Paragraph(heading, document._body).text)
+        title = Paragraph(heading, document._body).text
+        paragraph.add_run(title)
+        page, found = _page_of(title, contents, found)
+        if page is not None:
+            paragraph.add_run().add_tab()
+            paragraph.add_run(str(page))
         if index == len(headings) - 1:
             add_field_end(paragraph)
     set_child(document.settings.element, "w:updateFields", val="true")
+
+
+def _page_of(title: str, contents: list[tuple[str, int]], start: int) -> tuple[int | None, int]:
+    """Return the page of the next contents entry with this title from `start`, and where to look next."""
+    wanted = " ".join(title.split())
+    for index in range(start, len(contents)):
+        if " ".join(contents[index][0].split()) == wanted:
+            return contents[index][1], index + 1
+    return None, start
 
 
 def _language(document, lang: str) -> None:

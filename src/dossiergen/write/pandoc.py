@@ -14,17 +14,22 @@ from ..clock import now
 from ..environment import check_pandoc
 from ..errors import Problem, ToolError
 from ..paths import TEMPLATES
+from .layout import LANDSCAPE, MM_PER_PT, PORTRAIT
 from .children import run_child, temp_prefix
 from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")
 MARKER = "\ue000dossiergen-document-"  # starts each document's part of a batch DOCX (private-use character)
+LANDSCAPE_MARKER = "\ue000dossiergen-landscape-"  # + start / end: paragraphs around a landscape region (docx.py)
 PANDOC_TIMEOUT = 900  # seconds for one batch (the largest example batch takes a few seconds)
 RTS = ("+RTS", "-A64m", "-RTS")  # a larger allocation area: about 10% less of pandoc's time goes to garbage collection
 REFERENCE = TEMPLATES / "module3" / "reference.docx"
 TYPST_TEMPLATE = TEMPLATES / "module3" / "document.typ"
 # Pandoc's Markdown without any way for text to become raw output (DESIGN.md §8).
 MARKDOWN_IN = "markdown-raw_html-raw_attribute-raw_tex-tex_math_dollars-tex_math_single_backslash-smart-implicit_figures-auto_identifiers"
+
+# Text widths (pt) that convert.lua fits table cells and words into.
+LAYOUT = {"portrait_pt": PORTRAIT.text_width / MM_PER_PT, "landscape_pt": LANDSCAPE.text_width / MM_PER_PT}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int]) -> list[bytes | No
         jobs[index]["alone"] = True
     batch = folder / "batch.json"
     batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
-                                 "marker": MARKER, "jobs": jobs}), "utf-8")
+                                 "marker": MARKER, "landscape_marker": LANDSCAPE_MARKER, "layout": LAYOUT, "jobs": jobs}), "utf-8")
     _run([check_pandoc(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)], folder)
     errors = sorted(folder.glob("*.err"), key=lambda p: int(p.stem))
     if errors:

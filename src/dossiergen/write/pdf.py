@@ -28,6 +28,7 @@ from ..clock import now
 from ..environment import FONT_DIRS
 from ..errors import Problem, ToolError
 from .children import temp_prefix
+from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import TypstSettings
 
 PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
@@ -63,9 +64,18 @@ def typst_settings(meta: PdfMeta) -> TypstSettings:
     variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
                  "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
                  "page-before": before, "page-middle": middle, "page-after": after}
+    variables.update(_page_variables("", PORTRAIT))
+    variables.update(_page_variables("landscape-", LANDSCAPE))
     if meta.toc:
         variables["toc"] = "true"
     return TypstSettings(tuple(variables.items()), ("title", "header"))
+
+
+def _page_variables(prefix: str, page: Page) -> dict[str, str]:
+    """Return the typst page settings of one orientation of the layout (write/layout.py)."""
+    values = {"width": page.width, "height": page.height, "left": page.left, "right": page.right, "top": page.top,
+              "bottom": page.bottom, "header-ascent": page.header_ascent, "footer-descent": page.footer_descent}
+    return {f"{prefix}{name}": f"{value:.2f}mm" for name, value in values.items()}
 
 
 def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
@@ -77,6 +87,24 @@ def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
         raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
                                                  hint="this is a template or engine problem; please report it"),)) from exc
     return finish_pdf(raw, meta)
+
+
+def contents(pdf: bytes) -> list[tuple[str, int]]:
+    """Return the bookmarks of a PDF in order, as (title, page number from 1)."""
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        pages = {page.objgen: number for number, page in enumerate(opened.pages, 1)}
+        found = []
+        with opened.open_outline() as outline:
+            def walk(items):
+                for item in items:
+                    destination = item.destination
+                    if destination is None and item.action is not None:
+                        destination = item.action.get("/D")
+                    if isinstance(destination, pikepdf.Array) and len(destination):
+                        found.append((item.title, pages.get(destination[0].objgen, 0)))
+                    walk(item.children)
+            walk(outline.root)
+        return found
 
 
 _COMPILERS: dict[int, "typst.Compiler"] = {}

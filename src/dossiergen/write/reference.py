@@ -14,11 +14,12 @@ from pathlib import Path
 import docx
 import pypandoc
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_COLOR_INDEX
+from docx.enum.text import WD_COLOR_INDEX, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt, RGBColor
 
 from ..paths import TEMPLATES
+from .layout import PORTRAIT
 from .ooxml import deterministic_zip, set_child
 
 REFERENCE_DOCX = TEMPLATES / "module3" / "reference.docx"
@@ -53,10 +54,10 @@ def make_reference(pandoc_default: bytes) -> bytes:
     """Return the house reference.docx built from pandoc's default one."""
     document = docx.Document(io.BytesIO(pandoc_default))
     section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)  # A4; margins keep Letter printable
-    section.left_margin, section.right_margin = Inches(1.0), Inches(0.75)
-    section.top_margin, section.bottom_margin = Inches(1.0), Inches(1.0)
-    section.header_distance = section.footer_distance = Inches(0.5)
+    section.page_width, section.page_height = Mm(PORTRAIT.width), Mm(PORTRAIT.height)  # write/layout.py: prints on A4 and Letter
+    section.left_margin, section.right_margin = Mm(PORTRAIT.left), Mm(PORTRAIT.right)
+    section.top_margin, section.bottom_margin = Mm(PORTRAIT.top), Mm(PORTRAIT.bottom)
+    section.header_distance, section.footer_distance = Mm(PORTRAIT.header_top), Mm(PORTRAIT.footer_bottom)
     styles = document.styles
     by_name = {s.name.lower(): s for s in styles}
     for name in ("Normal", "Body Text", "First Paragraph", "Compact", "Block Text"):
@@ -86,6 +87,8 @@ def make_reference(pandoc_default: bytes) -> bytes:
         _fonts(style, SERIF, CJK_SERIF, 11)
         style.paragraph_format.left_indent = Inches(indent)
         style.paragraph_format.space_after = Pt(2)
+        # page numbers at the right edge of the text, after dots
+        style.paragraph_format.tab_stops.add_tab_stop(Mm(PORTRAIT.text_width), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
     for name in ("Header", "Footer"):
         _fonts(_paragraph_style(document, name), SERIF, CJK_SERIF, 9)
     missing = styles.add_style("Missing", WD_STYLE_TYPE.CHARACTER)
