@@ -340,12 +340,9 @@ def test_imp_gmp_equivalence_not_needed_for_an_imp_authorised_in_an_ich_country(
 
 
 def test_proper_name_written_twice_disagrees(tmp_path):
-    source = tmp_path / "dossier"
-    shutil.copytree(ANTIBODY, source)
-    rule = ALL_RULES["core.data-proper-name"]
-    assert evaluate_rule(_model(source), rule, "marketing").status == "met"
-    apply_edits(source, [{"file": "markets/us.yaml", "find": "  application_type: BLA\n",
-                          "replace": "  application_type: BLA\n  established_name: ordesimab-abcd\n"}])
-    verdict = evaluate_rule(_model(source), rule, "marketing")
+    assert evaluate_rule(_model(ANTIBODY), ALL_RULES["core.data-proper-name"], "marketing").status == "met"
+    verdict = _site_rule(tmp_path, [{"file": "markets/us.yaml", "find": "  application_type: BLA\n",
+                                     "replace": "  application_type: BLA\n  established_name: ordesimab-abcd\n"}],
+                         "core.data-proper-name")
     assert verdict.status == "missing"
     assert verdict.gaps[0].detail == "the 356h established name 'ordesimab-abcd' differs from the proper name 'ordesimab-lmzt' of 3.2.S.1.1"
