@@ -185,7 +185,8 @@ class _Helpers:
         """The namespace of a converted template: its view `v`, the document's metadata, the page
         frame and layout helpers only (views.RESTRICTED); raw data and the model are not in it."""
         doc = self.document
-        names = {"v": build_view(doc.section.template, self), "title": self._title(), "page": self.page(),
+        page = self.page()  # first: the frame's instance line prints before the body
+        names = {"page": page, "v": build_view(doc.section.template, self), "title": self._title(),
                  "doc": DocMeta(doc.id, doc.number, doc.heading_number, doc.path, doc.key_label)}
         names.update({helper: getattr(self, helper) for helper in RESTRICTED})
         return names
@@ -300,6 +301,8 @@ class _Helpers:
         does one with landscape=True (landscape=False keeps it portrait)."""
         if not rows:
             return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
+        if isinstance(caption, Printable):
+            caption = caption.show(self)
         self.table_count += 1
         text = [[c if isinstance(c, Markdown) else _finalize(c) for c in row]
                 for row in [header] + [["" if c is None else c for c in row] for row in rows]]

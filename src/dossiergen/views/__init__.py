@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Callable
 
 from .types import (DASH, NOT_GIVEN, Limit, Missing, NotApplicable, NotGiven, Present, Printable, Quantity,  # noqa: F401
@@ -66,7 +66,23 @@ def has_view(template: str) -> bool:
 def build_view(template: str, helpers) -> Any:
     """Return the frozen view object of a template for the document render's helpers work on."""
     _load()
-    return VIEWS[template](ViewContext(helpers))
+    return freeze(VIEWS[template](ViewContext(helpers)))
+
+
+def freeze(value):
+    """Return a view value immutable all the way down: a text given as {en, zh} becomes a Text
+    (it prints the same way), lists become tuples, dataclasses are rebuilt with frozen fields."""
+    if isinstance(value, dict):
+        if "en" in value and set(value) <= {"en", "zh"}:
+            return Text.of(value)
+        return tuple((k, freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: freeze(getattr(value, f.name)) for f in fields(value) if f.init}
+        if any(changed[k] is not getattr(value, k) for k in changed):
+            return replace(value, **changed)
+    return value
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class Printable:
     def show(self, h) -> str:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
+    def __str__(self) -> str:
+        raise TypeError(f"a {type(self).__name__} is printed with {{{{ }}}} (or passed to table/heading), "
+                        "not joined with ~: put the joined text in the view (types.Joined)")
+
 
 # texts ------------------------------------------------------------------------------------------
 
@@ -255,3 +259,25 @@ class Joined(Printable):
 
     def __bool__(self) -> bool:
         return any(bool(p) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Address(Printable):
+    """A postal address (building, street, postal_code, city, region, country as in the data), printed
+    on one line in the document's language and order (render's address(): Chinese order in Chinese)."""
+
+    fields: tuple = ()         # ((key, Text or str), ...) in the data's order
+
+    @classmethod
+    def of(cls, value) -> "Address":
+        if not isinstance(value, dict):
+            return cls()
+        return cls(tuple((k, Text.of(v) if isinstance(v, dict) else v) for k, v in value.items()))
+
+    def show(self, h) -> str:
+        if not self.fields:
+            return h.address(None)
+        return h.address({k: v.raw() if isinstance(v, Text) else v for k, v in self.fields})
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
