@@ -70,11 +70,13 @@ def test_time_points_in_hours_days_weeks_and_months():
 
 
 def test_limits_conform_only_when_numeric():
-    nmt = Limit.of({"text": "NMT 0.5 %", "comparator": "NMT", "value": 0.5, "unit": "%"})
-    assert nmt.conforms(0.5) is True and nmt.conforms(0.6) is False
-    ranged = Limit.of({"text": "90.0–110.0 %", "range": {"low": 90.0, "high": 110.0, "unit": "%"}})
+    nmt = Limit.of({"text": "NMT 0.5 %", "limit": {"comparator": "<=", "value": 0.5, "unit": "%"}})
+    assert nmt.conforms(0.5) is True and nmt.conforms(0.6) is False and nmt.unit == "%"
+    ranged = Limit.of({"text": "90.0–110.0 %", "limit": {"low": 90.0, "high": 110.0, "unit": "%"}})
     assert ranged.conforms(95) is True and ranged.conforms(111) is False
-    assert Limit.of({"text": "Clear, colourless solution"}).conforms(1.0) is None  # words only: no verdict made up
+    words = Limit.of({"text": "Clear, colourless solution", "limit": {"conforms": True}})
+    assert words.qualitative and words.conforms(1.0) is None  # no numeric verdict made up
+    assert Limit.of({"text": "Report result"}).conforms(1.0) is None and Limit.of(None).text.en == ""
 
 
 def test_each_absence_state_prints_one_way(models):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
-from .types import NOT_GIVEN, Address, Joined, Missing, NotApplicable, Quantity, Text
+from .types import NOT_GIVEN, Address, Joined, Limit, Missing, NotApplicable, Quantity, Text
 
 
 def _steps(substance: dict) -> dict:
@@ -497,7 +497,7 @@ def impurities(c: ViewContext) -> RowsView:
         elif imp.get("control") == "in_process":
             control.append(f" ({c.ref('3.2.S.2.4')})")
         rows.append((Text.of(imp.get("name")), kind, Text.of(imp.get("origin")),
-                     Text.of((imp["limit"] or {}).get("text")) if "limit" in imp else NOT_GIVEN, Joined(tuple(control)),
+                     Limit.of(imp["limit"]) if "limit" in imp else NOT_GIVEN, Joined(tuple(control)),
                      Text.of(imp["fate"]) if "fate" in imp else NOT_GIVEN))
     return RowsView(tuple(rows))
 

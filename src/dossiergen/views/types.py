@@ -105,36 +105,37 @@ class Range(Printable):
         return h.rng({"low": self.low, "high": self.high, "unit": self.unit})
 
 
-_COMPARE = {"NMT": lambda x, v: x <= v, "<=": lambda x, v: x <= v, "≤": lambda x, v: x <= v,
-            "LT": lambda x, v: x < v, "<": lambda x, v: x < v,
-            "NLT": lambda x, v: x >= v, ">=": lambda x, v: x >= v, "≥": lambda x, v: x >= v,
-            "GT": lambda x, v: x > v, ">": lambda x, v: x > v}
-
-
 @dataclass(frozen=True)
 class Limit(Printable):
-    """An acceptance criterion: a comparator with a value (NMT 0.5 %), or a range, or words only;
-    `text` is the criterion as written in the specification, which is what a document prints."""
+    """An acceptance criterion (common.schema.json#/$defs/acceptance): the text as written in the
+    specification, which is what a document prints, and the structured limit when given: a
+    comparator with a value (<, <=, >, >=, =), an inclusive range, or a qualitative one."""
 
     text: Text
     comparator: str | None = None
     value: float | int | None = None
     unit: str = ""
     range: Range | None = None
+    qualitative: bool = False  # 'conforms' or 'report': no numeric verdict
 
     @classmethod
     def of(cls, acceptance: dict | None, origin: str = "") -> "Limit":
-        a = acceptance or {}
-        rng = Range.of(a["range"]) if isinstance(a.get("range"), dict) else None
-        return cls(Text.of(a.get("text"), origin), a.get("comparator"), a.get("value"), a.get("unit", "") or "", rng)
+        a = acceptance if isinstance(acceptance, dict) else {}
+        limit = a.get("limit") if isinstance(a.get("limit"), dict) else {}
+        rng = Range(limit["low"], limit["high"], limit.get("unit", "") or "") if "low" in limit and "high" in limit else None
+        return cls(Text.of(a.get("text"), origin), limit.get("comparator"), limit.get("value"), limit.get("unit", "") or "",
+                   rng, "conforms" in limit or "report" in limit)
 
     def conforms(self, x: float) -> bool | None:
-        """True/False for a numeric result against a numeric limit; None when the limit is words only
-        (a verdict is never made up)."""
+        """True/False for a numeric result against a numeric limit (limits.meets); None when the limit
+        is qualitative or not given (a verdict is never made up)."""
+        from ..limits import meets
+
         if self.range is not None:
-            return self.range.contains(x)
-        check = _COMPARE.get(self.comparator or "")
-        return None if check is None or self.value is None else check(x, self.value)
+            return meets({"low": self.range.low, "high": self.range.high}, x)
+        if self.comparator is not None:
+            return meets({"comparator": self.comparator, "value": self.value}, x)
+        return None
 
     def show(self, h) -> str:
         return self.text.show(h)
