@@ -19,11 +19,6 @@ def _steps(substance: dict) -> dict:
     return {s.get("id"): s for s in steps if isinstance(s, dict)}
 
 
-def _step_label(c: ViewContext, step: dict, colon: str) -> Joined:
-    """Return "Step <number><colon><name>" for a process step."""
-    return Joined((f"{c.t('step')} {step.get('number')}", colon, Text.of(step.get("name"))))
-
-
 # 3.2.S.2.2 -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
