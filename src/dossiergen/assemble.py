@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .ectd import FIRST_SEQUENCE, placed_pdf
 from .layouts import in_layout, layout_of, placed_path, shown_number
 from .model import Entity, Model
 from .registry import Section, load_annexes, load_registry
 from .text import pick, slugify
 
 LANGUAGE = {"cn": "zh"}
-SEQUENCE = "0000"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,13 @@ class Document:
 
     @property
     def pdf_path(self) -> str:
-        """Where the PDF goes in the build folder: in the eCTD sequence (m1/<region>/, m3/)."""
-        return f"ectd/{SEQUENCE}/{self.path}.pdf" if self.path.split("/")[0] in ("m1", "m3") else f"{self.path}.pdf"
+        """Where the PDF goes in the build folder, in a first sequence (links between documents are
+        relative, so they do not depend on the sequence; package places them in the one built)."""
+        return self.pdf_in(FIRST_SEQUENCE)
+
+    def pdf_in(self, sequence: str) -> str:
+        """Where the PDF goes in the build folder of a sequence: in it when in Module 1 or 3."""
+        return placed_pdf(self.path, sequence)
 
     def get(self, name: str):
         """Return the data of the scope entry of this name (substance, product, excipient, method)."""

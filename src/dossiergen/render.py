@@ -14,15 +14,15 @@ import re
 from dataclasses import dataclass, field
 
 import jinja2
-import yaml
 
 from . import tables
 from .assemble import Context, Document, applies_at_stage
+from .labels import labels  # re-exported: render.labels stays importable
 from .layouts import shown_number
 from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
-from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
+from .text import Markdown, address_parts, escape_md, is_untranslated, pick, zh_typography
 from .translation import Untranslated, index_for, is_biologic, is_chinese, is_kept, substance_terms
 from .views import RESTRICTED, DocMeta, build_view, has_view
 from .views.types import Printable
@@ -76,18 +76,6 @@ def _macro_markup(value) -> Markdown:
 
     A macro's own `{{ }}` values were already escaped when it ran, so its output is markup."""
     return Markdown(str(value))
-
-
-@functools.cache
-def labels() -> dict[str, dict[str, str]]:
-    """Return the fixed words of documents in English and Chinese (templates/module3/labels*.yaml)."""
-    found: dict[str, dict[str, str]] = {}
-    for path in sorted(TEMPLATE_DIR.glob("labels*.yaml")) + sorted(REGIONAL.glob("*/labels*.yaml")):
-        for key, value in yaml.safe_load(path.read_text("utf-8"))["labels"].items():
-            if key in found:
-                raise ValueError(f"label '{key}' is defined twice ({path.name})")
-            found[key] = value
-    return found
 
 
 def render_document(context: Context, document: Document) -> Rendered:
@@ -371,8 +359,8 @@ class _Helpers:
             return ""
         if self.context.lang == "zh":
             return self._address_zh(value)
-        parts = [value.get(k) for k in ("building", "street", "postal_code", "city", "region")]
-        return ", ".join(str(self.tx(p)) for p in parts if p) + f", {value.get('country', '')}"
+        parts = address_parts(value, ("building", "street", "postal_code", "city", "region"), self.tx)
+        return ", ".join(parts.values()) + f", {value.get('country', '')}"
 
     def _address_zh(self, value: dict) -> str:
         country = value.get("country", "")
@@ -380,7 +368,7 @@ class _Helpers:
         if country == "CN":
             text = "".join(str(self.tx(value[k])).replace(" ", "") for k in ("region", "city", "street", "building") if value.get(k))
             return text + (f"（邮编：{value['postal_code']}）" if value.get("postal_code") else "")
-        parts = [str(self.tx(value[k])) for k in ("building", "street", "city", "region", "postal_code") if value.get(k)]
+        parts = list(address_parts(value, ("building", "street", "city", "region", "postal_code"), self.tx).values())
         chinese = [p for p in parts if is_chinese(p)]
         if len(chinese) == len(parts):  # translated: Chinese order, country first
             return name + "".join(reversed(parts))
