@@ -111,7 +111,7 @@ def test_types_are_frozen():
 # views ---------------------------------------------------------------------------------------
 
 def test_views_of_both_examples_are_frozen(models):
-    combos = [(m, market, "marketing") for m in models.values() for market in ("neutral", "us", "eu", "cn")]
+    combos = [(m, market, "marketing") for m in models.values() for market in ("neutral", "us", "eu", "uk", "cn")]
     combos += [(models["tablets"], "us", "ind")]  # Form FDA 1571 data: IND only
     seen = set()
     for model, market, stage in combos:

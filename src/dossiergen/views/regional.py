@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
-from .types import Joined, Missing, Text
+from .types import Joined, Missing, Printable, Text
 
 DASH = "–"
 
@@ -387,3 +387,232 @@ def eaf_data(c: ViewContext) -> EafView:
                                           .replace("{strength}", strength["label"])))
         composition.append(ProductComposition(product["name"], tuple(found)))
     return EafView(application, release, release_missing, tuple(lists), tuple(composition))
+
+
+# EU (and UK): QP declaration on the active substance ------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell(Printable):
+    """A table cell of several parts printed as one: data strings escaped, Markdown (literal template
+    text, markers) as it is, typed values (Missing) as they print, where the table prints them."""
+
+    parts: tuple
+
+    def show(self, h):
+        from ..text import Markdown, escape_md
+
+        out = []
+        for part in self.parts:
+            value = part.show(h) if isinstance(part, Printable) else part
+            out.append(value if isinstance(value, Markdown) else escape_md(value))
+        return Markdown("".join(out))
+
+
+def _mia(s: dict):
+    return s["eu_mia"] if s.get("eu_mia") else Missing(f"sites.yaml {s['id']}.identifiers.eu_mia")
+
+
+@dataclass(frozen=True)
+class QpDeclarationView:
+    reference: str
+    uk_reuse: object           # UK: the reuse statement, or the missing marker; None elsewhere
+    substance: str
+    part_a_intro: str
+    part_a: tuple              # rows: site and address, operations
+    part_a_caption: str
+    part_b_intro: str
+    part_b: tuple              # rows: MIA holder, MIA number, activity
+    on_site: bool              # (i): all audits on site
+    not_audited: tuple[Missing, ...]  # part A sites no audit covers
+    audits: tuple              # rows: MIA holder, auditing body, site audited, date, on site
+    declaration_text: str
+    on_behalf: str             # the sentence naming the other MIA holders ("" if none)
+    signature: tuple           # rows: item, value
+    where: str                 # the data path of this declaration (for empty tables)
+
+
+@view("eu-qp-declaration")
+def qp_declaration(c: ViewContext) -> QpDeclarationView:
+    from ..text import Markdown
+
+    declaration = c.scope("declaration")
+    entries = c.model.single("market-eu").get("qp_declarations") or []
+    index = next((i for i, e in enumerate(entries) if e is declaration), 0)
+    where = f"markets/eu.yaml qp_declarations[{index}]"
+    qpd = c.h.regional_data("qp_declarations")[index]
+    name = qpd["substance"]["name"]
+    uk_reuse = None
+    if c.market == "uk":
+        uk_reuse = (c.t("eu_qpd_uk_reuse") if c.model.single("market-uk").get("qp_declaration_from_eu")
+                    else Missing("markets/uk.yaml qp_declaration_from_eu"))
+    part_a = tuple((site_cell(c, s), s["operations"]) for s in qpd["part_a"])
+    part_b = tuple((site_cell(c, m), _mia(m), c.t("eu_list_sep").join(c.t("eu_qpd_activity_" + a) for a in m["activity"]))
+                   for m in qpd["part_b"])
+    part_c = qpd["part_c"]
+    audited = [a["audited_site"]["id"] for a in part_c["audits"] if a.get("audited_site")]
+    not_audited = tuple(Missing(f"{where}.audits (no audit of {s['id']})") for s in qpd["part_a"] if s["id"] not in audited)
+    audits = []
+    for i, a in enumerate(part_c["audits"]):
+        if a.get("audit_type") == "self":
+            body = ""
+        else:
+            body = a.get("auditing_body") or Missing(f"{where}.audits[{i}].auditing_body")
+        date = Cell((a["date"],) if a.get("within_validity") else
+                    (a["date"], Markdown(" "), Missing(f"{where}.audits[{i}].date (audit more than 3 years old)")))
+        audits.append((a["miah_site"]["name"], body, a["audited_site"]["name"], date, c.t("eu_yes") if a.get("on_site") else c.t("eu_no")))
+    qp = qpd["qp"]
+    behalf = [s["name"] + (f" ({s['eu_mia']})" if s.get("eu_mia") else "") for s in qp.get("on_behalf_of") or []]
+    qp_site = qp.get("site")
+    signature = ((c.t("eu_qpd_qp_name"), qp.get("name") or Missing(f"{where}.qp.name")),
+                 (c.t("eu_qpd_qp_site"), qp_site["name"] if qp_site else Missing(f"{where}.qp.site")),
+                 (c.t("eu_qpd_miah_number"), _mia(qp_site) if qp_site else ""),
+                 (c.t("eu_qpd_on_behalf_of"), c.t("eu_list_sep").join(behalf) if behalf else c.t("eu_qpd_none_other")),
+                 (c.t("eu_qpd_date"), qp.get("date") or c.t("eu_qpd_blank")),
+                 (c.t("eu_qpd_signature"), c.t("eu_qpd_blank")))
+    fill = lambda key: c.t(key).replace("{substance}", name)
+    return QpDeclarationView(
+        qpd["reference"], uk_reuse, name, fill("eu_qpd_part_a_intro"), part_a, fill("eu_qpd_part_a_caption"),
+        fill("eu_qpd_part_b_intro"), part_b, bool(part_c.get("on_site")), not_audited, tuple(audits),
+        fill("eu_qpd_declaration_text"),
+        c.t("eu_qpd_on_behalf_text").replace("{sites}", c.t("eu_list_sep").join(behalf)) if behalf else "",
+        signature, where)
+
+
+# UK: regional information --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QpdItem:
+    miahs: str                 # "QP declaration REF: MIA holders …"
+    release_not_named: str | None
+
+
+@dataclass(frozen=True)
+class UkView:
+    route_rows: tuple
+    route_statements: tuple[str, ...]
+    licence_rows: tuple
+    licence_note: str | None
+    prefix_missing: Missing | None
+    mah_rows: tuple | None     # None: no MAH (mah_missing)
+    mah_missing: Missing | None
+    release_rows: tuple
+    testing_rows: tuple
+    testing_empty: str
+    unlisted: str              # sites that test on release but are not listed ("" if none)
+    qp_undetermined: bool
+    qp_reasons: tuple[str, ...]
+    qp_line: object            # certified-by sentence, missing marker, EEA statement, or None
+    qp_not_required: bool
+    labelling: object          # a statement or the missing marker
+    qpd_intro: object          # IND statement, reuse sentence, or the missing marker
+    qpd_items: tuple[QpdItem, ...]
+
+
+def _uk_mia(c: ViewContext, s: dict):
+    if s.get("uk_mia"):
+        return s["uk_mia"] if s["uk_mia"].startswith("MIA") else c.t("uk_mia") + c.t("uk_colon") + s["uk_mia"]
+    if s.get("country") != "GB" and s.get("eu_mia"):
+        return c.t("uk_eu_mia") + c.t("uk_colon") + s["eu_mia"]
+    return Missing(f"sites.yaml {s['id']}.identifiers.uk_mia")
+
+
+@view("uk-regional")
+def uk_regional(c: ViewContext) -> UkView:
+    uk = c.h.regional_data("uk")
+    ind = c.stage == "ind"
+    route, where = uk["route"], "markets/uk.yaml "
+    rows = [(c.t("uk_route_type"), c.t("uk_route_" + route["type"]) if route.get("type") else Missing(where + "route.type"))]
+    days = str(route.get("assessment_days"))
+    if route.get("type") == "irp":
+        rows.append((c.t("uk_reference_regulator"), route.get("reference_regulator") or Missing(where + "route.reference_regulator")))
+        rows.append((c.t("uk_recognition"), c.t("uk_recognition_value").replace("{route}", route["recognition"]).replace("{days}", days)
+                     if route.get("recognition") else Missing(where + "route.recognition")))
+        rows.append((c.t("uk_reference_approval_date"), route.get("reference_approval_date")
+                     or Missing(where + "route.reference_approval_date")))
+        same = route.get("same_product")
+        rows.append((c.t("uk_same_product"), Missing(where + "route.same_product") if same is None
+                     else (c.t("uk_yes") if same else c.t("uk_no"))))
+    statements = []
+    if route.get("type") == "irp" and route.get("reference_regulator") and route.get("recognition") and route.get("reference_approval_date"):
+        statements.append(c.t("uk_irp_statement").replace("{regulator}", route["reference_regulator"])
+                          .replace("{date}", route["reference_approval_date"]).replace("{route}", route["recognition"])
+                          .replace("{days}", days))
+        if route.get("same_product") is not None:
+            statements.append(c.t("uk_same_product_yes") if route["same_product"] else c.t("uk_same_product_no"))
+    elif route.get("type") == "national":
+        statements.append(c.t("uk_national_statement"))
+    elif route.get("type") == "clinical_trial":
+        statements.append(c.t("uk_ct_statement"))
+    licence = uk["licence"]
+    if licence.get("pl_number"):
+        number = licence["pl_number"]
+    else:
+        number = c.t("not_applicable") if route.get("type") == "clinical_trial" else Missing(where + "licence.pl_number")
+    licence_rows = ((c.t("uk_pl_number"), number),
+                    (c.t("uk_scope"), c.t("uk_scope_" + licence["scope"]) if licence.get("scope") else Missing(where + "licence.scope")))
+    note = None
+    if licence.get("scope"):
+        note = (c.t("uk_licence_uk_wide") if licence.get("uk_wide") else c.t("uk_licence_legacy")).replace(
+            "{date}", str(licence.get("windsor_framework_date")))
+    prefix = Missing(where + "licence.pl_number (prefix does not match the scope)") if licence.get("prefix_matches_scope") is False else None
+    mah_rows, mah_missing = None, None
+    if uk.get("mah"):
+        mah = uk["mah"]
+        established = (c.t("uk_established_" + mah["established_in"]) if mah["established_in"] != "other"
+                       else Missing(where + "mah.address.country (not in the UK or the EU/EEA)"))
+        mah_rows = ((c.t("uk_mah_name"), mah["name"]), (c.t("address"), c.address(mah.get("address"))),
+                    (c.t("uk_mah_established"), established))
+    else:
+        mah_missing = Missing(where + "mah")
+    release, importer = uk.get("batch_release_site"), uk.get("importer_site")
+    release_rows = [(c.t("uk_role_release"), site_cell(c, release) if release else Missing(where + "batch_release_site"),
+                     _uk_mia(c, release) if release else "")]
+    if importer:
+        release_rows.append((c.t("uk_role_importer"), site_cell(c, importer), _uk_mia(c, importer)))
+    elif uk.get("imported"):
+        release_rows.append((c.t("uk_role_importer"), Missing(where + "importer_site"), ""))
+    testing = tuple((site_cell(c, s), s["country"], c.t("uk_yes") if s.get("approved_for_batch_testing") else
+                     Missing(f"{where}batch_testing_sites ({s['id']}: country not approved for batch testing)"),
+                     c.t("uk_basis_" + s["basis"]) if s.get("basis") else DASH) for s in uk["batch_testing_sites"])
+    unlisted = ""
+    if uk.get("release_testing_sites_not_listed"):
+        unlisted = c.t("uk_testing_unlisted").replace("{sites}", c.t("uk_list_sep").join(
+            s["name"] for s in uk["release_testing_sites_not_listed"]))
+    qp = uk["uk_qp_certification"]
+    undetermined = not uk["batch_testing_sites"] and not release
+    reasons, qp_line = [], None
+    if not undetermined:
+        for r in qp["reasons"]:
+            names = []
+            for s in uk["batch_testing_sites"] + ([release] if release else []):
+                if s["id"] in r["sites"] and s["name"] not in names:
+                    names.append(s["name"] + c.t("uk_enum_sep") + s["country"])
+            label = c.t("uk_qp_required") if r["reason"] == "tested_in_mra_country" else c.t("uk_qp_required_release")
+            reasons.append(label.replace("{sites}", c.t("uk_list_sep").join(names)))
+        if qp.get("certified_in_uk"):
+            qp_line = c.t("uk_qp_certified_by").replace("{site}", release["name"]).replace("{mia}", str(release["uk_mia"]))
+        elif qp.get("required"):
+            qp_line = Missing(where + "batch_release_site (a UK MIA holder for UK QP certification)")
+        elif release and release.get("eea"):
+            qp_line = c.t("uk_qp_eea_recognised")
+    if ind:
+        labelling = c.t("uk_label_ind")
+    elif uk.get("uk_only_label"):
+        labelling = c.t("uk_label_uk_only").replace("{date}", str(licence.get("windsor_framework_date")))
+    else:
+        labelling = Missing(where + "uk_only_label")
+    items = []
+    if ind:
+        qpd_intro = c.t("uk_qpd_ind")
+    elif uk.get("qp_declaration_from_eu"):
+        qpd_intro = c.t("uk_qpd_from_eu").replace("{references}", c.t("uk_list_sep").join(d["reference"] for d in uk["qp_declarations"]))
+        for d in uk["qp_declarations"]:
+            miahs = c.t("uk_qpd_miahs").replace("{reference}", d["reference"]).replace(
+                "{sites}", c.t("uk_list_sep").join(c.site_name(m) for m in d["miah_sites"]))
+            items.append(QpdItem(miahs, c.t("uk_qpd_release_not_named").replace("{site}", release["name"]).replace(
+                "{reference}", d["reference"]) if release and not d.get("names_uk_release_site") else None))
+    else:
+        qpd_intro = Missing("markets/uk.yaml qp_declaration_from_eu")
+    return UkView(tuple(rows), tuple(statements), licence_rows, note, prefix, mah_rows, mah_missing, tuple(release_rows),
+                  testing, where + "batch_testing_sites", unlisted, undetermined, tuple(reasons), qp_line,
+                  not qp.get("required"), labelling, qpd_intro, tuple(items))
