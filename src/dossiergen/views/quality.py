@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import tables
 from . import ViewContext, view
-from .types import NOT_GIVEN, Joined, Limit, Missing, Printable, Text
+from .types import Joined, Limit, Missing, Printable, Text
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,14 @@ class Result(Printable):
         raw = None if self.fields is None else {k: v.raw() if isinstance(v, Text) else v for k, v in self.fields}
         text = h.result(raw)
         return f"{text} {self.mark}" if self.mark else text
+
+
+def shelf_life_criterion(test: dict) -> Limit | str:
+    """Return a test's shelf-life criterion: its own, the release one when the test applies over the
+    shelf life too, else a dash."""
+    if "shelf_life_acceptance" in test:
+        return Limit.of(test["shelf_life_acceptance"])
+    return Limit.of(test.get("acceptance")) if "shelf_life" in (test.get("usage") or []) else "–"
 
 
 def owner_of(c: ViewContext) -> tuple[dict, bool]:
@@ -223,12 +230,8 @@ def specification(c: ViewContext) -> SpecificationView:
     rows = []
     for test in spec.get("tests") or []:
         proc = c.get(test.get("method"))
-        if "shelf_life_acceptance" in test:
-            shelf = Limit.of(test["shelf_life_acceptance"])
-        else:
-            shelf = Limit.of(test.get("acceptance")) if "shelf_life" in (test.get("usage") or []) else "–"
         rows.append((Text.of(test.get("name")), Joined((f"{proc.get('number')} ", Text.of(proc.get("title")))) if proc
-                     else test.get("method"), Limit.of(test.get("acceptance")), shelf))
+                     else test.get("method"), Limit.of(test.get("acceptance")), shelf_life_criterion(test)))
     return SpecificationView(None, Text.of(spec.get("title")), str(spec.get("version")), c.t(spec["status"]),
                              spec.get("effective_date"), tuple(rows))
 
@@ -524,13 +527,8 @@ def justification(c: ViewContext) -> JustificationView:
     groups = c.h.batch_pivot(spec["id"], control.get("batch_analyses"))
     rows = []
     for test in spec.get("tests") or []:
-        usage = test.get("usage") or []
-        if "shelf_life_acceptance" in test:
-            shelf = Limit.of(test["shelf_life_acceptance"])
-        else:
-            shelf = Limit.of(test.get("acceptance")) if "shelf_life" in usage else "–"
-        release = Limit.of(test.get("acceptance")) if "release" in usage else "–"
-        rows.append((Text.of(test.get("name")), release, shelf, observed(test, groups)))
+        release = Limit.of(test.get("acceptance")) if "release" in (test.get("usage") or []) else "–"
+        rows.append((Text.of(test.get("name")), release, shelf_life_criterion(test), observed(test, groups)))
     numbers = [str(b["number"]) for group in groups for b in group["batches"]]
     batches = ""
     if numbers:
