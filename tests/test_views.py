@@ -222,3 +222,12 @@ def test_stability_time_points_are_judged_in_the_study_unit(tmp_path):
     found = [(p["code"], p["message"]) for p in json.loads(run.stdout) if p["code"].startswith("stability.time_point")]
     assert found == [("stability.time_point_not_in_protocol",
                       "study 'st-dp-lt' has a result at 4 hours, not a protocol time point")]
+
+
+def test_time_point_labels_in_the_document_language(models):
+    helpers = _helpers(models["antibody"])
+    c = views.ViewContext(helpers)
+    assert [c.time_point(v) for v in (0, 1, 6, 1.5)] == ["Initial", "1 month", "6 months", "1.5 months"]
+    assert [c.time_point(v, "hours") for v in (1, 24)] == ["1 hour", "24 hours"]
+    zh = views.ViewContext(_helpers(models["antibody"], "cn"))
+    assert (zh.time_point(6), zh.time_point(24, "hours"), zh.time_point(3, "days")) == ("6 个月", "24 小时", "3 天")
