@@ -60,15 +60,6 @@ def number_text(value) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def time_point_label(c: ViewContext, value, unit: str = "months") -> str:
-    """Return a time point's column label: 'Initial', '1 month', '3 months', '12 hours' (labels)."""
-    if value == 0:
-        return c.t("initial")
-    if unit == "months":
-        return f"{number_text(value)} {c.t('c_month') if value == 1 else c.t('months')}"
-    return f"{number_text(value)} {c.t('time_unit_' + (unit[:-1] if value == 1 else unit))}"
-
-
 # batch analyses (3.2.S.4.4, 3.2.P.5.4) ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -189,7 +180,7 @@ def _study(c: ViewContext, study: dict) -> StudyData:
     groups = [g for g in c.h.stability_pivot(study, per_table) if g["time_points"]]
     results = []
     for group in groups:
-        labels = [time_point_label(c, p, unit) for p in group["time_points"]]
+        labels = [c.time_point(p, unit) for p in group["time_points"]]
         rows = tuple((Text.of(row["test"].get("name")), Limit.of(group["criteria"][row["test"]["id"]]),
                       *(Result.of(r) for r in row["results"])) for row in group["rows"])
         caption = c.t("c_stability_data_caption") + c.t("c_sep") + f"{c.t('c_batch_lc')} {batch_no}" + c.t("c_sep") + condition
