@@ -15,8 +15,9 @@ from typing import Callable
 
 from .assemble import Context, Document, assemble_context
 from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
-from .cache import DocumentCache, engine_fingerprint
+from .cache import DocumentCache, engine_fingerprint, using_store
 from .clock import now, today
+from .depends import Hashes, documents_digest, render_cached
 from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
 from .gaps import Assessment, assess
@@ -89,7 +90,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         if pending:
             check_engine(pdf_engine)
             cache = DocumentCache(Path(out) / ".cache")
-            with DocumentWriter(cache, WORKERS, progress, pdf_engine) as writer:
+            with DocumentWriter(cache, WORKERS, progress, pdf_engine) as writer, using_store(Path(out) / ".cache" / "blobs"):
                 plans = _plan_markets(_model(folder), pending, stage, final, writer, submission)
                 plans = [replace(plan, submission=submission, history=history) for plan in plans]
                 for plan in plans:  # packaging overlaps with writing the next markets' documents
@@ -218,11 +219,12 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
     model, problems = validated
-    plans, blocking = [], []
+    plans, blocking, hashes = [], [], Hashes(model)
     for market, target, key in pending:
         context = assemble_context(model, market, stage)
         _unique_documents(context)
-        rendered = [render_document(context, document) for document in context.documents]
+        documents = documents_digest(context)
+        rendered = [render_cached(context, document, hashes, documents) for document in context.documents]
         assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import fnmatch
+import hashlib
 import io
 import math
 import re
@@ -71,6 +72,7 @@ class SourceFile:
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     header: tuple[str, ...] = ()
     lines: list[int] = field(default_factory=list)  # CSV: the line each data row starts on
+    digest: str = ""  # sha256 of the file's text: what a document that read it depends on (depends.py)
 
 
 @dataclass
@@ -227,6 +229,7 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
     reader = _read_csv if rel.endswith(".csv") else _read_yaml
     source, problems = reader(raw, rel, kind, shown)
     if source is not None:
+        source.digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
         dossier.files[rel] = source
         _register_origins(dossier.origins, rel, source.data, ())
     return problems

@@ -62,6 +62,13 @@ class Model:
     problems: list[Problem] = field(default_factory=list)
     results: dict[str, dict] = field(default_factory=dict, repr=False)  # memo of results_by_*; the model is read-only
 
+    def memo(self, key: str, compute):
+        """Return compute() once per model and key (the model is read-only, so the value stays true).
+        Read through depends.RecordingModel, the reads compute() made are kept with the value."""
+        if key not in self.results:
+            self.results[key] = compute()
+        return self.results[key]
+
     def data(self, kind: str) -> list[Any]:
         """Return the data of every file of a kind."""
         return [f.data for f in self.dossier.of_kind(kind)]
@@ -138,26 +145,28 @@ def _register(model: Model, etype: str, value: Any, rel: str) -> None:
 
 def results_by_batch(model: Model) -> dict[str, list[dict]]:
     """Return each batch's results: inline ones first, then CSV rows, in file order."""
-    if "batch" in model.results:
-        return model.results["batch"]
-    found: dict[str, list[dict]] = model.results.setdefault("batch", {})
-    for batch in model.of_type("batch"):
-        found[batch.id] = [r for r in batch.data.get("results", []) or [] if isinstance(r, dict)]
-    for row in model.batch_rows:
-        found.setdefault(row.get("batch"), []).append(row)
-    return found
+    def compute():
+        found: dict[str, list[dict]] = {}
+        for batch in model.of_type("batch"):
+            found[batch.id] = [r for r in batch.data.get("results", []) or [] if isinstance(r, dict)]
+        for row in model.batch_rows:
+            found.setdefault(row.get("batch"), []).append(row)
+        return found
+
+    return model.memo("batch", compute)
 
 
 def results_by_study(model: Model) -> dict[str, list[dict]]:
     """Return each stability study's results: inline ones first, then CSV rows."""
-    if "study" in model.results:
-        return model.results["study"]
-    found: dict[str, list[dict]] = model.results.setdefault("study", {})
-    for study in model.of_type("study"):
-        found[study.id] = [r for r in study.data.get("results", []) or [] if isinstance(r, dict)]
-    for row in model.stability_rows:
-        found.setdefault(row.get("study"), []).append(row)
-    return found
+    def compute():
+        found: dict[str, list[dict]] = {}
+        for study in model.of_type("study"):
+            found[study.id] = [r for r in study.data.get("results", []) or [] if isinstance(r, dict)]
+        for row in model.stability_rows:
+            found.setdefault(row.get("study"), []).append(row)
+        return found
+
+    return model.memo("study", compute)
 
 
 def spec_tests(spec: dict, version: Any) -> set[str] | None:

@@ -189,9 +189,7 @@ def _number(value) -> bool:
 
 def evaluate_all(model: Model) -> list[Group]:
     """Return every study group evaluated (the `dossiergen stability` report)."""
-    if "shelflife.groups" not in model.results:
-        model.results["shelflife.groups"] = [evaluate_group(model, g) for g in groups(model)]
-    return model.results["shelflife.groups"]
+    return model.memo("shelflife.groups", lambda: [evaluate_group(model, g) for g in groups(model)])
 
 
 def long_term_group(model: Model, subject: str) -> Group | None:
@@ -201,10 +199,7 @@ def long_term_group(model: Model, subject: str) -> Group | None:
         return None
     group = max(candidates, key=lambda g: len(g.studies))
     primary = [s for s in group.studies if s.get("primary")]
-    key = f"shelflife.lt.{subject}"
-    if key not in model.results:
-        model.results[key] = evaluate_group(model, group, primary or group.studies)
-    return model.results[key]
+    return model.memo(f"shelflife.lt.{subject}", lambda: evaluate_group(model, group, primary or group.studies))
 
 
 def _significant_change(model: Model, subject: str, purpose: str) -> bool:
