@@ -32,10 +32,11 @@ from .render import Rendered, render_document
 from .reports import gaps_report
 from .text import pick
 from .validate import validate_dossier
+from . import stopwatch
 from .write import DocumentWriter, DocxMeta, check_engine, engine_version
 from .write.children import remove_orphaned_temp
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]  # (stage, done, total): "validating", "rendering eu", "writing", …
 WORKERS = os.cpu_count() or 2
 
 
@@ -63,6 +64,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     previous: the folder of the sequences already submitted in the (one) market; the build then writes
     the next sequence (or `sequence`) with only what changed (see lifecycle.py)."""
     check_output_folder(folder, out)
+    watch = stopwatch.reset()
+    progress = progress or (lambda stage, done, total: None)
     with output_errors(out), output_lock(out):
         application = read_application(folder)
         stage = stage or application.get("stage", "marketing")
@@ -90,12 +93,16 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         if pending:
             check_engine(pdf_engine)
             cache = DocumentCache(Path(out) / ".cache")
-            with DocumentWriter(cache, WORKERS, progress, pdf_engine) as writer, using_store(Path(out) / ".cache" / "blobs"):
-                plans = _plan_markets(_model(folder), pending, stage, final, writer, submission)
+            writing = lambda done, total: progress("writing", done, total)  # noqa: E731
+            with DocumentWriter(cache, WORKERS, writing, pdf_engine) as writer, using_store(Path(out) / ".cache" / "blobs"):
+                plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
                 plans = [replace(plan, submission=submission, history=history) for plan in plans]
-                for plan in plans:  # packaging overlaps with writing the next markets' documents
+                for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
-                    results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
+                    progress(f"checking and packaging {plan.market}", number, len(plans))
+                    with watch.stage("package", len(plan.rendered)):
+                        results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
+            watch.add("package", -watch.seconds.get("check", 0.0))  # the check ran inside packaging: counted apart
             for plan in plans:  # a damaged cache entry concerns the whole run: said once (cli prints shared problems once)
                 result = results[plan.market]
                 results[plan.market] = BuildResult(result.problems + cache.warnings, result.summary, result.manifest,
@@ -214,18 +221,25 @@ def _envelope_problems(context: Context, final: bool, submission: Submission = S
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
-                  final: bool, writer: DocumentWriter, submission: Submission = Submission()) -> list[Plan]:
+                  final: bool, writer: DocumentWriter, submission: Submission = Submission(),
+                  progress: Progress = lambda stage, done, total: None) -> list[Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
     model, problems = validated
-    plans, blocking, hashes = [], [], Hashes(model)
+    plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
     for market, target, key in pending:
-        context = assemble_context(model, market, stage)
-        _unique_documents(context)
-        documents = documents_digest(context)
-        rendered = [render_cached(context, document, hashes, documents) for document in context.documents]
-        assessment = _assess(context, rendered)
+        with watch.stage("assemble"):
+            context = assemble_context(model, market, stage)
+            _unique_documents(context)
+            documents = documents_digest(context)
+        rendered = []
+        with watch.stage("render", len(context.documents)):
+            for document in context.documents:
+                progress(f"rendering {market}", len(rendered), len(context.documents))
+                rendered.append(render_cached(context, document, hashes, documents))
+        with watch.stage("validate"):  # the gap rules of the market
+            assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
@@ -348,10 +362,17 @@ def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, lis
     return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
 
 
-def _model(folder: Path) -> tuple[Model, list[Problem]]:
+def _model(folder: Path, progress: Progress | None = None) -> tuple[Model, list[Problem]]:
     """Load and validate; return the model and the warnings, or raise InputError on errors."""
-    dossier = load_dossier(folder)
-    problems = validate_dossier(dossier)
+    watch = stopwatch.current()
+    if progress:
+        progress("loading", 0, 1)
+    with watch.stage("load"):
+        dossier = load_dossier(folder)
+    if progress:
+        progress("validating", 0, len(dossier.files))
+    with watch.stage("validate", len(dossier.files)):
+        problems = validate_dossier(dossier)
     if count_errors(problems):
         raise InputError("the dossier has errors", tuple(problems))
     return build_model(dossier), problems

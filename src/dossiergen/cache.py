@@ -1,8 +1,8 @@
 """Reuse of written documents between builds, keyed by content hashes (never by file times).
 
-A document's key hashes its Markdown, its metadata, the build time, and the fingerprint of
-everything that shapes the bytes (writer code, reference.docx, the typst template, pandoc and
-typst versions). Entries live in <out>/.cache/ as plain files named by their key; deleting the
+A document's content key hashes its Markdown, its metadata, its figures and the fingerprint of
+everything that shapes the bytes (writer code, reference.docx, the typst template, pandoc and typst
+versions); its output key adds the build time, which the files' dates carry. Entries live in <out>/.cache/ as plain files named by their key; deleting the
 folder is always safe."""
 
 from __future__ import annotations
@@ -39,12 +39,20 @@ def engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def document_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
-    """Return the cache key of one document's outputs, written with the named PDF engine; the
-    bytes of its attachments (figures) are part of it."""
-    payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], int(now().timestamp()),
-                          engine_fingerprint(), engine, [a.digest() for a in attachments]], ensure_ascii=False)
+def document_content_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
+    """Return the key of one document's content: its Markdown, metadata, attachments (figures) and
+    the engine that writes it, without the build time. Two builds at different times with the same
+    content key differ only in the dates the files carry ("same content, new date", not "changed")."""
+    payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], engine_fingerprint(), engine,
+                          [a.digest() for a in attachments]], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def document_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
+    """Return the cache key of one document's outputs (DOCX and PDF bytes): its content key and the
+    build time, which the files' metadata carry."""
+    content = document_content_key(markdown, *metas, engine=engine, attachments=attachments)
+    return hashlib.sha256(f"{content}|{int(now().timestamp())}".encode()).hexdigest()
 
 
 @functools.cache

@@ -298,25 +298,38 @@ def translate_import(dossier: Path, file: Path, strict: bool) -> None:
 
 
 class _progress:
-    """A rich progress bar on stderr, shown only once a build has run for a second."""
+    """Progress of a build on stderr, from the first second: on a terminal, one live line naming the
+    stage, its count (rendering eu 120/212) and an ETA from the throughput measured in that stage;
+    elsewhere (CI logs), one plain line when each stage starts."""
 
     def __enter__(self):
-        self.started, self.bar, self.task = time.monotonic(), None, None
+        self.stage, self.live, self.task, self.printed = None, None, None, set()
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.live = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.live.start()
+            self.task = self.live.add_task("starting", total=None)
         return self.advance
 
-    def advance(self, done: int, total: int) -> None:
-        if self.bar is None and time.monotonic() - self.started > 1.0 and sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("writing documents", total=total)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
+    def advance(self, stage: str, done: int, total: int) -> None:
+        if self.live is None:
+            name = stage.split()[0]
+            if stage not in self.printed and not (name == "writing" and name in self.printed):
+                self.printed |= {stage, name}
+                click.echo(f"{stage} ({total})" if total > 1 else stage, err=True)
+            return
+        if stage != self.stage:  # a new stage: its own count and throughput
+            self.stage = stage
+            self.live.reset(self.task, description=stage, total=total or None, completed=done)
+        else:
+            self.live.update(self.task, total=total or None, completed=done)
 
     def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
+        if self.live is not None:
+            self.live.stop()
         return False
 
 
