@@ -213,7 +213,7 @@ def render_cached(context, document, hashes: Hashes, documents: str):
     from .attach import pack, unpack
     from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
     from .clock import today
-    from .render import Rendered, render_document
+    from .render import Rendered
     from .translation import Untranslated
 
     identity = content_key("render-1", engine_fingerprint(), knowledge_fingerprint(), today().isoformat(), context.market,
@@ -234,7 +234,7 @@ def render_cached(context, document, hashes: Hashes, documents: str):
     noted = Reads()
     for index in range(len(scope)):
         noted.add(("scope", index))
-    rendered = render_document(context, document, noted)
+    rendered = _render_noted(context, document, noted)
     reads = noted.sorted()
     for attachment in rendered.attachments:
         store().put("attachment", attachment.digest(), pack(attachment))
@@ -248,11 +248,18 @@ def render_cached(context, document, hashes: Hashes, documents: str):
 
 def record_of(context, document) -> tuple[Dependency, ...]:
     """Return what rendering a document reads (its dependency record)."""
-    from .render import render_document
-
     noted = Reads()
     for index in range(len(document.scope)):
         noted.add(("scope", index))
-    render_document(context, document, noted)
+    _render_noted(context, document, noted)
     return noted.sorted()
+
+
+def _render_noted(context, document, reads: Reads):
+    """Render a document with its context's model seen through a RecordingModel."""
+    from dataclasses import replace
+
+    from .render import render_document
+
+    return render_document(replace(context, model=RecordingModel(unwrap(context.model), reads)), document)
 

@@ -11,7 +11,7 @@ import contextvars
 import functools
 import posixpath
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import jinja2
 
@@ -78,13 +78,8 @@ def _macro_markup(value) -> Markdown:
     return Markdown(str(value))
 
 
-def render_document(context: Context, document: Document, reads=None) -> Rendered:
-    """Return the Markdown of one document; a template error raises InputError naming it.
-    With reads (depends.Reads), every read of the model is noted there (the document's dependencies)."""
-    if reads is not None:
-        from .depends import RecordingModel
-
-        context = replace(context, model=RecordingModel(context.model, reads))
+def render_document(context: Context, document: Document) -> Rendered:
+    """Return the Markdown of one document; a template error raises InputError naming it."""
     helpers = _Helpers(context, document)
     template_name = f"{document.section.template}.md.j2"
     token = _HELPERS.set(helpers)
