@@ -108,3 +108,28 @@ def test_the_content_key_excludes_the_build_time(monkeypatch):
     (content_1, output_1), (content_2, output_2) = keys.values()
     assert content_1 == content_2 and output_1 != output_2
     assert document_content_key("# B\n", meta) != content_2 and document_key("# B\n", meta) != output_2
+
+
+def test_parse_and_validation_are_reused_by_content_and_report_the_same(tmp_path):
+    """A file's parse and its schema problems are kept by its content hash: a second load in the
+    same store reads them back and reports the very same problems; an edited file is parsed again."""
+    from dossiergen.validate import validate_dossier
+
+    source = tmp_path / "dossier"
+    shutil.copytree(TABLET, source)
+    batches = source / "batches.yaml"
+    batches.write_text(batches.read_text("utf-8").replace("scale: pilot", "scale: huge", 1), "utf-8")
+
+    def check():
+        with using_store(tmp_path / "store") as store:
+            dossier = load_dossier(source)
+            problems = [p.format() for p in validate_dossier(dossier)]
+            return problems, {rel: f.data for rel, f in dossier.files.items()}, store.hits
+
+    cold, data, _ = check()
+    warm, again, hits = check()
+    assert any("[schema.enum]" in p for p in cold) and warm == cold and again == data
+    assert hits >= 2 * len(data)  # every file's parse and problems came from the store
+    batches.write_text(batches.read_text("utf-8").replace("scale: huge", "scale: pilot", 1), "utf-8")
+    fixed, _, _ = check()
+    assert not any("[schema.enum]" in p for p in fixed)

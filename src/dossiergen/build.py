@@ -81,9 +81,10 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         DocumentCache(Path(out) / ".cache").clean()  # and what killed builds left half-written
         remove_orphaned_temp()
         results, pending = {}, []
+        inputs = inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL])  # read once for every market
         for market in markets:
             target = Path(out) / market / stage
-            key = _build_key(folder, market, stage, final, pdf_engine) + lifecycle_key
+            key = _build_key(inputs, market, stage, final, pdf_engine) + lifecycle_key
             manifest = _previous_manifest(target)
             if manifest and manifest.get("build_key") == key and "warnings" in manifest:
                 results[market] = BuildResult(_saved_problems(manifest, folder), f"{target} is up to date "
@@ -281,9 +282,10 @@ def _colliding(document: Document, first: Document) -> tuple[tuple[dict, str], t
                        if isinstance(data, dict) and key in data), (data, "id")) for data in pairs[0])
 
 
-def _build_key(folder: Path, market: str, stage: str, final: bool, pdf_engine: str) -> str:
-    """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
-    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), pdf_engine, market, stage, str(final),
+def _build_key(inputs: str, market: str, stage: str, final: bool, pdf_engine: str) -> str:
+    """Return the hash of everything a build depends on: inputs and knowledge (inputs_digest),
+    engine, options, time."""
+    parts = [inputs, engine_fingerprint(), pdf_engine, market, stage, str(final),
              str(int(now().timestamp())), today().isoformat()]  # today: audit ages and future dates
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 

@@ -137,12 +137,15 @@ class BlobStore:
     its bytes and is checked on read: a damaged entry is ignored (the work is simply done again).
     In one run the entries are also kept in memory, so work shared by markets is done once."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, enabled: bool = True):
         self.folder = Path(folder) if folder is not None else None
         self.memory: dict[tuple[str, str], bytes] = {}
         self.hits = self.misses = 0
+        self.enabled = enabled
 
     def get(self, kind: str, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
         found = self.memory.get((kind, key))
         if found is None and self.folder is not None:
             found = self._read(self.folder / kind / key[:2] / key, key)
@@ -152,6 +155,8 @@ class BlobStore:
         return found
 
     def put(self, kind: str, key: str, data: bytes) -> None:
+        if not self.enabled:
+            return
         self.memory[(kind, key)] = data
         if self.folder is None:
             return
@@ -176,11 +181,11 @@ class BlobStore:
 
 
 BLOB_MAGIC = b"dossiergen-blob-1\n"
-_STORE = BlobStore(None)  # memory only, until a build names its output folder
+_STORE = BlobStore(None, enabled=False)  # nothing kept outside a build (a long-lived process does not grow)
 
 
 def store() -> BlobStore:
-    """Return the store of the running build (memory only outside a build)."""
+    """Return the store of the running build (outside a build, one that keeps nothing)."""
     return _STORE
 
 
