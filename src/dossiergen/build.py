@@ -76,6 +76,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             raise UsageError(message, (Problem("usage.lifecycle", message),))
         lifecycle_key = "" if history is None else "|".join(
             [inputs_digest(history.folder, []), submission.sequence, submission.unit])
+        progress("reading inputs", 0, len(markets))
         for market in markets:
             recover_output(Path(out) / market / stage)  # a build killed while placing its output
         DocumentCache(Path(out) / ".cache").clean()  # and what killed builds left half-written
