@@ -133,3 +133,11 @@ def test_parse_and_validation_are_reused_by_content_and_report_the_same(tmp_path
     batches.write_text(batches.read_text("utf-8").replace("scale: huge", "scale: pilot", 1), "utf-8")
     fixed, _, _ = check()
     assert not any("[schema.enum]" in p for p in fixed)
+
+
+def test_the_genealogy_is_charged_with_the_batches():
+    model = _model(TABLET)
+    model.genealogy()  # built before, outside any record
+    reads = Reads()
+    assert RecordingModel(model, reads).genealogy() == model.genealogy()
+    assert reads.sorted() == (("type", "batch"),)

@@ -134,6 +134,12 @@ class RecordingModel:
         self._reads.add(("kind", "stability-results"))
         return self._model.stability_rows
 
+    def genealogy(self):
+        """Return the lot genealogy, charging this reader with the batch list it comes from."""
+        from .model import Genealogy
+
+        return self.memo("genealogy", lambda: Genealogy.of(self))
+
     def memo(self, key: str, compute):
         """Return the model's memo of key, charging this reader with the reads of its computation."""
         reads = self._model.results.setdefault("depends.reads", {})
