@@ -329,7 +329,7 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        text = tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang, self.t)
         if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
                 and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
             self._record(text)
