@@ -344,8 +344,37 @@ class _Helpers:
         return "，".join(chinese + [postal]) + f"（{name}）"
 
     def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
+        """Return the batch tables (tables.batch_pivot), each with 'headers' (a batch column's
+        header: its number, and the specification version it was tested against when earlier) and
+        'notes' (a sentence per earlier version: the batches, its criteria that differ, the tests
+        it did not have, results within its criteria but outside the current ones)."""
         spec = self.get(spec_id)
-        return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+        groups = tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+        for group in groups:
+            group["headers"] = [b.get("number") if v == spec.get("version") else
+                                self.t("c_batch_version_header").format(batch=b.get("number"), version=v)
+                                for b, v in zip(group["batches"], group["versions"])]
+            group["notes"] = [self._version_note(spec, entry) for entry in group["earlier"]]
+        return groups
+
+    def _version_note(self, spec: dict, entry: dict) -> str:
+        t, sep, version = self.t, self.t("c_list_sep"), entry["version"]
+        items, (left, right) = ("；", "（）") if self.context.lang == "zh" else ("; ", "()")
+        batches = entry["batches"]
+        words = [t("c_earlier_version_tested").format(
+            batches=t("c_earlier_version_batch" if len(batches) == 1 else "c_earlier_version_batches").format(numbers=sep.join(batches)),
+            version=version, current=spec.get("version"))]
+        if entry["changed"]:
+            criteria = items.join(f"{self.tx(now.get('name'))}{' ' if left == '(' else ''}{left}{self.criterion(then.get('acceptance'))}{right}" for now, then in entry["changed"])
+            words.append(t("c_earlier_version_criteria").format(version=version, criteria=criteria))
+        else:
+            words.append(t("c_earlier_version_same").format(version=version))
+        if entry["absent"]:
+            words.append(t("c_earlier_version_absent").format(version=version, tests=items.join(self.tx(x.get("name")) for x in entry["absent"])))
+        if entry["beyond"]:
+            results = items.join(f"{number} {self.tx(test.get('name'))}{' ' if left == '(' else ''}{left}{self.result(result)}{right}" for number, test, result in entry["beyond"])
+            words.append(t("c_earlier_version_beyond").format(version=version, results=results))
+        return ("" if self.context.lang == "zh" else " ").join(words)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         return tables.stability_pivot(self.context.model, study, per_table)

@@ -493,7 +493,7 @@ def check_release_t0(model: Model):
     """A batch's time-zero stability result and its release result agree: both present, and on
     the same side of the release criterion (ICH M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3)."""
     from .limits import meets
-    from .model import spec_test
+    from .model import version_test
 
     for batch, test_id, release, initial, study in _release_pairs(model):
         number = batch.data.get("number", batch.id)
@@ -504,8 +504,9 @@ def check_release_t0(model: Model):
                    f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result, "
                    "although the test is in the specification version it was released under")
             continue
-        spec = model.get((batch.data.get("specification") or {}).get("id"), "specification")
-        test = spec_test(spec.data, test_id) if spec else None
+        released = batch.data.get("specification") or {}
+        spec = model.get(released.get("id"), "specification")
+        test = version_test(spec.data, released.get("version"), test_id) if spec else None  # the release criterion of its version
         limit = ((test or {}).get("acceptance") or {}).get("limit")
         at_release, at_start = meets(limit, release.get("value")), meets(limit, initial.get("value"))
         if at_release is not None and at_start is not None and at_release != at_start:

@@ -8,7 +8,7 @@ from ..clock import today
 from ..errors import Problem
 from ..limits import describe_limit, meets
 from ..schema import units
-from ..model import Entity, Model, results_by_batch, results_by_study, spec_test, spec_tests
+from ..model import Entity, Model, results_by_batch, results_by_study, spec_tests, version_test
 
 
 def _tested_against(dossier, model: Model, holder: Entity, label: str) -> tuple[dict | None, set | None, list]:
@@ -64,7 +64,9 @@ def check_result_tests(dossier, model: Model) -> list[Problem]:
 
 
 def check_result_limits(dossier, model: Model) -> list[Problem]:
-    """Numeric results outside their structured criterion are reported as warnings."""
+    """Numeric results outside their structured criterion are reported as warnings: the criterion
+    of the specification version the batch or study was tested against (a result obtained under an
+    earlier version is judged by that version's criteria, the ones in force when it was released)."""
     problems = []
     by_batch, by_study = results_by_batch(model), results_by_study(model)
     for batch in model.of_type("batch"):
@@ -81,8 +83,10 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         return []
     problems = []
     name = holder.data.get("number", holder.id) if what == "batch" else holder.id
+    version = ref.get("version")
+    earlier = version is not None and version != spec.data.get("version")
     for result in results:
-        test = spec_test(spec.data, result.get("test"))
+        test = version_test(spec.data, version, result.get("test"))
         if test is None:
             continue
         criterion = test.get("acceptance")
@@ -94,7 +98,8 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         when = f" at {result['time_point']} months" if "time_point" in result else ""
         if ok is False:
             problems.append(Problem("result.out_of_specification",
-                                    f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " "),
+                                    f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " ")
+                                    + (f" (specification version {version}, which it was tested against)" if earlier else ""),
                                     dossier.location_of(result, "value"), severity="warning",
                                     hint="check the value; an out-of-specification result must be discussed in the dossier"))
         if ok is not None and result.get("unit") in units() and limit.get("unit") and result["unit"] != limit["unit"]:
