@@ -222,3 +222,24 @@ def test_light_claims_of_the_antibody_met_with_light_exposure_data(tmp_path):
                                                    ("dp-ordesimab-powder", "dp-p-24001", "spec-dp-powder")))
     apply_edits(folder, [{"file": "stability.yaml", "find": "\nresult_notes:\n", "replace": "\n" + studies + "result_notes:\n"}])
     assert evaluate_rule(_model(folder), rule, "marketing").status == "met"
+
+
+DS_T0_NOTE = "  - study: st-ds-lt-19001\n    time_point: 0\n    test: [sec-lmw, cesds-r]\n"
+
+
+def test_an_initial_result_of_a_test_added_after_release_needs_a_word(tmp_path):
+    """Batch 207D19001 was released against specification 1.0 (no LMW species, no reduced CE-SDS: '–'
+    in 3.2.S.4.4) but has both at time zero in 3.2.S.7.3: without the note saying how they were
+    obtained, core.release-matches-time-zero asks for one."""
+    folder = _copy(ANTIBODY, tmp_path)
+    rule = "core.release-matches-time-zero"
+    assert [g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule == rule] == []
+    text = (folder / "stability.yaml").read_text("utf-8")
+    assert DS_T0_NOTE in text
+    apply_edits(folder, [{"file": "stability.yaml", "find": DS_T0_NOTE, "replace": DS_T0_NOTE.replace("st-ds-lt-19001", "st-ds-lt-99999")}])
+    found = [g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule == rule]
+    assert [g.detail.split(" but ")[0] for g in found] == [
+        "batch 207D19001: 'sec-lmw' has an initial result in study 'st-ds-lt-19001'",
+        "batch 207D19001: 'cesds-r' has an initial result in study 'st-ds-lt-19001'"]
+    assert "not in specification version 1.0 the batch was released under" in found[0].detail
+    assert found[0].severity == "advisory" and found[0].location.file.endswith("batches.yaml")

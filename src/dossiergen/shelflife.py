@@ -440,7 +440,8 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
 def note_for(model: Model, study: str, month: float, test: str):
     """Return the note on one result (stability.yaml result_notes), or None."""
     for note in model.single("stability").get("result_notes", []) or []:
-        if (isinstance(note, dict) and note.get("study") == study and note.get("test") == test
+        tests = note.get("test") if isinstance(note, dict) and isinstance(note.get("test"), list) else [note.get("test") if isinstance(note, dict) else None]
+        if (isinstance(note, dict) and note.get("study") == study and test in tests
                 and _number(note.get("time_point")) and abs(float(note["time_point"]) - month) < 1e-9):
             return note.get("note")
     return None
@@ -463,9 +464,10 @@ def check_results(model: Model, kind: str):
 
 
 def _release_pairs(model: Model):
-    """Yield (batch, test id, release result or None, time-zero result, study) for every batch on
-    stability whose initial result of a test is given and the test was part of the specification
-    version the batch was released under (a test added later was not a release test)."""
+    """Yield (batch, test id, release result or None, time-zero result, study, released) for every
+    batch on stability with an initial result of a test; released is whether the test was part of
+    the specification version the batch was released under (a test added later was not a release
+    test: its initial result then stands alone in 3.2.S.7.3/3.2.P.8.3 and needs a word)."""
     from .model import results_by_batch, spec_tests
 
     by_batch = results_by_batch(model)
@@ -483,30 +485,38 @@ def _release_pairs(model: Model):
         release = {r.get("test"): r for r in by_batch.get(batch.id, []) if isinstance(r, dict)}
         for row in _result_rows(model, study):
             key = (batch.id, row.get("test"))
-            if row.get("time_point") != 0 or row.get("test") not in tests or key in seen:
+            if row.get("time_point") != 0 or key in seen:
                 continue
             seen.add(key)
-            yield batch, row.get("test"), release.get(row.get("test")), row, study
+            yield batch, row.get("test"), release.get(row.get("test")), row, study, row.get("test") in tests
 
 
 def check_release_t0(model: Model):
     """A batch's time-zero stability result and its release result agree: both present, and on
-    the same side of the release criterion (ICH M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3)."""
+    the same side of the release criterion of the version the batch was released under (ICH
+    M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3). An initial result of a test that version did
+    not have shows beside a '–' in the batch analyses: it is explained in result_notes."""
     from .limits import meets
     from .model import version_test
 
-    for batch, test_id, release, initial, study in _release_pairs(model):
+    for batch, test_id, release, initial, study, released in _release_pairs(model):
         number = batch.data.get("number", batch.id)
         if note_for(model, study.get("id"), 0.0, test_id) is not None:
+            continue
+        version = (batch.data.get("specification") or {}).get("version")
+        if release is None and not released:
+            yield (model.dossier.location_of(batch.data),
+                   f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result: the test "
+                   f"is not in specification version {version} the batch was released under; say in result_notes how the "
+                   "initial result was obtained (for example on retained samples when the test was added)")
             continue
         if release is None:
             yield (model.dossier.location_of(batch.data),
                    f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result, "
                    "although the test is in the specification version it was released under")
             continue
-        released = batch.data.get("specification") or {}
-        spec = model.get(released.get("id"), "specification")
-        test = version_test(spec.data, released.get("version"), test_id) if spec else None  # the release criterion of its version
+        spec = model.get((batch.data.get("specification") or {}).get("id"), "specification")
+        test = version_test(spec.data, version, test_id) if spec else None  # the release criterion of its version
         limit = ((test or {}).get("acceptance") or {}).get("limit")
         at_release, at_start = meets(limit, release.get("value")), meets(limit, initial.get("value"))
         if at_release is not None and at_start is not None and at_release != at_start:
@@ -545,7 +555,7 @@ ASPECTS = {
 NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
          "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
          "oos": "numeric stability results", "oot": "numeric stability results",
-         "release_t0": "initial stability results of released tests"}
+         "release_t0": "initial stability results of batches on stability"}
 
 
 def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:
