@@ -243,3 +243,51 @@ def test_an_initial_result_of_a_test_added_after_release_needs_a_word(tmp_path):
         "batch 207D19001: 'cesds-r' has an initial result in study 'st-ds-lt-19001'"]
     assert "not in specification version 1.0 the batch was released under" in found[0].detail
     assert found[0].severity == "advisory" and found[0].location.file.endswith("batches.yaml")
+
+
+def _marked_cells(markdown: str) -> list[tuple[str, str]]:
+    """Return (test name, cell) of every table cell of a rendered 3.2.P.8.3 that carries a mark."""
+    found = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and ("(OOS)" in line or "(OOT)" in line):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            found += [(cells[0], c) for c in cells[2:] if "(OOS)" in c or "(OOT)" in c]
+    return found
+
+
+@pytest.mark.parametrize("value,kinds", [("94.0", ["OOS", "OOT"]), ("96.9", ["OOT"])])
+def test_the_stability_table_marks_what_the_gap_report_names(tmp_path, value, kinds):
+    """One computation (shelflife.result_marks) behind both: the result the gap rules report is the
+    one cell newly marked in 3.2.P.8.3 (94.0 % is below 95.0 % and off the trend; 96.9 % only off
+    the trend), with the legend under its table."""
+    folder = _copy(TABLETS, tmp_path)
+    render = ("render", "--dossier", str(folder), "--section", "3.2.P.8.3")
+    before = run_cli(*render)
+    assert before.exit_code == 0 and all(not name.startswith("Assay") for name, _ in _marked_cells(before.stdout))
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ASSAY_12, "replace": ASSAY_12.replace("98.8", value)}])
+    gaps = [g for g in find_gaps(_model(folder), "us", "marketing")
+            if g.rule in ("core.stability-oos", "core.stability-oot") and "Assay" in g.detail]
+    assert sorted(g.rule for g in gaps) == sorted({"OOS": "core.stability-oos", "OOT": "core.stability-oot"}[k] for k in kinds)
+    assert all(f"{float(value):g} at 12 months" in g.detail for g in gaps)
+    after = run_cli(*render).stdout
+    new = [cell for cell in _marked_cells(after) if cell not in _marked_cells(before.stdout)]
+    assert new == [("Assay (HPLC, as velcratinib)", f"{value}\u00a0% " + " ".join(f"({k})" for k in kinds))]
+    legends = {"OOS": "(OOS) Result outside the acceptance criterion (out of specification).",
+               "OOT": "(OOT) Result outside the 99 % prediction interval of its batch"}
+    for kind in kinds:
+        assert any(line.startswith(legends[kind]) for line in after.splitlines())
+
+
+def test_every_marked_stability_result_of_the_antibody_is_reported_or_noted():
+    """The antibody's marks and its gap findings agree: each mark is a finding unless a note explains it."""
+    from dossiergen.shelflife import findings, note_for, result_marks
+
+    model = _model(ANTIBODY)
+    marks = result_marks(model)
+    assert sum("oot" in kinds for kinds in marks.values()) >= 5
+    reported = {(kind, detail) for kind in ("oos", "oot") for _, detail in findings(model, kind)[1]}
+    unexplained = {(kind, study, test, month) for (study, test, month), kinds in marks.items() for kind in kinds
+                   if note_for(model, study, month, test) is None}
+    assert len(reported) == len(unexplained)
+    for kind, study, test, month in unexplained:
+        assert any(k == kind and f"study '{study}'" in d and f" at {month:g} months" in d for k, d in reported)

@@ -158,7 +158,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "shelf_life_justifications"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -376,8 +376,38 @@ class _Helpers:
             words.append(t("c_earlier_version_beyond").format(version=version, results=results))
         return ("" if self.context.lang == "zh" else " ").join(words)
 
+    def shelf_life_justifications(self, spec: dict) -> list[list[str]]:
+        """Return [test, release criterion, shelf-life criterion, justification] for each test of a
+        specification whose shelf-life criterion has a justification (ICH Q6A §2.2, Q6B §2.5)."""
+        return [[self.tx(test.get("name")), self.criterion(test.get("acceptance")), self.criterion(test.get("shelf_life_acceptance")),
+                 self.tx(test.get("shelf_life_justification"))]
+                for test in (spec or {}).get("tests", []) or []
+                if isinstance(test, dict) and test.get("shelf_life_justification") and isinstance(test.get("shelf_life_acceptance"), dict)]
+
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
-        return tables.stability_pivot(self.context.model, study, per_table)
+        """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as
+        printed, with its marks: OOS, OOT, note number) and each table with 'legend' (the marks it
+        uses and the notes, in the document language)."""
+        groups = tables.stability_pivot(self.context.model, study, per_table)
+        for group in groups:
+            notes: list = []
+            used = set()
+            sep = "" if self.context.lang == "zh" else " "
+            for row in group["rows"]:
+                row["shown"] = []
+                for result, flags in zip(row["results"], row["marks"]):
+                    kinds = [kind for kind in ("oos", "oot") if flags[kind]]
+                    used.update(kinds)
+                    marks = [self.t(f"{kind}_mark") for kind in kinds]
+                    if flags["note"] is not None and result:
+                        if flags["note"] not in notes:
+                            notes.append(flags["note"])
+                        marks.append(self.t("note_mark").format(n=notes.index(flags["note"]) + 1))
+                    row["shown"].append(sep.join([self.result(result)] + marks))
+            legend = [f"{self.t(kind + '_mark')} {self.t(kind + '_legend')}" for kind in ("oos", "oot") if kind in used]
+            legend += [f"{self.t('note_mark').format(n=i + 1)} {str(self.md(note)).strip()}" for i, note in enumerate(notes)]
+            group["legend"] = legend
+        return groups
 
     def sites_for(self, subject_id):
         return tables.sites_for(self.context.model, subject_id)
