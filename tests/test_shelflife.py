@@ -291,3 +291,24 @@ def test_every_marked_stability_result_of_the_antibody_is_reported_or_noted():
     assert len(reported) == len(unexplained)
     for kind, study, test, month in unexplained:
         assert any(k == kind and f"study '{study}'" in d and f" at {month:g} months" in d for k, d in reported)
+
+
+ACC_6 = "st-dp-100-acc,6,assay,98.8,%,,,"
+
+
+def test_a_five_percent_assay_change_at_accelerated_is_a_significant_change(tmp_path):
+    """ICH Q1A(R2) §2.2.7.1 item 1: 100.3 % → 95.3 % at 40 °C/75 % RH is within 95.0–105.0 % but a
+    5 % change from the initial value, so a significant change. With it Q1E §2.4.2.1 allows 1.5 × X
+    (at most X + 6) instead of 2 × X: the tablets' 24 months from 12 months of data are a blocking gap."""
+    from dossiergen.shelflife import significant_changes, verdicts
+
+    folder = _copy(TABLETS, tmp_path)
+    assert significant_changes(_model(folder), "velcratinib-tablets", "accelerated") == []
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ACC_6, "replace": ACC_6.replace("98.8", "95.3")}])
+    model = _model(folder)
+    changes = significant_changes(model, "velcratinib-tablets", "accelerated")
+    assert changes == ["Assay (HPLC, as velcratinib) of batch VT100-25001 changed by 5.0 % from its initial value (100.3 to 95.3 at 6 months)"]
+    tablets = next(v for v in verdicts(model) if v.claim["subject"] == "velcratinib-tablets")
+    assert tablets.support.key == "room_change" and tablets.support.cap == 18 and not tablets.supported
+    gaps = [g for g in find_gaps(model, "us", "marketing") if g.rule == "core.shelf-life-supported"]
+    assert len(gaps) == 1 and "significant change at accelerated" in gaps[0].detail

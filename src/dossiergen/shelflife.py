@@ -7,8 +7,8 @@ is one series (a batch; a batch on study in two orientations gives two series). 
 on the long-term group of its subject: its primary studies when any are marked primary (ICH Q1A(R2)
 §2.1.3, §2.2.3), else all of them. X, the period of long-term data, is the shortest data period of
 those studies. Significant change at the accelerated (or intermediate) condition is read from the
-data as a result outside its shelf-life criterion (one of the ICH Q1A(R2) §2.2.7 criteria; the 5 %
-assay change is not evaluated here).
+data (significant_changes): a result outside its shelf-life criterion and, for a drug product, the
+5 % change in assay from its initial value of ICH Q1A(R2) §2.2.7.1.
 """
 
 from __future__ import annotations
@@ -207,12 +207,47 @@ def long_term_group(model: Model, subject: str) -> Group | None:
     return model.results[key]
 
 
-def _significant_change(model: Model, subject: str, purpose: str) -> bool:
-    """True when a result of the subject at this purpose's condition is outside its shelf-life criterion."""
+ASSAY_CHANGE = 5.0  # ICH Q1A(R2) §2.2.7.1 item 1: a 5 % change in assay from its initial value
+
+
+def significant_changes(model: Model, subject: str, purpose: str) -> list[str]:
+    """Return the significant changes (ICH Q1A(R2)) the subject's results at this purpose's condition
+    show, each in words. For every subject: a numeric result outside its shelf-life criterion
+    (§2.1.7.1 for a drug substance: failure to meet its specification; §2.2.7.1 items 2-5 for a drug
+    product: a degradation product, pH, dissolution or another criterion). For a drug product also
+    item 1: an assay (test category 'assay') 5 % or more from its initial value in the same study,
+    read as 5 percentage points for results in % (of label claim), else 5 % of the initial value.
+    Appearance and other results in words are not read."""
+    product = model.get(subject, "product") is not None
+    found = []
     for group in evaluate_all(model):
-        if group.subject == subject and group.purpose == purpose and any(a.oos for a in group.attributes):
-            return True
-    return False
+        if group.subject != subject or group.purpose != purpose:
+            continue
+        for attribute in group.attributes:
+            name = pick(attribute.test.get("name"), "en")
+            for label, month, value in attribute.oos:
+                found.append(f"{name} of batch {label} outside its criterion at {month:g} months ({value:g})")
+            if not product or attribute.test.get("category") != "assay":
+                continue
+            percent = (attribute.criterion.get("limit") or {}).get("unit") == "%"
+            for series in attribute.series:
+                initial = [v for m, v in zip(series.months, series.values) if m == 0]
+                if not initial:
+                    continue
+                for month, value in zip(series.months, series.values):
+                    change = abs(value - initial[0])
+                    if not percent:
+                        change = 100 * change / abs(initial[0]) if initial[0] else 0.0
+                    if month > 0 and change >= ASSAY_CHANGE - 1e-9:
+                        found.append(f"{name} of batch {series.label} changed by {change:.1f} % from its initial value "
+                                     f"({initial[0]:g} to {value:g} at {month:g} months)")
+                        break
+    return found
+
+
+def _significant_change(model: Model, subject: str, purpose: str) -> bool:
+    """True when the subject's results at this purpose's condition show a significant change."""
+    return bool(significant_changes(model, subject, purpose))
 
 
 def verdict(model: Model, claim: dict) -> Verdict:
@@ -240,6 +275,9 @@ def verdict(model: Model, claim: dict) -> Verdict:
                f"({stats.MODELS[governing.evaluation.model]}); the data support {support.months:.1f} months")
     else:
         why = f"{x} months of long-term data support at most {support.cap:g} months: {support.rule}"
+        changes = significant_changes(model, subject, "accelerated") if "change" in support.key else []
+        if changes:
+            why += f" (at accelerated: {changes[0]}{f' and {len(changes) - 1} more' if len(changes) > 1 else ''})"
     return Verdict(claim, months, support, name, f"{months} months claimed; {why} ({support.source})", justified)
 
 
