@@ -270,6 +270,15 @@ def version_test(spec: dict, version: Any, test_id: str) -> dict | None:
     return None
 
 
+def criterion_for(spec: dict, version: Any, test_id: str, shelf_life: bool = False) -> dict:
+    """Return the acceptance criterion a result is judged by: that of the test in the version it was
+    tested against (else the current one), the shelf-life one for a stability result after time zero
+    when given. Batch tables, stability tables and the results rules all judge through this."""
+    test = version_test(spec, version, test_id) or spec_test(spec, test_id) or {}
+    chosen = test.get("shelf_life_acceptance") if shelf_life and isinstance(test.get("shelf_life_acceptance"), dict) else None
+    return chosen or test.get("acceptance") or {}
+
+
 def criteria_differ(spec: dict, version: Any, test_id: str) -> bool:
     """True when an earlier version gave a test criteria of its own that differ from the current ones."""
     then, now = version_test(spec, version, test_id), spec_test(spec, test_id)

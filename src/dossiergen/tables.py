@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .limits import meets
-from .model import Model, results_by_batch, results_by_study, spec_tests, version_test
+from .model import Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 from .text import pick
 
 BATCHES_PER_TABLE = 5
@@ -114,8 +114,7 @@ def batch_pivot(model: Model, spec: dict, batch_ids: list[str], per_table: int =
         for test in spec.get("tests", []):
             found = [_result_for(by_batch.get(b["id"], []), test["id"]) for b in group]
             # a result of a test its version did not have (reported by validate) is judged by the current criteria
-            then = [version_test(spec, v, test["id"]) or test for v in versions]
-            criteria = [t.get("acceptance") or {} for t in then]
+            criteria = [criterion_for(spec, v, test["id"]) for v in versions]
             rows.append({"test": test, "results": found, "criteria": criteria,
                          "oos": [meets(c.get("limit"), r.get("value")) is False if r else False for r, c in zip(found, criteria)]})
         table = {"batches": group, "rows": rows, "versions": versions}

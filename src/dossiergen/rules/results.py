@@ -8,7 +8,7 @@ from ..clock import today
 from ..errors import Problem
 from ..limits import describe_limit, meets
 from ..schema import units
-from ..model import Entity, Model, results_by_batch, results_by_study, spec_tests, version_test
+from ..model import Entity, Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 
 
 def _tested_against(dossier, model: Model, holder: Entity, label: str) -> tuple[dict | None, set | None, list]:
@@ -89,9 +89,7 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         test = version_test(spec.data, version, result.get("test"))
         if test is None:
             continue
-        criterion = test.get("acceptance")
-        if result.get("time_point", 0) and isinstance(test.get("shelf_life_acceptance"), dict):
-            criterion = test["shelf_life_acceptance"]
+        criterion = criterion_for(spec.data, version, test["id"], shelf_life=bool(result.get("time_point", 0)))
         limit = criterion.get("limit") if isinstance(criterion, dict) else None
         value = result.get("value")
         ok = meets(limit, value) if isinstance(limit, dict) else None
