@@ -421,6 +421,8 @@ class _Helpers:
         """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as
         printed, with its marks: OOS, OOT, note number) and each table with 'legend' (the marks it
         uses and the notes, in the document language)."""
+        from .shelflife import result_flags
+
         groups = tables.stability_pivot(self.context.model, study, per_table)
         for group in groups:
             notes: list = []
@@ -428,7 +430,8 @@ class _Helpers:
             sep = "" if self.context.lang == "zh" else " "
             for row in group["rows"]:
                 row["shown"] = []
-                for result, flags in zip(row["results"], row["marks"]):
+                for result, point in zip(row["results"], group["time_points"]):
+                    flags = result_flags(self.context.model, study, row["test"]["id"], point)
                     kinds = [kind for kind in ("oos", "oot") if flags[kind]]
                     used.update(kinds)
                     marks = [self.t(f"{kind}_mark") for kind in kinds]

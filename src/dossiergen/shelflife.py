@@ -502,6 +502,15 @@ def result_marks(model: Model) -> dict[tuple, set]:
     return marks
 
 
+def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
+    """Return how a stability result is marked: {'oos': bool, 'oot': bool, 'note': note or None},
+    from shelflife.result_marks (the computation behind core.stability-oos/-oot) and result_notes."""
+    if not isinstance(point, (int, float)) or isinstance(point, bool):
+        return {"oos": False, "oot": False, "note": None}
+    found = result_marks(model).get((study.get("id"), test_id, float(point)), set())
+    return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
+
+
 def check_results(model: Model, kind: str):
     """Yield each stability result outside its shelf-life criterion (kind 'oos') or outside the
     99 % prediction interval of its batch's regression without it (kind 'oot')."""

@@ -180,21 +180,9 @@ def stability_pivot(model: Model, study: dict, per_table: int = TIME_POINTS_PER_
     then = {t["id"]: version_test(spec, version, t["id"]) or t for t in tests}  # the criteria of the version it was tested against
     tables = []
     for group in balanced_chunks(points, per_table):
-        rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group],
-                 "marks": [result_flags(model, study, t["id"], p) for p in group]} for t in tests]
+        rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group]} for t in tests]
         tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(then[t["id"]]) for t in tests}})
     return tables
-
-
-def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
-    """Return how a stability result is marked: {'oos': bool, 'oot': bool, 'note': note or None},
-    from shelflife.result_marks (the computation behind core.stability-oos/-oot) and result_notes."""
-    from .shelflife import note_for, result_marks
-
-    if not isinstance(point, (int, float)) or isinstance(point, bool):
-        return {"oos": False, "oot": False, "note": None}
-    found = result_marks(model).get((study.get("id"), test_id, float(point)), set())
-    return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
 
 
 def _stability_criterion(test: dict) -> dict:
