@@ -565,8 +565,9 @@ def check_release_t0(model: Model):
 
     for batch, test_id, release, initial, study, released in _release_pairs(model):
         number = batch.data.get("number", batch.id)
-        if note_for(model, study.get("id"), 0.0, test_id) is not None:
-            continue
+        studies = [s.id for s in model.of_type("study") if s.data.get("batch") == batch.id]
+        if any(note_for(model, other, 0.0, test_id) is not None for other in studies):
+            continue  # a note on the batch's initial result, in any of its studies
         version = (batch.data.get("specification") or {}).get("version")
         if release is None and not released:
             yield (model.dossier.location_of(batch.data),
