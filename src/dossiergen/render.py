@@ -329,7 +329,7 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        text = tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang, self.t)
         if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
                 and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
             self._record(text)
@@ -429,7 +429,7 @@ class _Helpers:
             used = set()
             sep = "" if self.context.lang == "zh" else " "
             for row in group["rows"]:
-                row["shown"] = []
+                row["shown"], row["marks_text"] = [], []
                 for result, point in zip(row["results"], group["time_points"]):
                     flags = result_flags(self.context.model, study, row["test"]["id"], point)
                     kinds = [kind for kind in ("oos", "oot") if flags[kind]]
@@ -440,6 +440,7 @@ class _Helpers:
                             notes.append(flags["note"])
                         marks.append(self.t("note_mark").format(n=notes.index(flags["note"]) + 1))
                     row["shown"].append(sep.join([self.result(result)] + marks))
+                    row.setdefault("marks_text", []).append(sep.join(marks))
             legend = [f"{self.t(kind + '_mark')} {self.t(kind + '_legend')}" for kind in ("oos", "oot") if kind in used]
             legend += [f"{self.t('note_mark').format(n=i + 1)} {str(self.md(note)).strip()}" for i, note in enumerate(notes)]
             group["legend"] = legend
