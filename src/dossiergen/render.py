@@ -158,7 +158,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -346,6 +346,20 @@ class _Helpers:
     def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
         spec = self.get(spec_id)
         return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+
+    def made_from(self, batch) -> list[str]:
+        """Return the ids of the lots a batch was made from (made_from, or the older substance_batches)."""
+        from .genealogy import parents_of
+
+        return parents_of(batch)
+
+    def genealogy_rows(self, batch_ids, deeper_only: bool = False) -> list[list[str]]:
+        """Return the rows of the genealogy table over the lots' whole ancestry (empty when none has parents;
+        with deeper_only, also when no parent has parents of its own: 3.2.P.5.4 lists direct ones already)."""
+        from .genealogy import genealogy_rows
+
+        return genealogy_rows(self.context.model, list(batch_ids or []), deeper_only, lambda sid: self.tx(self.get(sid).get("name") or self.get(sid).get("substance")) or str(sid),
+                              self.site_name)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         return tables.stability_pivot(self.context.model, study, per_table)
