@@ -43,7 +43,7 @@ RULES = (
     Rule("core.data-time-points", "Every stability result is at a time point of its study",
          "ICH Q1A(R2) §2.1.7 and §2.2.7 (testing frequency)", results.check_stability_time_points),
     Rule("core.data-genealogy", "Every lot is made from lots made no later than itself, and no lot descends from itself",
-         "ICH Q7 §6.5 and EU GMP Part I §4.29 (batch traceability); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4", genealogy.check_genealogy),
+         "ICH Q7 §6.5 (batch production records name the lots of materials and intermediates used); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4", genealogy.check_genealogy),
     Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
          "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
     Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),
