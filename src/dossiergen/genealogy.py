@@ -14,7 +14,7 @@ import datetime as dt
 from .errors import Problem
 from .model import Model
 
-PARENT_KEYS = ("made_from", "substance_batches")  # the current key first; the deprecated one after
+PARENT_KEYS = ("made_from", "substance_batches")  # the current key first; the deprecated one after (model.PARENT_FIELDS)
 
 
 def parent_key(batch: dict) -> str | None:
@@ -116,7 +116,7 @@ def ancestry(model: Model, batch_ids) -> list[tuple[dict, dict, int]]:
             if child is None or bid in walked:
                 continue
             walked.add(bid)
-            parents = [(pid, model.get(pid, "batch")) for pid in parents_of(child.data)]
+            parents = [(pid, model.get(pid, "batch")) for pid in model.genealogy().parents.get(bid, ())]
             parents = [(pid, p) for pid, p in parents if p is not None and pid != bid]
             edges += [(child.data, p.data, depth) for _, p in parents]
             stack += [(pid, depth + 1) for pid, _ in reversed(parents)]
