@@ -9,14 +9,15 @@ import shutil
 from conftest import ROOT, TESTS, run_cli
 
 TABLETS = ROOT / "examples" / "velcratinib-tablets"
-V1 = TESTS / "data" / "schema-v1"  # the tablet example's application.yaml and batches.yaml as written for version 1
+V1 = TESTS / "data" / "schema-v1"  # the tablet example's application, batches and stability files as written for version 1
+V1_FILES = ("application.yaml", "batches.yaml", "stability.yaml")
 
 
 def _v1_copy(tmp_path):
     """Return a copy of the tablet example as it was before schema versions (version 1)."""
     folder = tmp_path / "dossier"
     shutil.copytree(TABLETS, folder)
-    for name in ("application.yaml", "batches.yaml"):
+    for name in V1_FILES:
         shutil.copy(V1 / name, folder / name)
     return folder
 
@@ -31,7 +32,9 @@ def test_a_version_1_dossier_validates_with_deprecation_warnings_only(tmp_path):
     first = problems[0]
     assert first["location"]["file"] == "dossier/batches.yaml" and first["location"]["line"] == 79
     assert "made_from" in first["message"] and "dossiergen migrate" in first["hint"]
-    assert len(problems) == 4 and (folder / "batches.yaml").read_text("utf-8") == (V1 / "batches.yaml").read_text("utf-8")
+    claims = [p for p in problems if p["location"]["file"] == "dossier/stability.yaml"]
+    assert len(claims) == 3 and "'months' is the schema version 1 name of 'period'" in claims[0]["message"]
+    assert len(problems) == 7 and (folder / "batches.yaml").read_text("utf-8") == (V1 / "batches.yaml").read_text("utf-8")
 
 
 def test_migrating_keeps_comments_and_layout_and_lists_each_change(tmp_path):
@@ -39,14 +42,15 @@ def test_migrating_keeps_comments_and_layout_and_lists_each_change(tmp_path):
     run = run_cli("migrate", "--dossier", "dossier", cwd=tmp_path)
     assert run.exit_code == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 8
     assert lines[0].startswith("dossier/batches.yaml:79:5: renamed 'substance_batches' to 'made_from' (dp-25-a)")
+    assert lines[4].startswith("dossier/stability.yaml:126:5: renamed 'months' to 'period'")
     assert lines[-1].startswith('dossier/application.yaml:2:1: added schema_version "2"')
-    assert "schema version 1 -> 2: 5 change(s), changed 2 file(s)" in run.stderr
+    assert "schema version 1 -> 2: 8 change(s), changed 3 file(s)" in run.stderr
     assert "after migration 0 error(s), 0 warning(s)" in run.stderr
     # the result is byte for byte the example as kept in the repository (migrated by this command):
-    # every comment, quote, flow list and blank line as written, only the five changes made
-    for name in ("application.yaml", "batches.yaml"):
+    # every comment, quote, flow list and blank line as written, only the eight changes made
+    for name in V1_FILES:
         assert (folder / name).read_text("utf-8") == (TABLETS / name).read_text("utf-8"), name
     text = (folder / "batches.yaml").read_text("utf-8")
     assert "  # Drug product - Suzhou Kangsheng\n" in text and "substance_batches" not in text
@@ -58,9 +62,9 @@ def test_the_migrated_dossier_renders_the_same_documents(tmp_path):
     from dossiergen.build import render_folder
 
     folder = _v1_copy(tmp_path)
-    before = {r.document.path: r.markdown for r in render_folder(folder, "neutral", "ind", "3.2.P")}
+    before = {r.document.path: r.markdown for r in render_folder(folder, "neutral", "ind", "3.2.")}
     assert run_cli("migrate", "--dossier", "dossier", cwd=tmp_path).exit_code == 0
-    after = {r.document.path: r.markdown for r in render_folder(folder, "neutral", "ind", "3.2.P")}
+    after = {r.document.path: r.markdown for r in render_folder(folder, "neutral", "ind", "3.2.")}
     assert before == after
     batch_analyses = next(text for path, text in after.items() if "32p54" in path.replace(".", "").replace("-", ""))
     assert "Drug substance batches" in batch_analyses  # the lots read through the renamed field
@@ -69,9 +73,9 @@ def test_the_migrated_dossier_renders_the_same_documents(tmp_path):
 def test_dry_run_writes_nothing(tmp_path):
     folder = _v1_copy(tmp_path)
     run = run_cli("migrate", "--dossier", "dossier", "--dry-run", cwd=tmp_path)
-    assert run.exit_code == 0 and len(run.stdout.splitlines()) == 5 and "would change 2 file(s)" in run.stderr
-    assert (folder / "batches.yaml").read_text("utf-8") == (V1 / "batches.yaml").read_text("utf-8")
-    assert (folder / "application.yaml").read_text("utf-8") == (V1 / "application.yaml").read_text("utf-8")
+    assert run.exit_code == 0 and len(run.stdout.splitlines()) == 8 and "would change 3 file(s)" in run.stderr
+    for name in V1_FILES:
+        assert (folder / name).read_text("utf-8") == (V1 / name).read_text("utf-8")
 
 
 def test_a_comment_on_a_renamed_key_stays_with_it(tmp_path):

@@ -41,6 +41,8 @@ class Rename:
 RENAMES: tuple[Rename, ...] = (
     Rename("2", "batches", ("batches", "*"), "substance_batches", "made_from",
            "every lot, of any kind, records the lots it was made from (genealogy)"),
+    Rename("2", "stability", ("claims", "*"), "months", "period",
+           "a period may be counted in hours, days, weeks or months (unit; months when not given)"),
 )
 
 

@@ -165,7 +165,8 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows"):
+                       "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
+                       "time_label", "claim_period", "data_period"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -393,6 +394,29 @@ class _Helpers:
 
         return genealogy_rows(self.context.model, list(batch_ids or []), deeper_only, lambda sid: self.tx(self.get(sid).get("name") or self.get(sid).get("substance")) or str(sid),
                               self.site_name)
+
+    def time_label(self, value, study) -> str:
+        """Return the column label of a stability time point in its study's unit ('3 months', '6 h', '7 天')."""
+        from .periods import column_label, study_unit
+
+        return column_label(value, study_unit(study), self.context.lang, self.t("initial"), self.t("c_month"), self.t("months"))
+
+    def claim_period(self, claim) -> str:
+        """Return a claim's period with its unit ('36 months', '6 hours', '6 小时')."""
+        from .periods import claim_period
+
+        period = claim_period(claim)
+        return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def data_period(self, study, value) -> str:
+        """Return the longest time point with data of a study: the number for months (the column says
+        months), the number and unit otherwise; '–' without data."""
+        from .periods import duration, number_text, study_unit
+
+        if value is None:
+            return "–"
+        unit = study_unit(study)
+        return number_text(value) if unit == "months" else duration(value, unit, self.context.lang)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         return tables.stability_pivot(self.context.model, study, per_table)
