@@ -42,7 +42,7 @@ RENAMES: tuple[Rename, ...] = (
     Rename("2", "batches", ("batches", "*"), "substance_batches", "made_from",
            "every lot, of any kind, records the lots it was made from (genealogy)"),
     Rename("2", "stability", ("claims", "*"), "months", "period",
-           "a period may be counted in hours, days, weeks or months (unit; months when not given)"),
+           "a period may be counted in hours, days, weeks or months (time_unit; months when not given)"),
 )
 
 

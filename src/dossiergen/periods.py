@@ -1,6 +1,6 @@
 """Time in stability data: a study counts its time points in one unit (months unless `time_unit`
-says weeks, days or hours), a claim states its period with a unit (months unless `unit` says
-otherwise). Rules compare periods in one common unit (TimePoint converts; a month is 365.25/12
+says weeks, days or hours), a claim states its period with a unit (months unless its `time_unit`
+says otherwise). Rules compare periods in one common unit (TimePoint converts; a month is 365.25/12
 days), statistics run on the data's own numbers, and documents print each value in its own unit.
 """
 
@@ -34,7 +34,7 @@ def claim_period(claim: dict) -> TimePoint | None:
     value = claim.get(claim_key(claim))
     if not _number(value) or value <= 0:
         return None
-    unit = claim.get("unit") if claim_key(claim) == "period" and claim.get("unit") in TIME_UNITS else DEFAULT_UNIT
+    unit = claim.get("time_unit") if claim_key(claim) == "period" and claim.get("time_unit") in TIME_UNITS else DEFAULT_UNIT
     return TimePoint(value, unit)
 
 

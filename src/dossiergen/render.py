@@ -166,7 +166,7 @@ class _Helpers:
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
-                       "time_label", "claim_period", "data_period"):
+                       "time_label", "claim_period", "data_period", "all_in_months"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -407,6 +407,12 @@ class _Helpers:
 
         period = claim_period(claim)
         return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def all_in_months(self, studies) -> bool:
+        """True when every study counts its time points in months (a column may then say '(months)')."""
+        from .periods import study_unit
+
+        return all(study_unit(s) == "months" for s in studies)
 
     def data_period(self, study, value) -> str:
         """Return the longest time point with data of a study: the number for months (the column says

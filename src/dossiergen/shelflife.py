@@ -260,7 +260,7 @@ def _verdict_in_unit(claim: dict, period, months: float, group: Group, justified
     cap = to_months(group.data_months)
     support = stats.Support("real_time", cap if crossing is None else min(cap, to_months(crossing)), cap, cap,
                             f"a period counted in {group.unit}: real-time data only, no extrapolation",
-                            f"{stats.Q5C} §6; {stats.Q1E} Appendix A", to_months(crossing))
+                            f"{stats.Q5C} §6 and {stats.Q1E}, Appendix A", to_months(crossing))
     name = pick(governing.test.get("name"), "en") if governing and to_months(crossing) <= cap else ""
     if months <= support.months + 1e-9:
         return Verdict(claim, months, support, name, "", justified)
