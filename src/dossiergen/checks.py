@@ -183,8 +183,9 @@ NAMED_SETS.update({"EEA": EEA, "EEA+MRA": EEA + EU_MRA})
 def _biological(model: Model, substance: dict) -> bool:
     """A substance is biological unless chemically synthesised: a drug-linker, or any substance of
     a small-molecule, peptide or oligonucleotide product (ICH Q6A/Q11 versus Q5C/Q6B)."""
-    molecule = (model.single("application") if model else {}).get("molecule_type")
-    return molecule in BIOTECH and substance.get("role") != "drug_linker"
+    from .roles import is_biological
+
+    return is_biological(model, substance)
 
 
 def _recognised_gmp(model: Model, site: dict) -> bool:

@@ -166,7 +166,8 @@ class _Helpers:
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
-                       "time_label", "claim_period", "data_period", "all_in_months"):
+                       "time_label", "claim_period", "data_period", "all_in_months",
+                       "principles_line"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -207,6 +208,11 @@ class _Helpers:
         """Name the drug substance of a Chinese fixed text by substance type (原液 or 原料药)."""
         if self.context.lang != "zh":
             return text
+        substance = self.document.get("substance")
+        if substance:  # a substance's own documents name it by its role (roles.cn_term)
+            from .roles import cn_term
+
+            return substance_terms(text, True, cn_term(self.context.model, substance))
         return substance_terms(text, is_biologic(self.context.application.get("molecule_type")))
 
     def tx(self, value) -> str:
@@ -407,6 +413,17 @@ class _Helpers:
 
         period = claim_period(claim)
         return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def principles_line(self, substance) -> str:
+        """Return, for a chemically synthesised intermediate of a biological product, the sentence naming
+        the small-molecule guidelines whose principles it follows ('' for any other substance)."""
+        from .roles import guidelines
+
+        applied = [g for g in guidelines(self.context.model, substance) if g.applies == "principles"]
+        if not applied:
+            return ""
+        names = self.t("c_list_sep").join(g.guideline for g in applied)
+        return self.t("c_principles_line").format(guidelines=names)
 
     def all_in_months(self, studies) -> bool:
         """True when every study counts its time points in months (a column may then say '(months)')."""

@@ -229,7 +229,9 @@ def verdict(model: Model, claim: dict) -> Verdict:
         return Verdict(claim, months, None, "", "there are no long-term stability results for this subject", justified)
     if group.unit != "months":
         return _verdict_in_unit(claim, period, months, group, justified)
-    biotech = model.single("application").get("molecule_type") in BIOTECH
+    from .roles import subject_is_biological
+
+    biotech = subject_is_biological(model, subject)  # a drug-linker of an ADC is chemical: Q1E, not Q5C
     evaluated = [a for a in group.attributes if a.evaluation is not None]
     crossings = [(a.evaluation.crossing, a) for a in evaluated if a.evaluation.crossing is not None]
     crossing, governing = min(crossings, key=lambda c: c[0]) if crossings else (None, None)
