@@ -167,7 +167,7 @@ class _Helpers:
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
                        "time_label", "claim_period", "data_period", "all_in_months",
-                       "principles_line"):
+                       "principles_line", "patient_lot_rows"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -413,6 +413,18 @@ class _Helpers:
 
         period = claim_period(claim)
         return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def patient_lot_rows(self, batch_ids) -> list[list[str]]:
+        """Return the rows of the cell-therapy lot table (donor, chain of identity, disposition, dose,
+        results pending at release); empty when no lot is a cell-therapy lot."""
+        from .model import spec_test
+        from .patientlots import lot_rows
+
+        def test_name(spec_id, test_id):
+            test = spec_test(self.get(spec_id), test_id) if self.get(spec_id) else None
+            return self.tx(test.get("name")) if test else str(test_id)
+
+        return lot_rows(self.context.model, list(batch_ids or []), self.t, self.tx, self.qty, self.rng, test_name)
 
     def principles_line(self, substance) -> str:
         """Return, for a chemically synthesised intermediate of a biological product, the sentence naming
