@@ -10,27 +10,13 @@ from dossiergen.validate import validate_dossier
 
 # Two more lots of the drug substance's starting intermediates: an 'antibody' lot and a 'linker' lot
 # (any lots of the register will do), and the drug substance lot made from both.
-PARENTS = """  - id: b-int-a
-    number: INT-A-01
-    subject: ds-minitab
-    site: site-api
-    scale: pilot
-    size: {value: 2, unit: kg}
-    date: "2025-01-15"
-    process_version: A
-    uses: [development]
-    specification: {id: spec-ds, version: "2.0"}
-  - id: b-int-b
-    number: INT-B-07
-    subject: ds-minitab
-    site: site-api
-    scale: pilot
-    size: {value: 1, unit: kg}
-    date: "2025-02-20"
-    process_version: A
-    uses: [development]
-    specification: {id: spec-ds, version: "2.0"}
-"""
+def _lot_yaml(lot_id: str, number: str, kg: int, date: str) -> str:
+    return (f"  - id: {lot_id}\n    number: {number}\n    subject: ds-minitab\n    site: site-api\n    scale: pilot\n"
+            f"    size: {{value: {kg}, unit: kg}}\n    date: \"{date}\"\n    process_version: A\n    uses: [development]\n"
+            "    specification: {id: spec-ds, version: \"2.0\"}\n")
+
+
+PARENTS = _lot_yaml("b-int-a", "INT-A-01", 2, "2025-01-15") + _lot_yaml("b-int-b", "INT-B-07", 1, "2025-02-20")
 DS_PARENTS = {"file": "batches.yaml", "find": "    process_version: A\n    uses: [toxicology, clinical]\n",
               "replace": "    process_version: A\n    uses: [toxicology, clinical]\n    made_from: [b-int-a, b-int-b]\n"}
 
