@@ -109,3 +109,16 @@ def test_a_long_chain_of_lots_is_checked_without_exhausting_recursion(tmp_path):
     dossier = load_dossier(folder, label="dossier")
     assert _errors(folder) == []
     assert len(ancestry(build_model(dossier), ["b-chain-2999"])) == 2999
+
+
+def test_the_genealogy_rule_is_not_applicable_without_links(tmp_path):
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.model import build_model
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.data-genealogy")
+    verdict = lambda folder: evaluate_rule(build_model(load_dossier(folder, label="dossier")), rule, "ind")
+    linked = _dossier(tmp_path / "linked")
+    assert verdict(linked).status == "met" and verdict(linked).reason == "all 2 lots with parent lots checked"
+    bare = materialise_case("minimal", tmp_path / "bare")
+    apply_edits(bare, [{"file": "batches.yaml", "find": "    made_from: [b-ds-001]\n", "replace": ""}])
+    assert verdict(bare).status == "n/a"
