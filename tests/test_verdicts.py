@@ -119,6 +119,10 @@ NEVER_MISSING.update({
     "core.release-matches-time-zero": "test_shelflife.py::test_release_and_time_zero_results_must_agree",
     "core.shelf-life-justified": "test_shelflife.py::test_a_justified_over_claim_is_advisory_not_blocking",
     "core.stability-oos": "test_shelflife.py::test_an_oos_and_an_oot_result_are_flagged"})
+# The specification criteria (specchecks.py), shown on the minimal case with batches added.
+NEVER_MISSING["core.shelf-life-criteria-justified"] = \
+    "test_spec_criteria.py::test_a_wider_shelf_life_criterion_without_a_justification_is_missing_then_met"
+NEVER_MET["core.limits-within-batch-experience"] = "test_spec_criteria.py::test_limits_within_three_batches_experience_are_met"
 NEVER_MET["core.light-claim-photostability-biotech"] = "test_shelflife.py::test_light_claims_of_the_antibody_met_with_light_exposure_data"
 NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_claim_of_a_tablet_needs_a_photostability_study"
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"

@@ -29,6 +29,10 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
            period beyond what the data support under ICH Q1E/Q5C), shelf_life_justified (the same,
            with the applicant's justification), light (photostability study), in_use (in-use study),
            oos and oot (stability results outside the criterion or the trend)
+  specification_criteria
+           the specification criteria checked (specchecks.py), by `aspect`: shelf_life_wider (a
+           shelf-life criterion wider than release, justified), batch_experience (a release limit
+           far beyond the batches' results)
 
 `items` is {kind, path, where}; `where` matches a field against a value, a list of values,
 {">=": n} / {"<=": n}, {"not_in": [...]}, or {"present": true|false}; fields may be derived
@@ -50,7 +54,8 @@ REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("i
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
                  "remaining_shelf_life": ("items", "on", "months"), "consistent": ("items", "path"),
                  "irp_recognition": ("triggers",), "consistency": ("rule",),
-                 "stability_claims": ("aspect",), "supplied": ("market", "heading")}
+                 "stability_claims": ("aspect",), "supplied": ("market", "heading"),
+                 "specification_criteria": ("aspect",)}
 EMPTY = (None, "", [], {})
 
 
@@ -480,3 +485,10 @@ def check_supplied_present(model: Model, check: dict) -> Outcome:
     return Outcome(len(listed), empty_at=home(model, {"kind": KIND, "path": ["documents", "*"]}),
                    noun="supplied documents")
 
+
+@check_kind("specification_criteria")
+def check_specification_criteria(model: Model, check: dict) -> Outcome:
+    from .specchecks import findings
+
+    checked, found, noun = findings(model, check["aspect"])
+    return Outcome(checked, tuple(found), home(model, {"kind": "specification", "path": ["tests", "*"]}), noun)

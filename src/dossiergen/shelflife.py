@@ -7,8 +7,8 @@ is one series (a batch; a batch on study in two orientations gives two series). 
 on the long-term group of its subject: its primary studies when any are marked primary (ICH Q1A(R2)
 §2.1.3, §2.2.3), else all of them. X, the period of long-term data, is the shortest data period of
 those studies. Significant change at the accelerated (or intermediate) condition is read from the
-data as a result outside its shelf-life criterion (one of the ICH Q1A(R2) §2.2.7 criteria; the 5 %
-assay change is not evaluated here).
+data (significant_changes): a result outside its shelf-life criterion and, for a drug product, the
+5 % change in assay from its initial value of ICH Q1A(R2) §2.2.7.1.
 """
 
 from __future__ import annotations
@@ -210,12 +210,47 @@ def long_term_group(model: Model, subject: str) -> Group | None:
     return model.results[key]
 
 
-def _significant_change(model: Model, subject: str, purpose: str) -> bool:
-    """True when a result of the subject at this purpose's condition is outside its shelf-life criterion."""
+ASSAY_CHANGE = 5.0  # ICH Q1A(R2) §2.2.7.1 item 1: a 5 % change in assay from its initial value
+
+
+def significant_changes(model: Model, subject: str, purpose: str) -> list[str]:
+    """Return the significant changes (ICH Q1A(R2)) the subject's results at this purpose's condition
+    show, each in words. For every subject: a numeric result outside its shelf-life criterion
+    (§2.1.7.1 for a drug substance: failure to meet its specification; §2.2.7.1 items 2-5 for a drug
+    product: a degradation product, pH, dissolution or another criterion). For a drug product also
+    item 1: an assay (test category 'assay') 5 % or more from its initial value in the same study,
+    read as 5 percentage points for results in % (of label claim), else 5 % of the initial value.
+    Appearance and other results in words are not read."""
+    product = model.get(subject, "product") is not None
+    found = []
     for group in evaluate_all(model):
-        if group.subject == subject and group.purpose == purpose and any(a.oos for a in group.attributes):
-            return True
-    return False
+        if group.subject != subject or group.purpose != purpose:
+            continue
+        for attribute in group.attributes:
+            name = pick(attribute.test.get("name"), "en")
+            for label, month, value in attribute.oos:
+                found.append(f"{name} of batch {label} outside its criterion at {month:g} months ({value:g})")
+            if not product or attribute.test.get("category") != "assay":
+                continue
+            percent = (attribute.criterion.get("limit") or {}).get("unit") == "%"
+            for series in attribute.series:
+                initial = [v for m, v in zip(series.months, series.values) if m == 0]
+                if not initial:
+                    continue
+                for month, value in zip(series.months, series.values):
+                    change = abs(value - initial[0])
+                    if not percent:
+                        change = 100 * change / abs(initial[0]) if initial[0] else 0.0
+                    if month > 0 and change >= ASSAY_CHANGE - 1e-9:
+                        found.append(f"{name} of batch {series.label} changed by {change:.1f} % from its initial value "
+                                     f"({initial[0]:g} to {value:g} at {month:g} months)")
+                        break
+    return found
+
+
+def _significant_change(model: Model, subject: str, purpose: str) -> bool:
+    """True when the subject's results at this purpose's condition show a significant change."""
+    return bool(significant_changes(model, subject, purpose))
 
 
 def verdict(model: Model, claim: dict) -> Verdict:
@@ -248,6 +283,9 @@ def verdict(model: Model, claim: dict) -> Verdict:
                f"({stats.MODELS[governing.evaluation.model]}); the data support {support.months:.1f} months")
     else:
         why = f"{x} months of long-term data support at most {support.cap:g} months: {support.rule}"
+        changes = significant_changes(model, subject, "accelerated") if "change" in support.key else []
+        if changes:
+            why += f" (at accelerated: {changes[0]}{f' and {len(changes) - 1} more' if len(changes) > 1 else ''})"
     return Verdict(claim, months, support, name, f"{months} months claimed; {why} ({support.source})", justified)
 
 
@@ -472,10 +510,37 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
 def note_for(model: Model, study: str, month: float, test: str):
     """Return the note on one result (stability.yaml result_notes), or None."""
     for note in model.single("stability").get("result_notes", []) or []:
-        if (isinstance(note, dict) and note.get("study") == study and note.get("test") == test
+        tests = note.get("test") if isinstance(note, dict) and isinstance(note.get("test"), list) else [note.get("test") if isinstance(note, dict) else None]
+        if (isinstance(note, dict) and note.get("study") == study and test in tests
                 and _number(note.get("time_point")) and abs(float(note["time_point"]) - month) < 1e-9):
             return note.get("note")
     return None
+
+
+def result_marks(model: Model) -> dict[tuple, set]:
+    """Return {(study id, test id, month): {'oos', 'oot'}} for every stability result outside its
+    shelf-life criterion or out of trend: the computation check_results reports from, so that the
+    tables of 3.2.S.7.3/3.2.P.8.3 mark the same results the gap report names (noted ones too)."""
+    if "shelflife.marks" in model.results:
+        return model.results["shelflife.marks"]
+    marks: dict[tuple, set] = {}
+    for group in evaluate_all(model):
+        for attribute in group.attributes:
+            for kind, found in (("oos", attribute.oos), ("oot", attribute.oot)):
+                for label, month, _ in found:
+                    study = _study_for(model, group, label)
+                    marks.setdefault((study.get("id"), attribute.id, float(month)), set()).add(kind)
+    model.results["shelflife.marks"] = marks
+    return marks
+
+
+def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
+    """Return how a stability result is marked: {'oos': bool, 'oot': bool, 'note': note or None},
+    from shelflife.result_marks (the computation behind core.stability-oos/-oot) and result_notes."""
+    if not isinstance(point, (int, float)) or isinstance(point, bool):
+        return {"oos": False, "oot": False, "note": None}
+    found = result_marks(model).get((study.get("id"), test_id, float(point)), set())
+    return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
 
 
 def check_results(model: Model, kind: str):
@@ -495,9 +560,10 @@ def check_results(model: Model, kind: str):
 
 
 def _release_pairs(model: Model):
-    """Yield (batch, test id, release result or None, time-zero result, study) for every batch on
-    stability whose initial result of a test is given and the test was part of the specification
-    version the batch was released under (a test added later was not a release test)."""
+    """Yield (batch, test id, release result or None, time-zero result, study, released) for every
+    batch on stability with an initial result of a test; released is whether the test was part of
+    the specification version the batch was released under (a test added later was not a release
+    test: its initial result then stands alone in 3.2.S.7.3/3.2.P.8.3 and needs a word)."""
     from .model import results_by_batch, spec_tests
 
     by_batch = results_by_batch(model)
@@ -515,21 +581,31 @@ def _release_pairs(model: Model):
         release = {r.get("test"): r for r in by_batch.get(batch.id, []) if isinstance(r, dict)}
         for row in _result_rows(model, study):
             key = (batch.id, row.get("test"))
-            if row.get("time_point") != 0 or row.get("test") not in tests or key in seen:
+            if row.get("time_point") != 0 or key in seen:
                 continue
             seen.add(key)
-            yield batch, row.get("test"), release.get(row.get("test")), row, study
+            yield batch, row.get("test"), release.get(row.get("test")), row, study, row.get("test") in tests
 
 
 def check_release_t0(model: Model):
     """A batch's time-zero stability result and its release result agree: both present, and on
-    the same side of the release criterion (ICH M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3)."""
+    the same side of the release criterion of the version the batch was released under (ICH
+    M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3). An initial result of a test that version did
+    not have shows beside a '–' in the batch analyses: it is explained in result_notes."""
     from .limits import meets
-    from .model import spec_test
+    from .model import version_test
 
-    for batch, test_id, release, initial, study in _release_pairs(model):
+    for batch, test_id, release, initial, study, released in _release_pairs(model):
         number = batch.data.get("number", batch.id)
-        if note_for(model, study.get("id"), 0.0, test_id) is not None:
+        studies = [s.id for s in model.of_type("study") if s.data.get("batch") == batch.id]
+        if any(note_for(model, other, 0.0, test_id) is not None for other in studies):
+            continue  # a note on the batch's initial result, in any of its studies
+        version = (batch.data.get("specification") or {}).get("version")
+        if release is None and not released:
+            yield (model.dossier.location_of(batch.data),
+                   f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result: the test "
+                   f"is not in specification version {version} the batch was released under; say in result_notes how the "
+                   "initial result was obtained (for example on retained samples when the test was added)")
             continue
         if release is None:
             yield (model.dossier.location_of(batch.data),
@@ -537,7 +613,7 @@ def check_release_t0(model: Model):
                    "although the test is in the specification version it was released under")
             continue
         spec = model.get((batch.data.get("specification") or {}).get("id"), "specification")
-        test = spec_test(spec.data, test_id) if spec else None
+        test = version_test(spec.data, version, test_id) if spec else None  # the release criterion of its version
         limit = ((test or {}).get("acceptance") or {}).get("limit")
         at_release, at_start = meets(limit, release.get("value")), meets(limit, initial.get("value"))
         if at_release is not None and at_start is not None and at_release != at_start:
@@ -576,7 +652,7 @@ ASPECTS = {
 NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
          "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
          "oos": "numeric stability results", "oot": "numeric stability results",
-         "release_t0": "initial stability results of released tests"}
+         "release_t0": "initial stability results of batches on stability"}
 
 
 def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:

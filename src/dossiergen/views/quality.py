@@ -70,6 +70,7 @@ class ResultsTable:
     rows: tuple
     caption: str
     widths: tuple
+    legend: tuple = ()         # lines under the table: its marks (OOS, OOT) and the notes it cites
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
     for group in c.h.batch_pivot(spec["id"], batch_ids, per_table):
         if not group["batches"]:
             continue
-        header = (c.t("test"), c.t("acceptance_criterion"), *(b["number"] for b in group["batches"]))
+        header = (c.t("test"), c.t("acceptance_criterion"), *group["headers"])  # a batch of an earlier version names it
         body = []
         for row in group["rows"]:
             cells = [Text.of(row["test"].get("name")), Limit.of(row["test"].get("acceptance"))]
@@ -133,9 +134,8 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         which = f"{c.t('c_batch_lc')} {first}" if first == last else f"{c.t('c_batches_lc')} {first}–{last}"
         caption = c.t("c_batch_results_caption") + c.t("c_sep") + which
         tables_.append(ResultsTable(header, tuple(body), caption, (3, 3) + (2,) * len(group["batches"])))
-    notes = tuple(c.t("c_tested_against_version").replace("{batch}", str(b.get("number")))
-                  .replace("{tested}", str(b["specification"]["version"])).replace("{current}", str(spec.get("version")))
-                  for b in batches if (b.get("specification") or {}).get("version") != spec.get("version"))
+    # per earlier version: its batches, its criteria that differ, the tests it lacked (render.batch_pivot)
+    notes = tuple(dict.fromkeys(note for group in c.h.batch_pivot(spec["id"], batch_ids, per_table) for note in group["notes"]))
     spec_section, proc_section = ("3.2.S.4.1", "3.2.S.4.2") if is_substance else ("3.2.P.5.1", "3.2.P.5.2")
     return BatchAnalysesView(rows, strengths, None, wide, tuple(tables_), oos, notes, Text.of(spec.get("title")),
                              str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra)
@@ -189,12 +189,12 @@ def _study(c: ViewContext, study: dict) -> StudyData:
     for group in groups:
         labels = [time_point_label(c, p, unit) for p in group["time_points"]]
         rows = tuple((Text.of(row["test"].get("name")), Limit.of(group["criteria"][row["test"]["id"]]),
-                      *(Result.of(r) for r in row["results"])) for row in group["rows"])
+                      *(Result.of(r, m) for r, m in zip(row["results"], row["marks_text"]))) for row in group["rows"])
         caption = c.t("c_stability_data_caption") + c.t("c_sep") + f"{c.t('c_batch_lc')} {batch_no}" + c.t("c_sep") + condition
         if len(groups) > 1:
             caption += f" ({labels[0] if len(labels) == 1 else labels[0] + ' – ' + labels[-1]})"
         results.append(ResultsTable((c.t("test"), c.t("acceptance_criterion"), *labels), rows, caption,
-                                    (3, 3) + (2,) * len(labels)))
+                                    (3, 3) + (2,) * len(labels), tuple(group["legend"])))
     return StudyData(heading, wide, tuple(facts), c.t("c_study_design_caption") + c.t("c_sep") + study["id"], tuple(results))
 
 
@@ -517,6 +517,7 @@ class JustificationView:
     spec_version: str
     spec_ref: str
     history: tuple             # rows: version, changes (empty: no change described)
+    shelf_life: tuple = ()     # rows: test, release, shelf life, why the wider shelf-life criterion (ICH Q6A §2.2, Q6B §2.5)
 
 
 @view("justification")
@@ -549,7 +550,7 @@ def justification(c: ViewContext) -> JustificationView:
     else:
         history = []
     return JustificationView(text, None, tuple(rows), batches, batch_ref, Text.of(spec.get("title")),
-                             str(spec.get("version")), spec_ref, tuple(history))
+                             str(spec.get("version")), spec_ref, tuple(history), tuple(map(tuple, c.h.shelf_life_justifications(spec))))
 
 
 # regional information (3.2.R) ---------------------------------------------------------------------
