@@ -111,7 +111,7 @@ def test_failed_build_leaves_previous_output(built, tmp_path):
 
 def test_final_build_fails_on_missing_data(tmp_path):
     source = materialise_case("minimal", tmp_path)
-    apply_edits(source, [{"file": "stability.yaml", "find": "claims:\n", "replace": "claims:\n  - {subject: ds-minitab, kind: retest_period, months: 12, storage: Store below 25 °C., basis: x}\n"}])
+    apply_edits(source, [{"file": "stability.yaml", "find": "claims:\n", "replace": "claims:\n  - {subject: ds-minitab, kind: retest_period, period: 12, storage: Store below 25 °C., basis: x}\n"}])
     draft = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"))
     assert draft.exit_code == 0
     final = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"), "--final")
@@ -135,3 +135,25 @@ def test_data_values_print_literally(tmp_path):
     assert NASTY in cells
     assert not any("openxml" in p.text and p.text != NASTY for p in document.paragraphs)
     assert len(document.tables[0].rows) == 3  # header + 2 tests: the pipes did not split the row
+
+
+def test_incremental_build_gives_the_cold_build_bytes(built, tmp_path):
+    """One batch result changed: the build that reuses the earlier build's cache (rendered Markdown by
+    what each document read, written documents by content) writes only what changed, and its output is
+    byte for byte the output of a cold build of the changed dossier (issue 19)."""
+    import shutil
+
+    out = tmp_path / "incremental"
+    shutil.copytree(built["us"].parents[1], out)  # the session's build, with its .cache
+    source = materialise_case("minimal", tmp_path / "source")
+    results = source / "results" / "dp.csv"
+    text = results.read_text("utf-8")
+    assert "b-dp-001,assay,100.4," in text
+    results.write_text(text.replace("b-dp-001,assay,100.4,", "b-dp-001,assay,100.6,", 1), "utf-8")
+    incremental = build_dossier(source, "us", "ind", out, final=False)
+    import re
+
+    written = int(re.search(r"(\d+) written", incremental.summary).group(1))
+    assert 0 < written < len(incremental.manifest["documents"])
+    build_dossier(source, "us", "ind", tmp_path / "cold", final=False)
+    assert _tree(out / "us" / "ind") == _tree(tmp_path / "cold" / "us" / "ind")

@@ -60,3 +60,21 @@ def test_one_clock(tmp_path):
     offenders = [p.name for p in src.rglob("*.py") if p.name != "clock.py"
                  and any(s in p.read_text("utf-8") for s in ("datetime.now(", ".today()", "time.time(", "date.today"))]
     assert offenders == []
+
+
+def test_progress_off_a_terminal_prints_one_line_per_stage(capsys):
+    """In a CI log (stderr not a terminal) a build's progress is one plain line as each stage starts,
+    with its count; the writing stage, which alternates with packaging, is named once."""
+    from dossiergen.cli import _progress
+
+    with _progress() as advance:
+        advance("loading", 0, 1)
+        advance("validating", 0, 24)
+        for done in range(3):
+            advance("rendering eu", done, 3)
+        for done in range(1, 3):
+            advance("writing", done, 2)
+            advance("checking and packaging eu", 0, 1)
+        advance("writing", 2, 2)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["loading", "validating (24)", "rendering eu (3)", "writing (2)", "checking and packaging eu"]

@@ -180,7 +180,7 @@ def test_covers_retest_period_of_the_substance(minimal):
     assert _places(gaps) == [("substances/ds-minitab.yaml", 2)]
     assert gaps[0].detail == "'ds-minitab' is not covered by the stability claims (stability.yaml)"
     assert _gaps(minimal, "us", "ind", "core.shelf-life-product") == []
-    apply_edits(minimal, [{"file": "stability.yaml", "append": "  - subject: ds-minitab\n    kind: retest_period\n    months: 12\n"
+    apply_edits(minimal, [{"file": "stability.yaml", "append": "  - subject: ds-minitab\n    kind: retest_period\n    period: 12\n"
                            "    storage: Store below 25 °C.\n    basis: Twelve months of long-term data.\n"}])
     assert _gaps(minimal, "us", "ind", "core.retest-period-substance") == []
 
@@ -280,6 +280,13 @@ def _expected_examples() -> dict:
     # (it uses its own YG, Y, OY, OR and BR standards): no ChP chapter is cited for them.
     colour = [(f"specifications/{name}", _line_of(ANTIBODY / "specifications" / name, "- id: colour"))
               for name in ("spec-dp-powder.yaml", "spec-dp-solution.yaml", "spec-ds-ordesimab.yaml")]
+    # Limits more than three observed ranges beyond the batches' results (ICH Q6A/Q6B, advisory): the
+    # substance's LMW species, galactosylated glycans, host cell protein and Protein A, the powder's
+    # LMW species and basic species; located at the criterion judged (the release one here).
+    wide = [("spec-dp-powder.yaml", "sec-lmw"), ("spec-dp-powder.yaml", "icief-basic"), ("spec-ds-ordesimab.yaml", "sec-lmw"),
+            ("spec-ds-ordesimab.yaml", "glycan-galactosylated"), ("spec-ds-ordesimab.yaml", "hcp"), ("spec-ds-ordesimab.yaml", "protein-a")]
+    stability += [("core.limits-within-batch-experience", f"specifications/{name}", _acceptance_line(ANTIBODY / "specifications" / name, test))
+                  for name, test in wide]
     return {
         # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
         # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
@@ -304,6 +311,13 @@ def _expected_examples() -> dict:
         (TABLETS, "ind", "eu"): [],
         (TABLETS, "ind", "cn"): supplied("cn.supplied-application-form", "cn.supplied-cover-letter"),
     }
+
+
+def _acceptance_line(path, test: str) -> int:
+    """The line where the acceptance criterion of a test of a specification file starts (after 'acceptance:')."""
+    lines = path.read_text("utf-8").splitlines()
+    start = lines.index(f"  - id: {test}")
+    return next(i + 2 for i in range(start, len(lines)) if lines[i].strip() == "acceptance:")
 
 
 def supplied(*rules: str) -> list[tuple[str, str, int]]:

@@ -30,7 +30,7 @@ def _copy(source: Path, tmp_path: Path) -> Path:
     return target
 
 
-SOLUTION_CLAIM = "  - subject: dp-ordesimab-solution\n    kind: shelf_life\n    months: 36\n"
+SOLUTION_CLAIM = "  - subject: dp-ordesimab-solution\n    kind: shelf_life\n    period: 36\n"
 
 
 def test_an_antibody_that_over_claims_its_shelf_life_is_a_blocking_gap(tmp_path):
@@ -42,7 +42,7 @@ def test_an_antibody_that_over_claims_its_shelf_life_is_a_blocking_gap(tmp_path)
     assert gaps[0].detail.startswith("48 months claimed; 36 months of long-term data support at most 36 months")
     assert "ICH Q5C" in gaps[0].detail and "Q5C" in gaps[0].source
     lines = (folder / "stability.yaml").read_text("utf-8").splitlines()
-    assert lines[gaps[0].location.line - 1].strip() == "months: 48"
+    assert lines[gaps[0].location.line - 1].strip() == "period: 48"
     assert gaps[0].as_problem(final=True).severity == "error"
 
 
@@ -222,3 +222,93 @@ def test_light_claims_of_the_antibody_met_with_light_exposure_data(tmp_path):
                                                    ("dp-ordesimab-powder", "dp-p-24001", "spec-dp-powder")))
     apply_edits(folder, [{"file": "stability.yaml", "find": "\nresult_notes:\n", "replace": "\n" + studies + "result_notes:\n"}])
     assert evaluate_rule(_model(folder), rule, "marketing").status == "met"
+
+
+DS_T0_NOTE = "  - study: st-ds-lt-19001\n    time_point: 0\n    test: [sec-lmw, cesds-r]\n"
+
+
+def test_an_initial_result_of_a_test_added_after_release_needs_a_word(tmp_path):
+    """Batch 207D19001 was released against specification 1.0 (no LMW species, no reduced CE-SDS: '–'
+    in 3.2.S.4.4) but has both at time zero in 3.2.S.7.3: without the note saying how they were
+    obtained, core.release-matches-time-zero asks for one."""
+    folder = _copy(ANTIBODY, tmp_path)
+    rule = "core.release-matches-time-zero"
+    assert [g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule == rule] == []
+    text = (folder / "stability.yaml").read_text("utf-8")
+    assert DS_T0_NOTE in text
+    apply_edits(folder, [{"file": "stability.yaml", "find": DS_T0_NOTE, "replace": DS_T0_NOTE.replace("st-ds-lt-19001", "st-ds-lt-99999")}])
+    found = [g for g in find_gaps(_model(folder), "eu", "marketing") if g.rule == rule]
+    assert [g.detail.split(" but ")[0] for g in found] == [
+        "batch 207D19001: 'sec-lmw' has an initial result in study 'st-ds-lt-19001'",
+        "batch 207D19001: 'cesds-r' has an initial result in study 'st-ds-lt-19001'"]
+    assert "not in specification version 1.0 the batch was released under" in found[0].detail
+    assert found[0].severity == "advisory" and found[0].location.file.endswith("batches.yaml")
+
+
+def _marked_cells(markdown: str) -> list[tuple[str, str]]:
+    """Return (test name, cell) of every table cell of a rendered 3.2.P.8.3 that carries a mark."""
+    found = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and ("(OOS)" in line or "(OOT)" in line):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            found += [(cells[0], c) for c in cells[2:] if "(OOS)" in c or "(OOT)" in c]
+    return found
+
+
+@pytest.mark.parametrize("value,kinds", [("94.0", ["OOS", "OOT"]), ("96.9", ["OOT"])])
+def test_the_stability_table_marks_what_the_gap_report_names(tmp_path, value, kinds):
+    """One computation (shelflife.result_marks) behind both: the result the gap rules report is the
+    one cell newly marked in 3.2.P.8.3 (94.0 % is below 95.0 % and off the trend; 96.9 % only off
+    the trend), with the legend under its table."""
+    folder = _copy(TABLETS, tmp_path)
+    render = ("render", "--dossier", str(folder), "--section", "3.2.P.8.3")
+    before = run_cli(*render)
+    assert before.exit_code == 0 and all(not name.startswith("Assay") for name, _ in _marked_cells(before.stdout))
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ASSAY_12, "replace": ASSAY_12.replace("98.8", value)}])
+    gaps = [g for g in find_gaps(_model(folder), "us", "marketing")
+            if g.rule in ("core.stability-oos", "core.stability-oot") and "Assay" in g.detail]
+    assert sorted(g.rule for g in gaps) == sorted({"OOS": "core.stability-oos", "OOT": "core.stability-oot"}[k] for k in kinds)
+    assert all(f"{float(value):g} at 12 months" in g.detail for g in gaps)
+    after = run_cli(*render).stdout
+    new = [cell for cell in _marked_cells(after) if cell not in _marked_cells(before.stdout)]
+    assert new == [("Assay (HPLC, as velcratinib)", f"{value}\u00a0% " + " ".join(f"({k})" for k in kinds))]
+    legends = {"OOS": "(OOS) Result outside the acceptance criterion (out of specification).",
+               "OOT": "(OOT) Result outside the 99 % prediction interval of its batch"}
+    for kind in kinds:
+        assert any(line.startswith(legends[kind]) for line in after.splitlines())
+
+
+def test_every_marked_stability_result_of_the_antibody_is_reported_or_noted():
+    """The antibody's marks and its gap findings agree: each mark is a finding unless a note explains it."""
+    from dossiergen.shelflife import findings, note_for, result_marks
+
+    model = _model(ANTIBODY)
+    marks = result_marks(model)
+    assert sum("oot" in kinds for kinds in marks.values()) >= 5
+    reported = {(kind, detail) for kind in ("oos", "oot") for _, detail in findings(model, kind)[1]}
+    unexplained = {(kind, study, test, month) for (study, test, month), kinds in marks.items() for kind in kinds
+                   if note_for(model, study, month, test) is None}
+    assert len(reported) == len(unexplained)
+    for kind, study, test, month in unexplained:
+        assert any(k == kind and f"study '{study}'" in d and f" at {month:g} months" in d for k, d in reported)
+
+
+ACC_6 = "st-dp-100-acc,6,assay,98.8,%,,,"
+
+
+def test_a_five_percent_assay_change_at_accelerated_is_a_significant_change(tmp_path):
+    """ICH Q1A(R2) §2.2.7.1 item 1: 100.3 % → 95.3 % at 40 °C/75 % RH is within 95.0–105.0 % but a
+    5 % change from the initial value, so a significant change. With it Q1E §2.4.2.1 allows 1.5 × X
+    (at most X + 6) instead of 2 × X: the tablets' 24 months from 12 months of data are a blocking gap."""
+    from dossiergen.shelflife import significant_changes, verdicts
+
+    folder = _copy(TABLETS, tmp_path)
+    assert significant_changes(_model(folder), "velcratinib-tablets", "accelerated") == []
+    apply_edits(folder, [{"file": "stability/dp-stability.csv", "find": ACC_6, "replace": ACC_6.replace("98.8", "95.3")}])
+    model = _model(folder)
+    changes = significant_changes(model, "velcratinib-tablets", "accelerated")
+    assert changes == ["Assay (HPLC, as velcratinib) of batch VT100-25001 changed by 5.0 % from its initial value (100.3 to 95.3 at 6 months)"]
+    tablets = next(v for v in verdicts(model) if v.claim["subject"] == "velcratinib-tablets")
+    assert tablets.support.key == "room_change" and tablets.support.cap == 18 and not tablets.supported
+    gaps = [g for g in find_gaps(model, "us", "marketing") if g.rule == "core.shelf-life-supported"]
+    assert len(gaps) == 1 and "significant change at accelerated" in gaps[0].detail

@@ -119,6 +119,10 @@ NEVER_MISSING.update({
     "core.release-matches-time-zero": "test_shelflife.py::test_release_and_time_zero_results_must_agree",
     "core.shelf-life-justified": "test_shelflife.py::test_a_justified_over_claim_is_advisory_not_blocking",
     "core.stability-oos": "test_shelflife.py::test_an_oos_and_an_oot_result_are_flagged"})
+# The specification criteria (specchecks.py), shown on the minimal case with batches added.
+NEVER_MISSING["core.shelf-life-criteria-justified"] = \
+    "test_spec_criteria.py::test_a_wider_shelf_life_criterion_without_a_justification_is_missing_then_met"
+NEVER_MET["core.limits-within-batch-experience"] = "test_spec_criteria.py::test_limits_within_three_batches_experience_are_met"
 NEVER_MET["core.light-claim-photostability-biotech"] = "test_shelflife.py::test_light_claims_of_the_antibody_met_with_light_exposure_data"
 NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_claim_of_a_tablet_needs_a_photostability_study"
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"
@@ -131,7 +135,8 @@ FAILING_CASE = {"core.data-references": "unknown-batch", "core.data-composition"
                 "core.data-time-points": "stability-time-points", "core.data-identifiers": "identifiers",
                 "core.data-dates": "dates", "core.data-units": "unknown-unit", "core.data-narratives": "raw-markup",
                 "core.data-files": "figure-outside", "core.data-limit-texts": "limit-text-mismatch",
-                "core.data-supplied": "supplied-heading"}
+                "core.data-supplied": "supplied-heading", "core.data-genealogy": "genealogy",
+                "core.data-patient-lots": "patient-lots"}
 
 
 @pytest.mark.parametrize("rule_id", sorted(FAILING_CASE))
@@ -140,7 +145,9 @@ def test_semantic_rules_are_verdicts_of_the_same_engine(rule_id, tmp_path):
     that breaks them, with validate's own message at the same place."""
     from dossiergen.validate import validate_dossier
 
-    assert evaluate_rule(_model(TABLETS), ALL_RULES[rule_id], "ind").status == "met"
+    scoped = "when_empty" in ALL_RULES[rule_id]  # a rule about some lots only is n/a without them (test_patient_lots.py)
+    assert evaluate_rule(_model(TABLETS), ALL_RULES[rule_id], "ind").status == ("n/a" if rule_id == "core.data-patient-lots" else "met")
+    assert scoped == (rule_id in ("core.data-genealogy", "core.data-patient-lots"))
     source = materialise_case(FAILING_CASE[rule_id], tmp_path)
     model = _model(source)
     verdict = evaluate_rule(model, ALL_RULES[rule_id], "ind")

@@ -49,3 +49,18 @@ def figure_markdown(name: str, alt: str, caption: str) -> Markdown:
     """Return the Markdown of a figure: the image (with alt text) and its numbered caption below it."""
     return Markdown(f":::: {{.{FIGURE_CLASS}}}\n![{escape_md(alt)}]({SCHEME}{name}){{width=100%}}\n\n"
                     f"::: {{custom-style=\"Image Caption\"}}\n{escape_md(caption)}\n:::\n::::\n")
+
+
+def pack(attachment: Attachment) -> bytes:
+    """Return an attachment's variants as bytes (for the caches; unpack reads them back)."""
+    return b"".join(fmt.encode().ljust(8) + len(data).to_bytes(8, "big") + data for fmt, data in attachment.files)
+
+
+def unpack(name: str, data: bytes) -> Attachment:
+    files, at = [], 0
+    while at < len(data):
+        fmt, size = data[at:at + 8].decode().strip(), int.from_bytes(data[at + 8:at + 16], "big")
+        files.append((fmt, data[at + 16:at + 16 + size]))
+        at += 16 + size
+    return Attachment(name, tuple(files))
+

@@ -15,8 +15,9 @@ from typing import Callable
 
 from .assemble import Context, Document, assemble_context
 from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
-from .cache import DocumentCache, engine_fingerprint
+from .cache import DocumentCache, engine_fingerprint, using_store
 from .clock import now, today
+from .depends import Hashes, documents_digest, render_cached
 from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
 from .gaps import Assessment, assess
@@ -31,10 +32,11 @@ from .render import Rendered, render_document
 from .reports import gaps_report
 from .text import pick
 from .validate import validate_dossier
+from . import stopwatch
 from .write import DocumentWriter, DocxMeta, check_engine, engine_version
 from .write.children import remove_orphaned_temp
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[str, int, int], None]  # (stage, done, total): "validating", "rendering eu", "writing", …
 WORKERS = os.cpu_count() or 2
 
 
@@ -62,6 +64,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     previous: the folder of the sequences already submitted in the (one) market; the build then writes
     the next sequence (or `sequence`) with only what changed (see lifecycle.py)."""
     check_output_folder(folder, out)
+    watch = stopwatch.reset()
+    progress = progress or (lambda stage, done, total: None)
     with output_errors(out), output_lock(out):
         application = read_application(folder)
         stage = stage or application.get("stage", "marketing")
@@ -72,14 +76,16 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             raise UsageError(message, (Problem("usage.lifecycle", message),))
         lifecycle_key = "" if history is None else "|".join(
             [inputs_digest(history.folder, []), submission.sequence, submission.unit])
+        progress("reading inputs", 0, len(markets))
         for market in markets:
             recover_output(Path(out) / market / stage)  # a build killed while placing its output
         DocumentCache(Path(out) / ".cache").clean()  # and what killed builds left half-written
         remove_orphaned_temp()
         results, pending = {}, []
+        inputs = inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL])  # read once for every market
         for market in markets:
             target = Path(out) / market / stage
-            key = _build_key(folder, market, stage, final, pdf_engine) + lifecycle_key
+            key = _build_key(inputs, market, stage, final, pdf_engine) + lifecycle_key
             manifest = _previous_manifest(target)
             if manifest and manifest.get("build_key") == key and "warnings" in manifest:
                 results[market] = BuildResult(_saved_problems(manifest, folder), f"{target} is up to date "
@@ -89,12 +95,16 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
         if pending:
             check_engine(pdf_engine)
             cache = DocumentCache(Path(out) / ".cache")
-            with DocumentWriter(cache, WORKERS, progress, pdf_engine) as writer:
-                plans = _plan_markets(_model(folder), pending, stage, final, writer, submission)
+            writing = lambda done, total: progress("writing", done, total)  # noqa: E731
+            with DocumentWriter(cache, WORKERS, writing, pdf_engine) as writer, using_store(Path(out) / ".cache" / "blobs"):
+                plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
                 plans = [replace(plan, submission=submission, history=history) for plan in plans]
-                for plan in plans:  # packaging overlaps with writing the next markets' documents
+                for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
-                    results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
+                    progress(f"checking and packaging {plan.market}", number, len(plans))
+                    with watch.stage("package", len(plan.rendered)):
+                        results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
+            watch.add("package", -watch.seconds.get("check", 0.0))  # the check ran inside packaging: counted apart
             for plan in plans:  # a damaged cache entry concerns the whole run: said once (cli prints shared problems once)
                 result = results[plan.market]
                 results[plan.market] = BuildResult(result.problems + cache.warnings, result.summary, result.manifest,
@@ -213,17 +223,25 @@ def _envelope_problems(context: Context, final: bool, submission: Submission = S
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
-                  final: bool, writer: DocumentWriter, submission: Submission = Submission()) -> list[Plan]:
+                  final: bool, writer: DocumentWriter, submission: Submission = Submission(),
+                  progress: Progress = lambda stage, done, total: None) -> list[Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
     model, problems = validated
-    plans, blocking = [], []
+    plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
     for market, target, key in pending:
-        context = assemble_context(model, market, stage)
-        _unique_documents(context)
-        rendered = [render_document(context, document) for document in context.documents]
-        assessment = _assess(context, rendered)
+        with watch.stage("assemble"):
+            context = assemble_context(model, market, stage)
+            _unique_documents(context)
+            documents = documents_digest(context)
+        rendered = []
+        with watch.stage("render", len(context.documents)):
+            for document in context.documents:
+                progress(f"rendering {market}", len(rendered), len(context.documents))
+                rendered.append(render_cached(context, document, hashes, documents))
+        with watch.stage("validate"):  # the gap rules of the market
+            assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
@@ -265,9 +283,10 @@ def _colliding(document: Document, first: Document) -> tuple[tuple[dict, str], t
                        if isinstance(data, dict) and key in data), (data, "id")) for data in pairs[0])
 
 
-def _build_key(folder: Path, market: str, stage: str, final: bool, pdf_engine: str) -> str:
-    """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
-    parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), pdf_engine, market, stage, str(final),
+def _build_key(inputs: str, market: str, stage: str, final: bool, pdf_engine: str) -> str:
+    """Return the hash of everything a build depends on: inputs and knowledge (inputs_digest),
+    engine, options, time."""
+    parts = [inputs, engine_fingerprint(), pdf_engine, market, stage, str(final),
              str(int(now().timestamp())), today().isoformat()]  # today: audit ages and future dates
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -346,10 +365,17 @@ def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, lis
     return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
 
 
-def _model(folder: Path) -> tuple[Model, list[Problem]]:
+def _model(folder: Path, progress: Progress | None = None) -> tuple[Model, list[Problem]]:
     """Load and validate; return the model and the warnings, or raise InputError on errors."""
-    dossier = load_dossier(folder)
-    problems = validate_dossier(dossier)
+    watch = stopwatch.current()
+    if progress:
+        progress("loading", 0, 1)
+    with watch.stage("load"):
+        dossier = load_dossier(folder)
+    if progress:
+        progress("validating", 0, len(dossier.files))
+    with watch.stage("validate", len(dossier.files)):
+        problems = validate_dossier(dossier)
     if count_errors(problems):
         raise InputError("the dossier has errors", tuple(problems))
     return build_model(dossier), problems

@@ -1,8 +1,8 @@
 """Reuse of written documents between builds, keyed by content hashes (never by file times).
 
-A document's key hashes its Markdown, its metadata, the build time, and the fingerprint of
-everything that shapes the bytes (writer code, reference.docx, the typst template, pandoc and
-typst versions). Entries live in <out>/.cache/ as plain files named by their key; deleting the
+A document's content key hashes its Markdown, its metadata, its figures and the fingerprint of
+everything that shapes the bytes (writer code, reference.docx, the typst template, pandoc and typst
+versions); its output key adds the build time, which the files' dates carry. Entries live in <out>/.cache/ as plain files named by their key; deleting the
 folder is always safe."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import struct
+from contextlib import contextmanager
 from pathlib import Path
 
 from .clock import now
@@ -38,12 +39,32 @@ def engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def document_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
-    """Return the cache key of one document's outputs, written with the named PDF engine; the
-    bytes of its attachments (figures) are part of it."""
-    payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], int(now().timestamp()),
-                          engine_fingerprint(), engine, [a.digest() for a in attachments]], ensure_ascii=False)
+def document_content_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
+    """Return the key of one document's content: its Markdown, metadata, attachments (figures) and
+    the engine that writes it, without the build time. Two builds at different times with the same
+    content key differ only in the dates the files carry ("same content, new date", not "changed")."""
+    payload = json.dumps([markdown, [list(m.__dict__.items()) for m in metas], engine_fingerprint(), engine,
+                          [a.digest() for a in attachments]], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def document_key(markdown: str, *metas, engine: str = "typst", attachments: tuple = ()) -> str:
+    """Return the cache key of one document's outputs (DOCX and PDF bytes): its content key and the
+    build time, which the files' metadata carry."""
+    content = document_content_key(markdown, *metas, engine=engine, attachments=attachments)
+    return hashlib.sha256(f"{content}|{int(now().timestamp())}".encode()).hexdigest()
+
+
+@functools.cache
+def knowledge_fingerprint() -> str:
+    """Return a hash of the project's knowledge files: templates, schemas, regional rules and words."""
+    from .paths import REGIONAL, SCHEMAS
+
+    digest = hashlib.sha256()
+    for root in (TEMPLATES, SCHEMAS, REGIONAL):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 MAGIC = b"dossiergen-cache-1\n"
@@ -96,7 +117,7 @@ class DocumentCache:
 
     def clean(self) -> None:
         """Remove entries half-written by a killed build (call with the output folder locked)."""
-        for tmp in self.folder.glob("*/*.tmp"):
+        for tmp in [*self.folder.glob("*/*.tmp"), *self.folder.glob("blobs/*/*/*.tmp")]:
             tmp.unlink(missing_ok=True)
 
     def put(self, key: str, value: tuple[bytes, bytes, int]) -> None:
@@ -108,3 +129,82 @@ class DocumentCache:
         body = docx + pdf
         tmp.write_bytes(MAGIC + _HEAD.pack(bytes.fromhex(key), hashlib.sha256(body).digest(), len(docx), pages) + body)
         os.replace(tmp, path)
+
+
+class BlobStore:
+    """Bytes of work that depends only on its inputs (a trend plot, a rendered document), by a
+    content key of those inputs, in <out>/.cache/<kind>/. Each entry holds its key and the hash of
+    its bytes and is checked on read: a damaged entry is ignored (the work is simply done again).
+    In one run the entries are also kept in memory, so work shared by markets is done once."""
+
+    def __init__(self, folder: Path | None, enabled: bool = True):
+        self.folder = Path(folder) if folder is not None else None
+        self.memory: dict[tuple[str, str], bytes] = {}
+        self.hits = self.misses = 0
+        self.enabled = enabled
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
+        found = self.memory.get((kind, key))
+        if found is None and self.folder is not None:
+            found = self._read(self.folder / kind / key[:2] / key, key)
+            if found is not None:
+                self.memory[(kind, key)] = found
+        self.hits, self.misses = self.hits + (found is not None), self.misses + (found is None)
+        return found
+
+    def put(self, kind: str, key: str, data: bytes) -> None:
+        if not self.enabled:
+            return
+        self.memory[(kind, key)] = data
+        if self.folder is None:
+            return
+        path = self.folder / kind / key[:2] / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(BLOB_MAGIC + bytes.fromhex(key) + hashlib.sha256(data).digest() + data)
+        os.replace(tmp, path)
+
+    @staticmethod
+    def _read(path: Path, key: str) -> bytes | None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        head = len(BLOB_MAGIC) + 64
+        body = raw[head:]
+        if (not raw.startswith(BLOB_MAGIC) or raw[len(BLOB_MAGIC):len(BLOB_MAGIC) + 32] != bytes.fromhex(key)
+                or hashlib.sha256(body).digest() != raw[len(BLOB_MAGIC) + 32:head]):
+            return None
+        return body
+
+
+BLOB_MAGIC = b"dossiergen-blob-1\n"
+_STORE = BlobStore(None, enabled=False)  # nothing kept outside a build (a long-lived process does not grow)
+
+
+def store() -> BlobStore:
+    """Return the store of the running build (outside a build, one that keeps nothing)."""
+    return _STORE
+
+
+@contextmanager
+def using_store(folder: Path | None):
+    """Use a store in folder (None: memory only) for the duration of a build."""
+    global _STORE
+    previous, _STORE = _STORE, BlobStore(folder)
+    try:
+        yield _STORE
+    finally:
+        _STORE = previous
+
+
+def content_key(*parts) -> str:
+    """Return a sha256 over parts given as JSON-able values or bytes, in order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part if isinstance(part, bytes) else json.dumps(part, ensure_ascii=False, sort_keys=True, default=repr).encode()
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+

@@ -195,9 +195,31 @@ def _content_findings(digest: str, data: bytes, shown: str) -> tuple[list[Findin
     if (digest, shown) not in _SEEN:
         if len(_SEEN) > 20000:
             _SEEN.clear()
-        _SEEN[digest, shown] = _read_findings(data, shown)
+        _SEEN[digest, shown] = _stored_findings(digest, data, shown)
     findings, links = _SEEN[digest, shown]
     return list(findings), links
+
+
+def _stored_findings(digest: str, data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:
+    """Return _read_findings, kept by the PDF's content hash in the build's store (cache.store), so a
+    later build checks again only the PDFs that changed (the rules are code: its fingerprint is in the key)."""
+    import hashlib
+    import marshal
+
+    from .cache import engine_fingerprint, store
+
+    key = hashlib.sha256(f"check-1|{engine_fingerprint()}|{shown}|{digest}".encode()).hexdigest()
+    found = store().get("check", key)
+    if found is not None:
+        try:
+            findings, links = marshal.loads(found)
+            return [Finding(*f) for f in findings], [tuple(link) for link in links]
+        except (ValueError, EOFError, TypeError):
+            pass
+    findings, links = _read_findings(data, shown)
+    store().put("check", key, marshal.dumps(([(f.rule, f.severity, f.file, f.message, f.page) for f in findings],
+                                             [tuple(link) for link in links])))
+    return findings, links
 
 
 def _read_findings(data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:

@@ -29,6 +29,10 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
            period beyond what the data support under ICH Q1E/Q5C), shelf_life_justified (the same,
            with the applicant's justification), light (photostability study), in_use (in-use study),
            oos and oot (stability results outside the criterion or the trend)
+  specification_criteria
+           the specification criteria checked (specchecks.py), by `aspect`: shelf_life_wider (a
+           shelf-life criterion wider than release, justified), batch_experience (a release limit
+           far beyond the batches' results)
 
 `items` is {kind, path, where}; `where` matches a field against a value, a list of values,
 {">=": n} / {"<=": n}, {"not_in": [...]}, or {"present": true|false}; fields may be derived
@@ -50,7 +54,8 @@ REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("i
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
                  "remaining_shelf_life": ("items", "on", "months"), "consistent": ("items", "path"),
                  "irp_recognition": ("triggers",), "consistency": ("rule",),
-                 "stability_claims": ("aspect",), "supplied": ("market", "heading")}
+                 "stability_claims": ("aspect",), "supplied": ("market", "heading"),
+                 "specification_criteria": ("aspect",)}
 EMPTY = (None, "", [], {})
 
 
@@ -183,8 +188,9 @@ NAMED_SETS.update({"EEA": EEA, "EEA+MRA": EEA + EU_MRA})
 def _biological(model: Model, substance: dict) -> bool:
     """A substance is biological unless chemically synthesised: a drug-linker, or any substance of
     a small-molecule, peptide or oligonucleotide product (ICH Q6A/Q11 versus Q5C/Q6B)."""
-    molecule = (model.single("application") if model else {}).get("molecule_type")
-    return molecule in BIOTECH and substance.get("role") != "drug_linker"
+    from .roles import is_biological
+
+    return is_biological(model, substance)
 
 
 def _recognised_gmp(model: Model, site: dict) -> bool:
@@ -372,13 +378,19 @@ def check_remaining_shelf_life(model: Model, check: dict) -> Outcome:
     def failure(item):
         batch = resolve(model, item, None)
         claim = claims.get(batch.get("subject"))
-        if not claim or not isinstance(claim.get("months"), int):
-            return f"'{label(item)}': its subject '{batch.get('subject')}' has no shelf-life claim in months"
+        from .periods import claim_period
+
+        period = claim_period(claim)
+        if period is None:
+            return f"'{label(item)}': its subject '{batch.get('subject')}' has no shelf-life claim with a period"
         try:
             made = dt.date.fromisoformat(batch.get("date"))
         except (TypeError, ValueError):
             return f"'{label(item)}' has no manufacturing date"
-        left = claim["months"] - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
+        if period.unit == "months" and period.value == int(period.value):
+            left = int(period.value) - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
+        else:  # a period in hours, days or weeks: what is left of it, in months
+            left = round(((made - when).days * 24 + period.hours) / (24 * 365.25 / 12), 1)
         return None if left >= check["months"] else \
             f"'{label(item)}' has {left} months of shelf life left on {on}; at least {check['months']} are needed"
     return _over(model, check, "batches", failure)
@@ -443,11 +455,13 @@ def _derived_triggers(model: Model, route: dict, criteria: dict) -> list[str]:
 def check_consistency(model: Model, check: dict) -> Outcome:
     """A semantic rule of validate, over every data file of the dossier: each problem it finds
     (an error, or a warning such as a result outside its specification) is a finding."""
-    from .rules import run_rule
+    from .rules import BY_ID, run_rule
 
-    files = len(model.dossier.files)
     findings = tuple((p.location or Location(model.dossier.label), p.message) for p in run_rule(check["rule"], model))
-    return Outcome(files, findings, Location(model.dossier.label), "data files")
+    scope = BY_ID[check["rule"]].scope
+    if scope:  # a rule about some entities only: n/a without them (the pack entry's when_empty)
+        return Outcome(max(scope[0](model), len(findings)), findings, Location(model.dossier.label), scope[1])
+    return Outcome(len(model.dossier.files), findings, Location(model.dossier.label), "data files")
 
 
 @check_kind("stability_claims")
@@ -471,3 +485,10 @@ def check_supplied_present(model: Model, check: dict) -> Outcome:
     return Outcome(len(listed), empty_at=home(model, {"kind": KIND, "path": ["documents", "*"]}),
                    noun="supplied documents")
 
+
+@check_kind("specification_criteria")
+def check_specification_criteria(model: Model, check: dict) -> Outcome:
+    from .specchecks import findings
+
+    checked, found, noun = findings(model, check["aspect"])
+    return Outcome(checked, tuple(found), home(model, {"kind": "specification", "path": ["tests", "*"]}), noun)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import fnmatch
+import hashlib
 import io
 import math
 import re
@@ -71,6 +72,7 @@ class SourceFile:
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     header: tuple[str, ...] = ()
     lines: list[int] = field(default_factory=list)  # CSV: the line each data row starts on
+    digest: str = ""  # sha256 of the file's text: what a document that read it depends on (depends.py)
 
 
 @dataclass
@@ -224,12 +226,42 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
     raw, problems = _read_text(path, shown)
     if raw is None:
         return problems
-    reader = _read_csv if rel.endswith(".csv") else _read_yaml
-    source, problems = reader(raw, rel, kind, shown)
+    source, problems = _parse_cached(raw, rel, kind, shown)
     if source is not None:
         dossier.files[rel] = source
         _register_origins(dossier.origins, rel, source.data, ())
     return problems
+
+
+def _parse_cached(raw: str, rel: str, kind: str, shown: str) -> tuple[SourceFile | None, list[Problem]]:
+    """Parse a file's text, reusing the result of the same text (by content hash) from the build's
+    store (cache.store: kept in the output's .cache between builds). Stored as marshal data: plain
+    values only, never code."""
+    import marshal
+    import sys
+
+    from .cache import engine_fingerprint, store
+
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    key = hashlib.sha256(f"parse-1|{sys.version}|{engine_fingerprint()}|{rel}|{kind}|{shown}|{digest}".encode()).hexdigest()
+    found = store().get("parse", key)
+    if found is not None:
+        try:
+            fields, problems = marshal.loads(found)
+            source = SourceFile(rel, kind, *fields) if fields is not None else None
+            return source, [Problem.from_dict(p) for p in problems]
+        except (ValueError, EOFError, TypeError):
+            pass  # not ours: parse again
+    reader = _read_csv if rel.endswith(".csv") else _read_yaml
+    source, problems = reader(raw, rel, kind, shown)
+    if source is not None:
+        source.digest = digest
+    fields = None if source is None else (source.data, source.marks, source.key_marks, source.header, source.lines, digest)
+    try:
+        store().put("parse", key, marshal.dumps((fields, [p.as_dict() for p in problems])))
+    except ValueError:
+        pass  # a value marshal cannot hold: not kept
+    return source, problems
 
 
 def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:

@@ -63,6 +63,13 @@ class Model:
     problems: list[Problem] = field(default_factory=list)
     results: dict[str, dict] = field(default_factory=dict, repr=False)  # memo of results_by_*; the model is read-only
 
+    def memo(self, key: str, compute):
+        """Return compute() once per model and key (the model is read-only, so the value stays true).
+        Read through depends.RecordingModel, the reads compute() made are kept with the value."""
+        if key not in self.results:
+            self.results[key] = compute()
+        return self.results[key]
+
     def data(self, kind: str) -> list[Any]:
         """Return the data of every file of a kind."""
         return [f.data for f in self.dossier.of_kind(kind)]
@@ -107,7 +114,7 @@ class Model:
 
 # Fields of a batch (schemas/batches.schema.json) that name the lots it was made from; a parent
 # may have parents of its own, so the genealogy has any depth. A new parent field is added here.
-PARENT_FIELDS = ("substance_batches",)
+PARENT_FIELDS = ("made_from", "substance_batches")  # substance_batches: the schema version 1 name (genealogy.py)
 
 
 @dataclass(frozen=True)
@@ -196,36 +203,48 @@ def _register(model: Model, etype: str, value: Any, rel: str) -> None:
 
 def results_by_batch(model: Model) -> dict[str, list[dict]]:
     """Return each batch's results: inline ones first, then CSV rows, in file order."""
-    if "batch" in model.results:
-        return model.results["batch"]
-    found: dict[str, list[dict]] = model.results.setdefault("batch", {})
-    for batch in model.of_type("batch"):
-        found[batch.id] = [r for r in batch.data.get("results", []) or [] if isinstance(r, dict)]
-    for row in model.batch_rows:
-        found.setdefault(row.get("batch"), []).append(row)
-    return found
+    def compute():
+        found: dict[str, list[dict]] = {}
+        for batch in model.of_type("batch"):
+            found[batch.id] = [r for r in batch.data.get("results", []) or [] if isinstance(r, dict)]
+        for row in model.batch_rows:
+            found.setdefault(row.get("batch"), []).append(row)
+        return found
+
+    return model.memo("batch", compute)
 
 
 def results_by_study(model: Model) -> dict[str, list[dict]]:
     """Return each stability study's results: inline ones first, then CSV rows."""
-    if "study" in model.results:
-        return model.results["study"]
-    found: dict[str, list[dict]] = model.results.setdefault("study", {})
-    for study in model.of_type("study"):
-        found[study.id] = [r for r in study.data.get("results", []) or [] if isinstance(r, dict)]
-    for row in model.stability_rows:
-        found.setdefault(row.get("study"), []).append(row)
-    return found
+    def compute():
+        found: dict[str, list[dict]] = {}
+        for study in model.of_type("study"):
+            found[study.id] = [r for r in study.data.get("results", []) or [] if isinstance(r, dict)]
+        for row in model.stability_rows:
+            found.setdefault(row.get("study"), []).append(row)
+        return found
+
+    return model.memo("study", compute)
+
+
+def _old_version(spec: dict, version: Any) -> dict | None:
+    for old in spec.get("previous_versions", []) or []:
+        if isinstance(old, dict) and old.get("version") == version:
+            return old
+    return None
+
+
+def _item_id(item: Any) -> Any:
+    """Return the test id of a previous version's test item: an id alone, or {id, acceptance, ...}."""
+    return item.get("id") if isinstance(item, dict) else item
 
 
 def spec_tests(spec: dict, version: Any) -> set[str] | None:
     """Return the test ids of a specification version, or None if the version is unknown."""
     if spec.get("version") == version:
         return {t.get("id") for t in spec.get("tests", []) if isinstance(t, dict)}
-    for old in spec.get("previous_versions", []) or []:
-        if isinstance(old, dict) and old.get("version") == version:
-            return set(old.get("tests", []) or [])
-    return None
+    old = _old_version(spec, version)
+    return None if old is None else {_item_id(t) for t in old.get("tests", []) or []}
 
 
 def spec_test(spec: dict, test_id: str) -> dict | None:
@@ -234,3 +253,45 @@ def spec_test(spec: dict, test_id: str) -> dict | None:
         if isinstance(test, dict) and test.get("id") == test_id:
             return test
     return None
+
+
+def version_test(spec: dict, version: Any, test_id: str) -> dict | None:
+    """Return a test as it was in a version of the specification: the current definition for the
+    current version; for an earlier version, the current definition with that version's criteria
+    where it lists the test with them ({id, acceptance[, shelf_life_acceptance, name]}), else the
+    current definition unchanged (an id alone says the criteria were the same). None when the
+    version did not have the test (or is unknown). The version label is under '_version'."""
+    if version is None or spec.get("version") == version:
+        test = spec_test(spec, test_id)
+        return None if test is None else {**test, "_version": spec.get("version")}
+    old = _old_version(spec, version)
+    if old is None:
+        return None
+    for item in old.get("tests", []) or []:
+        if _item_id(item) != test_id:
+            continue
+        current = spec_test(spec, test_id) or {"id": test_id, "name": test_id, "usage": ["release", "shelf_life"]}
+        if not isinstance(item, dict):
+            return {**current, "_version": version}
+        then = {k: v for k, v in current.items() if k not in ("acceptance", "shelf_life_acceptance")}
+        then.update({k: item[k] for k in ("name", "acceptance", "shelf_life_acceptance") if k in item})
+        return {**then, "_version": version}
+    return None
+
+
+def criterion_for(spec: dict, version: Any, test_id: str, shelf_life: bool = False) -> dict:
+    """Return the acceptance criterion a result is judged by: that of the test in the version it was
+    tested against (else the current one), the shelf-life one for a stability result after time zero
+    when given. Batch tables, stability tables and the results rules all judge through this."""
+    test = version_test(spec, version, test_id) or spec_test(spec, test_id) or {}
+    chosen = test.get("shelf_life_acceptance") if shelf_life and isinstance(test.get("shelf_life_acceptance"), dict) else None
+    return chosen or test.get("acceptance") or {}
+
+
+def criteria_differ(spec: dict, version: Any, test_id: str) -> bool:
+    """True when an earlier version gave a test criteria of its own that differ from the current ones."""
+    then, now = version_test(spec, version, test_id), spec_test(spec, test_id)
+    if then is None or now is None:
+        return False
+    keys = ("acceptance", "shelf_life_acceptance")
+    return any((then.get(k) or then.get("acceptance")) != (now.get(k) or now.get("acceptance")) for k in keys)

@@ -347,7 +347,10 @@ def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
 
 def _verify(folder: Path) -> None:
     """Run the technical check on the staged build; errors stop it from replacing the previous one."""
-    findings = check_build(folder)
+    from . import stopwatch
+
+    with stopwatch.current().stage("check"):
+        findings = check_build(folder)
     if any(f.severity == "error" for f in findings):
         raise InputError("the technical check failed", tuple(f.as_problem() for f in findings))
 

@@ -165,7 +165,9 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "shelf_life_justifications", "made_from",
+                       "genealogy_rows", "claim_period", "data_period", "all_in_months",
+                       "principles_line", "patient_lot_rows"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -206,6 +208,11 @@ class _Helpers:
         """Name the drug substance of a Chinese fixed text by substance type (原液 or 原料药)."""
         if self.context.lang != "zh":
             return text
+        substance = self.document.get("substance")
+        if substance:  # a substance's own documents name it by its role (roles.cn_term)
+            from .roles import cn_term
+
+            return substance_terms(text, True, cn_term(self.context.model, substance))
         return substance_terms(text, is_biologic(self.context.application.get("molecule_type")))
 
     def tx(self, value) -> str:
@@ -377,11 +384,134 @@ class _Helpers:
         return "，".join(chinese + [postal]) + f"（{name}）"
 
     def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
+        """Return the batch tables (tables.batch_pivot), each with 'headers' (a batch column's
+        header: its number, and the specification version it was tested against when earlier) and
+        'notes' (a sentence per earlier version: the batches, its criteria that differ, the tests
+        it did not have, results within its criteria but outside the current ones)."""
         spec = self.get(spec_id)
-        return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+        groups = tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+        for group in groups:
+            group["headers"] = [b.get("number") if v == spec.get("version") else
+                                self.t("c_batch_version_header").format(batch=b.get("number"), version=v)
+                                for b, v in zip(group["batches"], group["versions"])]
+            group["notes"] = [self._version_note(spec, entry) for entry in group["earlier"]]
+        return groups
+
+    def _version_note(self, spec: dict, entry: dict) -> str:
+        t, sep, version = self.t, self.t("c_list_sep"), entry["version"]
+        items, (left, right) = ("；", "（）") if self.context.lang == "zh" else ("; ", "()")
+        batches = entry["batches"]
+        words = [t("c_earlier_version_tested").format(
+            batches=t("c_earlier_version_batch" if len(batches) == 1 else "c_earlier_version_batches").format(numbers=sep.join(batches)),
+            version=version, current=spec.get("version"))]
+        if entry["changed"]:
+            criteria = items.join(f"{self.tx(now.get('name'))}{' ' if left == '(' else ''}{left}{self.criterion(then.get('acceptance'))}{right}" for now, then in entry["changed"])
+            words.append(t("c_earlier_version_criteria").format(version=version, criteria=criteria))
+        else:
+            words.append(t("c_earlier_version_same").format(version=version))
+        if entry["absent"]:
+            words.append(t("c_earlier_version_absent").format(version=version, tests=items.join(self.tx(x.get("name")) for x in entry["absent"])))
+        if entry["beyond"]:
+            results = items.join(f"{number} {self.tx(test.get('name'))}{' ' if left == '(' else ''}{left}{self.result(result)}{right}" for number, test, result in entry["beyond"])
+            words.append(t("c_earlier_version_beyond").format(version=version, results=results))
+        return ("" if self.context.lang == "zh" else " ").join(words)
+
+    def shelf_life_justifications(self, spec: dict) -> list[list[str]]:
+        """Return [test, release criterion, shelf-life criterion, justification] for each test of a
+        specification whose shelf-life criterion has a justification (ICH Q6A §2.2, Q6B §2.5)."""
+        return [[self.tx(test.get("name")), self.criterion(test.get("acceptance")), self.criterion(test.get("shelf_life_acceptance")),
+                 self.tx(test.get("shelf_life_justification"))]
+                for test in (spec or {}).get("tests", []) or []
+                if isinstance(test, dict) and test.get("shelf_life_justification") and isinstance(test.get("shelf_life_acceptance"), dict)]
+
+    def made_from(self, batch) -> list[str]:
+        """Return the ids of the lots a batch was made from (made_from, or the older substance_batches)."""
+        from .genealogy import parents_of
+
+        return parents_of(batch)
+
+    def genealogy_rows(self, batch_ids, deeper_only: bool = False) -> list[list[str]]:
+        """Return the rows of the genealogy table over the lots' whole ancestry (empty when none has parents;
+        with deeper_only, also when no parent has parents of its own: 3.2.P.5.4 lists direct ones already)."""
+        from .genealogy import genealogy_rows
+
+        return genealogy_rows(self.context.model, list(batch_ids or []), deeper_only, lambda sid: self.tx(self.get(sid).get("name") or self.get(sid).get("substance")) or str(sid),
+                              self.site_name)
+
+    def claim_period(self, claim) -> str:
+        """Return a claim's period with its unit ('36 months', '6 hours', '6 小时')."""
+        from .periods import claim_period
+
+        period = claim_period(claim)
+        return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def patient_lot_rows(self, batch_ids) -> list[list[str]]:
+        """Return the rows of the cell-therapy lot table (donor, chain of identity, disposition, dose,
+        results pending at release); empty when no lot is a cell-therapy lot."""
+        from .model import spec_test
+        from .patientlots import lot_rows
+
+        def test_name(spec_id, test_id):
+            test = spec_test(self.get(spec_id), test_id) if self.get(spec_id) else None
+            return self.tx(test.get("name")) if test else str(test_id)
+
+        return lot_rows(self.context.model, list(batch_ids or []), self.t, self.tx, self.qty, self.rng, test_name)
+
+    def principles_line(self, substance) -> str:
+        """Return, for a chemically synthesised intermediate of a biological product, the sentence naming
+        the small-molecule guidelines whose principles it follows ('' for any other substance)."""
+        from .roles import guidelines
+
+        applied = [g for g in guidelines(self.context.model, substance) if g.applies == "principles"]
+        if not applied:
+            return ""
+        names = self.t("c_list_sep").join(g.guideline for g in applied)
+        return self.t("c_principles_line").format(guidelines=names)
+
+    def all_in_months(self, studies) -> bool:
+        """True when every study counts its time points in months (a column may then say '(months)')."""
+        from .periods import study_unit
+
+        return all(study_unit(s) == "months" for s in studies)
+
+    def data_period(self, study, value) -> str:
+        """Return the longest time point with data of a study: the number for months (the column says
+        months), the number and unit otherwise; '–' without data."""
+        from .periods import duration, number_text, study_unit
+
+        if value is None:
+            return "–"
+        unit = study_unit(study)
+        return number_text(value) if unit == "months" else duration(value, unit, self.context.lang)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
-        return tables.stability_pivot(self.context.model, study, per_table)
+        """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as
+        printed, with its marks: OOS, OOT, note number) and each table with 'legend' (the marks it
+        uses and the notes, in the document language)."""
+        from .shelflife import result_flags
+
+        groups = tables.stability_pivot(self.context.model, study, per_table)
+        for group in groups:
+            notes: list = []
+            used = set()
+            sep = "" if self.context.lang == "zh" else " "
+            for row in group["rows"]:
+                row["shown"], row["marks_text"] = [], []
+                for result, point in zip(row["results"], group["time_points"]):
+                    flags = result_flags(self.context.model, study, row["test"]["id"], point)
+                    kinds = [kind for kind in ("oos", "oot") if flags[kind]]
+                    used.update(kinds)
+                    marks = [self.t(f"{kind}_mark") for kind in kinds]
+                    if flags["note"] is not None and result:
+                        if flags["note"] not in notes:
+                            notes.append(flags["note"])
+                        marks.append(self.t("note_mark").format(n=notes.index(flags["note"]) + 1))
+                    row["shown"].append(sep.join([self.result(result)] + marks))
+                    row.setdefault("marks_text", []).append(sep.join(marks))
+            legend = [f"{self.t(kind + '_mark')} {self.t(kind + '_legend')}" for kind in ("oos", "oot") if kind in used]
+            legend += [f"{self.t('note_mark').format(n=i + 1)} {str(self.md(note)).strip()}" for i, note in enumerate(notes)]
+            group["legend"] = legend
+        return groups
 
     def sites_for(self, subject_id):
         return tables.sites_for(self.context.model, subject_id)

@@ -7,8 +7,8 @@ is one series (a batch; a batch on study in two orientations gives two series). 
 on the long-term group of its subject: its primary studies when any are marked primary (ICH Q1A(R2)
 §2.1.3, §2.2.3), else all of them. X, the period of long-term data, is the shortest data period of
 those studies. Significant change at the accelerated (or intermediate) condition is read from the
-data as a result outside its shelf-life criterion (one of the ICH Q1A(R2) §2.2.7 criteria; the 5 %
-assay change is not evaluated here).
+data (significant_changes): a result outside its shelf-life criterion and, for a drug product, the
+5 % change in assay from its initial value of ICH Q1A(R2) §2.2.7.1.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .model import Model, results_by_study
+from .periods import claim_key, claim_period, in_unit, number_text, study_unit
 from .text import pick
 
 BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
@@ -82,15 +83,17 @@ class Group:
     purpose: str
     studies: list[dict]
     attributes: list[Attribute] = field(default_factory=list)
-    data_months: float = 0.0
+    data_months: float = 0.0  # the data period X, counted in the group's unit (months unless its studies say otherwise)
+    unit: str = "months"      # the time unit of the studies' time points: the statistics run in it
 
     @property
     def key(self) -> str:
-        return f"{self.subject}/{self.purpose}/{self.condition}"
+        return f"{self.subject}/{self.purpose}/{self.condition}" + ("" if self.unit == "months" else f"/{self.unit}")
 
     def as_dict(self) -> dict:
         return {"subject": self.subject, "condition": self.condition, "purpose": self.purpose,
                 "studies": [s.get("id") for s in self.studies], "data_months": self.data_months,
+                **({} if self.unit == "months" else {"unit": self.unit}),
                 "attributes": [a.as_dict() for a in self.attributes]}
 
 
@@ -99,7 +102,7 @@ class Verdict:
     """A claim against the shelf life its subject's data support."""
 
     claim: dict
-    months: int
+    months: float                  # the claimed period, in months (the common unit of the rules)
     support: stats.Support | None
     governing: str                 # the attribute that limits the supported period ('' if the cap does)
     reason: str                    # '' when supported; else why not
@@ -128,8 +131,8 @@ def groups(model: Model) -> list[Group]:
     found: dict[tuple, Group] = {}
     for entity in model.of_type("study"):
         s = entity.data
-        key = (s.get("subject"), s.get("condition"), s.get("purpose"))
-        found.setdefault(key, Group(*map(str, key), [])).studies.append(s)
+        key = (s.get("subject"), s.get("condition"), s.get("purpose"), study_unit(s))  # hours never pool with months
+        found.setdefault(key, Group(*map(str, key[:3]), [], unit=key[3])).studies.append(s)
     return list(found.values())
 
 
@@ -143,7 +146,7 @@ def evaluate_group(model: Model, group: Group, studies: list[dict] | None = None
     studies = studies if studies is not None else group.studies
     by_study = results_by_study(model)
     batches = [s.get("batch") for s in studies]
-    out = Group(group.subject, group.condition, group.purpose, studies)
+    out = Group(group.subject, group.condition, group.purpose, studies, unit=group.unit)
     spec = _specification(model, studies[0]) if studies else {}
     months_per_study = []  # X: the shortest data period of the studies with results (a study without
     for s in studies:      # any is the primary-batch count rule's concern, not a zero-month period)
@@ -189,9 +192,7 @@ def _number(value) -> bool:
 
 def evaluate_all(model: Model) -> list[Group]:
     """Return every study group evaluated (the `dossiergen stability` report)."""
-    if "shelflife.groups" not in model.results:
-        model.results["shelflife.groups"] = [evaluate_group(model, g) for g in groups(model)]
-    return model.results["shelflife.groups"]
+    return model.memo("shelflife.groups", lambda: [evaluate_group(model, g) for g in groups(model)])
 
 
 def long_term_group(model: Model, subject: str) -> Group | None:
@@ -201,29 +202,66 @@ def long_term_group(model: Model, subject: str) -> Group | None:
         return None
     group = max(candidates, key=lambda g: len(g.studies))
     primary = [s for s in group.studies if s.get("primary")]
-    key = f"shelflife.lt.{subject}"
-    if key not in model.results:
-        model.results[key] = evaluate_group(model, group, primary or group.studies)
-    return model.results[key]
+    return model.memo(f"shelflife.lt.{subject}", lambda: evaluate_group(model, group, primary or group.studies))
+
+
+ASSAY_CHANGE = 5.0  # ICH Q1A(R2) §2.2.7.1 item 1: a 5 % change in assay from its initial value
+
+
+def significant_changes(model: Model, subject: str, purpose: str) -> list[str]:
+    """Return the significant changes (ICH Q1A(R2)) the subject's results at this purpose's condition
+    show, each in words. For every subject: a numeric result outside its shelf-life criterion
+    (§2.1.7.1 for a drug substance: failure to meet its specification; §2.2.7.1 items 2-5 for a drug
+    product: a degradation product, pH, dissolution or another criterion). For a drug product also
+    item 1: an assay (test category 'assay') 5 % or more from its initial value in the same study,
+    read as 5 percentage points for results in % (of label claim), else 5 % of the initial value.
+    Appearance and other results in words are not read."""
+    product = model.get(subject, "product") is not None
+    found = []
+    for group in evaluate_all(model):
+        if group.subject != subject or group.purpose != purpose:
+            continue
+        for attribute in group.attributes:
+            name = pick(attribute.test.get("name"), "en")
+            for label, month, value in attribute.oos:
+                found.append(f"{name} of batch {label} outside its criterion at {month:g} months ({value:g})")
+            if not product or attribute.test.get("category") != "assay":
+                continue
+            percent = (attribute.criterion.get("limit") or {}).get("unit") == "%"
+            for series in attribute.series:
+                initial = [v for m, v in zip(series.months, series.values) if m == 0]
+                if not initial:
+                    continue
+                for month, value in zip(series.months, series.values):
+                    change = abs(value - initial[0])
+                    if not percent:
+                        change = 100 * change / abs(initial[0]) if initial[0] else 0.0
+                    if month > 0 and change >= ASSAY_CHANGE - 1e-9:
+                        found.append(f"{name} of batch {series.label} changed by {change:.1f} % from its initial value "
+                                     f"({initial[0]:g} to {value:g} at {month:g} months)")
+                        break
+    return found
 
 
 def _significant_change(model: Model, subject: str, purpose: str) -> bool:
-    """True when a result of the subject at this purpose's condition is outside its shelf-life criterion."""
-    for group in evaluate_all(model):
-        if group.subject == subject and group.purpose == purpose and any(a.oos for a in group.attributes):
-            return True
-    return False
+    """True when the subject's results at this purpose's condition show a significant change."""
+    return bool(significant_changes(model, subject, purpose))
 
 
 def verdict(model: Model, claim: dict) -> Verdict:
     """Return whether a claim's period is supported by its subject's long-term data."""
-    subject, months = claim.get("subject"), claim.get("months")
-    months = months if _number(months) else 0
+    subject, period = claim.get("subject"), claim_period(claim)
+    # the rules compare in months (the unit of ICH Q1E Appendix A); the statistics ran in the data's unit
+    months = (period.value if period.unit == "months" else period.months) if period else 0
     justified = isinstance(claim.get("justification"), dict)
     group = long_term_group(model, subject)
     if group is None or group.data_months <= 0:
         return Verdict(claim, months, None, "", "there are no long-term stability results for this subject", justified)
-    biotech = model.single("application").get("molecule_type") in BIOTECH
+    if group.unit != "months":
+        return _verdict_in_unit(claim, period, months, group, justified)
+    from .roles import subject_is_biological
+
+    biotech = subject_is_biological(model, subject)  # a drug-linker of an ADC is chemical: Q1E, not Q5C
     evaluated = [a for a in group.attributes if a.evaluation is not None]
     crossings = [(a.evaluation.crossing, a) for a in evaluated if a.evaluation.crossing is not None]
     crossing, governing = min(crossings, key=lambda c: c[0]) if crossings else (None, None)
@@ -240,7 +278,34 @@ def verdict(model: Model, claim: dict) -> Verdict:
                f"({stats.MODELS[governing.evaluation.model]}); the data support {support.months:.1f} months")
     else:
         why = f"{x} months of long-term data support at most {support.cap:g} months: {support.rule}"
+        changes = significant_changes(model, subject, "accelerated") if "change" in support.key else []
+        if changes:
+            why += f" (at accelerated: {changes[0]}{f' and {len(changes) - 1} more' if len(changes) > 1 else ''})"
     return Verdict(claim, months, support, name, f"{months} months claimed; {why} ({support.source})", justified)
+
+
+def _verdict_in_unit(claim: dict, period, months: float, group: Group, justified: bool) -> Verdict:
+    """A claim judged on long-term data counted in hours, days or weeks: real-time data only (ICH Q5C §6;
+    Q1E Appendix A extrapolates periods of months), so the data support the shorter of the data period
+    and the statistical crossing, both converted to months to compare with the claim."""
+    evaluated = [a for a in group.attributes if a.evaluation is not None]
+    crossings = [(a.evaluation.crossing, a) for a in evaluated if a.evaluation.crossing is not None]
+    crossing, governing = min(crossings, key=lambda c: c[0]) if crossings else (None, None)
+    to_months = lambda value: None if value is None else in_unit(value, group.unit, "months")
+    cap = to_months(group.data_months)
+    support = stats.Support("real_time", cap if crossing is None else min(cap, to_months(crossing)), cap, cap,
+                            f"a period counted in {group.unit}: real-time data only, no extrapolation",
+                            f"{stats.Q5C} §6 and {stats.Q1E}, Appendix A", to_months(crossing))
+    name = pick(governing.test.get("name"), "en") if governing and to_months(crossing) <= cap else ""
+    if months <= support.months + 1e-9:
+        return Verdict(claim, months, support, name, "", justified)
+    shown = lambda value: f"{number_text(in_unit(value, 'months', group.unit))} {group.unit}"
+    claimed = f"{number_text(period.value)} {period.unit}"
+    if name:
+        why = f"the 95 % confidence bound of '{name}' meets its limit at {shown(support.crossing)}; the data support {shown(support.months)}"
+    else:
+        why = f"{shown(cap)} of long-term data support at most {shown(cap)}: {support.rule}"
+    return Verdict(claim, months, support, name, f"{claimed} claimed; {why} ({support.source})", justified)
 
 
 def verdicts(model: Model) -> list[Verdict]:
@@ -257,7 +322,7 @@ def check_claims(model: Model, justified: bool):
             detail = found.reason
             if justified:
                 detail += f"; justified by the applicant under {found.claim['justification'].get('guideline')}"
-            yield model.dossier.location_of(found.claim, "months"), detail
+            yield model.dossier.location_of(found.claim, claim_key(found.claim)), detail
 
 
 # --- plain tables (dossiergen stability --csv) and text reports -----------------------------------
@@ -350,7 +415,8 @@ def report_lines(model: Model) -> list[str]:
     for found in verdicts(model):
         status = "supported" if found.supported else ("justified over-claim" if found.justified else "NOT SUPPORTED")
         support = found.support
-        lines.append(f"claim {found.claim.get('subject')}: {found.months} months: {status}"
+        period = claim_period(found.claim)
+        lines.append(f"claim {found.claim.get('subject')}: {period.label() if period else 'no period'}: {status}"
                      + (f"; data support {support.months:.1f} months ({support.rule}; {support.source})" if support else
                         f"; {found.reason}"))
         if found.reason and support:
@@ -406,8 +472,7 @@ def _hours(text: str) -> float:
 def _study_hours(model: Model, study: dict) -> float:
     """Return the longest time point with results of a study, in hours."""
     points = [r.get("time_point") for r in _result_rows(model, study) if _number(r.get("time_point"))]
-    per = {"hours": 1, "days": 24}.get(study.get("time_unit", "months"), 730.5)
-    return max(points, default=0) * per
+    return in_unit(max(points, default=0), study_unit(study), "hours")
 
 
 def check_in_use(model: Model):
@@ -440,10 +505,37 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
 def note_for(model: Model, study: str, month: float, test: str):
     """Return the note on one result (stability.yaml result_notes), or None."""
     for note in model.single("stability").get("result_notes", []) or []:
-        if (isinstance(note, dict) and note.get("study") == study and note.get("test") == test
+        tests = note.get("test") if isinstance(note, dict) and isinstance(note.get("test"), list) else [note.get("test") if isinstance(note, dict) else None]
+        if (isinstance(note, dict) and note.get("study") == study and test in tests
                 and _number(note.get("time_point")) and abs(float(note["time_point"]) - month) < 1e-9):
             return note.get("note")
     return None
+
+
+def result_marks(model: Model) -> dict[tuple, set]:
+    """Return {(study id, test id, month): {'oos', 'oot'}} for every stability result outside its
+    shelf-life criterion or out of trend: the computation check_results reports from, so that the
+    tables of 3.2.S.7.3/3.2.P.8.3 mark the same results the gap report names (noted ones too)."""
+    if "shelflife.marks" in model.results:
+        return model.results["shelflife.marks"]
+    marks: dict[tuple, set] = {}
+    for group in evaluate_all(model):
+        for attribute in group.attributes:
+            for kind, found in (("oos", attribute.oos), ("oot", attribute.oot)):
+                for label, month, _ in found:
+                    study = _study_for(model, group, label)
+                    marks.setdefault((study.get("id"), attribute.id, float(month)), set()).add(kind)
+    model.results["shelflife.marks"] = marks
+    return marks
+
+
+def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
+    """Return how a stability result is marked: {'oos': bool, 'oot': bool, 'note': note or None},
+    from shelflife.result_marks (the computation behind core.stability-oos/-oot) and result_notes."""
+    if not isinstance(point, (int, float)) or isinstance(point, bool):
+        return {"oos": False, "oot": False, "note": None}
+    found = result_marks(model).get((study.get("id"), test_id, float(point)), set())
+    return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
 
 
 def check_results(model: Model, kind: str):
@@ -463,9 +555,10 @@ def check_results(model: Model, kind: str):
 
 
 def _release_pairs(model: Model):
-    """Yield (batch, test id, release result or None, time-zero result, study) for every batch on
-    stability whose initial result of a test is given and the test was part of the specification
-    version the batch was released under (a test added later was not a release test)."""
+    """Yield (batch, test id, release result or None, time-zero result, study, released) for every
+    batch on stability with an initial result of a test; released is whether the test was part of
+    the specification version the batch was released under (a test added later was not a release
+    test: its initial result then stands alone in 3.2.S.7.3/3.2.P.8.3 and needs a word)."""
     from .model import results_by_batch, spec_tests
 
     by_batch = results_by_batch(model)
@@ -483,21 +576,31 @@ def _release_pairs(model: Model):
         release = {r.get("test"): r for r in by_batch.get(batch.id, []) if isinstance(r, dict)}
         for row in _result_rows(model, study):
             key = (batch.id, row.get("test"))
-            if row.get("time_point") != 0 or row.get("test") not in tests or key in seen:
+            if row.get("time_point") != 0 or key in seen:
                 continue
             seen.add(key)
-            yield batch, row.get("test"), release.get(row.get("test")), row, study
+            yield batch, row.get("test"), release.get(row.get("test")), row, study, row.get("test") in tests
 
 
 def check_release_t0(model: Model):
     """A batch's time-zero stability result and its release result agree: both present, and on
-    the same side of the release criterion (ICH M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3)."""
+    the same side of the release criterion of the version the batch was released under (ICH
+    M4Q(R1) 3.2.S.4.4/3.2.S.7.3, 3.2.P.5.4/3.2.P.8.3). An initial result of a test that version did
+    not have shows beside a '–' in the batch analyses: it is explained in result_notes."""
     from .limits import meets
-    from .model import spec_test
+    from .model import version_test
 
-    for batch, test_id, release, initial, study in _release_pairs(model):
+    for batch, test_id, release, initial, study, released in _release_pairs(model):
         number = batch.data.get("number", batch.id)
-        if note_for(model, study.get("id"), 0.0, test_id) is not None:
+        studies = [s.id for s in model.of_type("study") if s.data.get("batch") == batch.id]
+        if any(note_for(model, other, 0.0, test_id) is not None for other in studies):
+            continue  # a note on the batch's initial result, in any of its studies
+        version = (batch.data.get("specification") or {}).get("version")
+        if release is None and not released:
+            yield (model.dossier.location_of(batch.data),
+                   f"batch {number}: '{test_id}' has an initial result in study '{study.get('id')}' but no release result: the test "
+                   f"is not in specification version {version} the batch was released under; say in result_notes how the "
+                   "initial result was obtained (for example on retained samples when the test was added)")
             continue
         if release is None:
             yield (model.dossier.location_of(batch.data),
@@ -505,7 +608,7 @@ def check_release_t0(model: Model):
                    "although the test is in the specification version it was released under")
             continue
         spec = model.get((batch.data.get("specification") or {}).get("id"), "specification")
-        test = spec_test(spec.data, test_id) if spec else None
+        test = version_test(spec.data, version, test_id) if spec else None  # the release criterion of its version
         limit = ((test or {}).get("acceptance") or {}).get("limit")
         at_release, at_start = meets(limit, release.get("value")), meets(limit, initial.get("value"))
         if at_release is not None and at_start is not None and at_release != at_start:
@@ -544,7 +647,7 @@ ASPECTS = {
 NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
          "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
          "oos": "numeric stability results", "oot": "numeric stability results",
-         "release_t0": "initial stability results of released tests"}
+         "release_t0": "initial stability results of batches on stability"}
 
 
 def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:
@@ -575,15 +678,27 @@ def _months_text(value: float | None) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
 
 
+def _in(value: float | None, unit: str, lang: str, t) -> str:
+    """Return a duration counted in unit as the documents print it: '24 months' / '24个月', '6 hours' / '6小时'."""
+    if value is None:
+        return ""
+    word = {"months": ("months", "个月"), "weeks": ("weeks", "周"), "days": ("days", "天"), "hours": ("hours", "小时")}[unit]
+    return f"{_months_text(value)}{word[1]}" if lang == "zh" else f"{_months_text(value)} {word[0]}"
+
+
 def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
     """Return the evaluation of a claim in words and table cells of the document language.
 
-    t(key) returns a label (labels-q1e.yaml). None when the subject has no long-term results."""
+    t(key) returns a label (labels-q1e.yaml). None when the subject has no long-term results.
+    Durations print in the unit of the long-term data (the statistics ran in it); the claim in its own."""
     found = verdict(model, claim)
     group = long_term_group(model, claim.get("subject"))
     if group is None or found.support is None:
         return None
     support = found.support
+    unit = group.unit
+    back = lambda value: None if value is None else in_unit(value, "months", unit)  # Support counts in months
+    period = claim_period(claim)
     primary = any(s.get("primary") for s in group.studies)
     numbers = []
     for s in group.studies:
@@ -593,7 +708,7 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             numbers.append(number)
     intro = t("q1e_method").format(condition=t("c_cond_" + group.condition),
                                    studies=t("q1e_studies_primary" if primary else "q1e_studies_all"),
-                                   batches=t("c_list_sep").join(numbers), months=_months_text(group.data_months))
+                                   batches=t("c_list_sep").join(numbers), months=_in(group.data_months, unit, lang, t))
     rows = []
     for a in group.attributes:
         name, criterion = pick(a.test.get("name"), lang), pick(a.criterion.get("text"), lang)
@@ -602,29 +717,30 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             rows.append([name, criterion, t("q1e_not_evaluated"), "", "", "", "", ""])
             continue
         bound = t("q1e_bound_two") if e.sided == "two" else t(f"q1e_bound_{e.sides[0]}")
-        crossing = _months_text(e.crossing) if e.crossing is not None else t("q1e_beyond").format(months=f"{stats.SEARCH_MONTHS:g}")
+        crossing = _months_text(e.crossing) if e.crossing is not None else t("q1e_beyond").format(months=f"{stats.SEARCH_MONTHS:g}")  # in the column's unit
         p_intercepts = None if e.model == "separate" else e.p_intercepts  # not tested once slopes differ
         rows.append([name, criterion, t(f"q1e_model_{e.model}"), _p(e.p_slopes), _p(p_intercepts),
                      bound, crossing, e.governing.label if e.governing else ""])
     crossings = [(a.evaluation.crossing, a) for a in group.attributes if a.evaluation and a.evaluation.crossing is not None]
     if crossings:
         when, attribute = min(crossings, key=lambda c: c[0])
-        crossing_text = t("q1e_crossing_months").format(months=_months_text(when), attribute=pick(attribute.test.get("name"), lang))
+        crossing_text = t("q1e_crossing_months").format(months=_in(when, unit, lang, t), attribute=pick(attribute.test.get("name"), lang))
     else:
         crossing_text = t("q1e_crossing_none")
     conclusion = t("q1e_supported" if found.supported else "q1e_not_supported").format(
-        source=_source_text(support.source, lang), cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
-        crossing=crossing_text, months=found.months)
+        source=_source_text(support.source, lang), cap=_in(back(support.cap), unit, lang, t), rule=t(f"q1e_rule_{support.key}"),
+        crossing=crossing_text, months=_in(period.value, period.unit, lang, t) if period else "–")
     justification = claim.get("justification") if isinstance(claim.get("justification"), dict) else None
     def shown(a, b, m, v):
-        text = t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
+        text = t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}",
+                                         month=_in(m, unit, lang, t).replace(_months_text(m), f"{m:g}", 1))
         note = note_for(model, _study_for(model, group, b).get("id"), m, a.id)
         return text + (f" ({str(pick(note, lang)).strip().rstrip('.')})" if note is not None else "")
 
     oos = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oos]
     oot = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oot]
     return {"verdict": found, "intro": intro, "rows": rows, "conclusion": conclusion, "justification": justification,
-            "oos": oos, "oot": oot}
+            "oos": oos, "oot": oot, "crossing_header": t("q1e_crossing" if unit == "months" else f"q1e_crossing_{unit}")}
 
 
 def _unit_label(code: str, lang: str) -> str:
@@ -644,7 +760,9 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
     if group is None:
         return []
     claims = [c for c in model.single("stability").get("claims", []) or [] if isinstance(c, dict) and c.get("subject") == subject]
-    months = claims[0].get("months") if claims and _number(claims[0].get("months")) else None
+    period = claim_period(claims[0]) if claims else None
+    months = in_unit(period.value, period.unit, group.unit) if period else None  # the claim on the data's time axis
+    months = int(months) if months is not None and months == int(months) else months
     condition = t("c_cond_" + group.condition)
     found = []
     for attribute in group.attributes:
@@ -652,13 +770,15 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
             continue
         test = pick(attribute.test.get("name"), lang)
         unit = _unit_label((attribute.criterion.get("limit") or {}).get("unit", ""), lang)
-        labels = {"y": f"{test} ({unit})" if unit and unit != test else test, "months": t("q1e_axis_months"),
+        labels = {"y": f"{test} ({unit})" if unit and unit != test else test,
+                  "months": t("q1e_axis_months" if group.unit == "months" else f"q1e_axis_{group.unit}"),
                   "fit": t("q1e_legend_fit"), "bound": t("q1e_legend_bound"), "limit": t("q1e_legend_limit"),
                   "claim": t("q1e_legend_claim")}
         name = f"trend-{slugify(subject, 30)}-{slugify(attribute.id, 30)}-{lang}"
         attachment = trend_plot(name, attribute.evaluation, attribute.series, labels, lang, months)
         alt = t("q1e_plot_alt").format(test=test, batches=t("c_list_sep").join(s.label for s in attribute.series),
                                        criterion=pick(attribute.criterion.get("text"), lang),
-                                       months=months if months is not None else "–")
+                                       months=_in(months, group.unit, lang, t) if months is not None else "–",
+                                       axis=labels["months"].lower() if lang != "zh" else labels["months"])
         found.append((attachment, alt, t("q1e_plot_caption").format(test=test, condition=condition)))
     return found

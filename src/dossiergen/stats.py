@@ -322,6 +322,8 @@ def _decimals(value: float) -> int:
 
 # --- the Q1E decision tree (Appendix A) and the Q5C real-time rule -------------------------------
 
+# The Step 4 guidelines are applied. The ICH Q1 Step 2 draft (April 2025), which consolidates Q1A-F
+# and Q5C, was under public consultation and is not applied; a claim may cite it in its justification.
 Q1E = "ICH Q1E (2003)"
 Q5C = "ICH Q5C (1995)"
 
@@ -345,7 +347,7 @@ class Support:
 
 def storage_class(condition: str) -> str:
     """Return 'frozen', 'refrigerated' or 'room' for an ICH long-term storage condition code."""
-    if condition.startswith("-"):
+    if condition.startswith("-") or condition == "ln2_vapour":  # ln2_vapour: vapour phase of liquid nitrogen, ≤ −150 °C
         return "frozen"
     if condition.startswith("5C"):
         return "refrigerated"
@@ -362,7 +364,7 @@ def supported(data_months: float, storage: str, *, biotech: bool = False, crossi
     x = float(data_months)
     if biotech:
         key, cap, rule, source = "biotech", x, "biotechnological product: real-time data only, no extrapolation", \
-            f"{Q5C} §4 and §6 (real-time/real-temperature data)"
+            f"{Q5C} §4 and §7.1 (real-time/real-temperature data)"
     elif storage == "frozen":
         key, cap, rule, source = "frozen", x, "frozen storage: based on long-term data, no extrapolation", f"{Q1E} §2.5.2 and §2.5.3 (freezer and below -20 °C)"
     elif storage == "refrigerated":

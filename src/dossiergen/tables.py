@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .limits import meets
-from .model import Model, results_by_batch, results_by_study
+from .model import Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 from .text import pick
 
 BATCHES_PER_TABLE = 5
@@ -104,22 +104,67 @@ def format_range(r: dict | None, units: dict, lang: str) -> str:
 
 
 def batch_pivot(model: Model, spec: dict, batch_ids: list[str], per_table: int = BATCHES_PER_TABLE) -> list[dict]:
-    """Return one table per group of batches: {'batches': [...], 'rows': [(test, [result, ...])]}.
+    """Return one table per group of batches: {'batches': [...], 'rows': [(test, [result, ...])],
+    'versions': [...], 'earlier': [...]}.
 
-    Tests come in specification order; a test a batch was not tested for shows as absent.
-    Out-of-specification results are flagged in 'oos'.
+    Tests come in specification order; a test a batch was not tested for shows as absent. Each
+    batch is judged against the specification version it was tested against (its own criteria,
+    model.version_test): 'oos' flags results outside them, 'criteria' holds them per batch, and
+    'earlier' describes each earlier version of the group's batches (see earlier_versions).
     """
     by_batch = results_by_batch(model)
     batches = [b.data for b in (model.get(i, "batch") for i in batch_ids) if b is not None]
     tables = []
     for group in balanced_chunks(batches, per_table):
+        versions = [tested_version(spec, b) for b in group]
         rows = []
         for test in spec.get("tests", []):
             found = [_result_for(by_batch.get(b["id"], []), test["id"]) for b in group]
-            rows.append({"test": test, "results": found,
-                         "oos": [meets(test["acceptance"]["limit"], r.get("value")) is False if r else False for r in found]})
-        tables.append({"batches": group, "rows": rows})
+            # a result of a test its version did not have (reported by validate) is judged by the current criteria
+            criteria = [criterion_for(spec, v, test["id"]) for v in versions]
+            rows.append({"test": test, "results": found, "criteria": criteria,
+                         "oos": [meets(c.get("limit"), r.get("value")) is False if r else False for r, c in zip(found, criteria)]})
+        table = {"batches": group, "rows": rows, "versions": versions}
+        table["earlier"] = earlier_versions(spec, table)
+        tables.append(table)
     return tables
+
+
+def tested_version(spec: dict, batch: dict):
+    """Return the version of `spec` a batch was tested against (the current one when it names
+    another specification, no version or an unknown one)."""
+    ref = batch.get("specification") if isinstance(batch.get("specification"), dict) else {}
+    version = ref.get("version")
+    if ref.get("id") not in (None, spec.get("id")) or spec_tests(spec, version) is None:
+        return spec.get("version")
+    return version
+
+
+def earlier_versions(spec: dict, table: dict) -> list[dict]:
+    """Return, per earlier specification version among a batch table's batches (in the order met):
+    {'version', 'batches' (numbers), 'changed' ([(current test, test as in that version)] whose
+    release criterion differed), 'absent' (current tests that version did not have), 'beyond'
+    ([(batch number, test, result)] within that version's criterion but outside the current one)}."""
+    current = spec.get("version")
+    found: dict = {}
+    for index, (batch, version) in enumerate(zip(table["batches"], table["versions"])):
+        if version == current:
+            continue
+        entry = found.setdefault(version, {"version": version, "batches": [], "changed": [], "absent": [], "beyond": []})
+        entry["batches"].append(batch.get("number", batch.get("id")))
+        for row in table["rows"]:
+            result = row["results"][index]
+            now = (row["test"].get("acceptance") or {}).get("limit")
+            if result and not row["oos"][index] and meets(now, result.get("value")) is False:
+                entry["beyond"].append((entry["batches"][-1], row["test"], result))
+    for version, entry in found.items():
+        for test in spec.get("tests", []):
+            then = version_test(spec, version, test["id"])
+            if then is None:
+                entry["absent"].append(test)
+            elif (then.get("acceptance") or {}) != (test.get("acceptance") or {}):
+                entry["changed"].append((test, then))
+    return list(found.values())
 
 
 def _result_for(results: list[dict], test_id: str) -> dict | None:
@@ -138,10 +183,12 @@ def stability_pivot(model: Model, study: dict, per_table: int = TIME_POINTS_PER_
     points = [p for p in study.get("time_points", []) if p in measured]
     tested = {test for test, _ in by_cell}
     tests = [t for t in spec.get("tests", []) if t["id"] in tested]
+    version = (study.get("specification") or {}).get("version")
+    then = {t["id"]: version_test(spec, version, t["id"]) or t for t in tests}  # the criteria of the version it was tested against
     tables = []
     for group in balanced_chunks(points, per_table):
         rows = [{"test": t, "results": [by_cell.get((t["id"], p)) for p in group]} for t in tests]
-        tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(t) for t in tests}})
+        tables.append({"time_points": group, "rows": rows, "criteria": {t["id"]: _stability_criterion(then[t["id"]]) for t in tests}})
     return tables
 
 

@@ -290,6 +290,16 @@ class Index:
                           if len(value) >= 8 and value in key), [])
         return ", ".join(found[:3]) + (f" (+{len(found) - 3})" if len(found) > 3 else "")
 
+    def digest(self) -> str:
+        """Return a hash of what the index holds (a document that consulted it depends on it)."""
+        import hashlib
+
+        digest = hashlib.sha256(self.chinese.encode())
+        for text, paths in sorted(self.paths.items()):
+            digest.update(("\0" + text + "\1" + "\1".join(paths)).encode())
+        digest.update("\0".join(self.terms.phrases).encode() + repr([p.pattern for p in self.terms.patterns]).encode())
+        return digest.hexdigest()
+
     def stray(self, markdown: str, recorded: list[str]) -> list[str]:
         """Return the pieces of a rendered Chinese document with Latin words that are neither allowed
         terms nor inside a text already recorded as untranslated (English the templates print)."""
@@ -339,6 +349,9 @@ _INDEXES: dict[int, tuple[Dossier, Index]] = {}
 
 def index_for(dossier: Dossier, market: str = "cn") -> Index:
     """Return the Index of a dossier (built once per loaded dossier)."""
+    if hasattr(dossier, "unwrapped"):  # seen by a rendering document: it depends on the index (depends.py)
+        dossier.note_index(market)
+        dossier = dossier.unwrapped
     held = _INDEXES.get(id(dossier))
     if held is None or held[0] is not dossier:
         if len(_INDEXES) > 8:
@@ -358,15 +371,17 @@ def is_biologic(molecule_type) -> bool:
     return molecule_type in BIOLOGICS
 
 
-def substance_terms(text: str, biologic: bool) -> str:
+def substance_terms(text: str, biologic: bool, term: str | None = None) -> str:
     """Return a Chinese fixed text with the drug substance named for the substance type: 原液 for a
-    biological drug substance, 原料药 for a chemical one (the associated review's name is kept)."""
-    if not biologic or "原料药" not in text:
+    biological drug substance, 原料药 for a chemical one, or the given term (an intermediate's name:
+    roles.cn_term); the associated review's name is kept."""
+    term = term or ("原液" if biologic else "原料药")
+    if term == "原料药" or "原料药" not in text:
         return text
     held = {name: f"\ue010{i}\ue011" for i, name in enumerate(_FIXED_NAMES)}
     for name, mark in held.items():
         text = text.replace(name, mark)
-    text = text.replace("原料药/原液", "原液").replace("原料药", "原液")
+    text = text.replace("原料药/原液", term).replace("原料药", term)
     for name, mark in held.items():
         text = text.replace(mark, name)
     return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import unicodedata
 
 from jsonschema import ValidationError
@@ -12,6 +13,7 @@ from . import rules
 from .errors import Problem, sort_problems
 from .environment import undrawable
 from .load import Dossier, SourceFile, json_path, load_dossier
+from .migrate import deprecations
 from .schema import flat_validator_for, schema_of, validator_for
 
 CSV_KINDS = ("batch-results", "stability-results")
@@ -26,11 +28,34 @@ def validate_dossier(dossier: Dossier) -> list[Problem]:
     """Return every schema and semantic problem of the dossier, in file and line order."""
     problems: list[Problem] = list(dossier.problems)
     for rel in sorted(dossier.files):
-        problems += check_file_schema(dossier, dossier.files[rel])
-        problems += check_glyphs(dossier, dossier.files[rel])
+        problems += _file_problems(dossier, dossier.files[rel])
+    problems += deprecations(dossier)
     if not any(p.severity == "error" for p in dossier.problems):
         problems += rules.check_rules(dossier)  # with a file unreadable, references into it cannot resolve
     return sort_problems(dict.fromkeys(problems))
+
+
+def _file_problems(dossier: Dossier, source: SourceFile) -> list[Problem]:
+    """Return the schema and glyph problems of one file, reusing those of the same file content
+    (by content hash, with the code and schemas that judged it) from the build's store."""
+    import marshal
+
+    from .cache import engine_fingerprint, knowledge_fingerprint, store
+
+    key = None
+    if source.digest:
+        key = hashlib.sha256(f"validate-1|{engine_fingerprint()}|{knowledge_fingerprint()}|{dossier.label}|{source.rel}|"
+                             f"{source.kind}|{source.digest}".encode()).hexdigest()
+        found = store().get("validate", key)
+        if found is not None:
+            try:
+                return [Problem.from_dict(p) for p in marshal.loads(found)]
+            except (ValueError, EOFError, TypeError, KeyError):
+                pass
+    problems = check_file_schema(dossier, source) + check_glyphs(dossier, source)
+    if key is not None:
+        store().put("validate", key, marshal.dumps([p.as_dict() for p in problems]))
+    return problems
 
 
 def check_glyphs(dossier: Dossier, source: SourceFile) -> list[Problem]:

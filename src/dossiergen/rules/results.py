@@ -8,7 +8,7 @@ from ..clock import today
 from ..errors import Problem
 from ..limits import describe_limit, meets
 from ..schema import units
-from ..model import Entity, Model, results_by_batch, results_by_study, spec_test, spec_tests
+from ..model import Entity, Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 from ..views.types import TIME_UNITS, TimePoint
 
 
@@ -65,7 +65,9 @@ def check_result_tests(dossier, model: Model) -> list[Problem]:
 
 
 def check_result_limits(dossier, model: Model) -> list[Problem]:
-    """Numeric results outside their structured criterion are reported as warnings."""
+    """Numeric results outside their structured criterion are reported as warnings: the criterion
+    of the specification version the batch or study was tested against (a result obtained under an
+    earlier version is judged by that version's criteria, the ones in force when it was released)."""
     problems = []
     by_batch, by_study = results_by_batch(model), results_by_study(model)
     for batch in model.of_type("batch"):
@@ -82,20 +84,21 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         return []
     problems = []
     name = holder.data.get("number", holder.id) if what == "batch" else holder.id
+    version = ref.get("version")
+    earlier = version is not None and version != spec.data.get("version")
     for result in results:
-        test = spec_test(spec.data, result.get("test"))
+        test = version_test(spec.data, version, result.get("test"))
         if test is None:
             continue
-        criterion = test.get("acceptance")
-        if result.get("time_point", 0) and isinstance(test.get("shelf_life_acceptance"), dict):
-            criterion = test["shelf_life_acceptance"]
+        criterion = criterion_for(spec.data, version, test["id"], shelf_life=bool(result.get("time_point", 0)))
         limit = criterion.get("limit") if isinstance(criterion, dict) else None
         value = result.get("value")
         ok = meets(limit, value) if isinstance(limit, dict) else None
         when = f" at {_when(holder, result['time_point'])}" if "time_point" in result else ""
         if ok is False:
             problems.append(Problem("result.out_of_specification",
-                                    f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " "),
+                                    f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " ")
+                                    + (f" (specification version {version}, which it was tested against)" if earlier else ""),
                                     dossier.location_of(result, "value"), severity="warning",
                                     hint="check the value; an out-of-specification result must be discussed in the dossier"))
         if ok is not None and result.get("unit") in units() and limit.get("unit") and result["unit"] != limit["unit"]:

@@ -60,6 +60,15 @@ def number_text(value) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
+def time_point_label(c: ViewContext, value, unit: str = "months") -> str:
+    """Return a time point's column label: 'Initial', '1 month', '3 months'; in other units the
+    short form '0 h', '6 h', '7 d', '2 wk' (Chinese '6 小时', '7 天', '2 周'): periods.column_label."""
+    from ..periods import column_label
+
+    return column_label(value, unit if unit in ("hours", "days", "weeks") else "months", c.lang, c.t("initial"),
+                        c.t("c_month"), c.t("months"))
+
+
 # batch analyses (3.2.S.4.4, 3.2.P.5.4) ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class ResultsTable:
     rows: tuple
     caption: str
     widths: tuple
+    legend: tuple = ()         # lines under the table: its marks (OOS, OOT) and the notes it cites
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,8 @@ class BatchAnalysesView:
     spec_version: str
     spec_ref: str              # "see Section 3.2.S.4.1" (a link)
     procedures_ref: str
+    lots: tuple = ()           # cell-therapy lots: number, donor, chain of identity, disposition, dose, pending (patientlots.py)
+    lineage: tuple = ()        # genealogy: lot, made from, its material, site, date (genealogy.py)
 
 
 @view("batch-analyses")
@@ -102,19 +114,22 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
             return entity.get("label") if entity else "–"
 
         def substance_batches(b):
-            numbers = [c.get(i).get("number") if c.get(i) else i for i in b.get("substance_batches") or []]
+            numbers = [c.get(i).get("number") if c.get(i) else i for i in c.h.made_from(b)]
             return c.t("c_list_sep").join(numbers) if numbers else "–"
 
         strengths = tuple((b.get("number"), strength(b), substance_batches(b)) for b in batches)
+    extra = {"lots": tuple(map(tuple, c.h.patient_lot_rows(batch_ids))),
+             "lineage": tuple(map(tuple, c.h.genealogy_rows(batch_ids, deeper_only=not is_substance)))}
     spec = c.get(control.get("specification"))
     if not spec:
-        return BatchAnalysesView(rows, strengths, Missing("control.specification"), False, (), False, (), None, "", "", "")
+        return BatchAnalysesView(rows, strengths, Missing("control.specification"), False, (), False, (), None, "", "", "",
+                                 **extra)
     wide, per_table = split_columns(len(batches), 3)
     tables_, oos = [], False
     for group in c.h.batch_pivot(spec["id"], batch_ids, per_table):
         if not group["batches"]:
             continue
-        header = (c.t("test"), c.t("acceptance_criterion"), *(b["number"] for b in group["batches"]))
+        header = (c.t("test"), c.t("acceptance_criterion"), *group["headers"])  # a batch of an earlier version names it
         body = []
         for row in group["rows"]:
             cells = [Text.of(row["test"].get("name")), Limit.of(row["test"].get("acceptance"))]
@@ -126,12 +141,11 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         which = f"{c.t('c_batch_lc')} {first}" if first == last else f"{c.t('c_batches_lc')} {first}–{last}"
         caption = c.t("c_batch_results_caption") + c.t("c_sep") + which
         tables_.append(ResultsTable(header, tuple(body), caption, (3, 3) + (2,) * len(group["batches"])))
-    notes = tuple(c.t("c_tested_against_version").replace("{batch}", str(b.get("number")))
-                  .replace("{tested}", str(b["specification"]["version"])).replace("{current}", str(spec.get("version")))
-                  for b in batches if (b.get("specification") or {}).get("version") != spec.get("version"))
+    # per earlier version: its batches, its criteria that differ, the tests it lacked (render.batch_pivot)
+    notes = tuple(dict.fromkeys(note for group in c.h.batch_pivot(spec["id"], batch_ids, per_table) for note in group["notes"]))
     spec_section, proc_section = ("3.2.S.4.1", "3.2.S.4.2") if is_substance else ("3.2.P.5.1", "3.2.P.5.2")
     return BatchAnalysesView(rows, strengths, None, wide, tuple(tables_), oos, notes, Text.of(spec.get("title")),
-                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section))
+                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra)
 
 
 # stability data (3.2.S.7.3, 3.2.P.8.3) ----------------------------------------------------------
@@ -180,14 +194,14 @@ def _study(c: ViewContext, study: dict) -> StudyData:
     groups = [g for g in c.h.stability_pivot(study, per_table) if g["time_points"]]
     results = []
     for group in groups:
-        labels = [c.time_point(p, unit) for p in group["time_points"]]
+        labels = [time_point_label(c, p, unit) for p in group["time_points"]]
         rows = tuple((Text.of(row["test"].get("name")), Limit.of(group["criteria"][row["test"]["id"]]),
-                      *(Result.of(r) for r in row["results"])) for row in group["rows"])
+                      *(Result.of(r, m) for r, m in zip(row["results"], row["marks_text"]))) for row in group["rows"])
         caption = c.t("c_stability_data_caption") + c.t("c_sep") + f"{c.t('c_batch_lc')} {batch_no}" + c.t("c_sep") + condition
         if len(groups) > 1:
             caption += f" ({labels[0] if len(labels) == 1 else labels[0] + ' – ' + labels[-1]})"
         results.append(ResultsTable((c.t("test"), c.t("acceptance_criterion"), *labels), rows, caption,
-                                    (3, 3) + (2,) * len(labels)))
+                                    (3, 3) + (2,) * len(labels), tuple(group["legend"])))
     return StudyData(heading, wide, tuple(facts), c.t("c_study_design_caption") + c.t("c_sep") + study["id"], tuple(results))
 
 
@@ -332,6 +346,7 @@ class Evaluation:
     reason: object             # Text (Markdown) or Missing, with justified
     oos: str                   # "batch B1, Assay: 89.0 at 12 months; …" or ""
     oot: str
+    crossing_header: str = ""  # "Meets the criterion at (months)" in the unit of the long-term data
 
 
 @dataclass(frozen=True)
@@ -350,6 +365,8 @@ class StabilitySummaryView:
     studies: tuple             # rows: study, batch, condition, purpose, start date, data available
     samples: tuple             # rows: study, container, orientation, primary batch
     data_ref: str              # "see Section 3.2.S.7.3"
+    data_header: str = ""      # "Data available (months)", or "Data available" when a study counts other units
+    principles: str = ""       # a chemically synthesised intermediate: the guidelines applied as principles (roles.py)
 
 
 def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
@@ -361,16 +378,13 @@ def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
                       q1e["conclusion"],
                       c.t("q1e_justified").format(guideline=justification["guideline"]) if justification else None,
                       c.narrative(justification.get("reason"), f"{where}.justification.reason") if justification else None,
-                      "; ".join(q1e["oos"]), "; ".join(q1e["oot"]))
+                      "; ".join(q1e["oos"]), "; ".join(q1e["oot"]), q1e["crossing_header"])
 
 
 def _data_available(c: ViewContext, study: dict) -> str:
     """Return the latest time point with results ('18', '24 hours'), or a dash."""
     latest = max((p for group in c.h.stability_pivot(study) for p in group["time_points"]), default=None)
-    if latest is None:
-        return "–"
-    unit = study.get("time_unit", "months")
-    return number_text(latest) + ("" if unit == "months" else f" {c.t('time_unit_' + unit)}")
+    return c.h.data_period(study, latest)
 
 
 @view("stability-summary")
@@ -380,7 +394,7 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
     where = f"stability.claims[subject={subject}]"
     claims = []
     for claim in c.h.claims_of(subject):
-        facts = [(c.t(claim["kind"]), f"{claim.get('months')} {c.t('months')}"), (c.t("storage"), Text.of(claim.get("storage")))]
+        facts = [(c.t(claim["kind"]), c.h.claim_period(claim)), (c.t("storage"), Text.of(claim.get("storage")))]
         if "in_use" in claim:
             facts.append((c.t("c_in_use"), Text.of(claim["in_use"])))
         claims.append(Claim(tuple(facts), f"{c.t('c_claim_caption')} ({c.t(claim['kind'])})",
@@ -395,8 +409,10 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
                         c.t("c_orientation_" + study["orientation"]) if "orientation" in study else "–",
                         (c.t("c_yes") if study["primary"] else c.t("c_no")) if "primary" in study else "–"))
     missing_studies = None if studies else Missing(f"stability.studies[subject={subject}]")
+    header = c.t("c_data_available_months") if c.h.all_in_months(studies) else c.t("c_data_available")
     return StabilitySummaryView(None if claims else Missing(f"stability.claims[subject={subject}]"), tuple(claims),
-                                missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"))
+                                missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"),
+                                header, c.h.principles_line(owner) if is_substance else "")
 
 
 # analytical procedure (3.2.S.4.2, 3.2.P.5.2, 3.2.P.4.2 for one method) ---------------------------
@@ -504,6 +520,7 @@ class JustificationView:
     spec_version: str
     spec_ref: str
     history: tuple             # rows: version, changes (empty: no change described)
+    shelf_life: tuple = ()     # rows: test, release, shelf life, why the wider shelf-life criterion (ICH Q6A §2.2, Q6B §2.5)
 
 
 @view("justification")
@@ -531,7 +548,7 @@ def justification(c: ViewContext) -> JustificationView:
     else:
         history = []
     return JustificationView(text, None, tuple(rows), batches, batch_ref, Text.of(spec.get("title")),
-                             str(spec.get("version")), spec_ref, tuple(history))
+                             str(spec.get("version")), spec_ref, tuple(history), tuple(map(tuple, c.h.shelf_life_justifications(spec))))
 
 
 # regional information (3.2.R) ---------------------------------------------------------------------

@@ -281,8 +281,8 @@ def quality_standard(c: ViewContext) -> QualityStandardView:
     qs = c.h.regional_data("quality_standard")
     suffix = "_biologic" if qs["biologic"] else ""
     subjects = [_quality_subject(c, p, c.t("cn_qs_product" + suffix), "3.2.P.5.1", "3.2.P.3.3", False) for p in qs["products"]]
-    subjects += [_quality_subject(c, s, c.t("cn_qs_substance" + suffix), "3.2.S.4.1", "3.2.S.2.2", len(qs["substances"]) > 1)
-                 for s in qs["substances"]]
+    subjects += [_quality_subject(c, s, c.t(s.get("label_key") or "cn_qs_substance" + suffix), "3.2.S.4.1", "3.2.S.2.2",
+                                  len(qs["substances"]) > 1) for s in qs["substances"]]  # label_key: by role (roles.py)
     return QualityStandardView(c.t("cn_qs_intro" + suffix), tuple(subjects))
 
 

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 from ..cache import DocumentCache, document_key
+from .. import stopwatch
 from ..clock import now, pin
 from ..environment import check_tools
 from . import libreoffice, pdf
@@ -48,6 +49,8 @@ class DocumentWriter:
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.order: dict[str, int] = {}  # key -> index within its batch
         self.submitted = self.done = 0
+        self.timed: set[int] = set()
+        self.futures: list = []
 
     def __enter__(self) -> "DocumentWriter":
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
@@ -70,7 +73,7 @@ class DocumentWriter:
                 else:
                     self.found[key] = cached
         for batch in _batches(todo, self.workers):
-            future = self.pool.submit(write_documents, [todo[key] for key in batch], self.engine, self.epoch)
+            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch)
             for index, key in enumerate(batch):
                 self.pending[key], self.order[key] = future, index
         self.submitted += len(todo)
@@ -83,7 +86,12 @@ class DocumentWriter:
         for key in keys:
             if key in self.pending:
                 future = self.pending.pop(key)
-                self.found[key] = written = future.result()[self.order.pop(key)]
+                batch, times = future.result()
+                if id(future) not in self.timed:  # a batch's stage times are counted once
+                    self.timed.add(id(future))
+                    self.futures.append(future)  # held, so that its id is not reused
+                    stopwatch.current().merge(times)
+                self.found[key] = written = batch[self.order.pop(key)]
                 self.cache.put(key, written)
                 self.done, fresh = self.done + 1, fresh + 1
                 if self.progress:
@@ -99,6 +107,13 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
     return PDF_ENGINES[engine](jobs)
 
 
+def _write_timed(jobs: list[Job], engine: str, epoch: int) -> tuple[list[Written], dict]:
+    """write_documents in a writer process, with the seconds of its stages (stopwatch.STAGES)."""
+    watch = stopwatch.reset()
+    written = write_documents(jobs, engine, epoch)
+    return written, watch.as_dict()
+
+
 def _parts(job: Job) -> tuple:
     """Return (markdown, docx_meta, pdf_meta, attachments) of a job with or without attachments."""
     return tuple(job) if len(job) == 4 else (*job, ())
@@ -106,20 +121,27 @@ def _parts(job: Job) -> tuple:
 
 def _with_typst(jobs: list[Job]) -> list[Written]:
     jobs = [_parts(job) for job in jobs]
-    converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
+    watch = stopwatch.current()
+    with watch.stage("convert", len(jobs)):
+        converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
     written = []
     for done, (_, docx_meta, pdf_meta, _) in zip(converted, jobs):
         pdf_bytes, pages = typeset_pdf(done.typst, pdf_meta)  # first: the DOCX contents take its page numbers
-        written.append((finish_docx(done.docx, docx_meta, pages, pdf.contents(pdf_bytes)), pdf_bytes, pages))
+        with watch.stage("finish DOCX", 1):
+            written.append((finish_docx(done.docx, docx_meta, pages, pdf.contents(pdf_bytes)), pdf_bytes, pages))
     return written
 
 
 def _with_libreoffice(jobs: list[Job]) -> list[Written]:
     """The PDF is LibreOffice's rendition of the finished DOCX."""
     jobs = [_parts(job) for job in jobs]
-    converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
-    docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _, _) in zip(converted, jobs)]
-    pdfs = render_pdfs([(data, pdf_meta) for data, (_, _, pdf_meta, _) in zip(docx, jobs)])
+    watch = stopwatch.current()
+    with watch.stage("convert", len(jobs)):
+        converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
+    with watch.stage("finish DOCX", len(jobs)):
+        docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _, _) in zip(converted, jobs)]
+    with watch.stage("compile PDF", len(jobs)):
+        pdfs = render_pdfs([(data, pdf_meta) for data, (_, _, pdf_meta, _) in zip(docx, jobs)])
     return [(data, *pdf) for data, pdf in zip(docx, pdfs)]
 
 

@@ -80,13 +80,18 @@ def _page_variables(prefix: str, page: Page) -> dict[str, str]:
 
 def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
     """Return the PDF bytes and page count of one document's typst source."""
+    from .. import stopwatch
+
+    watch = stopwatch.current()
     try:
-        raw = _compiler().compile(input=source.encode("utf-8"), pdf_standards=[PDF_STANDARD],
-                                  timestamp=int(now().timestamp()), root=_empty_root())
+        with watch.stage("compile PDF", 1):
+            raw = _compiler().compile(input=source.encode("utf-8"), pdf_standards=[PDF_STANDARD],
+                                      timestamp=int(now().timestamp()), root=_empty_root())
     except RuntimeError as exc:
         raise ToolError("typst failed", (Problem("write.typst_failed", str(exc)[:500],
                                                  hint="this is a template or engine problem; please report it"),)) from exc
-    return finish_pdf(raw, meta)
+    with watch.stage("finish PDF", 1):
+        return finish_pdf(raw, meta)
 
 
 def contents(pdf: bytes) -> list[tuple[str, int]]:
