@@ -111,7 +111,7 @@ def test_failed_build_leaves_previous_output(built, tmp_path):
 
 def test_final_build_fails_on_missing_data(tmp_path):
     source = materialise_case("minimal", tmp_path)
-    apply_edits(source, [{"file": "stability.yaml", "find": "claims:\n", "replace": "claims:\n  - {subject: ds-minitab, kind: retest_period, months: 12, storage: Store below 25 °C., basis: x}\n"}])
+    apply_edits(source, [{"file": "stability.yaml", "find": "claims:\n", "replace": "claims:\n  - {subject: ds-minitab, kind: retest_period, period: 12, storage: Store below 25 °C., basis: x}\n"}])
     draft = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"))
     assert draft.exit_code == 0
     final = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "b"), "--final")

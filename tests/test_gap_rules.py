@@ -180,7 +180,7 @@ def test_covers_retest_period_of_the_substance(minimal):
     assert _places(gaps) == [("substances/ds-minitab.yaml", 2)]
     assert gaps[0].detail == "'ds-minitab' is not covered by the stability claims (stability.yaml)"
     assert _gaps(minimal, "us", "ind", "core.shelf-life-product") == []
-    apply_edits(minimal, [{"file": "stability.yaml", "append": "  - subject: ds-minitab\n    kind: retest_period\n    months: 12\n"
+    apply_edits(minimal, [{"file": "stability.yaml", "append": "  - subject: ds-minitab\n    kind: retest_period\n    period: 12\n"
                            "    storage: Store below 25 °C.\n    basis: Twelve months of long-term data.\n"}])
     assert _gaps(minimal, "us", "ind", "core.retest-period-substance") == []
 

@@ -30,7 +30,7 @@ def _copy(source: Path, tmp_path: Path) -> Path:
     return target
 
 
-SOLUTION_CLAIM = "  - subject: dp-ordesimab-solution\n    kind: shelf_life\n    months: 36\n"
+SOLUTION_CLAIM = "  - subject: dp-ordesimab-solution\n    kind: shelf_life\n    period: 36\n"
 
 
 def test_an_antibody_that_over_claims_its_shelf_life_is_a_blocking_gap(tmp_path):
@@ -42,7 +42,7 @@ def test_an_antibody_that_over_claims_its_shelf_life_is_a_blocking_gap(tmp_path)
     assert gaps[0].detail.startswith("48 months claimed; 36 months of long-term data support at most 36 months")
     assert "ICH Q5C" in gaps[0].detail and "Q5C" in gaps[0].source
     lines = (folder / "stability.yaml").read_text("utf-8").splitlines()
-    assert lines[gaps[0].location.line - 1].strip() == "months: 48"
+    assert lines[gaps[0].location.line - 1].strip() == "period: 48"
     assert gaps[0].as_problem(final=True).severity == "error"
 
 

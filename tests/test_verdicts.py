@@ -131,7 +131,8 @@ FAILING_CASE = {"core.data-references": "unknown-batch", "core.data-composition"
                 "core.data-time-points": "stability-time-points", "core.data-identifiers": "identifiers",
                 "core.data-dates": "dates", "core.data-units": "unknown-unit", "core.data-narratives": "raw-markup",
                 "core.data-files": "figure-outside", "core.data-limit-texts": "limit-text-mismatch",
-                "core.data-supplied": "supplied-heading"}
+                "core.data-supplied": "supplied-heading", "core.data-genealogy": "genealogy",
+                "core.data-patient-lots": "patient-lots"}
 
 
 @pytest.mark.parametrize("rule_id", sorted(FAILING_CASE))

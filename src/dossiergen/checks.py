@@ -183,8 +183,9 @@ NAMED_SETS.update({"EEA": EEA, "EEA+MRA": EEA + EU_MRA})
 def _biological(model: Model, substance: dict) -> bool:
     """A substance is biological unless chemically synthesised: a drug-linker, or any substance of
     a small-molecule, peptide or oligonucleotide product (ICH Q6A/Q11 versus Q5C/Q6B)."""
-    molecule = (model.single("application") if model else {}).get("molecule_type")
-    return molecule in BIOTECH and substance.get("role") != "drug_linker"
+    from .roles import is_biological
+
+    return is_biological(model, substance)
 
 
 def _recognised_gmp(model: Model, site: dict) -> bool:
@@ -372,13 +373,19 @@ def check_remaining_shelf_life(model: Model, check: dict) -> Outcome:
     def failure(item):
         batch = resolve(model, item, None)
         claim = claims.get(batch.get("subject"))
-        if not claim or not isinstance(claim.get("months"), int):
-            return f"'{label(item)}': its subject '{batch.get('subject')}' has no shelf-life claim in months"
+        from .periods import claim_period
+
+        period = claim_period(claim)
+        if period is None:
+            return f"'{label(item)}': its subject '{batch.get('subject')}' has no shelf-life claim with a period"
         try:
             made = dt.date.fromisoformat(batch.get("date"))
         except (TypeError, ValueError):
             return f"'{label(item)}' has no manufacturing date"
-        left = claim["months"] - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
+        if period.unit == "months" and period.value == int(period.value):
+            left = int(period.value) - (when.year - made.year) * 12 - (when.month - made.month) - (when.day < made.day)
+        else:  # a period in hours, days or weeks: what is left of it, in months
+            left = round(((made - when).days * 24 + period.hours) / (24 * 365.25 / 12), 1)
         return None if left >= check["months"] else \
             f"'{label(item)}' has {left} months of shelf life left on {on}; at least {check['months']} are needed"
     return _over(model, check, "batches", failure)

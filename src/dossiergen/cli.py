@@ -260,6 +260,33 @@ def stability(dossier: Path, as_json: bool, csv_file: Path | None, lower: float 
         click.echo("\n".join(shelflife.describe(result)))
 
 
+@cli.command()
+@_dossier_option
+@click.option("--dry-run", is_flag=True, help="List the changes without writing them.")
+def migrate(dossier: Path, dry_run: bool) -> None:
+    """Upgrade a dossier written for an older schema version to the current one, in place.
+
+    YAML comments, quoting and layout are kept; every change is listed with its place."""
+    from .migrate import migrate_folder
+    from .validate import validate_folder
+
+    result = _run(lambda: migrate_folder(dossier, dry_run=dry_run))
+    for change in result.changes:
+        click.echo(change)
+    if result.old == result.new:
+        click.echo(f"{dossier}: already at schema version {result.new}; nothing to change", err=True)
+        sys.exit(EXIT_OK)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{dossier}: schema version {result.old} -> {result.new}: {len(result.changes)} change(s), "
+               f"{verb} {len(result.files)} file(s)", err=True)
+    if not dry_run:
+        problems = _run(lambda: validate_folder(dossier))
+        _report(problems, "text")
+        errors = count_errors(problems)
+        click.echo(f"{dossier}: after migration {errors} error(s), {len(problems) - errors} warning(s)", err=True)
+        sys.exit(_exit_code(errors, 0, False))
+
+
 @cli.group()
 def translate() -> None:
     """Translation of the dossier for China: XLIFF export for translators and CAT tools, and import."""

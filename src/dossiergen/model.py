@@ -107,7 +107,7 @@ class Model:
 
 # Fields of a batch (schemas/batches.schema.json) that name the lots it was made from; a parent
 # may have parents of its own, so the genealogy has any depth. A new parent field is added here.
-PARENT_FIELDS = ("substance_batches",)
+PARENT_FIELDS = ("made_from", "substance_batches")  # substance_batches: the schema version 1 name (genealogy.py)
 
 
 @dataclass(frozen=True)

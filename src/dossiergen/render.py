@@ -165,7 +165,9 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
+                       "time_label", "claim_period", "data_period", "all_in_months",
+                       "principles_line", "patient_lot_rows"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -206,6 +208,11 @@ class _Helpers:
         """Name the drug substance of a Chinese fixed text by substance type (原液 or 原料药)."""
         if self.context.lang != "zh":
             return text
+        substance = self.document.get("substance")
+        if substance:  # a substance's own documents name it by its role (roles.cn_term)
+            from .roles import cn_term
+
+            return substance_terms(text, True, cn_term(self.context.model, substance))
         return substance_terms(text, is_biologic(self.context.application.get("molecule_type")))
 
     def tx(self, value) -> str:
@@ -379,6 +386,72 @@ class _Helpers:
     def batch_pivot(self, spec_id, batch_ids, per_table: int = tables.BATCHES_PER_TABLE):
         spec = self.get(spec_id)
         return tables.batch_pivot(self.context.model, spec, list(batch_ids or []), per_table) if spec else []
+
+    def made_from(self, batch) -> list[str]:
+        """Return the ids of the lots a batch was made from (made_from, or the older substance_batches)."""
+        from .genealogy import parents_of
+
+        return parents_of(batch)
+
+    def genealogy_rows(self, batch_ids, deeper_only: bool = False) -> list[list[str]]:
+        """Return the rows of the genealogy table over the lots' whole ancestry (empty when none has parents;
+        with deeper_only, also when no parent has parents of its own: 3.2.P.5.4 lists direct ones already)."""
+        from .genealogy import genealogy_rows
+
+        return genealogy_rows(self.context.model, list(batch_ids or []), deeper_only, lambda sid: self.tx(self.get(sid).get("name") or self.get(sid).get("substance")) or str(sid),
+                              self.site_name)
+
+    def time_label(self, value, study) -> str:
+        """Return the column label of a stability time point in its study's unit ('3 months', '6 h', '7 天')."""
+        from .periods import column_label, study_unit
+
+        return column_label(value, study_unit(study), self.context.lang, self.t("initial"), self.t("c_month"), self.t("months"))
+
+    def claim_period(self, claim) -> str:
+        """Return a claim's period with its unit ('36 months', '6 hours', '6 小时')."""
+        from .periods import claim_period
+
+        period = claim_period(claim)
+        return period.label(self.context.lang) if period else self.missing("stability.claims.period")
+
+    def patient_lot_rows(self, batch_ids) -> list[list[str]]:
+        """Return the rows of the cell-therapy lot table (donor, chain of identity, disposition, dose,
+        results pending at release); empty when no lot is a cell-therapy lot."""
+        from .model import spec_test
+        from .patientlots import lot_rows
+
+        def test_name(spec_id, test_id):
+            test = spec_test(self.get(spec_id), test_id) if self.get(spec_id) else None
+            return self.tx(test.get("name")) if test else str(test_id)
+
+        return lot_rows(self.context.model, list(batch_ids or []), self.t, self.tx, self.qty, self.rng, test_name)
+
+    def principles_line(self, substance) -> str:
+        """Return, for a chemically synthesised intermediate of a biological product, the sentence naming
+        the small-molecule guidelines whose principles it follows ('' for any other substance)."""
+        from .roles import guidelines
+
+        applied = [g for g in guidelines(self.context.model, substance) if g.applies == "principles"]
+        if not applied:
+            return ""
+        names = self.t("c_list_sep").join(g.guideline for g in applied)
+        return self.t("c_principles_line").format(guidelines=names)
+
+    def all_in_months(self, studies) -> bool:
+        """True when every study counts its time points in months (a column may then say '(months)')."""
+        from .periods import study_unit
+
+        return all(study_unit(s) == "months" for s in studies)
+
+    def data_period(self, study, value) -> str:
+        """Return the longest time point with data of a study: the number for months (the column says
+        months), the number and unit otherwise; '–' without data."""
+        from .periods import duration, number_text, study_unit
+
+        if value is None:
+            return "–"
+        unit = study_unit(study)
+        return number_text(value) if unit == "months" else duration(value, unit, self.context.lang)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         return tables.stability_pivot(self.context.model, study, per_table)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .model import Model, results_by_study
+from .periods import claim_key, claim_period, in_unit, number_text, study_unit
 from .text import pick
 
 BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
@@ -82,15 +83,17 @@ class Group:
     purpose: str
     studies: list[dict]
     attributes: list[Attribute] = field(default_factory=list)
-    data_months: float = 0.0
+    data_months: float = 0.0  # the data period X, counted in the group's unit (months unless its studies say otherwise)
+    unit: str = "months"      # the time unit of the studies' time points: the statistics run in it
 
     @property
     def key(self) -> str:
-        return f"{self.subject}/{self.purpose}/{self.condition}"
+        return f"{self.subject}/{self.purpose}/{self.condition}" + ("" if self.unit == "months" else f"/{self.unit}")
 
     def as_dict(self) -> dict:
         return {"subject": self.subject, "condition": self.condition, "purpose": self.purpose,
                 "studies": [s.get("id") for s in self.studies], "data_months": self.data_months,
+                **({} if self.unit == "months" else {"unit": self.unit}),
                 "attributes": [a.as_dict() for a in self.attributes]}
 
 
@@ -99,7 +102,7 @@ class Verdict:
     """A claim against the shelf life its subject's data support."""
 
     claim: dict
-    months: int
+    months: float                  # the claimed period, in months (the common unit of the rules)
     support: stats.Support | None
     governing: str                 # the attribute that limits the supported period ('' if the cap does)
     reason: str                    # '' when supported; else why not
@@ -128,8 +131,8 @@ def groups(model: Model) -> list[Group]:
     found: dict[tuple, Group] = {}
     for entity in model.of_type("study"):
         s = entity.data
-        key = (s.get("subject"), s.get("condition"), s.get("purpose"))
-        found.setdefault(key, Group(*map(str, key), [])).studies.append(s)
+        key = (s.get("subject"), s.get("condition"), s.get("purpose"), study_unit(s))  # hours never pool with months
+        found.setdefault(key, Group(*map(str, key[:3]), [], unit=key[3])).studies.append(s)
     return list(found.values())
 
 
@@ -143,7 +146,7 @@ def evaluate_group(model: Model, group: Group, studies: list[dict] | None = None
     studies = studies if studies is not None else group.studies
     by_study = results_by_study(model)
     batches = [s.get("batch") for s in studies]
-    out = Group(group.subject, group.condition, group.purpose, studies)
+    out = Group(group.subject, group.condition, group.purpose, studies, unit=group.unit)
     spec = _specification(model, studies[0]) if studies else {}
     months_per_study = []  # X: the shortest data period of the studies with results (a study without
     for s in studies:      # any is the primary-batch count rule's concern, not a zero-month period)
@@ -217,13 +220,18 @@ def _significant_change(model: Model, subject: str, purpose: str) -> bool:
 
 def verdict(model: Model, claim: dict) -> Verdict:
     """Return whether a claim's period is supported by its subject's long-term data."""
-    subject, months = claim.get("subject"), claim.get("months")
-    months = months if _number(months) else 0
+    subject, period = claim.get("subject"), claim_period(claim)
+    # the rules compare in months (the unit of ICH Q1E Appendix A); the statistics ran in the data's unit
+    months = (period.value if period.unit == "months" else period.months) if period else 0
     justified = isinstance(claim.get("justification"), dict)
     group = long_term_group(model, subject)
     if group is None or group.data_months <= 0:
         return Verdict(claim, months, None, "", "there are no long-term stability results for this subject", justified)
-    biotech = model.single("application").get("molecule_type") in BIOTECH
+    if group.unit != "months":
+        return _verdict_in_unit(claim, period, months, group, justified)
+    from .roles import subject_is_biological
+
+    biotech = subject_is_biological(model, subject)  # a drug-linker of an ADC is chemical: Q1E, not Q5C
     evaluated = [a for a in group.attributes if a.evaluation is not None]
     crossings = [(a.evaluation.crossing, a) for a in evaluated if a.evaluation.crossing is not None]
     crossing, governing = min(crossings, key=lambda c: c[0]) if crossings else (None, None)
@@ -243,6 +251,30 @@ def verdict(model: Model, claim: dict) -> Verdict:
     return Verdict(claim, months, support, name, f"{months} months claimed; {why} ({support.source})", justified)
 
 
+def _verdict_in_unit(claim: dict, period, months: float, group: Group, justified: bool) -> Verdict:
+    """A claim judged on long-term data counted in hours, days or weeks: real-time data only (ICH Q5C §6;
+    Q1E Appendix A extrapolates periods of months), so the data support the shorter of the data period
+    and the statistical crossing, both converted to months to compare with the claim."""
+    evaluated = [a for a in group.attributes if a.evaluation is not None]
+    crossings = [(a.evaluation.crossing, a) for a in evaluated if a.evaluation.crossing is not None]
+    crossing, governing = min(crossings, key=lambda c: c[0]) if crossings else (None, None)
+    to_months = lambda value: None if value is None else in_unit(value, group.unit, "months")
+    cap = to_months(group.data_months)
+    support = stats.Support("real_time", cap if crossing is None else min(cap, to_months(crossing)), cap, cap,
+                            f"a period counted in {group.unit}: real-time data only, no extrapolation",
+                            f"{stats.Q5C} §6 and {stats.Q1E}, Appendix A", to_months(crossing))
+    name = pick(governing.test.get("name"), "en") if governing and to_months(crossing) <= cap else ""
+    if months <= support.months + 1e-9:
+        return Verdict(claim, months, support, name, "", justified)
+    shown = lambda value: f"{number_text(in_unit(value, 'months', group.unit))} {group.unit}"
+    claimed = f"{number_text(period.value)} {period.unit}"
+    if name:
+        why = f"the 95 % confidence bound of '{name}' meets its limit at {shown(support.crossing)}; the data support {shown(support.months)}"
+    else:
+        why = f"{shown(cap)} of long-term data support at most {shown(cap)}: {support.rule}"
+    return Verdict(claim, months, support, name, f"{claimed} claimed; {why} ({support.source})", justified)
+
+
 def verdicts(model: Model) -> list[Verdict]:
     """Return the verdict of every claim in stability.yaml."""
     claims = model.single("stability").get("claims", []) or []
@@ -257,7 +289,7 @@ def check_claims(model: Model, justified: bool):
             detail = found.reason
             if justified:
                 detail += f"; justified by the applicant under {found.claim['justification'].get('guideline')}"
-            yield model.dossier.location_of(found.claim, "months"), detail
+            yield model.dossier.location_of(found.claim, claim_key(found.claim)), detail
 
 
 # --- plain tables (dossiergen stability --csv) and text reports -----------------------------------
@@ -350,7 +382,8 @@ def report_lines(model: Model) -> list[str]:
     for found in verdicts(model):
         status = "supported" if found.supported else ("justified over-claim" if found.justified else "NOT SUPPORTED")
         support = found.support
-        lines.append(f"claim {found.claim.get('subject')}: {found.months} months: {status}"
+        period = claim_period(found.claim)
+        lines.append(f"claim {found.claim.get('subject')}: {period.label() if period else 'no period'}: {status}"
                      + (f"; data support {support.months:.1f} months ({support.rule}; {support.source})" if support else
                         f"; {found.reason}"))
         if found.reason and support:
@@ -406,8 +439,7 @@ def _hours(text: str) -> float:
 def _study_hours(model: Model, study: dict) -> float:
     """Return the longest time point with results of a study, in hours."""
     points = [r.get("time_point") for r in _result_rows(model, study) if _number(r.get("time_point"))]
-    per = {"hours": 1, "days": 24}.get(study.get("time_unit", "months"), 730.5)
-    return max(points, default=0) * per
+    return in_unit(max(points, default=0), study_unit(study), "hours")
 
 
 def check_in_use(model: Model):
@@ -575,15 +607,27 @@ def _months_text(value: float | None) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
 
 
+def _in(value: float | None, unit: str, lang: str, t) -> str:
+    """Return a duration counted in unit as the documents print it: '24 months' / '24个月', '6 hours' / '6小时'."""
+    if value is None:
+        return ""
+    word = {"months": ("months", "个月"), "weeks": ("weeks", "周"), "days": ("days", "天"), "hours": ("hours", "小时")}[unit]
+    return f"{_months_text(value)}{word[1]}" if lang == "zh" else f"{_months_text(value)} {word[0]}"
+
+
 def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
     """Return the evaluation of a claim in words and table cells of the document language.
 
-    t(key) returns a label (labels-q1e.yaml). None when the subject has no long-term results."""
+    t(key) returns a label (labels-q1e.yaml). None when the subject has no long-term results.
+    Durations print in the unit of the long-term data (the statistics ran in it); the claim in its own."""
     found = verdict(model, claim)
     group = long_term_group(model, claim.get("subject"))
     if group is None or found.support is None:
         return None
     support = found.support
+    unit = group.unit
+    back = lambda value: None if value is None else in_unit(value, "months", unit)  # Support counts in months
+    period = claim_period(claim)
     primary = any(s.get("primary") for s in group.studies)
     numbers = []
     for s in group.studies:
@@ -593,7 +637,7 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             numbers.append(number)
     intro = t("q1e_method").format(condition=t("c_cond_" + group.condition),
                                    studies=t("q1e_studies_primary" if primary else "q1e_studies_all"),
-                                   batches=t("c_list_sep").join(numbers), months=_months_text(group.data_months))
+                                   batches=t("c_list_sep").join(numbers), months=_in(group.data_months, unit, lang, t))
     rows = []
     for a in group.attributes:
         name, criterion = pick(a.test.get("name"), lang), pick(a.criterion.get("text"), lang)
@@ -602,29 +646,30 @@ def document_summary(model: Model, claim: dict, t, lang: str) -> dict | None:
             rows.append([name, criterion, t("q1e_not_evaluated"), "", "", "", "", ""])
             continue
         bound = t("q1e_bound_two") if e.sided == "two" else t(f"q1e_bound_{e.sides[0]}")
-        crossing = _months_text(e.crossing) if e.crossing is not None else t("q1e_beyond").format(months=f"{stats.SEARCH_MONTHS:g}")
+        crossing = _months_text(e.crossing) if e.crossing is not None else t("q1e_beyond").format(months=f"{stats.SEARCH_MONTHS:g}")  # in the column's unit
         p_intercepts = None if e.model == "separate" else e.p_intercepts  # not tested once slopes differ
         rows.append([name, criterion, t(f"q1e_model_{e.model}"), _p(e.p_slopes), _p(p_intercepts),
                      bound, crossing, e.governing.label if e.governing else ""])
     crossings = [(a.evaluation.crossing, a) for a in group.attributes if a.evaluation and a.evaluation.crossing is not None]
     if crossings:
         when, attribute = min(crossings, key=lambda c: c[0])
-        crossing_text = t("q1e_crossing_months").format(months=_months_text(when), attribute=pick(attribute.test.get("name"), lang))
+        crossing_text = t("q1e_crossing_months").format(months=_in(when, unit, lang, t), attribute=pick(attribute.test.get("name"), lang))
     else:
         crossing_text = t("q1e_crossing_none")
     conclusion = t("q1e_supported" if found.supported else "q1e_not_supported").format(
-        source=_source_text(support.source, lang), cap=_months_text(support.cap), rule=t(f"q1e_rule_{support.key}"),
-        crossing=crossing_text, months=found.months)
+        source=_source_text(support.source, lang), cap=_in(back(support.cap), unit, lang, t), rule=t(f"q1e_rule_{support.key}"),
+        crossing=crossing_text, months=_in(period.value, period.unit, lang, t) if period else "–")
     justification = claim.get("justification") if isinstance(claim.get("justification"), dict) else None
     def shown(a, b, m, v):
-        text = t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}", month=f"{m:g}")
+        text = t("q1e_result_at").format(batch=b, test=pick(a.test.get("name"), lang), value=f"{v:g}",
+                                         month=_in(m, unit, lang, t).replace(_months_text(m), f"{m:g}", 1))
         note = note_for(model, _study_for(model, group, b).get("id"), m, a.id)
         return text + (f" ({str(pick(note, lang)).strip().rstrip('.')})" if note is not None else "")
 
     oos = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oos]
     oot = [shown(a, b, m, v) for a in group.attributes for b, m, v in a.oot]
     return {"verdict": found, "intro": intro, "rows": rows, "conclusion": conclusion, "justification": justification,
-            "oos": oos, "oot": oot}
+            "oos": oos, "oot": oot, "crossing_header": t("q1e_crossing" if unit == "months" else f"q1e_crossing_{unit}")}
 
 
 def _unit_label(code: str, lang: str) -> str:
@@ -644,7 +689,9 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
     if group is None:
         return []
     claims = [c for c in model.single("stability").get("claims", []) or [] if isinstance(c, dict) and c.get("subject") == subject]
-    months = claims[0].get("months") if claims and _number(claims[0].get("months")) else None
+    period = claim_period(claims[0]) if claims else None
+    months = in_unit(period.value, period.unit, group.unit) if period else None  # the claim on the data's time axis
+    months = int(months) if months is not None and months == int(months) else months
     condition = t("c_cond_" + group.condition)
     found = []
     for attribute in group.attributes:
@@ -652,13 +699,15 @@ def trend_figures(model: Model, subject: str, t, lang: str) -> list[tuple]:
             continue
         test = pick(attribute.test.get("name"), lang)
         unit = _unit_label((attribute.criterion.get("limit") or {}).get("unit", ""), lang)
-        labels = {"y": f"{test} ({unit})" if unit and unit != test else test, "months": t("q1e_axis_months"),
+        labels = {"y": f"{test} ({unit})" if unit and unit != test else test,
+                  "months": t("q1e_axis_months" if group.unit == "months" else f"q1e_axis_{group.unit}"),
                   "fit": t("q1e_legend_fit"), "bound": t("q1e_legend_bound"), "limit": t("q1e_legend_limit"),
                   "claim": t("q1e_legend_claim")}
         name = f"trend-{slugify(subject, 30)}-{slugify(attribute.id, 30)}-{lang}"
         attachment = trend_plot(name, attribute.evaluation, attribute.series, labels, lang, months)
         alt = t("q1e_plot_alt").format(test=test, batches=t("c_list_sep").join(s.label for s in attribute.series),
                                        criterion=pick(attribute.criterion.get("text"), lang),
-                                       months=months if months is not None else "–")
+                                       months=_in(months, group.unit, lang, t) if months is not None else "–",
+                                       axis=labels["months"].lower() if lang != "zh" else labels["months"])
         found.append((attachment, alt, t("q1e_plot_caption").format(test=test, condition=condition)))
     return found

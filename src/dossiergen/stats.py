@@ -345,7 +345,7 @@ class Support:
 
 def storage_class(condition: str) -> str:
     """Return 'frozen', 'refrigerated' or 'room' for an ICH long-term storage condition code."""
-    if condition.startswith("-"):
+    if condition.startswith("-") or condition == "ln2_vapour":  # ln2_vapour: vapour phase of liquid nitrogen, ≤ −150 °C
         return "frozen"
     if condition.startswith("5C"):
         return "refrigerated"

@@ -358,15 +358,17 @@ def is_biologic(molecule_type) -> bool:
     return molecule_type in BIOLOGICS
 
 
-def substance_terms(text: str, biologic: bool) -> str:
+def substance_terms(text: str, biologic: bool, term: str | None = None) -> str:
     """Return a Chinese fixed text with the drug substance named for the substance type: 原液 for a
-    biological drug substance, 原料药 for a chemical one (the associated review's name is kept)."""
-    if not biologic or "原料药" not in text:
+    biological drug substance, 原料药 for a chemical one, or the given term (an intermediate's name:
+    roles.cn_term); the associated review's name is kept."""
+    term = term or ("原液" if biologic else "原料药")
+    if term == "原料药" or "原料药" not in text:
         return text
     held = {name: f"\ue010{i}\ue011" for i, name in enumerate(_FIXED_NAMES)}
     for name, mark in held.items():
         text = text.replace(name, mark)
-    text = text.replace("原料药/原液", "原液").replace("原料药", "原液")
+    text = text.replace("原料药/原液", term).replace("原料药", term)
     for name, mark in held.items():
         text = text.replace(mark, name)
     return text

@@ -12,6 +12,7 @@ from . import rules
 from .errors import Problem, sort_problems
 from .environment import undrawable
 from .load import Dossier, SourceFile, json_path, load_dossier
+from .migrate import deprecations
 from .schema import flat_validator_for, schema_of, validator_for
 
 CSV_KINDS = ("batch-results", "stability-results")
@@ -28,6 +29,7 @@ def validate_dossier(dossier: Dossier) -> list[Problem]:
     for rel in sorted(dossier.files):
         problems += check_file_schema(dossier, dossier.files[rel])
         problems += check_glyphs(dossier, dossier.files[rel])
+    problems += deprecations(dossier)
     if not any(p.severity == "error" for p in dossier.problems):
         problems += rules.check_rules(dossier)  # with a file unreadable, references into it cannot resolve
     return sort_problems(dict.fromkeys(problems))

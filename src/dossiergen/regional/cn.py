@@ -126,10 +126,18 @@ def quality_standard_data(model, stage: str) -> dict:
     """Return the 1.3.3 content: per product and substance, the specification tests and process steps."""
     molecule = model.single("application").get("molecule_type")
     products, substances = model.of_type("product"), model.of_type("substance")
+    from ..roles import INTERMEDIATE_ROLES, is_biological, role_of
+
+    def label_key(substance: dict) -> str:  # 原液 (biological), 原料药 (chemical) or the intermediate's name
+        role = role_of(substance)
+        if role in INTERMEDIATE_ROLES or role == "vector":
+            return f"cn_qs_substance_{role}"
+        return "cn_qs_substance_biologic" if is_biological(model, substance) else "cn_qs_substance"
+
     return {"market": "cn", "stage": stage, "section": "1.3.3", "molecule_type": molecule,
             "biologic": molecule in BIOLOGICS,
             "products": [_subject(model, p.data, p.data.get("dosage_form"), i == 0) for i, p in enumerate(products)],
-            "substances": [_subject(model, s.data, s.data.get("manufacturer"), i == 0)
+            "substances": [{**_subject(model, s.data, s.data.get("manufacturer"), i == 0), "label_key": label_key(s.data)}
                            for i, s in enumerate(substances)]}
 
 

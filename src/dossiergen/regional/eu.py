@@ -85,7 +85,7 @@ def eaf_data(model, stage: str) -> dict:
     """Return the eAF data: procedure, MAH, batch release site, manufacturers by role, composition."""
     market, app = model.single("market-eu"), model.single("application")
     products = [p.data for p in model.of_type("product")]
-    substances = [s.id for s in model.of_type("substance") if s.data.get("role", "active") == "active"]
+    substances = [s.id for s in model.of_type("substance")]  # every active-substance site, intermediates included
     mah = market.get("mah")
     return {"market": "eu", "stage": stage, "procedure": market.get("procedure"),
             "proprietary_name": (app.get("proprietary_names") or {}).get("eu"), "inn": _en(app.get("inn")),

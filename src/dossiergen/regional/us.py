@@ -26,7 +26,7 @@ US = "markets.us.form_356h."
 # substance or drug product. Starting materials, importation, batch certification for other markets
 # and distribution are not listed.
 CATEGORY = {**dict.fromkeys(("drug_substance_manufacture", "intermediate_manufacture", "cell_bank_manufacture",
-                             "cell_bank_storage", "drug_product_manufacture"), "manufacture"),
+                             "cell_bank_storage", "drug_product_manufacture", "cell_processing"), "manufacture"),
             **dict.fromkeys(("primary_packaging", "secondary_packaging", "labelling"), "packaging"),
             **dict.fromkeys(("release_testing", "stability_testing"), "testing")}
 SUBMISSION = {"original": "Original application", "amendment": "Amendment to a pending application",

@@ -18,7 +18,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import Model, build_model
 from . import formats, pairs, refs, results
-from .. import supplied
+from .. import genealogy, patientlots, supplied
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,12 @@ RULES = (
          "ICH Q6A/Q6B; ICH M4Q(R1) 3.2.S.4.4 and 3.2.P.5.4 (batch analyses)", results.check_result_limits),
     Rule("core.data-time-points", "Every stability result is at a time point of its study",
          "ICH Q1A(R2) §2.1.7 and §2.2.7 (testing frequency)", results.check_stability_time_points),
+    Rule("core.data-genealogy", "Every lot is made from lots made no later than itself, and no lot descends from itself",
+         "ICH Q7 §6.5 (batch production records name the lots of materials and intermediates used); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4", genealogy.check_genealogy),
+    Rule("core.data-patient-lots", "Patient lots carry their own chain of identity; engineering runs and failed lots are never given to patients",
+         "FDA guidance, Considerations for the Development of CAR T Cell Products (January 2024), CMC (chain of identity); "
+         "EU GMP Part IV (ATMPs) §11.5 (administration of out-of-specification products); ICH M4Q(R1) 3.2.P.5.4",
+         patientlots.check_patient_lots),
     Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
          "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
     Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),

@@ -44,6 +44,7 @@ REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("batches", ("batches", "*", "strength"), ("strength",)),
     ("batches", ("batches", "*", "site"), ("site",)),
     ("batches", ("batches", "*", "specification", "id"), ("specification",)),
+    ("batches", ("batches", "*", "made_from", "*"), ("batch",)),
     ("batches", ("batches", "*", "substance_batches", "*"), ("batch",)),
     ("batch-results", ("*", "batch"), ("batch",)),
     ("stability", ("studies", "*", "subject"), SUBJECT),

@@ -110,19 +110,23 @@ def check_stability_time_points(dossier, model: Model) -> list[Problem]:
     problems, by_study = [], results_by_study(model)
     for study in model.of_type("study"):
         points = study.data.get("time_points") if isinstance(study.data.get("time_points"), list) else None
+        from ..periods import in_unit, study_unit
+
+        unit = study_unit(study.data)  # time points count in the study's unit; the elapsed time is compared in it
         elapsed = _months_since(study.data.get("start_date"))
+        elapsed = in_unit(elapsed, "months", unit) if elapsed is not None else None
         for result in by_study.get(study.id, []):
             point = result.get("time_point")
             if not isinstance(point, (int, float)) or points is None:
                 continue
             if point not in points:
                 problems.append(Problem("stability.time_point_not_in_protocol",
-                                        f"study '{study.id}' has a result at {point} months, not a protocol time point",
+                                        f"study '{study.id}' has a result at {point} {unit}, not a protocol time point",
                                         dossier.location_of(result, "time_point"),
                                         hint=f"protocol time points: {', '.join(str(p) for p in points)}"))
-            elif elapsed is not None and point > elapsed + 0.5:
+            elif elapsed is not None and point > elapsed + in_unit(0.5, "months", unit):
                 problems.append(Problem("stability.time_point_in_future",
-                                        f"study '{study.id}' reports {point} months, but it started {elapsed:.1f} months ago",
+                                        f"study '{study.id}' reports {point} {unit}, but it started {elapsed:.1f} {unit} ago",
                                         dossier.location_of(result, "time_point"),
                                         hint="check the time point and the study's start_date"))
     return problems
