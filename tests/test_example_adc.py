@@ -69,3 +69,12 @@ def test_product_batch_analyses_show_the_lots(us_build):
     for number in ("311L24001", "311L24002", "311L24003"):
         assert number in cells
     assert any(c.startswith("3.9") for c in cells)
+
+
+def test_genealogy_from_antibody_and_drug_linker_lots(us_build):
+    """The conjugate's 3.2.S.4.4 traces each conjugate lot to its antibody and drug-linker lots, and
+    the product's 3.2.P.5.4 follows the chain down to them."""
+    conjugate = _cells(us_build, _entry(us_build, "3.2.S.4.4", "Quenatuzumab vedotin"))
+    assert {"311C23001", "311M23001", "LY-DL-2301"} <= set(conjugate)
+    product = _cells(us_build, _entry(us_build, "3.2.P.5.4"))
+    assert {"311C23001", "LY-DL-2301"} <= set(product)
