@@ -10,27 +10,13 @@ from dossiergen.validate import validate_dossier
 
 # Two more lots of the drug substance's starting intermediates: an 'antibody' lot and a 'linker' lot
 # (any lots of the register will do), and the drug substance lot made from both.
-PARENTS = """  - id: b-int-a
-    number: INT-A-01
-    subject: ds-minitab
-    site: site-api
-    scale: pilot
-    size: {value: 2, unit: kg}
-    date: "2025-01-15"
-    process_version: A
-    uses: [development]
-    specification: {id: spec-ds, version: "2.0"}
-  - id: b-int-b
-    number: INT-B-07
-    subject: ds-minitab
-    site: site-api
-    scale: pilot
-    size: {value: 1, unit: kg}
-    date: "2025-02-20"
-    process_version: A
-    uses: [development]
-    specification: {id: spec-ds, version: "2.0"}
-"""
+def _lot_yaml(lot_id: str, number: str, kg: int, date: str) -> str:
+    return (f"  - id: {lot_id}\n    number: {number}\n    subject: ds-minitab\n    site: site-api\n    scale: pilot\n"
+            f"    size: {{value: {kg}, unit: kg}}\n    date: \"{date}\"\n    process_version: A\n    uses: [development]\n"
+            "    specification: {id: spec-ds, version: \"2.0\"}\n")
+
+
+PARENTS = _lot_yaml("b-int-a", "INT-A-01", 2, "2025-01-15") + _lot_yaml("b-int-b", "INT-B-07", 1, "2025-02-20")
 DS_PARENTS = {"file": "batches.yaml", "find": "    process_version: A\n    uses: [toxicology, clinical]\n",
               "replace": "    process_version: A\n    uses: [toxicology, clinical]\n    made_from: [b-int-a, b-int-b]\n"}
 
@@ -123,3 +109,16 @@ def test_a_long_chain_of_lots_is_checked_without_exhausting_recursion(tmp_path):
     dossier = load_dossier(folder, label="dossier")
     assert _errors(folder) == []
     assert len(ancestry(build_model(dossier), ["b-chain-2999"])) == 2999
+
+
+def test_the_genealogy_rule_is_not_applicable_without_links(tmp_path):
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.model import build_model
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.data-genealogy")
+    verdict = lambda folder: evaluate_rule(build_model(load_dossier(folder, label="dossier")), rule, "ind")
+    linked = _dossier(tmp_path / "linked")
+    assert verdict(linked).status == "met" and verdict(linked).reason == "all 2 lots with parent lots checked"
+    bare = materialise_case("minimal", tmp_path / "bare")
+    apply_edits(bare, [{"file": "batches.yaml", "find": "    made_from: [b-ds-001]\n", "replace": ""}])
+    assert verdict(bare).status == "n/a"

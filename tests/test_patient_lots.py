@@ -91,3 +91,15 @@ def test_a_single_dose_per_kg_and_a_lot_without_cells_print_plainly(tmp_path):
     assert "| 2\u00a0×10⁶ cells per kg body weight |" in _row(_render(folder))
     plain = materialise_case("minimal", tmp_path / "plain")
     assert "Patient lots" not in _render(plain)  # a tablet lot has no donor or disposition: no such table
+
+
+def test_the_patient_lot_rule_is_met_missing_or_not_applicable(tmp_path):
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.model import build_model
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.data-patient-lots")
+    verdict = lambda folder: evaluate_rule(build_model(load_dossier(folder, label="dossier")), rule, "ind")
+    assert verdict(materialise_case("minimal", tmp_path / "tablets")).status == "n/a"  # no cell lot: nothing to judge
+    good = _lot(tmp_path / "good", "    disposition: {status: released}\n")
+    assert verdict(good).status == "met" and "1 cell-therapy lots" in verdict(good).reason
+    assert verdict(_lot(tmp_path / "bad", "    disposition: {status: failed_manufacture}\n")).status == "missing"

@@ -450,11 +450,13 @@ def _derived_triggers(model: Model, route: dict, criteria: dict) -> list[str]:
 def check_consistency(model: Model, check: dict) -> Outcome:
     """A semantic rule of validate, over every data file of the dossier: each problem it finds
     (an error, or a warning such as a result outside its specification) is a finding."""
-    from .rules import run_rule
+    from .rules import BY_ID, run_rule
 
-    files = len(model.dossier.files)
     findings = tuple((p.location or Location(model.dossier.label), p.message) for p in run_rule(check["rule"], model))
-    return Outcome(files, findings, Location(model.dossier.label), "data files")
+    scope = BY_ID[check["rule"]].scope
+    if scope:  # a rule about some entities only: n/a without them (the pack entry's when_empty)
+        return Outcome(max(scope[0](model), len(findings)), findings, Location(model.dossier.label), scope[1])
+    return Outcome(len(model.dossier.files), findings, Location(model.dossier.label), "data files")
 
 
 @check_kind("stability_claims")

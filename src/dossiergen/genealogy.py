@@ -71,6 +71,11 @@ def check_genealogy(dossier, model: Model) -> list[Problem]:
     return problems
 
 
+def count_linked(model: Model) -> int:
+    """Return how many lots record the lots they were made from (the genealogy rule's scope)."""
+    return sum(1 for b in model.of_type("batch") if parents_of(b.data))
+
+
 def _cycles(dossier, batches: dict[str, dict]) -> list[Problem]:
     """Return one problem per cycle of two or more lots, located at the entry that closes it
     (an explicit stack: a chain of thousands of lots must not exhaust Python's recursion)."""

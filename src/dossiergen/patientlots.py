@@ -22,6 +22,11 @@ def is_cell_lot(batch: dict) -> bool:
     return isinstance(batch.get("donor"), dict) or isinstance(batch.get("disposition"), dict)
 
 
+def count_cell_lots(model: Model) -> int:
+    """Return how many lots are cell-therapy lots (the patient-lot rule's scope)."""
+    return sum(1 for b in model.of_type("batch") if is_cell_lot(b.data))
+
+
 def check_patient_lots(dossier, model: Model) -> list[Problem]:
     """Chains of identity are unique; engineering runs and failed lots are never given to patients;
     the tests pending at release are tests of the lot's specification; a dose range runs low to high."""

@@ -166,7 +166,7 @@ class _Helpers:
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures", "made_from", "genealogy_rows",
-                       "time_label", "claim_period", "data_period", "all_in_months",
+                       "claim_period", "data_period", "all_in_months",
                        "principles_line", "patient_lot_rows"):
             names[helper] = getattr(self, helper)
         return names
@@ -336,7 +336,7 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        text = tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang, self.t)
         if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
                 and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
             self._record(text)
@@ -400,12 +400,6 @@ class _Helpers:
 
         return genealogy_rows(self.context.model, list(batch_ids or []), deeper_only, lambda sid: self.tx(self.get(sid).get("name") or self.get(sid).get("substance")) or str(sid),
                               self.site_name)
-
-    def time_label(self, value, study) -> str:
-        """Return the column label of a stability time point in its study's unit ('3 months', '6 h', '7 天')."""
-        from .periods import column_label, study_unit
-
-        return column_label(value, study_unit(study), self.context.lang, self.t("initial"), self.t("c_month"), self.t("months"))
 
     def claim_period(self, claim) -> str:
         """Return a claim's period with its unit ('36 months', '6 hours', '6 小时')."""

@@ -29,6 +29,9 @@ class Rule:
     title: str
     source: str
     check: Callable[[Dossier, Model], list[Problem]]
+    # A rule about some entities only (lots with parents, cell-therapy lots) counts them, so that with
+    # none it is n/a, never met: (count function, noun, reason when there is none).
+    scope: tuple[Callable[[Model], int], str, str] | None = None
 
 
 RULES = (
@@ -43,11 +46,13 @@ RULES = (
     Rule("core.data-time-points", "Every stability result is at a time point of its study",
          "ICH Q1A(R2) §2.1.7 and §2.2.7 (testing frequency)", results.check_stability_time_points),
     Rule("core.data-genealogy", "Every lot is made from lots made no later than itself, and no lot descends from itself",
-         "ICH Q7 §6.5 (batch production records name the lots of materials and intermediates used); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4", genealogy.check_genealogy),
+         "ICH Q7 §6.5 (batch production records name the lots of materials and intermediates used); ICH M4Q(R1) 3.2.S.4.4, 3.2.P.5.4", genealogy.check_genealogy,
+         (genealogy.count_linked, "lots with parent lots", "no lot records the lots it was made from")),
     Rule("core.data-patient-lots", "Patient lots carry their own chain of identity; engineering runs and failed lots are never given to patients",
          "FDA guidance, Considerations for the Development of CAR T Cell Products (January 2024), CMC (chain of identity); "
          "EU GMP Part IV (ATMPs) §11.5 (administration of out-of-specification products); ICH M4Q(R1) 3.2.P.5.4",
-         patientlots.check_patient_lots),
+         patientlots.check_patient_lots, (patientlots.count_cell_lots, "cell-therapy lots", "the dossier has no cell-therapy lots "
+                                          "(no lot with a donor or a disposition)")),
     Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
          "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
     Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),
@@ -84,4 +89,5 @@ def as_pack() -> list[dict]:
     return [{"id": rule.id, "title": rule.title, "source": rule.source,
              "severity": "advisory" if rule.id == "core.data-result-limits" else "blocking",
              "fix": "correct the data at each place named (validate lists them with a hint each)",
-             "check": {"kind": "consistency", "rule": rule.id}} for rule in RULES]
+             "check": {"kind": "consistency", "rule": rule.id},
+             **({"when_empty": {"status": "n/a", "reason": rule.scope[2]}} if rule.scope else {})} for rule in RULES]
