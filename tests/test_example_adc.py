@@ -1,0 +1,80 @@
+"""The antibody-drug conjugate example (examples/quenatuzumab-vedotin): three drug-substance trees
+(antibody intermediate, drug-linker, conjugate) and one lyophilised product, built for the US."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import docx
+import pytest
+
+from conftest import ROOT
+from dossiergen.build import build_dossier, validate_folder
+
+SOURCE = ROOT / "examples" / "quenatuzumab-vedotin"
+SUBSTANCES = {"Quenatuzumab (antibody intermediate)", "Vedotin drug-linker (mc-vc-PABC-MMAE)", "Quenatuzumab vedotin"}
+
+
+@pytest.fixture(scope="module")
+def us_build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("adc")
+    build_dossier(SOURCE, "us", "marketing", out, final=False)
+    return out / "us" / "marketing"
+
+
+def _entry(folder: Path, section: str, substance: str | None = None) -> dict:
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    found = [e for e in manifest["documents"] if e["section"] == section
+             and (substance is None or (e.get("instance") or {}).get("substance") == substance)]
+    assert len(found) == 1, (section, substance, [e["id"] for e in found])
+    return found[0]
+
+
+def _cells(folder: Path, entry: dict) -> list[str]:
+    document = docx.Document(folder / entry["docx"])
+    return [p.text for p in document.paragraphs] + [c.text for t in document.tables for r in t.rows for c in r.cells]
+
+
+def test_example_validates_without_errors():
+    problems = validate_folder(SOURCE)
+    assert [p.format() for p in problems if p.severity == "error"] == []
+
+
+def test_three_drug_substance_trees_in_the_ectd(us_build):
+    """Each 3.2.S instance is its own m3-2-s-drug-substance element with its substance and manufacturer."""
+    index = (us_build / "ectd" / "0000" / "index.xml").read_text("utf-8")
+    found = re.findall(r'<m3-2-s-drug-substance substance="([^"]+)" manufacturer="([^"]+)"', index)
+    assert {s for s, _ in found} == SUBSTANCES
+    assert dict(found)["Vedotin drug-linker (mc-vc-PABC-MMAE)"].startswith("Changzhou Lianyun")
+
+
+def test_dar_specification_in_the_conjugate_s41_only(us_build):
+    """The conjugate's 3.2.S.4.1 carries the DAR and free-drug criteria; the antibody's does not."""
+    conjugate = _cells(us_build, _entry(us_build, "3.2.S.4.1", "Quenatuzumab vedotin"))
+    rows = {c for c in conjugate}
+    assert "Average drug-to-antibody ratio (HIC-HPLC)" in rows
+    assert "3.6 – 4.4" in rows
+    assert any(c.startswith("DAR0 (unconjugated antibody)") for c in rows)
+    assert any(c.startswith("Free MMAE") for c in rows)
+    antibody = _cells(us_build, _entry(us_build, "3.2.S.4.1", "Quenatuzumab (antibody intermediate)"))
+    assert not any("drug-to-antibody" in c for c in antibody)
+    assert any(c.startswith("Free thiol") for c in antibody)
+
+
+def test_product_batch_analyses_show_the_lots(us_build):
+    """3.2.P.5.4 of the lyophilised product lists the PPQ lots with their DAR results."""
+    cells = _cells(us_build, _entry(us_build, "3.2.P.5.4"))
+    for number in ("311L24001", "311L24002", "311L24003"):
+        assert number in cells
+    assert any(c.startswith("3.9") for c in cells)
+
+
+def test_genealogy_from_antibody_and_drug_linker_lots(us_build):
+    """The conjugate's 3.2.S.4.4 traces each conjugate lot to its antibody and drug-linker lots, and
+    the product's 3.2.P.5.4 follows the chain down to them."""
+    conjugate = _cells(us_build, _entry(us_build, "3.2.S.4.4", "Quenatuzumab vedotin"))
+    assert {"311C23001", "311M23001", "LY-DL-2301"} <= set(conjugate)
+    product = _cells(us_build, _entry(us_build, "3.2.P.5.4"))
+    assert {"311C23001", "LY-DL-2301"} <= set(product)
