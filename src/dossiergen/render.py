@@ -158,7 +158,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "flow_figures"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -375,6 +375,21 @@ class _Helpers:
             self.figure_count += 1
             self.attachments.append(attachment)
             number = f"{self.t('q1e_figure')} {self.document.number}-{self.figure_count}"
+            figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
+        return figures
+
+    def flow_figures(self, process) -> list[Markdown]:
+        """Return the numbered flow diagram of a manufacturing process: the applicant's figure when
+        process.flow_diagram names one, else one drawn from the steps (flow.py; split over several
+        figures when the process does not fit one page)."""
+        from .attach import figure_markdown
+        from .flow import process_figures
+
+        figures = []
+        for attachment, alt, caption in process_figures(self.context, self.document, process or {}, self.t, self.tx):
+            self.figure_count += 1
+            self.attachments.append(attachment)
+            number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
