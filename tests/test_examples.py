@@ -233,8 +233,9 @@ def test_docx_sections_print_on_a4_and_letter(example_builds):
 
 @pytest.mark.parametrize("source", list(BUILDS))
 def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(example_builds, source):
-    """Every captioned table is bookmarked under its heading; a document over 5 pages has a
-    table of contents in the PDF and, with page numbers Word and LibreOffice show, in the DOCX."""
+    """Every captioned table and figure is bookmarked under its heading; a document over 5 pages has a
+    table of contents in the PDF and, with page numbers Word and LibreOffice show, in the DOCX (of its
+    sub-headings, or of its captioned tables and figures when it has none)."""
     import pikepdf
 
     from dossiergen.write.pdf import contents
@@ -243,7 +244,7 @@ def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(exampl
     for entry, document in _documents(folder):
         pdf = (folder / entry["pdf"]).read_bytes()
         marks = contents(pdf)
-        captions = [p.text for p in document.paragraphs if p.style.name == "Table Caption"]
+        captions = [p.text for p in document.paragraphs if p.style.name in ("Table Caption", "Image Caption")]
         titles = [" ".join(title.split()) for title, _ in marks]
         assert [c for c in captions if " ".join(c.split()) not in titles] == [], entry["pdf"]
         if entry["pages"] > 5:
@@ -252,8 +253,10 @@ def test_long_documents_have_bookmarks_for_tables_and_a_table_of_contents(exampl
             first_page = _pdf_pages(folder / entry["pdf"])[0]
             assert sum(1 for w in first_page["words"] if w[0] == ".") > 20, f"no contents in {entry['pdf']}"
             toc = [p for p in document.paragraphs if p.style.name.startswith("toc")]
-            if any(p.style.name == "Heading 2" for p in document.paragraphs):
+            if any(p.style.name == "Heading 2" for p in document.paragraphs) or captions:
                 assert toc and all(re.search(r"\t\d+$", p.text) for p in toc), entry["docx"]
+            if captions and not any(p.style.name == "Heading 2" for p in document.paragraphs):
+                assert [p.text.rsplit("\t", 1)[0] for p in toc] == captions, entry["docx"]
         with pikepdf.open(folder / entry["pdf"]) as opened:  # nested: a table's bookmark sits under a heading
             with opened.open_outline() as outline:
                 assert len(outline.root) == 1 and [i.title for i in outline.root] == [titles[0]], entry["pdf"]
@@ -318,3 +321,37 @@ def _struct_nodes(node):
     elif isinstance(node, pikepdf.Array):
         for item in node:
             yield from _struct_nodes(item)
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_every_process_document_has_a_flow_diagram(example_builds, source):
+    """ICH M4Q(R1) 3.2.S.2.2 and 3.2.P.3.3 ask for a flow diagram: each process document carries one
+    (or a process split over several), numbered, with alt text naming every step, in DOCX and PDF."""
+    import pikepdf
+
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    folder = example_builds[source]
+    model = build_model(load_dossier(ROOT / source))
+    entries = [e for e, _ in _documents(folder) if e["section"].endswith(("S.2.2", "P.3.3"))]
+    assert {e["section"][-5:] for e in entries} == {"S.2.2", "P.3.3"}
+    for entry in entries:
+        document = docx.Document(folder / entry["docx"])
+        alts = [shape._inline.docPr.get("descr") for shape in document.inline_shapes]
+        assert alts and all(a.startswith("Flow diagram of the manufacturing process: ") for a in alts), entry["docx"]
+        number = entry["title"].split(" ")[0]
+        captions = [p.text for p in document.paragraphs if p.style.name == "Image Caption"]
+        assert [c.split(" ")[1] for c in captions] == [f"{number}-{i}" for i in range(1, len(alts) + 1)], entry["docx"]
+        scope = "substance" if entry["section"].endswith("S.2.2") else "product"
+        alt = " ".join(alts)   # the steps of one process, every one of them, each once
+        shown = [[f"Process step {s['number']} {_en(s['name'])}" for s in e.data["manufacture"]["process"]["steps"]]
+                 for e in model.of_type(scope)]
+        assert any(all(alt.count(step) == 1 for step in steps) for steps in shown), entry["docx"]
+        with pikepdf.open(folder / entry["pdf"]) as pdf:
+            figures = [str(node.get("/Alt")) for node in _struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
+        assert figures == alts, entry["pdf"]
+
+
+def _en(text) -> str:
+    return text["en"] if isinstance(text, dict) else text
