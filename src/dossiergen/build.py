@@ -37,6 +37,7 @@ from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
 from .write.children import remove_orphaned_temp
 from .backbones import (Leaf, Submission, backbone_bytes, cn_combination_allowed, cn_envelope_values, cn_titles,
                         envelope_missing, leaf_headings, region, us_form, util_files)
+from .literature import literature_documents
 from .supplied import supplied_documents
 from .layouts import layout_of
 from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
@@ -303,7 +304,7 @@ def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]],
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    supplied = _supplied_entries(context) if context.layout == "ectd" else []
+    supplied = _supplied_entries(context) + _literature_entries(context) if context.layout == "ectd" else []
     pdfs = {a.path: a.data for a in artifacts if a.path.startswith("ectd/")} | {e["pdf"]: data for e, data in supplied}
     artifacts = [a for a in artifacts if not a.path.startswith("ectd/")]
     supplied = [e for e, _ in supplied]
@@ -498,6 +499,17 @@ def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:
         found.append(({"id": doc.id, "title": doc.title, "kind": "supplied", "element": doc.heading, "source": doc.source,
                        "pdf": f"ectd/{SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
                        "pdf_md5": md5_hex(doc.data)}, doc.data))
+    return found
+
+
+def _literature_entries(context: Context) -> list[tuple[dict, bytes]]:
+    """Return the manifest entries and bytes of the copies of the cited literature (3.3, one leaf each)."""
+    found = []
+    for doc in literature_documents(context):
+        found.append(({"id": doc.id, "title": doc.title, "kind": "literature", "section": "3.3", "source": doc.source,
+                       "pdf": f"ectd/{SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
+                       "pdf_md5": md5_hex(doc.data), "chain": [[element, dict(attrs)] for element, attrs in doc.chain]},
+                      doc.data))
     return found
 
 
