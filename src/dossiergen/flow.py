@@ -360,7 +360,7 @@ def process_figures(context, document, process: dict, t, tx) -> list[tuple[Attac
     sep = t("c_list_sep")
     shown = []
     for step in steps:
-        entering = [_material(context.model, m, tx) for m in step.get("materials") or []]
+        entering = [_material(context.model, m, tx) for m in step.get("inputs") or []]
         entering += [tx(m.get("name")) for m in raw if isinstance(m, dict) and m.get("step") == step.get("id")]
         controls = tuple((tx(c.get("test")), c.get("type") == "control") for c in step.get("in_process_controls") or []
                          if isinstance(c, dict))
@@ -387,8 +387,8 @@ def process_figures(context, document, process: dict, t, tx) -> list[tuple[Attac
 
 
 def _material(model, item, tx) -> str:
-    """Return the name of a material entering a step: an id of an excipient, drug substance, starting
-    material or container component prints that entity's name; any other text prints as written."""
+    """Return the name of what enters a step: the name of the excipient, drug substance, starting material
+    or container component an id names (validation checks the ids: rules/refs.py)."""
     entity = model.get(item) if isinstance(item, str) else None
     if entity is not None and isinstance(entity.data, dict):
         data = entity.data
