@@ -355,3 +355,17 @@ def test_every_process_document_has_a_flow_diagram(example_builds, source):
 
 def _en(text) -> str:
     return text["en"] if isinstance(text, dict) else text
+
+
+@pytest.mark.parametrize("source", list(BUILDS))
+def test_no_document_is_a_single_sentence(example_builds, source):
+    """ICH M4 granularity: a heading that does not apply holds no document (its absence stated where a
+    reader looks for it, e.g. a compendial excipient's 3.2.P.4.1), so no document of the examples is one
+    sentence such as 'L-Histidine is not a novel excipient.' or 'No regional information.'"""
+    for entry, document in _documents(example_builds[source]):
+        if document.tables or document.inline_shapes:
+            continue
+        body = [p.text for p in document.paragraphs[1:] if p.text.strip() and not p.style.name.startswith("toc")
+                and not (p.runs and p.runs[0].bold and ":" in p.text)]   # the instance line and labelled values
+        sentences = [s for s in re.split(r"(?<=[.。;；!?])\s+|(?<=[。；])", " ".join(body)) if s.strip()]
+        assert len(sentences) > 1, f"a one-sentence document: {entry['docx']}: {' '.join(body)[:120]}"

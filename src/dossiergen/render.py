@@ -158,7 +158,7 @@ class _Helpers:
         for helper in ("t", "tx", "md", "table", "landscape", "missing", "not_required", "ref", "get", "result", "qty", "rng",
                        "unit", "criterion", "heading", "batch_pivot", "stability_pivot", "sites_for", "studies_of",
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
-                       "regional_data", "q1e_summary", "trend_figures", "flow_figures"):
+                       "regional_data", "q1e_summary", "trend_figures", "flow_figures", "compendial_statement"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -392,6 +392,18 @@ class _Helpers:
             number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
+
+    def compendial_statement(self, excipient) -> Markdown:
+        """Return what the 3.2.P.4.1 of a compendial excipient says for the headings that hold no document
+        for it (sections.yaml only_when: 3.2.P.4.2 and 3.2.P.4.3 without an in-house specification, 3.2.P.4.4
+        without a justification either); nothing for an excipient that has them."""
+        if not excipient.get("grades") or excipient.get("specification") or excipient.get("novel"):
+            return Markdown("")
+        numbers = {f"p4{n}": shown_number(f"3.2.P.4.{n}", self.context.layout) for n in (2, 3, 4)}
+        text = self.t("p_4_compendial_procedures").format(**numbers)
+        if not excipient.get("justification"):
+            text += (" " if self.context.lang != "zh" else "") + self.t("p_4_compendial_specification").format(**numbers)
+        return Markdown("\n" + escape_md(text) + "\n")
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]
