@@ -15,7 +15,8 @@ from conftest import ROOT
 from dossiergen.assemble import assemble_context
 from dossiergen.backbones import (REGIONS, Submission, backbone_bytes, cn_combination_allowed, cn_combinations,
                                   cn_envelope_values, region, util_files, validate_regional)
-from dossiergen.build import _model, m1_leaf
+from dossiergen.build import _model
+from dossiergen.package import m1_leaf
 from dossiergen.check import check_build
 from dossiergen.ectd import md5_hex
 from tools import require_tool

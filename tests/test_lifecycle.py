@@ -132,7 +132,7 @@ def test_a_dropped_analytical_procedure_is_deleted(first, tmp_path):
     sequence = tmp_path / "out" / "us" / "ind" / "ectd" / "0001"
     tree = etree.parse(str(sequence / "index.xml"))
     deleted = [leaf for leaf in tree.iter("leaf") if leaf.get("operation") == "delete"]
-    assert sorted(leaf.get("ID") for leaf in deleted) == ["m3-minitabine-api-3.2.s.4.2-ap-002", "m3-minitabine-api-3.2.s.4.3-ap-002"]
+    assert sorted(leaf.get("ID") for leaf in deleted) == ["m3-ds-minitab-3.2.s.4.2-m-visual", "m3-ds-minitab-3.2.s.4.3-m-visual"]
     for leaf in deleted:
         assert leaf.get(f"{XLINK}href") is None and leaf.get("modified-file") == f"../0000/index.xml#{leaf.get('ID')}"
         assert leaf.getparent().tag in ("m3-2-s-4-2-analytical-procedures", "m3-2-s-4-3-validation-of-analytical-procedures")

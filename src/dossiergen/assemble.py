@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .ectd import FIRST_SEQUENCE, placed_pdf
 from .layouts import in_layout, layout_of, placed_path, shown_number
 from .model import Entity, Model
 from .registry import Section, load_annexes, load_registry
 from .text import pick, slugify
 
 LANGUAGE = {"cn": "zh"}
-SEQUENCE = "0000"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,13 @@ class Document:
 
     @property
     def pdf_path(self) -> str:
-        """Where the PDF goes in the build folder: in the eCTD sequence (m1/<region>/, m3/)."""
-        return f"ectd/{SEQUENCE}/{self.path}.pdf" if self.path.split("/")[0] in ("m1", "m3") else f"{self.path}.pdf"
+        """Where the PDF goes in the build folder, in a first sequence (links between documents are
+        relative, so they do not depend on the sequence; package places them in the one built)."""
+        return self.pdf_in(FIRST_SEQUENCE)
+
+    def pdf_in(self, sequence: str) -> str:
+        """Where the PDF goes in the build folder of a sequence: in it when in Module 1 or 3."""
+        return placed_pdf(self.path, sequence)
 
     def get(self, name: str):
         """Return the data of the scope entry of this name (substance, product, excipient, method)."""
@@ -94,14 +99,17 @@ def _regional(model: Model, market: str, stage: str):
             for declaration in model.single("market-eu").get("qp_declarations", []):
                 substance = model.get(declaration.get("substance"), "substance")
                 slug = _substance_slug(substance) if substance else slugify(declaration.get("reference", "x"))
-                yield Document(f"{market}-{slugify(section.file)}-{slug}", section, f"{folder}/{section.file}-{slug}",
+                name = substance.id if substance else slug
+                yield Document(f"{market}-{slugify(section.file)}-{name}", section, f"{folder}/{section.file}-{slug}",
                                (("declaration", declaration), ("substance", substance.data if substance else {})))
         else:
             yield Document(f"{market}-{slugify(section.file)}", section, f"{folder}/{section.file}")
 
 
 def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str, elements: tuple = (),
-            market: str = ""):
+            ids: tuple = (), market: str = ""):
+    """Yield the documents of a node; `ids` are the entity ids of the repeat instances above it,
+    which name the documents (a renamed product keeps its documents' identity)."""
     molecule = model.single("application").get("molecule_type")
     if node.molecule_types and molecule not in node.molecule_types:
         return
@@ -112,21 +120,22 @@ def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: di
             here = elements + ((node.element, tuple(attrs.items())),)
             for child in node.children:
                 yield from _expand(model, child, sub_folder, scope + ((node.repeat, entity.data),),
-                                   {**instance, **attrs, "slug": slug, "chain": chain}, stage, here, market)
+                                   {**instance, **attrs, "slug": slug, "chain": chain}, stage, here, ids + (entity.id,), market)
         return
     here = elements + (((node.element, ()),) if node.element else ())
     folder = _join(folder, node.folder)
     if node.is_document:
-        yield from _documents(model, node, folder, scope, instance, here, market)
+        yield from _documents(model, node, folder, scope, instance, here, ids, market)
     else:
         for child in node.children:
-            yield from _expand(model, child, folder, scope, instance, stage, here, market)
+            yield from _expand(model, child, folder, scope, instance, stage, here, ids, market)
 
 
-def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple, market: str = ""):
+def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple, ids: tuple,
+               market: str = ""):
     if node.only_when and not any(FACTS[path](model, market) if path in FACTS else _field(scope, path) for path in node.only_when):
         return  # the heading does not apply to this instance: no document (ICH M4 granularity)
-    prefix = "-".join(filter(None, ["m3", instance.get("chain", ""), node.number.lower()]))
+    prefix = "-".join(["m3", *ids, node.number.lower()])  # from entity ids; paths keep the readable slugs
     if node.per != "method":
         yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements)
         return
@@ -136,7 +145,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
         if method is None:
             continue
         key = slugify(method.data.get("number", method.id), 24)
-        yield Document(f"{prefix}-{key}", node, _join(folder, node.file.replace("{key}", key)),
+        yield Document(f"{prefix}-{method.id}", node, _join(folder, node.file.replace("{key}", key)),
                        scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
 
 

@@ -13,48 +13,29 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-import pypandoc
-import yaml
-
-from . import __version__
 from .assemble import Context, Document, assemble_context
+from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
+from .cache import DocumentCache, engine_fingerprint
+from .clock import now, today
+from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
-from .load import load_dossier
+from .gaps import Assessment, assess
+from .layouts import layout_of
+from .lifecycle import History, read_history
+from .load import load_dossier, read_application
+from .markets import expand_markets
 from .model import Model, build_model
-from .package import Artifact, inputs_digest, manifest_bytes, recover_output, write_build
+from .package import (BuildResult, Plan, document_meta, inputs_digest, package_market, pdf_meta, recover_output)
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .render import Rendered, render_document
-from .translation import is_biologic, substance_terms
+from .reports import gaps_report
 from .text import pick
 from .validate import validate_dossier
-from .gaps import Assessment, assess, gaps_report, relative
-from .markets import expand_markets
-from .regional import data_packages
-from .cache import DocumentCache, engine_fingerprint
-from .check import check_build
-from .clock import now, today
-from .ectd import SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
+from .write import DocumentWriter, DocxMeta, check_engine, engine_version
 from .write.children import remove_orphaned_temp
-from .backbones import (Leaf, Submission, backbone_bytes, cn_combination_allowed, cn_envelope_values, cn_titles,
-                        envelope_missing, leaf_headings, region, us_form, util_files)
-from .literature import literature_documents
-from .supplied import supplied_documents
-from .layouts import layout_of
-from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, read_history, rewrite_links
-from .write import DocumentWriter, DocxMeta, PdfMeta, check_engine, engine_version, write_docx
 
 Progress = Callable[[int, int], None]
 WORKERS = os.cpu_count() or 2
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What a build did: its problems (warnings) and a one-line summary."""
-
-    problems: list[Problem]
-    summary: str
-    manifest: dict | None = None
-    market: str = ""
 
 
 def validate_folder(folder: Path) -> list[Problem]:
@@ -82,8 +63,9 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
     the next sequence (or `sequence`) with only what changed (see lifecycle.py)."""
     check_output_folder(folder, out)
     with output_errors(out), output_lock(out):
-        stage = stage or _default_stage(folder)
-        markets = expand_markets(markets, _application(folder), neutral=True)
+        application = read_application(folder)
+        stage = stage or application.get("stage", "marketing")
+        markets = expand_markets(markets, application, neutral=True)
         submission, history = _submission(markets, previous, sequence, submission_unit)
         if history is not None and layout_of(markets[0], stage) != "ectd":
             message = f"{markets[0]} at the {stage} stage is not an eCTD sequence (an IMPD): --previous does not apply"
@@ -112,7 +94,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
                 plans = [replace(plan, submission=submission, history=history) for plan in plans]
                 for plan in plans:  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
-                    results[plan.market] = _package(folder, plan, written, fresh, engine_version(pdf_engine))
+                    results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
             for plan in plans:  # a damaged cache entry concerns the whole run: said once (cli prints shared problems once)
                 result = results[plan.market]
                 results[plan.market] = BuildResult(result.problems + cache.warnings, result.summary, result.manifest,
@@ -186,7 +168,7 @@ def _submission(markets: tuple[str, ...], previous: Path | None, sequence: str |
     if sequence is not None and not re.fullmatch(r"[0-9]{4}", sequence):
         raise usage(f"sequence '{sequence}' is not four digits")
     if previous is None:
-        number = sequence or SEQUENCE
+        number = sequence or FIRST_SEQUENCE
         return Submission(number, number, unit or "initial", True), None
     if len(markets) != 1 or markets[0] == "neutral":
         raise usage("--previous names the submitted sequences of one market; build one market (not neutral) with it",
@@ -205,22 +187,6 @@ def _submission(markets: tuple[str, ...], previous: Path | None, sequence: str |
     unit = unit or "additional-info"
     related = number if unit == "initial" else history.sequences[0]
     return Submission(number, related, unit, False), history
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """One market's build before writing: its context, rendered documents, gaps and problems."""
-
-    market: str
-    target: Path
-    key: str
-    context: Context
-    rendered: list[Rendered]
-    assessment: Assessment
-    problems: list[Problem]
-    keys: list[str]
-    submission: Submission = Submission()
-    history: History | None = None
 
 
 def _envelope_problems(context: Context, final: bool, submission: Submission = Submission()) -> list[Problem]:
@@ -247,7 +213,7 @@ def _envelope_problems(context: Context, final: bool, submission: Submission = S
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
-                  final: bool, writer: DocumentWriter, submission: Submission = Submission()) -> list[_Plan]:
+                  final: bool, writer: DocumentWriter, submission: Submission = Submission()) -> list[Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
@@ -261,7 +227,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
         keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
-        plans.append(_Plan(market, target, key, context, rendered, assessment, problems + found, keys))
+        plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
@@ -299,58 +265,6 @@ def _colliding(document: Document, first: Document) -> tuple[tuple[dict, str], t
                        if isinstance(data, dict) and key in data), (data, "id")) for data in pairs[0])
 
 
-def _package(folder: Path, plan: _Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
-             pdf_engine: str) -> BuildResult:
-    """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
-    context, rendered = plan.context, plan.rendered
-    artifacts, entries = _document_artifacts(context, rendered, written)
-    supplied = _supplied_entries(context) + _literature_entries(context) if context.layout == "ectd" else []
-    pdfs = {a.path: a.data for a in artifacts if a.path.startswith("ectd/")} | {e["pdf"]: data for e, data in supplied}
-    artifacts = [a for a in artifacts if not a.path.startswith("ectd/")]
-    supplied = [e for e, _ in supplied]
-    if context.layout == "ectd":
-        artifacts += sequence_artifacts(entries + supplied, context, pdfs, plan.submission, plan.history)
-    artifacts += [Artifact(path, data) for path, data in data_packages(context)]
-    gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
-    artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key,
-                "verdicts": {v.id: v.status for v in plan.assessment.verdicts},
-                "warnings": [_portable(p, context.model.dossier.label) for p in plan.problems]}
-    if context.layout == "ectd":
-        manifest["sequence"] = f"ectd/{plan.submission.sequence}"
-    if plan.history is not None:
-        manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
-                                 "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
-    artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(plan.target, artifacts, verify=_verify)
-    missing = sum(len(r.missing) for r in rendered)
-    summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
-               f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
-    if plan.history is not None:
-        operations = [(e.get("lifecycle") or {}).get("operation") for e in entries + supplied]
-        counts = {op: operations.count(op) for op in ("new", "replace") if op in operations}
-        deletes = index_deletes(artifacts, plan.submission.sequence)
-        summary += (f"; sequence {plan.submission.sequence} after {plan.history.last or 'none'}: "
-                    + ", ".join(f"{n} {op}" for op, n in counts.items()) + (", " if counts else "")
-                    + f"{deletes} delete, {operations.count('unchanged')} unchanged")
-    return BuildResult(plan.problems, summary, manifest, plan.market)
-
-
-def _application(folder: Path) -> dict:
-    """Return application.yaml's data for the fast path before loading (empty if unreadable:
-    validation then reports why)."""
-    try:
-        data = yaml.safe_load((Path(folder) / "application.yaml").read_text("utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _default_stage(folder: Path) -> str:
-    """Return the stage named in application.yaml (marketing if it cannot be read)."""
-    return _application(folder).get("stage", "marketing")
-
-
 def _build_key(folder: Path, market: str, stage: str, final: bool, pdf_engine: str) -> str:
     """Return the hash of everything a build depends on: inputs, knowledge, engine, options, time."""
     parts = [inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]), engine_fingerprint(), pdf_engine, market, stage, str(final),
@@ -366,177 +280,7 @@ def _previous_manifest(target: Path) -> dict | None:
 
 
 def _job(context: Context, item: Rendered) -> tuple:
-    return item.markdown, _meta(context, item.document), _pdf_meta(context, item), item.attachments
-
-
-def _document_artifacts(context: Context, rendered: list[Rendered], written) -> tuple[list[Artifact], list[dict]]:
-    artifacts, entries = [], []
-    for item, (docx_bytes, pdf_bytes, pages) in zip(rendered, written):
-        docx = Artifact(f"docx/{item.document.path}.docx", docx_bytes)
-        pdf = Artifact(item.document.pdf_path, pdf_bytes)  # regional annexes stay outside the sequence
-        artifacts += [docx, pdf]
-        entries.append(_entry(context, item, docx, pdf, pages))
-    return artifacts, entries
-
-
-def sequence_artifacts(entries: list[dict], context: Context | None = None, pdfs: dict[str, bytes] | None = None,
-                       submission: Submission = Submission(), history: History | None = None) -> list[Artifact]:
-    """Return the sequence: its PDFs, index.xml, index-md5.txt and util/, and the market's regional Module 1
-    backbone (with its official DTD/XSD), referenced from index.xml by a leaf in
-    m1-administrative-information-and-prescribing-information (ICH eCTD 3.2.2).
-
-    pdfs maps each entry's PDF path (ectd/0000/…, as in a first sequence) to its bytes. With the history of
-    the submitted sequences, only what changed goes in: new, replace (with modified-file) and delete leaves;
-    entries get their place in the new sequence (pdf, or None when unchanged) and their operation."""
-    pdfs = pdfs or {}
-    first, out = f"ectd/{SEQUENCE}/", f"ectd/{submission.sequence}/"
-    leaves = [{"id": leaf_id(e["id"]), "title": e["title"], "href": e["pdf"][len(first):], "checksum": e["pdf_md5"],
-               "chain": e["chain"], "entry": e} for e in entries if e["pdf"].startswith(first + "m3/")]
-    reg = region(context.market, context.stage) if context is not None else None
-    m1 = [(m1_leaf(context, e, first), e) for e in entries if e["pdf"].startswith(first + "m1/")] if reg else []
-    files = {e["pdf"][len(first):]: pdfs[e["pdf"]] for e in entries if e["pdf"] in pdfs and e["pdf"].startswith(first)}
-    if history is not None:
-        leaves, m1, files = _lifecycle(history, submission.sequence, reg, leaves, m1, files)
-    for leaf in leaves:
-        if leaf.get("entry") is not None:
-            leaf["entry"]["pdf"] = out + leaf["href"]
-    for leaf, entry in m1:
-        if entry is not None:
-            entry["pdf"] = out + leaf.href
-    artifacts = [Artifact(out + path, data) for path, data in files.items()]
-    leaves = [{k: v for k, v in leaf.items() if k != "entry"} for leaf in leaves]
-    if reg is not None:
-        regional = backbone_bytes(context, reg, [leaf for leaf, _ in m1], submission)
-        artifacts += [Artifact(out + reg.backbone, regional)]
-        artifacts += [Artifact(out + path, data) for path, data in util_files(reg)]
-        leaves.insert(0, {"id": f"m1-{context.market}-regional", "title": f"Module 1 regional backbone ({reg.backbone.rsplit('/', 1)[1]})",
-                          "href": reg.backbone, "checksum": md5_hex(regional),
-                          "chain": [["m1-administrative-information-and-prescribing-information", {}]]})
-    index = backbone_xml(leaves)
-    return artifacts + [Artifact(out + "index.xml", index),
-                        Artifact(out + "index-md5.txt", md5_hex(index).encode("ascii")),
-                        Artifact(out + "util/dtd/ich-ectd-3-2.dtd", dtd_bytes())]
-
-
-def _lifecycle(history: History, sequence: str, reg, leaves: list[dict], m1: list, files: dict[str, bytes]):
-    """Keep what changed since the submitted sequences: new and replace leaves (PDFs with their links to
-    unchanged documents pointed into the sequence that holds them), delete leaves for documents no longer
-    produced; unchanged documents leave the sequence (their entries' pdf becomes None)."""
-    candidates = [Candidate(INDEX, l["id"], l["title"], l["href"], files[l["href"]],
-                            tuple((e, tuple(sorted(dict(a).items()))) for e, a in l["chain"])) for l in leaves]
-    candidates += [Candidate(reg.backbone, leaf.id, leaf.title, leaf.href, files[leaf.href], (leaf.element,))
-                   for leaf, _ in m1]
-    decisions, deleted = decide(history, candidates, sequence)
-    moved = [c for c in candidates if decisions[(c.backbone, c.id)].previous is not None
-             and _place(decisions[(c.backbone, c.id)].previous) != c.place]
-    for c in moved:  # a document cannot move between headings by replace: delete there, new here
-        deleted.append(decisions[(c.backbone, c.id)].previous)
-        decisions[(c.backbone, c.id)] = Decision("new")
-    written = {c.href for c in candidates if decisions[(c.backbone, c.id)].operation}
-    kept_files = {href: rewrite_links(files[href], href, sequence, written, history) for href in written}
-    new_leaves = []
-    for leaf in leaves:
-        decision = decisions[(INDEX, leaf["id"])]
-        _record(leaf["entry"], decision, sequence)
-        if decision.operation:
-            data = kept_files[leaf["href"]]
-            _refresh(leaf["entry"], data)
-            new_leaves.append({**leaf, "checksum": md5_hex(data), "operation": decision.operation,
-                               "modified_file": decision.modified_file})
-        else:
-            leaf["entry"]["pdf"] = None
-    new_m1 = []
-    for leaf, entry in m1:
-        decision = decisions[(reg.backbone, leaf.id)]
-        _record(entry, decision, sequence)
-        if decision.operation:
-            data = kept_files[leaf.href]
-            _refresh(entry, data)
-            new_m1.append((Leaf(leaf.id, leaf.title, leaf.href, md5_hex(data), leaf.element, decision.operation,
-                                decision.modified_file, leaf.attrs), entry))
-        else:
-            entry["pdf"] = None
-    for old in deleted:
-        mf = modified_file(old, old.backbone, sequence)
-        if old.backbone == INDEX:
-            new_leaves.append({"id": old.id, "title": old.title, "href": "", "checksum": old.checksum or "",
-                               "chain": [[tag, dict(attrs)] for tag, attrs in old.chain], "operation": "delete",
-                               "modified_file": mf, "entry": None})
-        elif reg is not None and old.backbone == reg.backbone:
-            attrs = dict(old.chain[-1][1]) if old.element == "form" else {}
-            new_m1.append((Leaf(old.id, old.title, old.href or "", old.checksum or "", old.element, "delete", mf, attrs), None))
-    return new_leaves, new_m1, kept_files
-
-
-def index_deletes(artifacts: list[Artifact], sequence: str) -> int:
-    """Return the number of delete leaves in a sequence's backbones."""
-    return sum(a.data.count(b'operation="delete"') for a in artifacts
-               if a.path.startswith(f"ectd/{sequence}/") and a.path.endswith(".xml"))
-
-
-def _place(old) -> tuple:
-    """Return where a submitted leaf sits, in the form of Candidate.place."""
-    if old.backbone == INDEX:
-        return tuple((tag, attrs) for tag, attrs in old.chain)
-    return (old.element,)
-
-
-def _record(entry: dict, decision: Decision, sequence: str) -> None:
-    entry["lifecycle"] = {"operation": decision.operation or "unchanged",
-                          "sequence": sequence if decision.operation else decision.previous.sequence,
-                          **({"modified_file": decision.modified_file} if decision.modified_file else {})}
-
-
-def _refresh(entry: dict, data: bytes) -> None:
-    """Update an entry's checksums to the bytes placed in the sequence (links may have been repointed)."""
-    entry["pdf_sha256"], entry["pdf_md5"] = hashlib.sha256(data).hexdigest(), md5_hex(data)
-
-
-def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:
-    """Return the manifest entries and bytes of the documents the applicant supplies (supplied/)."""
-    found = []
-    for doc in supplied_documents(context):
-        found.append(({"id": doc.id, "title": doc.title, "kind": "supplied", "element": doc.heading, "source": doc.source,
-                       "pdf": f"ectd/{SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
-                       "pdf_md5": md5_hex(doc.data)}, doc.data))
-    return found
-
-
-def _literature_entries(context: Context) -> list[tuple[dict, bytes]]:
-    """Return the manifest entries and bytes of the copies of the cited literature (3.3, one leaf each)."""
-    found = []
-    for doc in literature_documents(context):
-        found.append(({"id": doc.id, "title": doc.title, "kind": "literature", "section": "3.3", "source": doc.source,
-                       "pdf": f"ectd/{SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
-                       "pdf_md5": md5_hex(doc.data), "chain": [[element, dict(attrs)] for element, attrs in doc.chain]},
-                      doc.data))
-    return found
-
-
-def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
-    """Return the regional-backbone leaf of a Module 1 document (CN: the official zh title of its heading)."""
-    element = entry.get("element")
-    if element not in leaf_headings(context.market):
-        raise ValueError(f"{entry['pdf']} is in Module 1 but its `element` ({element}) is not a heading of the "
-                         f"{context.market} regional backbone that holds leaves (regional/{context.market}/annexes.yaml)")
-    title = entry["title"].removeprefix(f"{entry.get('section')} ")  # Module 1 leaf titles carry no CTD number
-    if element == "form":  # Form FDA 356h (marketing) or 1571 (IND), in the admin section
-        return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element,
-                    attrs={"form-type": us_form(context)[1]})
-    if context.market == "cn" and entry.get("kind") != "supplied":
-        official = cn_titles().get(element, {}).get("zh")
-        same = [e for e in context.documents if e.section.element == element and e.pdf_path.startswith(prefix + "m1/")]
-        title = official if official and len(same) == 1 else title
-    elif entry.get("instance_label"):
-        title = f"{title} ({entry['instance_label']})"
-    return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element)
-
-
-def _verify(folder: Path) -> None:
-    """Run the technical check on the staged build; errors stop it from replacing the previous one."""
-    findings = check_build(folder)
-    if any(f.severity == "error" for f in findings):
-        raise InputError("the technical check failed", tuple(f.as_problem() for f in findings))
+    return item.markdown, document_meta(context, item.document), pdf_meta(context, item), item.attachments
 
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:
@@ -617,15 +361,6 @@ def _assess(context: Context, rendered: list[Rendered]) -> Assessment:
     return assess(context.model, context.market, context.stage, missing, len(rendered))
 
 
-def _portable(problem: Problem, root: str) -> dict:
-    """Return a warning for the manifest, its file named from the dossier folder's own name (so
-    the manifest's bytes do not depend on where the dossier lies)."""
-    data = problem.as_dict()
-    if data["location"]:
-        data["location"]["file"] = relative(data["location"]["file"], root)
-    return data
-
-
 def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
     """Return the warnings an up-to-date build reported, so --strict is the same cold and warm."""
     name, problems = Path(folder).name, []
@@ -635,66 +370,3 @@ def _saved_problems(manifest: dict, folder: Path) -> list[Problem]:
             location["file"] = str(folder) + location["file"][len(name):]
         problems.append(Problem.from_dict(data))
     return problems
-
-
-def _title(context: Context, document: Document) -> str:
-    title = pick(document.section.title, context.lang)
-    if context.lang == "zh":
-        title = substance_terms(title, is_biologic(context.application.get("molecule_type")))
-    return f"{document.heading_number} {title}"
-
-
-def _meta(context: Context, document: Document) -> DocxMeta:
-    app = context.application
-    product = f"{app.get('product_family', '')} {pick(app.get('inn'), context.lang)}".strip()
-    instance = _instance_label(context, document)
-    title = _title(context, document) + (f" ({document.key_label})" if document.key_label else "")
-    return DocxMeta(title=title, subject=product + (f" — {instance}" if instance else ""),
-                    header=f"{product} · {title}" + (f" · {instance}" if instance else ""), lang=context.lang)
-
-
-def _instance_label(context: Context, document: Document) -> str:
-    """Return the names of the repeat instance in the document language (for header and subject)."""
-    names = [((document.get(scope) or {}).get(key)) for scope, key in
-             (("substance", "substance"), ("substance", "manufacturer"), ("product", "name"), ("excipient", "name"))]
-    return ("，" if context.lang == "zh" else ", ").join(str(pick(n, context.lang)) for n in names if n)
-
-
-def _pdf_meta(context: Context, item: Rendered) -> PdfMeta:
-    meta = _meta(context, item.document)
-    toc = sum(line.startswith("## ") for line in item.markdown.splitlines()) >= 2
-    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, toc)
-
-
-def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, pages: int) -> dict:
-    document = item.document
-    return {"id": document.id, "section": document.heading_number, "title": _meta(context, document).title,
-            "kind": "regional" if document.section.regional else "module3", "element": document.section.element,
-            "instance": {k: v for k, v in document.instance.items() if k not in ("slug", "chain")},
-            **({"instance_label": _instance_label(context, document)} if document.section.regional
-               and _instance_label(context, document) else {}),
-            "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
-            "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
-            "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated if not u.kept],
-            "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
-
-
-def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
-    return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
-            "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
-            "layout": context.layout, "sequence": f"ectd/{SEQUENCE}" if context.layout == "ectd" else None,
-            "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
-            "documents": entries,
-            "untranslated": _untranslated(rendered, False), "kept_in_original": _untranslated(rendered, True)}
-
-
-def _untranslated(rendered: list[Rendered], kept: bool) -> list[dict]:
-    """Return the English texts printed in the documents, each once, with its data path and sections
-    (kept: those of fields kept in their original language, such as literature citations)."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for item in rendered:
-        for u in (u for u in item.untranslated if u.kept == kept):
-            sections = found.setdefault((u.path, u.text), [])
-            if u.section not in sections:
-                sections.append(u.section)
-    return [{"path": path, "text": text, "sections": sections} for (path, text), sections in sorted(found.items())]

@@ -50,7 +50,7 @@ REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("i
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
                  "remaining_shelf_life": ("items", "on", "months"), "consistent": ("items", "path"),
                  "irp_recognition": ("triggers",), "consistency": ("rule",),
-                 "stability_claims": ("aspect",)}
+                 "stability_claims": ("aspect",), "supplied": ("market", "heading")}
 EMPTY = (None, "", [], {})
 
 
@@ -456,3 +456,18 @@ def check_stability_claims(model: Model, check: dict) -> Outcome:
 
     checked, found, noun = findings(model, check["aspect"])
     return Outcome(checked, tuple(found), home(model, {"kind": "stability", "path": ["claims", "*"]}), noun)
+
+
+@check_kind("supplied")
+def check_supplied_present(model: Model, check: dict) -> Outcome:
+    """The documents of supplied/supplied.yaml for `market` under `heading` (at `stage`, when given; for a
+    US form, those whose id or title `mentions` the form): none examined means the document is missing."""
+    from .supplied import KIND, entries
+
+    mentions = str(check.get("mentions") or "").lower()
+    listed = [e for e in entries(model) if e.get("market") == check["market"] and e.get("heading") == check["heading"]
+              and (not check.get("stage") or check["stage"] in (e.get("stages") or ("ind", "marketing")))
+              and (not mentions or mentions in f"{e.get('id')} {e.get('title')}".lower())]
+    return Outcome(len(listed), empty_at=home(model, {"kind": KIND, "path": ["documents", "*"]}),
+                   noun="supplied documents")
+

@@ -9,13 +9,19 @@ from pathlib import Path
 
 from lxml import etree
 
-from .assemble import SEQUENCE  # re-exported: the one definition of the sequence folder
 from .paths import TEMPLATES
 
 DTD_FILE = TEMPLATES / "ectd" / "ich-ectd-3-2.dtd"
 DTD_MD5 = "1d6f631cc6b6357f0f4fe378e5f79a27"
 ECTD_NS = "http://www.ich.org/ectd"
 XLINK_NS = "http://www.w3c.org/1999/xlink"  # sic: the DTD fixes the w3c.org spelling
+FIRST_SEQUENCE = "0000"  # an application's first sequence; the next ones come from lifecycle.History.next_number
+
+
+def placed_pdf(path: str, sequence: str = FIRST_SEQUENCE) -> str:
+    """Return where the PDF of a document (its eCTD path without extension) goes in the build folder:
+    in the folder of the sequence when it is in Module 1 or 3 (m1/<region>/, m3/), else beside it."""
+    return f"ectd/{sequence}/{path}.pdf" if path.split("/")[0] in ("m1", "m3") else f"{path}.pdf"
 
 
 def md5_hex(data: bytes) -> str:

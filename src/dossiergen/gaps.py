@@ -209,12 +209,5 @@ def find_gaps(model: Model, market: str, stage: str) -> list[Gap]:
     return assess(model, market, stage).gaps
 
 
-def gaps_report(assessment: Assessment, root: str = "") -> tuple[bytes, bytes]:
-    """Return gaps.json and gaps.md of one assessment: counts, every verdict, every gap."""
-    from .reports import gaps_json, gaps_markdown
-
-    return gaps_json(assessment, root), gaps_markdown(assessment, root)
-
-
 __all__ = ["Assessment", "Gap", "Verdict", "assess", "check_rule_pack", "describe", "evaluate_rule",
-           "find_gaps", "gaps_report", "load_rules", "relative"]
+           "find_gaps", "load_rules", "relative"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from .backbones import REGIONS, W3_XLINK_NS, XLINK_NS
-from .ectd import md5_hex
+from .ectd import FIRST_SEQUENCE, md5_hex
 
 SEQUENCE_NAME = re.compile(r"^[0-9]{4}$")
 INDEX = "index.xml"
@@ -72,7 +72,7 @@ class History:
         return self.sequences[-1] if self.sequences else None
 
     def next_number(self) -> str:
-        return f"{int(self.last) + 1:04d}" if self.last else "0000"
+        return f"{int(self.last) + 1:04d}" if self.last else FIRST_SEQUENCE
 
 
 def read_history(folder: Path) -> History:

@@ -182,6 +182,15 @@ def _check_link(path: Path, rel: str, root: Path, shown: Location) -> Problem | 
     return None
 
 
+def read_application(folder: Path) -> dict:
+    """Return application.yaml's data, read as load_dossier reads it, before (or without) loading the
+    rest: the build's fast path needs its markets and stage. Empty when it cannot be read (validation
+    then says why)."""
+    raw, _ = _read_text(Path(folder) / "application.yaml", "application.yaml")
+    source = _read_yaml(raw, "application.yaml", "application", "application.yaml")[0] if raw is not None else None
+    return source.data if source is not None and isinstance(source.data, dict) else {}
+
+
 def load_single_file(path: Path, kind: str, label: str) -> Dossier:
     """Load one YAML file of a kind outside a dossier (a rule pack) with the same checks and positions."""
     dossier = Dossier(path.parent, label, {})

@@ -6,6 +6,7 @@ every problem of a run at once. Nothing here reads files.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -72,8 +73,21 @@ class Model:
         return found[0] if found and isinstance(found[0], dict) else {}
 
     def of_type(self, etype: str) -> list[Entity]:
-        """Return the entities of one type in declared order."""
-        return [e for e in self.entities.values() if e.type == etype]
+        """Return the entities of one type in declared order (from an index built once: the model
+        is read-only after build_model; a changed entity count rebuilds it)."""
+        index = self.results.get("types")
+        if index is None or index[0] != len(self.entities):
+            grouped: dict[str, list[Entity]] = {}
+            for entity in self.entities.values():
+                grouped.setdefault(entity.type, []).append(entity)
+            index = self.results["types"] = (len(self.entities), {k: tuple(v) for k, v in grouped.items()})
+        return list(index[1].get(etype, ()))
+
+    def genealogy(self) -> "Genealogy":
+        """Return the lot genealogy of the dossier's batches (built once)."""
+        if "genealogy" not in self.results:
+            self.results["genealogy"] = Genealogy.of(self)
+        return self.results["genealogy"]
 
     def get(self, eid: Any, *types: str) -> Entity | None:
         """Return the entity with this id (of one of these types, if given)."""
@@ -89,6 +103,50 @@ class Model:
     def stability_rows(self) -> list[dict]:
         """Return the stability result rows of every stability CSV."""
         return [row for rows in self.data("stability-results") for row in rows if isinstance(row, dict)]
+
+
+# Fields of a batch (schemas/batches.schema.json) that name the lots it was made from; a parent
+# may have parents of its own, so the genealogy has any depth. A new parent field is added here.
+PARENT_FIELDS = ("substance_batches",)
+
+
+@dataclass(frozen=True)
+class Genealogy:
+    """Lots and the lots they were made from, indexed once: batch id -> parent batch ids."""
+
+    parents: dict[str, tuple[str, ...]]
+    made_into: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the reverse index
+
+    @classmethod
+    def of(cls, model: "Model") -> "Genealogy":
+        found: dict[str, tuple[str, ...]] = {}
+        for batch in model.of_type("batch"):
+            ids: list[str] = []
+            for name in PARENT_FIELDS:
+                value = batch.data.get(name)
+                ids += [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+            found[batch.id] = tuple(dict.fromkeys(ids))
+        reverse: dict[str, list[str]] = {}
+        for child, parents in found.items():
+            for parent in parents:
+                reverse.setdefault(parent, []).append(child)
+        return cls(found, {k: tuple(v) for k, v in reverse.items()})
+
+    def ancestors(self, batch_id: str) -> tuple[str, ...]:
+        """Return every lot a batch was made from, nearest first (breadth-first); cycles are cut."""
+        seen: dict[str, None] = {}
+        queue = deque(self.parents.get(batch_id, ()))
+        while queue:
+            lot = queue.popleft()
+            if lot in seen or lot == batch_id:
+                continue
+            seen[lot] = None
+            queue += self.parents.get(lot, ())
+        return tuple(seen)
+
+    def children(self, batch_id: str) -> tuple[str, ...]:
+        """Return the lots made directly from a batch, in declared order."""
+        return self.made_into.get(batch_id, ())
 
 
 def select(data: Any, pattern: tuple) -> Iterator[tuple[Any, Any, Any]]:

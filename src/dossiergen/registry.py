@@ -29,6 +29,7 @@ class Section:
     stages: tuple[str, ...] = ()
     only_when: tuple[str, ...] = ()
     supplied: str | None = None   # literature: the heading holds the applicant's copies (literature.py)
+    associated_review: tuple[str, ...] = ()  # markets whose document ends with the pointer to the associated review
     children: tuple["Section", ...] = ()
 
     @property
@@ -44,7 +45,7 @@ class Section:
 
 def _node(data: dict) -> Section:
     fields = {k: v for k, v in data.items() if k != "children"}
-    for key in ("molecule_types", "not_required_at", "stages", "only_when"):
+    for key in ("molecule_types", "not_required_at", "stages", "only_when", "associated_review"):
         fields[key] = tuple(fields.get(key, ()))
     return Section(**fields, children=tuple(_node(c) for c in data.get("children", [])))
 

@@ -14,16 +14,18 @@ import re
 from dataclasses import dataclass, field
 
 import jinja2
-import yaml
 
 from . import tables
 from .assemble import Context, Document, applies_at_stage
+from .labels import labels  # re-exported: render.labels stays importable
 from .layouts import shown_number
 from .errors import InputError, Problem
 from .paths import REGIONAL, TEMPLATES
 from .schema import units
-from .text import Markdown, escape_md, is_untranslated, pick, zh_typography
+from .text import Markdown, address_parts, escape_md, is_untranslated, pick, zh_typography
 from .translation import Untranslated, index_for, is_biologic, is_chinese, is_kept, substance_terms
+from .views import RESTRICTED, DocMeta, build_view, has_view
+from .views.types import Printable
 from .write.layout import LANDSCAPE, MM_PER_PT, PORTRAIT
 
 TEMPLATE_DIR = TEMPLATES / "module3"
@@ -56,7 +58,13 @@ _HELPERS: contextvars.ContextVar = contextvars.ContextVar("dossiergen_render_hel
 
 
 def _finalize(value) -> Markdown:
-    """Escape a printed value; a text given as {en, zh} prints in the document language (tx)."""
+    """Escape a printed value; a text given as {en, zh} prints in the document language (tx); a view
+    value (views.types: Text, Missing, NotApplicable, Quantity…) prints the one way its type says."""
+    if isinstance(value, Printable):
+        helpers = _HELPERS.get(None)
+        if helpers is None:
+            raise TypeError(f"{type(value).__name__} printed outside a render")
+        value = value.show(helpers)
     if isinstance(value, dict) and "en" in value and set(value) <= {"en", "zh"}:
         helpers = _HELPERS.get(None)
         value = helpers.tx(value) if helpers else value.get("en")
@@ -70,25 +78,14 @@ def _macro_markup(value) -> Markdown:
     return Markdown(str(value))
 
 
-@functools.cache
-def labels() -> dict[str, dict[str, str]]:
-    """Return the fixed words of documents in English and Chinese (templates/module3/labels*.yaml)."""
-    found: dict[str, dict[str, str]] = {}
-    for path in sorted(TEMPLATE_DIR.glob("labels*.yaml")) + sorted(REGIONAL.glob("*/labels*.yaml")):
-        for key, value in yaml.safe_load(path.read_text("utf-8"))["labels"].items():
-            if key in found:
-                raise ValueError(f"label '{key}' is defined twice ({path.name})")
-            found[key] = value
-    return found
-
-
 def render_document(context: Context, document: Document) -> Rendered:
     """Return the Markdown of one document; a template error raises InputError naming it."""
     helpers = _Helpers(context, document)
     template_name = f"{document.section.template}.md.j2"
     token = _HELPERS.set(helpers)
     try:
-        text = _environment().get_template(template_name).render(**helpers.namespace())
+        names = helpers.view_namespace() if has_view(document.section.template) else helpers.namespace()
+        text = _environment().get_template(template_name).render(**names)
     except jinja2.UndefinedError as exc:
         raise InputError("template error", (Problem("render.undefined", f"{template_name}: {exc.message}",
                                                     hint=f"while rendering {document.number} ({document.path})"),)) from exc
@@ -135,6 +132,15 @@ def _tidy(text: str) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+@dataclass(frozen=True)
+class Page:
+    """The frame of a document: the instance line, the not-required statement, a closing pointer."""
+
+    instance_line: Markdown
+    not_required: Markdown | None = None
+    closing: Markdown | None = None
+
+
 @dataclass
 class _Helpers:
     """The functions and values a template sees, with the per-document state they keep."""
@@ -149,9 +155,10 @@ class _Helpers:
     untranslated: list[Untranslated] = field(default_factory=list)
 
     def namespace(self) -> dict:
+        """The full namespace of a template not yet converted to a view (raw data and the model)."""
         doc, ctx = self.document, self.context
         names = {"doc": doc, "app": ctx.application, "lang": ctx.lang, "market": ctx.market, "stage": ctx.stage,
-                 "model": ctx.model, "title": Markdown(escape_md(self._terms(pick(doc.section.title, ctx.lang)))),
+                 "model": ctx.model, "title": self._title(), "page": self.page(),
                  "required_at_stage": applies_at_stage(doc.section, ctx.stage)}
         for name in ("substance", "product", "excipient", "method", "declaration"):
             names[name] = doc.get(name) or {}
@@ -161,6 +168,28 @@ class _Helpers:
                        "regional_data", "q1e_summary", "trend_figures", "flow_figures", "compendial_statement"):
             names[helper] = getattr(self, helper)
         return names
+
+    def view_namespace(self) -> dict:
+        """The namespace of a converted template: its view `v`, the document's metadata, the page
+        frame and layout helpers only (views.RESTRICTED); raw data and the model are not in it."""
+        doc = self.document
+        page = self.page()  # first: the frame's instance line prints before the body
+        names = {"page": page, "v": build_view(doc.section.template, self), "title": self._title(),
+                 "doc": DocMeta(doc.id, doc.number, doc.heading_number, doc.path, doc.key_label)}
+        names.update({helper: getattr(self, helper) for helper in RESTRICTED})
+        return names
+
+    def _title(self) -> Markdown:
+        return Markdown(escape_md(self._terms(pick(self.document.section.title, self.context.lang))))
+
+    def page(self) -> "Page":
+        """Return the frame _base.md.j2 prints around every document (instance line, stage statement,
+        the closing pointer of the sections the registry marks for the market)."""
+        doc, ctx = self.document, self.context
+        closing = (Markdown(escape_md(self.t("cn_associated_review_pointer") + self.ref("1.3.8.1")))
+                   if ctx.market in doc.section.associated_review else None)
+        return Page(self.instance_line(), None if applies_at_stage(doc.section, ctx.stage) else self.not_required(),
+                    closing)
 
     # words and text -----------------------------------------------------------------------
     def t(self, key: str) -> str:
@@ -208,6 +237,8 @@ class _Helpers:
 
     def heading(self, level: int, text) -> Markdown:
         """Return a Markdown heading line (text escaped)."""
+        if isinstance(text, Printable):
+            text = text.show(self)
         return Markdown(f"{'#' * level} {escape_md(text)}")
 
     def missing(self, path: str) -> Markdown:
@@ -258,6 +289,8 @@ class _Helpers:
         does one with landscape=True (landscape=False keeps it portrait)."""
         if not rows:
             return self.missing(empty) if empty else Markdown(f"*{escape_md(self.t('no_entries'))}*")
+        if isinstance(caption, Printable):
+            caption = caption.show(self)
         self.table_count += 1
         text = [[c if isinstance(c, Markdown) else _finalize(c) for c in row]
                 for row in [header] + [["" if c is None else c for c in row] for row in rows]]
@@ -326,8 +359,8 @@ class _Helpers:
             return ""
         if self.context.lang == "zh":
             return self._address_zh(value)
-        parts = [value.get(k) for k in ("building", "street", "postal_code", "city", "region")]
-        return ", ".join(str(self.tx(p)) for p in parts if p) + f", {value.get('country', '')}"
+        parts = address_parts(value, ("building", "street", "postal_code", "city", "region"), self.tx)
+        return ", ".join(parts.values()) + f", {value.get('country', '')}"
 
     def _address_zh(self, value: dict) -> str:
         country = value.get("country", "")
@@ -335,7 +368,7 @@ class _Helpers:
         if country == "CN":
             text = "".join(str(self.tx(value[k])).replace(" ", "") for k in ("region", "city", "street", "building") if value.get(k))
             return text + (f"（邮编：{value['postal_code']}）" if value.get("postal_code") else "")
-        parts = [str(self.tx(value[k])) for k in ("building", "street", "city", "region", "postal_code") if value.get(k)]
+        parts = list(address_parts(value, ("building", "street", "city", "region", "postal_code"), self.tx).values())
         chinese = [p for p in parts if is_chinese(p)]
         if len(chinese) == len(parts):  # translated: Chinese order, country first
             return name + "".join(reversed(parts))
@@ -378,15 +411,17 @@ class _Helpers:
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
-    def flow_figures(self, process) -> list[Markdown]:
-        """Return the numbered flow diagram of a manufacturing process: the applicant's figure when
-        process.flow_diagram names one, else one drawn from the steps (flow.py; split over several
-        figures when the process does not fit one page)."""
+    def flow_figures(self) -> list[Markdown]:
+        """Return the numbered flow diagram of the document's manufacturing process (its substance's or
+        product's): the applicant's figure when process.flow_diagram names one, else one drawn from the
+        steps (flow.py; split over several figures when the process does not fit one page)."""
         from .attach import figure_markdown
         from .flow import process_figures
 
+        scope = self.document.get("substance") or self.document.get("product") or {}
+        process = (scope.get("manufacture") or {}).get("process") or {}
         figures = []
-        for attachment, alt, caption in process_figures(self.context, self.document, process or {}, self.t, self.tx):
+        for attachment, alt, caption in process_figures(self.context, self.document, process, self.t, self.tx):
             self.figure_count += 1
             self.attachments.append(attachment)
             number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"

@@ -134,3 +134,8 @@ def matrix_terminal(matrix: Matrix) -> list[list[str]]:
     """Return the rows of the terminal table: rule, source, severity, one verdict per market."""
     return [[r["id"], r["source"], r["severity"], *(STATUS[matrix.status(r["id"], m)] for m in matrix.markets)]
             for r in matrix.rules]
+
+
+def gaps_report(assessment: Assessment, root: str = "") -> tuple[bytes, bytes]:
+    """Return gaps.json and gaps.md of one assessment: counts, every verdict, every gap."""
+    return gaps_json(assessment, root), gaps_markdown(assessment, root)

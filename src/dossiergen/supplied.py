@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import Problem
+from .markets import REGIONS
 
 KIND = "supplied"
 # Where a supplied document goes in the sequence, by heading. EU Module 1 folders follow the EU M1
@@ -87,7 +88,7 @@ def check_supplied(dossier, model) -> list[Problem]:
     problems, seen = [], {}
     for source in dossier.of_kind(KIND):
         for index, entry in enumerate((source.data or {}).get("documents") or []):
-            if not isinstance(entry, dict) or entry.get("market") not in ("us", "eu", "uk", "cn"):
+            if not isinstance(entry, dict) or entry.get("market") not in REGIONS:
                 continue  # the schema reports it
             here = lambda key: dossier.location_of(entry, key)  # noqa: E731
             market, heading = entry["market"], entry.get("heading")
@@ -109,23 +110,3 @@ def check_supplied(dossier, model) -> list[Problem]:
                                             hint="give the files different names"))
                 seen.setdefault(key, entry.get("id"))
     return problems
-
-
-def _register_check() -> None:
-    from .checks import REQUIRED_KEYS, Outcome, check_kind, home
-
-    REQUIRED_KEYS["supplied"] = ("market", "heading")
-
-    @check_kind("supplied")
-    def check_supplied_present(model, check: dict) -> Outcome:
-        """The documents of supplied/supplied.yaml for `market` under `heading` (at `stage`, when given; for a
-        US form, those whose id or title `mentions` the form): none examined means the document is missing."""
-        mentions = str(check.get("mentions") or "").lower()
-        listed = [e for e in entries(model) if e.get("market") == check["market"] and e.get("heading") == check["heading"]
-                  and (not check.get("stage") or check["stage"] in (e.get("stages") or ("ind", "marketing")))
-                  and (not mentions or mentions in f"{e.get('id')} {e.get('title')}".lower())]
-        return Outcome(len(listed), empty_at=home(model, {"kind": KIND, "path": ["documents", "*"]}),
-                       noun="supplied documents")
-
-
-_register_check()

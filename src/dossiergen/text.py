@@ -32,6 +32,31 @@ def pick(value, lang: str):
     return value
 
 
+def text_in(value, lang: str = "en") -> str | None:
+    """Return a text (string or {en, zh}) in a language, English where that language is not given;
+    None when empty. The one helper of the regional data builders (US, EU, UK forms in English)."""
+    text = pick(value, lang) if value is not None else None
+    return str(text) if text not in (None, "") else None
+
+
+def english(value) -> str | None:
+    """Return a text in English; None when empty."""
+    return text_in(value, "en")
+
+
+ADDRESS_PARTS = ("building", "street", "postal_code", "city", "region", "country")
+
+
+def address_parts(value, keys: tuple[str, ...] = ADDRESS_PARTS, text=english) -> dict[str, str]:
+    """Return the parts of an address that are given, in the order of keys, each through text (a
+    function of a string or {en, zh}: English by default). Every writer of an address starts here:
+    the documents (render), Forms FDA 356h and 1571, the eAF site records."""
+    if not isinstance(value, dict):
+        return {}
+    found = {key: text(value[key]) for key in keys if value.get(key) not in (None, "")}
+    return {key: str(part) for key, part in found.items() if part not in (None, "")}
+
+
 def is_untranslated(value, lang: str) -> bool:
     """Return True when a Chinese text is wanted and only English exists."""
     return lang == "zh" and not (isinstance(value, dict) and value.get("zh"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ..model import BIOLOGICAL_MOLECULES as BIOLOGICS  # their 1.3.3 is the 制造及检定规程 of a biologic
-from ..text import pick
+from ..text import text_in
 
 KINDS = ("api", "excipient", "packaging")
 SOURCE = "markets/cn.yaml associated_review"
@@ -23,8 +23,7 @@ PACKAGE = "regional/cn/associated-review.json"
 
 def _text(value, lang: str = "zh") -> str | None:
     """Return a text in a language (Chinese where given, else English); None when empty."""
-    text = pick(value, lang) if value is not None else None
-    return str(text) if text not in (None, "") else None
+    return text_in(value, lang)
 
 
 # associated review -----------------------------------------------------------------------------------

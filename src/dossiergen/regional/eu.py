@@ -10,7 +10,7 @@ import datetime as _dt
 import json
 
 from ..clock import today
-from ..text import pick
+from ..text import address_parts, english as _en, pick
 
 # The EEA: the 27 EU member states plus Iceland, Liechtenstein and Norway (EEA Agreement),
 # as ISO 3166-1 alpha-2 codes (Greece is GR, not the EU's EL).
@@ -28,17 +28,9 @@ EEA_ONLY_ROLES = ("importer", "batch_release")
 AUDIT_VALID_YEARS = 3  # the supporting audit must be within 3 years (market-eu schema; regulatory.md §4.1)
 
 
-def _en(value) -> str | None:
-    text = pick(value, "en")
-    return str(text) if text not in (None, "") else None
-
-
 def english_address(value) -> dict:
     """Return an address with its texts in English, keeping only the parts given."""
-    if not isinstance(value, dict):
-        return {}
-    keys = ("building", "street", "postal_code", "city", "region", "country")
-    return {k: _en(value[k]) for k in keys if value.get(k) not in (None, "")}
+    return address_parts(value)
 
 
 def site_record(model, site_id) -> dict | None:

@@ -12,8 +12,8 @@ import json
 
 from lxml import etree
 
-from ..render import labels
-from ..text import pick
+from ..labels import labels
+from ..text import address_parts, english as _en
 
 FORM = "Form FDA 356h"
 FORM_TITLE = "Application to Market a New or Abbreviated New Drug or Biologic for Human Use"
@@ -242,11 +242,6 @@ def _certification(form: dict) -> list[dict]:
 
 
 # values --------------------------------------------------------------------------------------------
-def _en(value) -> str | None:
-    text = pick(value, "en") if value is not None else None
-    return str(text) if text not in (None, "") else None
-
-
 def _join(values, sep: str = "; ") -> str | None:
     unique = list(dict.fromkeys(v for v in values if v))
     return sep.join(unique) if unique else None
@@ -258,7 +253,8 @@ def _address(value) -> dict | None:
         return None
     parts = {"address_1": "street", "address_2": "building", "city": "city", "state_province_region": "region",
              "postal_code": "postal_code", "country": "country"}
-    return {part: _en(value.get(key)) for part, key in parts.items()}
+    given = address_parts(value, tuple(parts.values()))
+    return {part: given.get(key) for part, key in parts.items()}
 
 
 def _us_date(value) -> str | None:

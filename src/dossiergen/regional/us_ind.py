@@ -6,7 +6,7 @@ it lists the form's fields the dossier fills, and leaves the others open. Pure f
 
 from __future__ import annotations
 
-from ..text import pick
+from ..text import address_parts, pick
 
 FORM = "Form FDA 1571"
 US = "markets.us.form_1571."
@@ -26,10 +26,8 @@ def _field(number: str, name: str, value, source: str | None) -> dict:
 
 
 def _address(address: dict | None) -> str | None:
-    if not address:
-        return None
-    parts = [pick(address.get(k), "en") for k in ("street", "building", "city", "region", "postal_code", "country")]
-    return ", ".join(str(p) for p in parts if p)
+    parts = address_parts(address, ("street", "building", "city", "region", "postal_code", "country"))
+    return ", ".join(parts.values()) if address else None
 
 
 def form_1571_data(model, stage: str) -> dict:
