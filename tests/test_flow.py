@@ -93,8 +93,8 @@ def _bare(text: str) -> str:
 
 def test_chinese_lines_fit_their_column_and_follow_line_breaking_rules():
     measure = flow._Measure("zh")
-    text = "脱Boc保护及成盐（盐酸维卡替尼粗品），经重结晶、干燥和粉碎后所得的原料药，批量约为25 kg"
-    for width in (0.8, 1.2, 1.7):
+    text = "脱Boc保护及成盐（盐酸维卡替尼粗品），经重结晶、干燥和粉碎后所得的原料药，批量约为25 kg，洗脱合并液中的高分子量物质（SE-HPLC）"
+    for width in (0.8, 1.0, 1.2, 1.45, 1.7, 1.9):
         lines = measure.wrap(text, width, flow.SIDE_PT)
         assert _bare("".join(lines)) == _bare(text)   # nothing lost or added
         assert all(measure.width(line, flow.SIDE_PT, False) <= width + 1e-6 for line in lines)

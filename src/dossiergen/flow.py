@@ -41,7 +41,7 @@ _OPENING, _CLOSING = "（「『【〔《“‘", "）」』】〕》”’、。
 # A token is a Latin word or one CJK character with the punctuation that may not start or end a line
 # next to it (Chinese line-breaking rules, W3C clreq §3.1.7): a line never starts with "）" or "，".
 # Spaces are ASCII spaces only: a no-break space (put between a number and its unit) holds a line together.
-_BREAK = re.compile(f"[{_OPENING}]*[{_CJK}][{_CLOSING}]*|[^ {_CJK}]+[{_CLOSING}]*| +")
+_BREAK = re.compile(f"[{_OPENING}]*(?:[{_CJK}]|[^ {_CJK}]+)[{_CLOSING}]*| +")
 _UNIT_SPACE = re.compile(r"(?<=\d) (?=[A-Za-zµ°%‰])")
 
 
