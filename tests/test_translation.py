@@ -212,9 +212,27 @@ def cn_markdown() -> dict:
     ("Ph. Eur. 2.2.2, USP <631>", "Ph. Eur. 2.2.2, USP <631>"),  # no Chinese: left alone
     ("10:30, AP-207-005", "10:30, AP-207-005"),
     (": 表 3.2.S.4.1-1 质量标准", ": 表 3.2.S.4.1-1 质量标准"),  # the pandoc caption marker stays
+    ("## st-sol-lt-23001: 5 ± 3 °C，批号 207S23001", "## st-sol-lt-23001：5 ± 3 °C，批号 207S23001"),  # a Chinese heading
+    ("## 步骤 7: 100%目检", "## 步骤 7：100%目检"),
+    ("## ICH Q5C: Quality of biotechnological products", "## ICH Q5C: Quality of biotechnological products"),
 ])
 def test_chinese_punctuation_and_dates(text, expected):
     assert zh_typography(text) == expected
+
+
+def test_result_qualifiers_print_in_chinese():
+    """A Chinese table prints 不得过, 未检出, 未检测 (labels), never NMT, Not detected, Not tested."""
+    from dossiergen.render import labels
+    from dossiergen.schema import units
+    from dossiergen.tables import QUALIFIER_LABELS, format_result
+
+    zh = lambda key: labels()[key]["zh"]
+    assert format_result({"value": 0.5, "qualifier": "NMT", "unit": "%"}, units(), "zh", zh) == "不得过0.5\u00a0%"
+    assert format_result({"qualifier": "not_detected"}, units(), "zh", zh) == "未检出"
+    assert format_result({"qualifier": "not_tested"}, units(), "zh", zh) == "未检测"
+    en = lambda key: labels()[key]["en"]
+    assert format_result({"value": 0.5, "qualifier": "NMT", "unit": "%"}, units(), "en", en) == "NMT\u00a00.5\u00a0%"
+    assert all(labels()[key]["zh"] for key in QUALIFIER_LABELS.values())
 
 
 def test_chinese_date():
@@ -228,6 +246,8 @@ def test_no_iso_dates_or_ascii_punctuation_glued_to_chinese(cn_markdown):
             assert not re.search(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])", text), number
             glued = re.findall(rf"{HAN}[ ]?[:;,][ ]?|[ ]?[:;,][ ]?{HAN}", text)
             assert glued == [], (number, glued[:5])
+            headings = [h for h in re.findall(r"(?m)^#+ .*$", text) if re.search(HAN, h) and ": " in h]
+            assert headings == [], (number, headings[:5])
 
 
 def test_chinese_site_address_in_chinese_order(cn_markdown):

@@ -198,13 +198,14 @@ def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
     """'−18 to −12 °C' (a range with negative ends never reads '−18–−12' or '−18—12'), true minus
     signs, a no-break space between number and unit, CO2 and 10^3 as sub- and superscripts (Unicode
     ones such as 10⁶ stay as typed, in the text layer too)."""
+    from dossiergen.render import labels
     from dossiergen.schema import units
     from dossiergen.tables import format_range, format_result
 
     assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "en") == "−18 to −12\u00a0°C"
     assert format_range({"low": -18, "high": -12, "unit": "Cel"}, units(), "zh") == "−18～−12\u00a0°C"
     assert format_range({"low": 2, "high": 8, "unit": "Cel"}, units(), "en") == "2–8\u00a0°C"
-    assert format_result({"value": -0.5, "unit": "%"}, units(), "en") == "−0.5\u00a0%"
+    assert format_result({"value": -0.5, "unit": "%"}, units(), "en", lambda key: labels()[key]["en"]) == "−0.5\u00a0%"
     markdown = ("# 3.2.S.2.2 Process\n\nIn a CO2 incubator at 1.0 × 10⁶ cells/mL and -20 °C; KD 8.0 × 10⁻⁵ s⁻¹;"
                 " 10^3 CFU/g; flux 400 L/m²/h; batch VCT-SM1 in step 2-8 (IL-23).\n")
     meta = PdfMeta("3.2.S.2.2 Process", "s", "h", "en", toc=False)

@@ -329,7 +329,7 @@ class _Helpers:
         return entity.data if entity else {}
 
     def result(self, value) -> str:
-        text = tables.format_result(value, units(), self.context.lang)
+        text = tables.format_result(value, units(), self.context.lang, self.t)
         if (self.context.lang == "zh" and isinstance(value, dict) and "text" in value and "value" not in value
                 and not value.get("qualifier") and not value.get("text_zh") and is_untranslated(value["text"], "zh")):
             self._record(text)
@@ -428,10 +428,11 @@ class _Helpers:
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
-    def compendial_statement(self, excipient) -> Markdown:
+    def compendial_statement(self) -> Markdown:
         """Return what the 3.2.P.4.1 of a compendial excipient says for the headings that hold no document
         for it (sections.yaml only_when: 3.2.P.4.2 and 3.2.P.4.3 without an in-house specification, 3.2.P.4.4
         without a justification either); nothing for an excipient that has them."""
+        excipient = self.document.get("excipient") or {}
         if not excipient.get("grades") or excipient.get("specification") or excipient.get("novel"):
             return Markdown("")
         numbers = {f"p4{n}": shown_number(f"3.2.P.4.{n}", self.context.layout) for n in (2, 3, 4)}

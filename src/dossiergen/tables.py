@@ -50,22 +50,29 @@ def _with_unit(number: str, unit: str) -> str:
     return f"{number}{NBSP}{unit}" if unit else number
 
 
-QUALIFIER_WORDS = {"<LOQ": {"en": "<\u00a0LOQ", "zh": "<\u00a0LOQ"}, "<LOD": {"en": "<\u00a0LOD", "zh": "<\u00a0LOD"},
-                   "not_detected": {"en": "Not detected", "zh": "未检出"}, "not_tested": {"en": "Not tested", "zh": "未检测"}}
+# The label (templates/module3/labels.yaml) a result qualifier prints as, in the document language.
+QUALIFIER_LABELS = {"<LOQ": "result_below_loq", "<LOD": "result_below_lod", "not_detected": "result_not_detected",
+                    "not_tested": "result_not_tested"}
 
 
-def format_result(result: dict | None, units: dict, lang: str) -> str:
-    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms' (a no-break space before a unit)."""
+def format_result(result: dict | None, units: dict, lang: str, word) -> str:
+    """Return one result as printed: '99.5 %', '< LOQ', 'Conforms' (a no-break space before a unit).
+
+    The words of qualifiers are labels (templates/module3/labels.yaml) that `word(key)` returns in
+    the document language (render's t(), which records a label still in English), so a Chinese
+    document prints 不得过, 未检出, 未检测."""
     if not result:
         return "\u2013"
     qualifier = result.get("qualifier")
     unit = _unit(result.get("unit"), units, lang)
     if "value" in result:
-        prefix = {"<": "<" + NBSP, ">": ">" + NBSP, "NMT": "不得过" if lang == "zh" else "NMT" + NBSP}.get(qualifier, "")
+        if qualifier == "NMT":  # Chinese writes 不得过5.0%, without a space
+            prefix = word("result_nmt") + ("" if lang == "zh" else NBSP)
+        else:
+            prefix = {"<": "<" + NBSP, ">": ">" + NBSP}.get(qualifier, "")
         return prefix + _with_unit(format_number(result["value"]), unit)
     if qualifier:
-        words = QUALIFIER_WORDS.get(qualifier)
-        return (words.get(lang) or words["en"]) if words else qualifier
+        return word(QUALIFIER_LABELS[qualifier]) if qualifier in QUALIFIER_LABELS else qualifier
     if lang == "zh" and result.get("text_zh"):
         return str(result["text_zh"])
     return str(pick(result.get("text"), lang))

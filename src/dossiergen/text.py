@@ -84,6 +84,7 @@ _LINK_PARENS = re.compile(rf"\((\[[^\]\n]*[{_HAN}][^\]\n]*\]\([^)\n]*\))\)")
 _PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
 _PERCENT = re.compile("(?<=\\d)[ \u00a0](?=%)")  # also the no-break space render puts between number and unit
 _SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*\d])")
+_HEADING_COLON = re.compile(r"(?<=\S):[ \t]+(?=\S)")  # "3.2.S.7.3 st-01: 5 °C，批号 B1", "步骤 7: 100%目检"
 _FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
 
 
@@ -96,14 +97,17 @@ def chinese_date(iso: str) -> str:
 def zh_typography(markdown: str) -> str:
     """Return a Chinese document's Markdown with Chinese conventions: ISO dates as 年月日, full-width
     colon, semicolon, comma, question and exclamation marks next to Chinese text, full-width brackets
-    around text containing Chinese, 。 ending a Chinese sentence, and no space before % (the Markdown
-    syntax is left alone)."""
+    around text containing Chinese, 。 ending a Chinese sentence, no space before %, and a full-width
+    colon in a heading that has Chinese even between Latin letters or digits (the Markdown syntax is
+    left alone)."""
     lines = []
     for line in markdown.split("\n"):
         if line.startswith(": "):  # a pandoc table caption: keep its marker
             lines.append(": " + zh_typography(line[2:]))
             continue
         line = _ISO_DATE.sub(lambda m: chinese_date(m.group(0)), line)
+        if line.startswith("#") and re.search(f"[{_HAN}]", line):  # a Chinese heading: the colon after an id or number too
+            line = _HEADING_COLON.sub("：", line)
         line = _AFTER_HAN.sub(lambda m: _FULL[m.group(1)], line)
         line = _BEFORE_HAN.sub(lambda m: _FULL[m.group(1)], line)
         line = _PARENS.sub(r"（\1）", line)

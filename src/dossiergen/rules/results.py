@@ -9,6 +9,7 @@ from ..errors import Problem
 from ..limits import describe_limit, meets
 from ..schema import units
 from ..model import Entity, Model, results_by_batch, results_by_study, spec_test, spec_tests
+from ..views.types import TIME_UNITS, TimePoint
 
 
 def _tested_against(dossier, model: Model, holder: Entity, label: str) -> tuple[dict | None, set | None, list]:
@@ -57,7 +58,7 @@ def check_result_tests(dossier, model: Model) -> list[Problem]:
                                         hint=f"tests of that version: {', '.join(sorted(t for t in tests if t))}"))
             elif key in seen:
                 problems.append(Problem("result.duplicate", f"{label} has a second result for test '{test}'"
-                                        + (f" at {key[1]} months" if key[1] is not None else ""),
+                                        + (f" at {_when(holder, key[1])}" if key[1] is not None else ""),
                                         dossier.location_of(result, "test"), hint="keep one result per test"))
             seen.add(key)
     return problems
@@ -91,7 +92,7 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         limit = criterion.get("limit") if isinstance(criterion, dict) else None
         value = result.get("value")
         ok = meets(limit, value) if isinstance(limit, dict) else None
-        when = f" at {result['time_point']} months" if "time_point" in result else ""
+        when = f" at {_when(holder, result['time_point'])}" if "time_point" in result else ""
         if ok is False:
             problems.append(Problem("result.out_of_specification",
                                     f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " "),
@@ -111,21 +112,33 @@ def check_stability_time_points(dossier, model: Model) -> list[Problem]:
     for study in model.of_type("study"):
         points = study.data.get("time_points") if isinstance(study.data.get("time_points"), list) else None
         elapsed = _months_since(study.data.get("start_date"))
+        unit = _time_unit(study)
         for result in by_study.get(study.id, []):
             point = result.get("time_point")
             if not isinstance(point, (int, float)) or points is None:
                 continue
             if point not in points:
                 problems.append(Problem("stability.time_point_not_in_protocol",
-                                        f"study '{study.id}' has a result at {point} months, not a protocol time point",
+                                        f"study '{study.id}' has a result at {TimePoint(point, unit).label()}, not a protocol time point",
                                         dossier.location_of(result, "time_point"),
                                         hint=f"protocol time points: {', '.join(str(p) for p in points)}"))
-            elif elapsed is not None and point > elapsed + 0.5:
+            elif elapsed is not None and TimePoint(point, unit).months > elapsed + 0.5:  # in the study's unit (hours, days…)
                 problems.append(Problem("stability.time_point_in_future",
-                                        f"study '{study.id}' reports {point} months, but it started {elapsed:.1f} months ago",
+                                        f"study '{study.id}' reports {TimePoint(point, unit).label()}, but it started {elapsed:.1f} months ago",
                                         dossier.location_of(result, "time_point"),
                                         hint="check the time point and the study's start_date"))
     return problems
+
+
+def _time_unit(holder: Entity) -> str:
+    """Return the unit of a study's time points (schema: months, the default, days or hours)."""
+    unit = holder.data.get("time_unit") if holder.type == "study" else None
+    return unit if unit in TIME_UNITS else "months"
+
+
+def _when(holder: Entity, point) -> str:
+    """Return a time point as a message says it ("6 months", "24 hours")."""
+    return TimePoint(point, _time_unit(holder)).label() if isinstance(point, (int, float)) else f"{point} months"
 
 
 def _months_since(value) -> float | None:

@@ -24,7 +24,7 @@ from .types import (DASH, NOT_GIVEN, Limit, Missing, NotApplicable, NotGiven, Pr
 VIEWS: dict[str, Callable[["ViewContext"], Any]] = {}
 
 # What a converted template sees besides `v`, `doc`, `title` and `page`: layout helpers only.
-RESTRICTED = ("t", "table", "heading", "md", "missing", "ref", "landscape", "trend_figures", "flow_figures")
+RESTRICTED = ("t", "table", "heading", "md", "missing", "ref", "landscape", "trend_figures", "flow_figures", "compendial_statement")
 
 
 def view(*templates: str):
@@ -160,6 +160,17 @@ class ViewContext:
 
     def address(self, value) -> str:
         return self.h.address(value)
+
+    def time_point(self, value, unit: str = "months") -> str:
+        """Return a time point as a stability table heads it: "Initial", "1 month", "6 months",
+        "24 hours" (labels in the document language; unit as the study gives it)."""
+        point = TimePoint(value, unit or "months")
+        if point.value == 0:
+            return self.t("initial")
+        number = int(point.value) if point.value == int(point.value) else point.value
+        if point.unit == "months":
+            return f"{number} {self.t('c_month') if point.value == 1 else self.t('months')}"
+        return f"{number} {self.t('time_unit_' + (point.unit[:-1] if point.value == 1 else point.unit))}"
 
     def optional(self, value, show=None):
         """Return show(value) (or the value) when given, else NOT_GIVEN (printed as a dash)."""

@@ -19,11 +19,6 @@ def _steps(substance: dict) -> dict:
     return {s.get("id"): s for s in steps if isinstance(s, dict)}
 
 
-def _step_label(c: ViewContext, step: dict, colon: str) -> Joined:
-    """Return "Step <number><colon><name>" for a process step."""
-    return Joined((f"{c.t('step')} {step.get('number')}", colon, Text.of(step.get("name"))))
-
-
 # 3.2.S.2.2 -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ class ProcessStep:
     label: str                 # "Step 3" (used in table captions)
     heading: Joined            # "Step 3: Purification"
     critical: bool
-    description: Text | Missing
+    description: Text | Missing | NotApplicable
     equipment: Text | None
     hold_time: Quantity | None
     parameters: tuple          # rows: name, target, range, unit or setting, criticality
@@ -40,11 +35,11 @@ class ProcessStep:
 
 @dataclass(frozen=True)
 class ProcessView:
-    summary: Text | Missing
+    summary: Text | Missing | NotApplicable
     batch_scale: Quantity | None
     flow_diagram: Joined | None  # caption (file: name)
     steps: tuple[ProcessStep, ...]
-    reprocessing: Text | Missing | None
+    reprocessing: Text | Missing | NotApplicable | None
 
 
 @view("s-2-2")
@@ -56,28 +51,30 @@ def manufacturing_process(c: ViewContext) -> ProcessView:
     for i, step in enumerate(process.get("steps") or []):
         label = f"{c.t('step')} {step.get('number')}"
         parameters = []
-        for p in step.get("parameters") or []:
+        here = f"{where}.steps[{i}]"
+        for j, p in enumerate(step.get("parameters") or []):
             if "setting" in p:
-                how = Text.of(p["setting"])
+                how = Text.of(p["setting"], f"{here}.parameters[{j}].setting")
             else:
                 how = c.unit(p["range"].get("unit") if "range" in p else p.get("unit", "")) or NOT_GIVEN
-            parameters.append((Text.of(p.get("name")),
+            parameters.append((Text.of(p.get("name"), f"{here}.parameters[{j}].name"),
                                c.qty({"value": p["target"], "unit": ""}) if "target" in p else NOT_GIVEN,
                                c.rng({"low": p["range"].get("low"), "high": p["range"].get("high"), "unit": ""})
                                if "range" in p else NOT_GIVEN,
                                how or NOT_GIVEN, c.t(p.get("criticality"))))
-        controls = tuple((Text.of(ipc.get("test")), Text.of(ipc.get("criterion")), c.t(ipc.get("type")),
+        controls = tuple((Text.of(ipc.get("test"), f"{here}.in_process_controls[{k}].test"),
+                          Text.of(ipc.get("criterion"), f"{here}.in_process_controls[{k}].criterion"), c.t(ipc.get("type")),
                           c.get(ipc["method"]).get("number") or NOT_GIVEN if "method" in ipc else NOT_GIVEN)
-                         for ipc in step.get("in_process_controls") or [])
+                         for k, ipc in enumerate(step.get("in_process_controls") or []))
         steps.append(ProcessStep(
-            label, Joined((label, c.t("s_colon"), Text.of(step.get("name")))), bool(step.get("critical")),
-            c.narrative(step.get("description"), f"{where}.steps[{i}].description"),
-            Text.of(step["equipment"]) if "equipment" in step else None,
+            label, Joined((label, c.t("s_colon"), Text.of(step.get("name"), f"{here}.name"))), bool(step.get("critical")),
+            c.narrative(step.get("description"), f"{here}.description"),
+            Text.of(step["equipment"], f"{here}.equipment") if "equipment" in step else None,
             Quantity.of(step["hold_time"]) if "hold_time" in step else None, tuple(parameters), controls))
     return ProcessView(
         c.narrative(process.get("summary"), f"{where}.summary"),
         Quantity.of(process["batch_scale"]) if "batch_scale" in process else None,
-        Joined((Text.of(flow.get("caption")), f" ({c.t('s_file')}{c.t('s_colon')}{flow.get('file')})")) if flow else None,
+        Joined((Text.of(flow.get("caption"), f"{where}.flow_diagram.caption"), f" ({c.t('s_file')}{c.t('s_colon')}{flow.get('file')})")) if flow else None,
         tuple(steps),
         c.narrative(process["reprocessing"], f"{where}.reprocessing") if "reprocessing" in process else None)
 
