@@ -195,3 +195,20 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
     assert list(leaves) == ["m3-velcratinib-tablets-3.2.p.5.4"]
     assert leaves["m3-velcratinib-tablets-3.2.p.5.4"].get("modified-file") == "../0000/index.xml#m3-velcratinib-tablets-3.2.p.5.4"
     assert not (ROOT / "examples" / "velcratinib-tablets" / "walkthrough").exists()
+
+
+def test_a_sequence_submitted_with_other_leaf_ids_is_continued_by_file(first, tmp_path, monkeypatch):
+    """Leaf IDs of sequences built before document ids came from entity ids (issue 13) differ from today's:
+    the next sequence still recognises each document by its file, so unchanged content gives no leaf and
+    nothing is deleted and re-added."""
+    _, source, submitted = first
+    older = tmp_path / "submitted"
+    shutil.copytree(submitted, older)
+    index = older / "0000" / "index.xml"
+    index.write_text(index.read_text("utf-8").replace('ID="', 'ID="old-'), "utf-8")
+    (older / "0000" / "index-md5.txt").write_text(hashlib.md5(index.read_bytes()).hexdigest(), "utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", LATER)
+    result = build_dossier(source, "us", "ind", tmp_path / "out", final=False, previous=older)
+    sequence = tmp_path / "out" / "us" / "ind" / "ectd" / "0001"
+    assert _leaves(sequence) == {}
+    assert "0 delete" in result.summary and "new" not in result.summary.replace("0 new", "")

@@ -178,11 +178,11 @@ def test_check_command_exit_codes(built, copy_of_build):
 
 
 def test_build_refuses_output_that_fails_the_check(tmp_path, monkeypatch):
-    from dossiergen import build
+    from dossiergen import package
     from dossiergen.check import Finding
 
     source = materialise_case("minimal", tmp_path)
-    monkeypatch.setattr(build, "check_build", lambda folder: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
+    monkeypatch.setattr(package, "check_build", lambda folder: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
     run = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "out"))
     assert run.exit_code == 1 and "[pdf.fonts]" in run.stderr
     assert not (tmp_path / "out" / "us" / "ind").exists()

@@ -247,19 +247,23 @@ class Decision:
 def decide(history: History, candidates: list[Candidate], sequence: str) -> tuple[dict[tuple[str, str], Decision], list[LeafRecord]]:
     """Return the operation for each candidate (keyed by backbone and ID) and the current leaves that no
     candidate continues (to delete)."""
-    decisions = {}
+    decisions, continued = {}, set()
+    # A leaf is found by its ID, else by its file: a sequence submitted before document IDs came from entity
+    # ids (issue 13) has other IDs for the same documents, which the next sequence still replaces, not re-adds.
+    by_file = {(leaf.backbone, leaf.href): k for k, leaf in history.current.items() if leaf.href}
     for candidate in candidates:
         key = (candidate.backbone, candidate.id)
-        old = history.current.get(key)
+        found = key if key in history.current else by_file.get((candidate.backbone, candidate.href))
+        old = history.current.get(found) if found else None
         if old is None:
             decisions[key] = Decision("new")
             continue
+        continued.add(found)
         previous = history.folder / old.sequence / old.href if old.href else None
         same = (previous is not None and previous.is_file() and old.title == candidate.title
                 and content_key(previous.read_bytes(), old.href) == content_key(candidate.data, candidate.href))
         decisions[key] = Decision(None, previous=old) if same else Decision("replace", modified_file(old, candidate.backbone, sequence), old)
-    kept = {(c.backbone, c.id) for c in candidates}
-    deleted = [leaf for key, leaf in history.current.items() if key not in kept]
+    deleted = [leaf for key, leaf in history.current.items() if key not in continued]
     return decisions, deleted
 
 
