@@ -82,3 +82,18 @@ def test_a_long_citation_gives_a_leaf_title_cut_at_a_word():
     title = leaf_title({"id": "x", "citation": citation})
     assert len(title) <= TITLE_LIMIT + 2 and title.endswith(" …") and citation.startswith(title[:-2])
     assert leaf_title({"id": "x", "citation": citation, "title": "Author et al. 2021"}) == "Author et al. 2021"
+
+
+def test_the_copies_rule_is_met_when_every_publication_has_its_copy(tmp_path):
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    dossier = materialise_case("minimal", tmp_path)
+    (dossier / "literature").mkdir()
+    (dossier / "literature" / "smith-2020.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    _references(dossier, REFS[:2])
+    rules = {rule["id"]: rule for rule in load_rules("us")}
+    model = build_model(load_dossier(dossier))
+    assert evaluate_rule(model, rules["core.literature-copies"], "marketing").status == "met"
+    assert evaluate_rule(model, rules["core.literature-copies-ind"], "ind").status == "met"
