@@ -287,6 +287,13 @@ def _expected_examples() -> dict:
             ("spec-ds-ordesimab.yaml", "glycan-galactosylated"), ("spec-ds-ordesimab.yaml", "hcp"), ("spec-ds-ordesimab.yaml", "protein-a")]
     stability += [("core.limits-within-batch-experience", f"specifications/{name}", _acceptance_line(ANTIBODY / "specifications" / name, test))
                   for name, test in wide]
+    # The publications both examples cite have no copy in the dossier (literature/): 3.3 would hold one
+    # leaf each (ICH M4 granularity); blocking at marketing, advisory at IND. Guidelines cited by name need none.
+    def literature(folder, rule, ids):
+        return [(rule, "references.yaml", _line_of(folder / "references.yaml", f"- id: {i}")) for i in ids]
+    papers = literature(ANTIBODY, "core.literature-copies", ("ref-liu-2008", "ref-shukla-2007", "ref-kelley-2009",
+                                                              "ref-miesegaes-2010"))
+    tablet_papers = literature(TABLETS, "core.literature-copies-ind", ("ref-byrn-1995", "ref-teasdale-2013"))
     return {
         # The antibody is complete for the US. For the EU, its Suzhou drug substance site has only NMPA
         # evidence (an inspection and a manufacturing licence): no EEA or MRA GMP evidence, so an EEA
@@ -298,18 +305,18 @@ def _expected_examples() -> dict:
         # both products has no photostability study (advisory for a biotechnological product, Q5C).
         # Neither example holds the documents the applicant signs or writes (supplied/supplied.yaml):
         # the signed Form FDA 356h or 1571, the cover letters, the eAF PDF, China's application form.
-        (ANTIBODY, "marketing", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-356h") + stability,
+        (ANTIBODY, "marketing", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-356h") + stability + papers,
         (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)]
-        + supplied("eu.supplied-cover-letter", "eu.supplied-eaf") + stability,
+        + supplied("eu.supplied-cover-letter", "eu.supplied-eaf") + stability + papers,
         (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)]
-        + supplied("uk.supplied-cover-letter") + stability,
+        + supplied("uk.supplied-cover-letter") + stability + papers,
         (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour])
-        + supplied("cn.supplied-application-form", "cn.supplied-cover-letter") + stability,
+        + supplied("cn.supplied-application-form", "cn.supplied-cover-letter") + stability + papers,
         # The tablets at IND: complete (purified water, made on site, is declared as submitted with
         # the application in the CN associated review), but for the supplied documents.
-        (TABLETS, "ind", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-1571"),
-        (TABLETS, "ind", "eu"): [],
-        (TABLETS, "ind", "cn"): supplied("cn.supplied-application-form", "cn.supplied-cover-letter"),
+        (TABLETS, "ind", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-1571") + tablet_papers,
+        (TABLETS, "ind", "eu"): tablet_papers,
+        (TABLETS, "ind", "cn"): supplied("cn.supplied-application-form", "cn.supplied-cover-letter") + tablet_papers,
     }
 
 

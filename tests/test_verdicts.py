@@ -125,6 +125,9 @@ NEVER_MISSING["core.shelf-life-criteria-justified"] = \
 NEVER_MET["core.limits-within-batch-experience"] = "test_spec_criteria.py::test_limits_within_three_batches_experience_are_met"
 NEVER_MET["core.light-claim-photostability-biotech"] = "test_shelflife.py::test_light_claims_of_the_antibody_met_with_light_exposure_data"
 NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_claim_of_a_tablet_needs_a_photostability_study"
+NEVER_MET.update({rule: "test_literature.py::test_the_copies_rule_is_met_when_every_publication_has_its_copy"
+                  for rule in ("core.literature-copies", "core.literature-copies-ind")})  # no copies in the examples
+NEVER_MISSING["core.data-literature"] = "test_literature.py::test_a_guideline_with_a_file_and_a_copy_that_is_no_pdf_are_located_errors"
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"
                   for rule in ALL_RULES if ".supplied-" in rule})  # the examples hold no signed forms
 

@@ -121,6 +121,22 @@ def test_views_of_both_examples_are_frozen(models):
                 view = views.build_view(document.section.template, render._Helpers(context, document))
                 assert views.frozen(view), f"{document.number}: the view holds a mutable value"
                 seen.add(document.section.template)
+    # 3.2.A.3 holds a document only with a novel excipient (sections.yaml only_when), which no example
+    # has: its view is built all the same
+    from dossiergen.assemble import Document
+    from dossiergen.registry import load_registry
+
+    # nor do 3.2.P.4.2 and 3.2.P.4.3 of an excipient without an in-house specification (all in the examples
+    # are compendial: their 3.2.P.4.1 says so)
+    sections = {s.template: s for s in load_registry().walk() if s.template in ("a-3", "p-4-2", "p-4-3")}
+    for model in models.values():
+        context = assemble_context(model, "neutral", "marketing")
+        product = model.of_type("product")[0].data
+        excipient = model.get(product["composition"][-1]["component"], "excipient").data
+        for name, section in sections.items():
+            document = Document(f"m3-{section.number}", section, "x", (("product", product), ("excipient", excipient)))
+            assert views.frozen(views.build_view(name, render._Helpers(context, document))), name
+            seen.add(name)
     # every converted template is exercised by an example (a novel excipient, 3.2.P.4.6: test_views_quality.py)
     assert seen == set(views.converted()) - {"p-4-6"}
 

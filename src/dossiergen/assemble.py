@@ -74,7 +74,7 @@ def assemble_context(model: Model, market: str, stage: str) -> Context:
     """Return the build context: every applicable Module 3 document in registry order."""
     lang, layout = LANGUAGE.get(market, "en"), layout_of(market, stage)
     root = load_registry()
-    core = tuple(_place(d, layout) for d in _expand(model, root, "", (), {}, stage) if in_layout(d.number, layout))
+    core = tuple(_place(d, layout) for d in _expand(model, root, "", (), {}, stage, market=market) if in_layout(d.number, layout))
     return Context(model, market, stage, lang, core + tuple(_regional(model, market, stage)), layout)
 
 
@@ -107,7 +107,7 @@ def _regional(model: Model, market: str, stage: str):
 
 
 def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: dict, stage: str, elements: tuple = (),
-            ids: tuple = ()):
+            ids: tuple = (), market: str = ""):
     """Yield the documents of a node; `ids` are the entity ids of the repeat instances above it,
     which name the documents (a renamed product keeps its documents' identity)."""
     molecule = model.single("application").get("molecule_type")
@@ -120,19 +120,20 @@ def _expand(model: Model, node: Section, folder: str, scope: tuple, instance: di
             here = elements + ((node.element, tuple(attrs.items())),)
             for child in node.children:
                 yield from _expand(model, child, sub_folder, scope + ((node.repeat, entity.data),),
-                                   {**instance, **attrs, "slug": slug, "chain": chain}, stage, here, ids + (entity.id,))
+                                   {**instance, **attrs, "slug": slug, "chain": chain}, stage, here, ids + (entity.id,), market)
         return
     here = elements + (((node.element, ()),) if node.element else ())
     folder = _join(folder, node.folder)
     if node.is_document:
-        yield from _documents(model, node, folder, scope, instance, here, ids)
+        yield from _documents(model, node, folder, scope, instance, here, ids, market)
     else:
         for child in node.children:
-            yield from _expand(model, child, folder, scope, instance, stage, here, ids)
+            yield from _expand(model, child, folder, scope, instance, stage, here, ids, market)
 
 
-def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple, ids: tuple):
-    if node.only_when and not any(_field(scope, path) for path in node.only_when):
+def _documents(model: Model, node: Section, folder: str, scope: tuple, instance: dict, elements: tuple, ids: tuple,
+               market: str = ""):
+    if node.only_when and not any(FACTS[path](model, market) if path in FACTS else _field(scope, path) for path in node.only_when):
         return  # the heading does not apply to this instance: no document (ICH M4 granularity)
     prefix = "-".join(["m3", *ids, node.number.lower()])  # from entity ids; paths keep the readable slugs
     if node.per != "method":
@@ -146,6 +147,15 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
         key = slugify(method.data.get("number", method.id), 24)
         yield Document(f"{prefix}-{method.id}", node, _join(folder, node.file.replace("{key}", key)),
                        scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
+
+
+# Facts of the whole dossier (and the market built for) an only_when may name (sections.yaml).
+FACTS = {"@novel_excipient": lambda model, market: any(e.data.get("novel") for e in model.of_type("excipient")),
+         # 3.2.R holds what the market asks there: FDA (executed batch records, method validation package,
+         # comparability protocols) and EU/UK (process validation scheme, medical device, TSE certificates)
+         # data given in markets/<market>.yaml; China asks its regional information in Module 1.
+         "@regional_information": lambda model, market: bool(
+             model.single({"us": "market-us", "eu": "market-eu", "uk": "market-eu"}.get(market, "-")).get("regional"))}
 
 
 def _field(scope: tuple, path: str):

@@ -217,8 +217,8 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
     shown = f"{dossier.label}/{rel}"
     kind = kind_of(rel)
     if kind is None:
-        if path.suffix.lower() in ASSET_SUFFIXES or (rel.startswith("supplied/") and rel.endswith(".pdf")):
-            return []  # figures, notes, and the PDFs the applicant supplies (supplied/supplied.yaml)
+        if path.suffix.lower() in ASSET_SUFFIXES or (rel.startswith(("supplied/", "literature/")) and rel.endswith(".pdf")):
+            return []  # figures, notes, the PDFs the applicant supplies (supplied/supplied.yaml), copies of literature
         names = [p for p, _ in FILE_KINDS]
         close = difflib.get_close_matches(rel, names, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see README 'The dossier folder' for the file names"

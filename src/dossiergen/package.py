@@ -34,6 +34,7 @@ from .paths import REGIONAL, SCHEMAS, TEMPLATES
 from .regional import data_packages
 from .render import Rendered
 from .reports import gaps_report
+from .literature import literature_documents
 from .supplied import supplied_documents
 from .text import pick
 from .translation import is_biologic, substance_terms
@@ -161,7 +162,7 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
     """Place one market's documents, sequence, data packages, gaps and manifest; run the check."""
     context, rendered = plan.context, plan.rendered
     artifacts, entries = _document_artifacts(context, rendered, written)
-    supplied = _supplied_entries(context) if context.layout == "ectd" else []
+    supplied = _supplied_entries(context) + _literature_entries(context) if context.layout == "ectd" else []
     pdfs = {a.path: a.data for a in artifacts if a.path.startswith("ectd/")} | {e["pdf"]: data for e, data in supplied}
     artifacts = [a for a in artifacts if not a.path.startswith("ectd/")]
     supplied = [e for e, _ in supplied]
@@ -323,6 +324,17 @@ def _supplied_entries(context: Context) -> list[tuple[dict, bytes]]:
         found.append(({"id": doc.id, "title": doc.title, "kind": "supplied", "element": doc.heading, "source": doc.source,
                        "pdf": f"ectd/{FIRST_SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
                        "pdf_md5": md5_hex(doc.data)}, doc.data))
+    return found
+
+
+def _literature_entries(context: Context) -> list[tuple[dict, bytes]]:
+    """Return the manifest entries and bytes of the copies of the cited literature (3.3, one leaf each)."""
+    found = []
+    for doc in literature_documents(context):
+        found.append(({"id": doc.id, "title": doc.title, "kind": "literature", "section": "3.3", "source": doc.source,
+                       "pdf": f"ectd/{FIRST_SEQUENCE}/{doc.path}", "pdf_sha256": hashlib.sha256(doc.data).hexdigest(),
+                       "pdf_md5": md5_hex(doc.data), "chain": [[element, dict(attrs)] for element, attrs in doc.chain]},
+                      doc.data))
     return found
 
 

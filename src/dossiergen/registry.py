@@ -28,6 +28,7 @@ class Section:
     regional: bool = False
     stages: tuple[str, ...] = ()
     only_when: tuple[str, ...] = ()
+    supplied: str | None = None   # literature: the heading holds the applicant's copies (literature.py)
     associated_review: tuple[str, ...] = ()  # markets whose document ends with the pointer to the associated review
     children: tuple["Section", ...] = ()
 

@@ -167,7 +167,7 @@ class _Helpers:
                        "claims_of", "commitments_of", "cumulative_lrv", "chunks", "instance_line", "site_name", "address",
                        "regional_data", "q1e_summary", "trend_figures", "shelf_life_justifications", "made_from",
                        "genealogy_rows", "claim_period", "data_period", "all_in_months",
-                       "principles_line", "patient_lot_rows"):
+                       "principles_line", "patient_lot_rows", "flow_figures", "compendial_statement"):
             names[helper] = getattr(self, helper)
         return names
 
@@ -540,6 +540,36 @@ class _Helpers:
             number = f"{self.t('q1e_figure')} {self.document.number}-{self.figure_count}"
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
+
+    def flow_figures(self) -> list[Markdown]:
+        """Return the numbered flow diagram of the document's manufacturing process (its substance's or
+        product's): the applicant's figure when process.flow_diagram names one, else one drawn from the
+        steps (flow.py; split over several figures when the process does not fit one page)."""
+        from .attach import figure_markdown
+        from .flow import process_figures
+
+        scope = self.document.get("substance") or self.document.get("product") or {}
+        process = (scope.get("manufacture") or {}).get("process") or {}
+        figures = []
+        for attachment, alt, caption in process_figures(self.context, self.document, process, self.t, self.tx):
+            self.figure_count += 1
+            self.attachments.append(attachment)
+            number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
+            figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
+        return figures
+
+    def compendial_statement(self) -> Markdown:
+        """Return what the 3.2.P.4.1 of a compendial excipient says for the headings that hold no document
+        for it (sections.yaml only_when: 3.2.P.4.2 and 3.2.P.4.3 without an in-house specification, 3.2.P.4.4
+        without a justification either); nothing for an excipient that has them."""
+        excipient = self.document.get("excipient") or {}
+        if not excipient.get("grades") or excipient.get("specification") or excipient.get("novel"):
+            return Markdown("")
+        numbers = {f"p4{n}": shown_number(f"3.2.P.4.{n}", self.context.layout) for n in (2, 3, 4)}
+        text = self.t("p_4_compendial_procedures").format(**numbers)
+        if not excipient.get("justification"):
+            text += (" " if self.context.lang != "zh" else "") + self.t("p_4_compendial_specification").format(**numbers)
+        return Markdown("\n" + escape_md(text) + "\n")
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]

@@ -18,7 +18,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import Model, build_model
 from . import formats, pairs, refs, results
-from .. import genealogy, patientlots, supplied
+from .. import genealogy, literature, patientlots, supplied
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ RULES = (
     Rule("core.data-supplied", "Every supplied document is a PDF under a Module 1 heading of its market's regional backbone",
          "ICH eCTD Specification 3.2.2 (regional Module 1); FDA us-regional DTD 3.3; EU M1 DTD 3.1; NMPA cn-regional 1.0",
          supplied.check_supplied),
+    Rule("core.data-literature", "Every copy of a cited publication is a PDF; a guideline cited by name has no copy",
+         "ICH M4Q(R1) 3.3 (key literature provided); ICH M4(R4) granularity annex (3.3: one file per reference)",
+         literature.check_literature),
 )
 BY_ID = {rule.id: rule for rule in RULES}
 

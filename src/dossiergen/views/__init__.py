@@ -24,7 +24,7 @@ from .types import (DASH, NOT_GIVEN, Limit, Missing, NotApplicable, NotGiven, Pr
 VIEWS: dict[str, Callable[["ViewContext"], Any]] = {}
 
 # What a converted template sees besides `v`, `doc`, `title` and `page`: layout helpers only.
-RESTRICTED = ("t", "table", "heading", "md", "missing", "ref", "landscape", "trend_figures")
+RESTRICTED = ("t", "table", "heading", "md", "missing", "ref", "landscape", "trend_figures", "flow_figures", "compendial_statement")
 
 
 def view(*templates: str):

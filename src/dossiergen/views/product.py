@@ -431,7 +431,10 @@ def excipient(c: ViewContext) -> ExcipientView:
         else:
             validation_rows.append((title, c.t("p_origin_" + proc["origin"]),
                                     Missing(f"methods.{proc.get('id')}.validation") if proc.get("origin") == "in_house" else DASH, DASH))
-    if "justification" in x:
+    if "justification" in x and grades:  # what the added tests or limits add to the monographs
+        justification = Joined((fill(c.t("p_4_compendial_basis"), monographs=Joined(monographs, c.t("p_list_sep"))), "\n\n",
+                                c.narrative(x["justification"], f"excipients.{xid}.justification")))
+    elif "justification" in x:
         justification = c.narrative(x["justification"], f"excipients.{xid}.justification")
     elif grades:
         justification = fill(c.t("p_4_compendial_justified"), monographs=Joined(monographs, c.t("p_list_sep")))

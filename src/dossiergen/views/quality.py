@@ -258,21 +258,6 @@ def container_closure(c: ViewContext) -> ContainerClosureView:
     return ContainerClosureView(c.narrative(cc.get("description"), "container_closure.description"), rows)
 
 
-# literature references (3.3) ---------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ReferencesView:
-    rows: tuple                # number, citation, DOI, sections citing it
-
-
-@view("lit-ref")
-def literature_references(c: ViewContext) -> ReferencesView:
-    refs = c.model.single("references").get("references") or []
-    return ReferencesView(tuple((i, r.get("citation"), r.get("doi", "–"),
-                                 c.t("c_list_sep").join(r["sections"]) if r.get("sections") else "–")
-                                for i, r in enumerate(refs, 1)))
-
-
 # stability commitment (3.2.S.7.2, 3.2.P.8.2) -----------------------------------------------------
 
 @dataclass(frozen=True)

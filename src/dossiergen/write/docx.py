@@ -189,7 +189,8 @@ def _same_header_footer(document) -> None:
 
 def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]]) -> None:
     """Insert a TOC field before the first sub-heading when there are several, or when the
-    document is over 5 pages.
+    document is over 5 pages; a document over 5 pages without sub-headings gets one of its
+    captioned tables and figures after its title (as the PDF's contents: document.typ).
 
     The field's result is pre-filled with the headings and, where the PDF rendition gives them,
     their page numbers after a dot-leader tab, so the document reads right in any viewer before
@@ -200,16 +201,27 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
                 if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
     sections = sum(level == "Heading 2" for _, level in headings)
-    if not (sections >= 2 or (sections and pages is not None and pages > 5)):
+    field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
+    if not sections and pages is not None and pages > 5:
+        # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
+        captions = {document.styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
+        headings = [(p, captions[style]) for p in body.iter(qn("w:p"))
+                    if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in captions]
+        field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
+        if not headings:
+            return
+        anchor = OxmlElement("w:p")   # a place holder after the title: the contents go before it
+        body.find(qn("w:p")).addnext(anchor)
+    elif not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
-    anchor, found = headings[0][0], 0
+    found, before = 0, anchor if anchor is not None else headings[0][0]
     for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
-        anchor.addprevious(entry)
+        before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
         paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
         if index == 0:
-            add_field_start(paragraph, 'TOC \\o "2-3" \\h \\z \\u')
+            add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
         paragraph.add_run(title)
         page, found = _page_of(title, contents, found)
@@ -218,6 +230,8 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
             paragraph.add_run(str(page))
         if index == len(headings) - 1:
             add_field_end(paragraph)
+    if anchor is not None:
+        anchor.getparent().remove(anchor)
     set_child(document.settings.element, "w:updateFields", val="true")
 
 

@@ -1,0 +1,423 @@
+"""Flow diagrams of manufacturing processes (3.2.S.2.2, 3.2.P.3.3), drawn from the process-step data.
+
+ICH M4Q(R1) asks for a flow diagram: 3.2.S.2.2 "a flow diagram of the synthetic process(es) ...
+[showing] critical steps and points at which process controls, intermediate tests or final product
+controls are conducted"; 3.2.P.3.3 "a flow diagram ... giving the steps of the process and showing
+where materials enter the process. The critical steps and points at which process controls,
+intermediate tests or final product controls are conducted should be identified."
+
+The diagram has three columns: the materials that enter at a step (left, an arrow into the step),
+the steps in order (centre, arrows between them; a critical step drawn with a heavy frame, a shaded
+fill and a triangle mark, its critical process parameters named in the box) and the in-process
+controls of the step (right: a filled square for a control with an acceptance criterion, an open
+circle for a monitored test). A process too long for one page is split into several figures at
+step boundaries, each saying where it continues.
+
+matplotlib (Agg, no pyplot state) draws each figure twice like plots.py: SVG for the typst PDF and
+PNG for Word, with fixed metadata. Same inputs, same bytes. Text is wrapped by measuring it with
+the Agg renderer (CJK text breaks between characters), so every language stays inside its column.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from .attach import Attachment
+from .plots import _setup
+
+WIDTH = 6.3          # inches: the text width of a portrait page
+MAX_HEIGHT = 8.4     # inches: the most one figure may take (a portrait page less its caption)
+DPI = 150
+BOX_PT, SIDE_PT, HEAD_PT = 7.5, 6.8, 7.5
+LEADING = 1.28       # line height / font size
+GAP = 0.16           # inches between two step rows (the arrow's length)
+PAD = 0.06           # inches inside a box around its text
+ITEM_GAP = 0.035     # inches between two items of a side column
+CRITICAL_FILL, PLAIN_FILL, ACCENT = "#FBE3D6", "#EEF3F8", "#C0392B"
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_OPENING, _CLOSING = "（「『【〔《“‘", "）」』】〕》”’、。，；：！？％"
+# A token is a Latin word or one CJK character with the punctuation that may not start or end a line
+# next to it (Chinese line-breaking rules, W3C clreq §3.1.7): a line never starts with "）" or "，".
+# Spaces are ASCII spaces only: a no-break space (put between a number and its unit) holds a line together.
+_BREAK = re.compile(f"[{_OPENING}]*(?:[{_CJK}]|[^ {_CJK}]+)[{_CLOSING}]*| +")
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=[A-Za-zµ°%‰])")
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the diagram shows of one process step (texts already in the document language)."""
+
+    number: str
+    name: str
+    critical: bool = False
+    materials: tuple[str, ...] = ()
+    controls: tuple[tuple[str, bool], ...] = ()   # (test, True for a control with an acceptance criterion)
+    cpps: tuple[str, ...] = ()                     # names of critical process parameters
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Fixed words of the diagram in the document language."""
+
+    materials: str
+    step: str
+    controls: str
+    critical: str
+    control: str
+    monitor: str
+    cpp: str
+    cpp_legend: str
+    continued_from: str   # "{step}" is replaced
+    continued_in: str     # "{step}" is replaced
+    sep: str = ", "
+
+
+@dataclass
+class _Row:
+    step: Step
+    box: list[tuple[str, str]]                   # (line, style): style 'head' or 'cpp'
+    materials: list[tuple[str, bool | None]]     # (line, True): None on an item's later lines
+    controls: list[tuple[str, bool | None]]      # (line, marker): None on an item's later lines
+
+    def height(self, line_in: float, side_in: float) -> float:
+        box = len(self.box) * line_in + 2 * PAD
+        return max(box, _block(self.materials, side_in) + 2 * PAD, _block(self.controls, side_in) + 2 * PAD)
+
+
+def _block(lines: list[tuple], side_in: float) -> float:
+    """Return the height of a side column's lines: items set apart by a small gap."""
+    items = sum(1 for _, first in lines if first is not None)
+    return len(lines) * side_in + max(0, items - 1) * ITEM_GAP
+
+
+def _offsets(lines: list[tuple], side_in: float) -> list[float]:
+    """Return the top of each line of a side column, from the column's top."""
+    found, y = [], 0.0
+    for index, (_, first) in enumerate(lines):
+        if index and first is not None:
+            y += ITEM_GAP
+        found.append(y)
+        y += side_in
+    return found
+
+
+def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
+    """Return the steps split into figures that each fit one portrait page."""
+    rows = _rows(steps, lang, labels, _columns(steps))
+    line_in, side_in = BOX_PT * LEADING / 72, SIDE_PT * LEADING / 72
+    fixed = _header_height() + _legend_height() + 2 * (SIDE_PT * LEADING / 72 + GAP)
+    heights = [row.height(line_in, side_in) + GAP for row in rows]
+    count = len(_split(heights, MAX_HEIGHT - fixed))
+    budget = sum(heights) / count   # the fewest figures, as even as the steps allow
+    while len(groups := _split(heights, budget)) > count:
+        budget += 0.1
+    found, index = [], 0
+    for group in groups:
+        found.append([row.step for row in rows[index:index + group]])
+        index += group
+    return found
+
+
+def _split(heights: list[float], budget: float) -> list[int]:
+    """Return how many consecutive rows go in each figure, filling each up to the budget."""
+    groups, used = [], None
+    for height in heights:
+        if used is None or used + height > budget:
+            groups.append(0)
+            used = 0.0
+        groups[-1] += 1
+        used += height
+    return groups
+
+
+def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before: Step | None = None,
+                 after: Step | None = None, all_steps: list[Step] | None = None) -> Attachment:
+    """Return the flow diagram of consecutive steps as an attachment (PNG and SVG).
+
+    before/after: the steps just outside this figure when the process is split (continuation marks);
+    all_steps: the whole process, so that every part of a split diagram has the same columns."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    columns = _columns(all_steps or steps)
+    rows = _rows(steps, lang, labels, columns)
+    line_in, side_in = BOX_PT * LEADING / 72, SIDE_PT * LEADING / 72
+    heights = [row.height(line_in, side_in) for row in rows]
+    top_note = side_in + GAP if before else 0.0
+    bottom_note = side_in + GAP if after else 0.0
+    total = (_header_height() + top_note + sum(heights) + GAP * (len(rows) - 1) + bottom_note + _legend_height())
+    with matplotlib.rc_context(_setup(lang)):
+        figure = Figure(figsize=(WIDTH, total), dpi=DPI)
+        FigureCanvasAgg(figure)
+        ax = figure.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, WIDTH)
+        ax.set_ylim(total, 0)   # y grows downwards, in inches
+        ax.axis("off")
+        mat, box, ctl = columns
+        y = 0.05
+        for (left, right), text in ((mat, labels.materials), (box, labels.step), (ctl, labels.controls)):
+            if right > left:
+                ax.text((left + right) / 2, y, text, ha="center", va="top", fontsize=HEAD_PT, fontweight="bold")
+        y = _header_height()
+        centre = (box[0] + box[1]) / 2
+        if before:
+            ax.text(centre, y, labels.continued_from.replace("{step}", before.number), ha="center", va="top",
+                    fontsize=SIDE_PT, style="italic", color="#444444")
+            ax.add_patch(FancyArrowPatch((centre, y + side_in), (centre, y + top_note), arrowstyle="-|>",
+                                         mutation_scale=8, color="#333333", linewidth=0.8))
+            y += top_note
+        previous_bottom = None
+        for row, height in zip(rows, heights):
+            box_h = len(row.box) * line_in + 2 * PAD
+            top = y + (height - box_h) / 2
+            mid = y + height / 2
+            critical = row.step.critical
+            ax.add_patch(FancyBboxPatch((box[0], top), box[1] - box[0], box_h, boxstyle="round,pad=0,rounding_size=0.04",
+                                        facecolor=CRITICAL_FILL if critical else PLAIN_FILL,
+                                        edgecolor=ACCENT if critical else "#4A6A8A", linewidth=1.8 if critical else 0.8))
+            if critical:  # a mark beside the box that does not rely on colour
+                ax.plot([box[0] - 0.1], [top + 0.09], marker="^", markersize=6, color=ACCENT, clip_on=False)
+            ty = top + PAD
+            for line, style in row.box:
+                ax.text(centre, ty, line, ha="center", va="top", fontsize=BOX_PT if style == "head" else SIDE_PT,
+                        fontweight="bold" if style == "head" else "normal", style="italic" if style == "cpp" else "normal",
+                        color=ACCENT if style == "cpp" else "#111111")
+                ty += line_in
+            if previous_bottom is not None:
+                ax.add_patch(FancyArrowPatch((centre, previous_bottom), (centre, top), arrowstyle="-|>",
+                                             mutation_scale=8, color="#333333", linewidth=0.8, shrinkA=0, shrinkB=0))
+            previous_bottom = top + box_h
+            if row.materials:
+                m_top = mid - _block(row.materials, side_in) / 2
+                for (line, _), offset in zip(row.materials, _offsets(row.materials, side_in)):
+                    ax.text(mat[1] - 0.05, m_top + offset, line, ha="right", va="top", fontsize=SIDE_PT)
+                ax.add_patch(FancyArrowPatch((mat[1], mid), (box[0] - 0.02, mid), arrowstyle="-|>", mutation_scale=7,
+                                             color="#555555", linewidth=0.7, shrinkA=0, shrinkB=0))
+            if row.controls:
+                c_top = mid - _block(row.controls, side_in) / 2
+                ax.plot([box[1], ctl[0] - 0.02], [mid, mid], color="#555555", linewidth=0.7, linestyle=(0, (3, 2)))
+                for (line, marker), offset in zip(row.controls, _offsets(row.controls, side_in)):
+                    ly = c_top + offset
+                    if marker is not None:
+                        ax.plot([ctl[0] + 0.05], [ly + side_in * 0.42], marker="s" if marker else "o", markersize=3.6,
+                                color="#333333", markerfacecolor="#333333" if marker else "white", markeredgewidth=0.8)
+                    ax.text(ctl[0] + 0.13, ly, line, ha="left", va="top", fontsize=SIDE_PT)
+            y += height + GAP
+        y -= GAP
+        if after:
+            ax.add_patch(FancyArrowPatch((centre, previous_bottom), (centre, y + GAP), arrowstyle="-|>",
+                                         mutation_scale=8, color="#333333", linewidth=0.8, shrinkA=0, shrinkB=0))
+            ax.text(centre, y + GAP + 0.02, labels.continued_in.replace("{step}", after.number), ha="center", va="top",
+                    fontsize=SIDE_PT, style="italic", color="#444444")
+            y += bottom_note
+        _legend(ax, y + 0.12, labels)
+        png, svg = io.BytesIO(), io.BytesIO()
+        figure.savefig(png, format="png", metadata={"Software": None})
+        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return Attachment(name, (("png", png.getvalue()), ("svg", svg.getvalue())))
+
+
+def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:
+    """Return the text alternative of a diagram: every step with what enters it and its controls."""
+    parts_ = []
+    for step in steps:
+        text = f"{labels.step} {step.number} {step.name}"
+        if step.critical:
+            text += f" ({labels.critical})"
+        if step.materials:
+            text += f"; {labels.materials}: {labels.sep.join(step.materials)}"
+        if step.controls:
+            text += f"; {labels.controls}: {labels.sep.join(test for test, _ in step.controls)}"
+        parts_.append(text)
+    return f"{intro}: " + ". ".join(parts_) + "."
+
+
+# layout ---------------------------------------------------------------------------------------
+
+def _columns(steps: list[Step]) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """Return the x extents (inches) of the materials, step and controls columns; an unused side column
+    gives its room to the others."""
+    has_materials = any(s.materials for s in steps)
+    has_controls = any(s.controls for s in steps)
+    edge = 0.18  # room for the critical mark left of a box
+    if has_materials and has_controls:
+        return (0.0, 1.75), (1.75 + edge + 0.05, 4.15), (4.4, WIDTH)
+    if has_controls:
+        return (0.0, 0.0), (edge + 0.05, 3.3), (3.55, WIDTH)
+    if has_materials:
+        return (0.0, 2.3), (2.3 + edge + 0.05, WIDTH - 0.6), (WIDTH, WIDTH)
+    return (0.0, 0.0), (1.4, WIDTH - 1.4), (WIDTH, WIDTH)
+
+
+def _header_height() -> float:
+    return HEAD_PT * LEADING / 72 + 0.14
+
+
+def _legend_height() -> float:
+    return 2 * SIDE_PT * LEADING / 72 + 0.2
+
+
+def _legend(ax, y: float, labels: Labels) -> None:
+    ax.plot([0, WIDTH], [y - 0.06, y - 0.06], color="#BBBBBB", linewidth=0.5)
+    x = 0.1
+    ax.plot([x], [y + 0.06], marker="^", markersize=6, color=ACCENT)
+    ax.text(x + 0.12, y, labels.critical, va="top", fontsize=SIDE_PT)
+    x = 2.2
+    ax.plot([x], [y + 0.06], marker="s", markersize=3.6, color="#333333")
+    ax.text(x + 0.1, y, labels.control, va="top", fontsize=SIDE_PT)
+    ax.plot([x], [y + 0.06 + SIDE_PT * LEADING / 72], marker="o", markersize=3.6, color="#333333",
+            markerfacecolor="white", markeredgewidth=0.8)
+    ax.text(x + 0.1, y + SIDE_PT * LEADING / 72, labels.monitor, va="top", fontsize=SIDE_PT)
+    ax.text(0.1, y + SIDE_PT * LEADING / 72, labels.cpp_legend, va="top", fontsize=SIDE_PT, style="italic", color=ACCENT)
+
+
+def _rows(steps: list[Step], lang: str, labels: Labels, columns) -> list[_Row]:
+    mat, box, ctl = columns
+    measure = _Measure(lang)
+    rows = []
+    for step in steps:
+        lines = [(line, "head") for line in measure.wrap(f"{step.number}  {step.name}", box[1] - box[0] - 2 * PAD, BOX_PT, bold=True)]
+        if step.cpps:
+            lines += [(line, "cpp") for line in measure.wrap(f"{labels.cpp}: {labels.sep.join(step.cpps)}",
+                                                             box[1] - box[0] - 2 * PAD, SIDE_PT)]
+        materials = [(line, True if index == 0 else None) for item in step.materials
+                     for index, line in enumerate(measure.wrap(item, mat[1] - mat[0] - 0.1, SIDE_PT))]
+        controls = []
+        for test, is_control in step.controls:
+            for index, line in enumerate(measure.wrap(test, ctl[1] - ctl[0] - 0.15, SIDE_PT)):
+                controls.append((line, is_control if index == 0 else None))
+        rows.append(_Row(step, lines, materials, controls))
+    return rows
+
+
+class _Measure:
+    """Measures text with the Agg renderer in the fonts of the document language."""
+
+    def __init__(self, lang: str):
+        import matplotlib
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.font_manager import FontProperties
+
+        self.renderer = RendererAgg(100, 100, 72)   # 72 dpi: widths in points
+        with matplotlib.rc_context(_setup(lang)):
+            self.props = {(size, bold): FontProperties(size=size, weight="bold" if bold else "normal")
+                          for size in (BOX_PT, SIDE_PT) for bold in (False, True)}
+
+    def width(self, text: str, size: float, bold: bool) -> float:
+        """Return the width of a text in inches."""
+        w, _, _ = self.renderer.get_text_width_height_descent(text, self.props[(size, bold)], ismath=False)
+        return w / 72
+
+    def wrap(self, text: str, width: float, size: float, bold: bool = False) -> list[str]:
+        """Return the text in lines no wider than width (inches); a word wider than a line is cut."""
+        lines, line = [], ""
+        for token in _BREAK.findall(_UNIT_SPACE.sub("\u00a0", re.sub(r"[ \t\r\n]+", " ", str(text).strip()))):
+            if token.isspace():
+                if line:
+                    line += " "
+                continue
+            candidate = line + token
+            if self.width(candidate.rstrip(), size, bold) <= width or not line.strip():
+                line = candidate
+            else:
+                lines.append(line.rstrip())
+                line = token
+            while self.width(line, size, bold) > width and len(line) > 1:  # one word too long for a line
+                cut = len(line) - 1
+                while cut > 1 and self.width(line[:cut], size, bold) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        if line.strip():
+            lines.append(line.rstrip())
+        return lines or [""]
+
+
+# from the data --------------------------------------------------------------------------------
+
+def process_figures(context, document, process: dict, t, tx) -> list[tuple[Attachment, str, str]]:
+    """Return (attachment, alt text, caption) of the flow diagram of a process: the applicant's own
+    figure (process.flow_diagram, a PNG or SVG inside the dossier folder) or the diagram drawn from
+    process.steps, in as many figures as the page needs."""
+    from .text import slugify
+
+    scope = document.get("substance") or document.get("product") or {}
+    base = f"flow-{slugify(str(scope.get('id', document.number)), 40)}-{context.lang}"
+    figure = process.get("flow_diagram")
+    if isinstance(figure, dict) and figure.get("file"):
+        attachment = supplied_figure(base, context.model.dossier.root, str(figure["file"]))
+        caption = tx(figure.get("caption"))
+        return [(attachment, caption, t("flow_supplied_caption").format(caption=caption))]
+    steps = [s for s in process.get("steps") or [] if isinstance(s, dict)]
+    if not steps:
+        return []
+    materials = (scope.get("manufacture") or {}).get("materials") or scope.get("materials") or {}
+    raw = materials.get("raw_materials") or [] if isinstance(materials, dict) else []
+    sep = t("c_list_sep")
+    shown = []
+    for step in steps:
+        entering = [_material(context.model, m, tx) for m in step.get("inputs") or []]
+        entering += [tx(m.get("name")) for m in raw if isinstance(m, dict) and m.get("step") == step.get("id")]
+        controls = tuple((tx(c.get("test")), c.get("type") == "control") for c in step.get("in_process_controls") or []
+                         if isinstance(c, dict))
+        cpps = tuple(tx(p.get("name")) for p in step.get("parameters") or []
+                     if isinstance(p, dict) and p.get("criticality") == "critical")
+        shown.append(Step(str(step.get("number", "")), tx(step.get("name")), bool(step.get("critical")),
+                          tuple(dict.fromkeys(e for e in entering if e)), controls, cpps))
+    labels = Labels(t("flow_materials"), t("flow_step"), t("flow_controls"), t("flow_critical"), t("flow_control"),
+                    t("flow_monitor"), t("flow_cpp"), t("flow_cpp_legend"), t("flow_continued_from"),
+                    t("flow_continued_in"), sep)
+    groups = parts(shown, context.lang, labels)
+    found, index = [], 0
+    for number, group in enumerate(groups, start=1):
+        before = shown[index - 1] if index else None
+        after = shown[index + len(group)] if index + len(group) < len(shown) else None
+        attachment = flow_diagram(f"{base}-{number}", group, labels, context.lang, before, after, shown)
+        if len(groups) == 1:
+            caption = t("flow_caption")
+        else:
+            caption = t("flow_caption_part").format(first=group[0].number, last=group[-1].number)
+        found.append((attachment, alt_text(group, labels, t("flow_alt")), caption))
+        index += len(group)
+    return found
+
+
+def _material(model, item, tx) -> str:
+    """Return the name of what enters a step: the name of the excipient, drug substance, starting material
+    or container component an id names (validation checks the ids: rules/refs.py)."""
+    entity = model.get(item) if isinstance(item, str) else None
+    if entity is not None and isinstance(entity.data, dict):
+        data = entity.data
+        return tx(data.get("name") or data.get("component") or (data.get("substance") if entity.type == "substance" else None) or item)
+    return tx(item)
+
+
+def supplied_figure(name: str, root, file: str) -> Attachment:
+    """Return an image file of the dossier folder as an attachment: a PNG as it is; an SVG as the vector
+    for the PDF with a PNG for Word rasterised by typst (no other tool; nothing outside the file read)."""
+    from pathlib import Path
+
+    path = (Path(root) / file).resolve()
+    if not path.is_relative_to(Path(root).resolve()):   # validation refuses it first (rules/formats.py)
+        raise ValueError(f"figure '{file}' is outside the dossier folder")
+    data = path.read_bytes()
+    if file.lower().endswith(".png"):
+        return Attachment(name, (("png", data),))
+    return Attachment(name, (("png", _rasterise(data)), ("svg", data)))
+
+
+def _rasterise(svg: bytes) -> bytes:
+    """Return a PNG of an SVG at 150 dpi, drawn by the typst compiler in an empty folder."""
+    import tempfile
+    from pathlib import Path
+
+    import typst
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "figure.svg").write_bytes(svg)
+        Path(tmp, "main.typ").write_text('#set page(width: auto, height: auto, margin: 0pt)\n#image("figure.svg")\n', "utf-8")
+        return typst.compile(str(Path(tmp, "main.typ")), root=tmp, format="png", ppi=DPI, ignore_system_fonts=True)

@@ -1,0 +1,156 @@
+"""Process flow diagrams (3.2.S.2.2, 3.2.P.3.3; flow.py): every step in order on pages that fit, the
+same bytes on every build, text that stays inside its column in English and Chinese, and the
+applicant's own figure placed from the dossier folder."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT, run_cli
+from dossiergen import flow
+
+LABELS = flow.Labels("Materials entering", "Process step", "In-process controls", "Critical step",
+                     "Control with an acceptance criterion", "Monitored", "CPP", "CPP: critical process parameter",
+                     "continued from step {step}", "continued in the next figure (step {step})")
+
+
+def _steps(count: int) -> list[flow.Step]:
+    return [flow.Step(str(n), f"Step name number {n} with a long descriptive title of the operation",
+                      critical=n % 4 == 0,
+                      materials=(f"Reagent {n} (in-house grade)", "Purified water") if n % 3 == 0 else (),
+                      controls=tuple((f"Control test {n}.{k} by a validated procedure", k % 2 == 0) for k in range(1 + n % 3)),
+                      cpps=(f"Temperature of step {n}",) if n % 4 == 0 else ())
+            for n in range(1, count + 1)]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_a_long_process_is_split_into_figures_that_each_fit_a_page():
+    """18 steps: every step once and in order over several figures, each no taller than a page
+    allows, the later ones saying where they continue from."""
+    steps = _steps(18)
+    groups = flow.parts(steps, "en", LABELS)
+    assert len(groups) >= 2
+    assert [s.number for group in groups for s in group] == [s.number for s in steps]
+    assert max(len(g) for g in groups) - min(len(g) for g in groups) <= 3  # balanced, no two-step tail
+    index = 0
+    for group in groups:
+        before = steps[index - 1] if index else None
+        after = steps[index + len(group)] if index + len(group) < len(steps) else None
+        attachment = flow.flow_diagram("flow-test", group, LABELS, "en", before, after, steps)
+        width, height = _png_size(attachment.get("png"))
+        assert width == round(flow.WIDTH * flow.DPI)
+        assert height <= flow.MAX_HEIGHT * flow.DPI
+        assert b"<svg" in attachment.get("svg")
+        index += len(group)
+
+
+def test_alt_text_names_every_step_with_its_materials_and_controls():
+    steps = _steps(6)
+    alt = flow.alt_text(steps, LABELS, "Flow diagram of the manufacturing process")
+    for step in steps:
+        assert f"Process step {step.number} {step.name}" in alt
+        for test, _ in step.controls:
+            assert test in alt
+        for material in step.materials:
+            assert material in alt
+    assert alt.count("(Critical step)") == sum(s.critical for s in steps)
+
+
+_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, {tests!r})
+from test_flow import LABELS, _steps
+from dossiergen import flow
+a = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
+print(hashlib.sha256(a.get("png")).hexdigest(), hashlib.sha256(a.get("svg")).hexdigest())
+"""
+
+
+def test_the_same_process_gives_the_same_bytes_in_every_process():
+    """Two runs (here and in a fresh interpreter, which has other hash seeds and font caches) give the
+    same PNG and SVG bytes, so an unchanged process never rewrites its document."""
+    ours = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
+    again = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
+    assert ours.files == again.files
+    done = subprocess.run([sys.executable, "-c", _SCRIPT.format(tests=str(Path(__file__).parent))],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [hashlib.sha256(ours.get("png")).hexdigest(), hashlib.sha256(ours.get("svg")).hexdigest()]
+
+
+def _bare(text: str) -> str:
+    return text.replace(" ", "").replace("\u00a0", "")
+
+
+def test_chinese_lines_fit_their_column_and_follow_line_breaking_rules():
+    measure = flow._Measure("zh")
+    text = "脱Boc保护及成盐（盐酸维卡替尼粗品），经重结晶、干燥和粉碎后所得的原料药，批量约为25 kg，洗脱合并液中的高分子量物质（SE-HPLC）"
+    for width in (0.8, 1.0, 1.2, 1.45, 1.7, 1.9):
+        lines = measure.wrap(text, width, flow.SIDE_PT)
+        assert _bare("".join(lines)) == _bare(text)   # nothing lost or added
+        assert all(measure.width(line, flow.SIDE_PT, False) <= width + 1e-6 for line in lines)
+        assert not any(line[0] in "）」、。，；：！？" for line in lines)
+        assert not any(line[-1] in "（「" for line in lines)
+
+
+def test_a_number_stays_with_its_unit():
+    measure = flow._Measure("en")
+    for width in (0.9, 1.1, 1.3, 1.6):
+        lines = measure.wrap("60 mL white round HDPE bottle, 33 mm neck, 0.2 µm filter", width, flow.SIDE_PT)
+        assert not any(line.rstrip().split(" ")[-1].isdigit() for line in lines[:-1]), lines
+
+
+def _minimal_with(tmp_path: Path, edit) -> Path:
+    from conftest import materialise_case
+
+    dossier = materialise_case("minimal", tmp_path)
+    path = dossier / "substances" / "ds-minitab.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    edit(dossier, data)
+    first = path.read_text("utf-8").splitlines()[0]
+    path.write_text(first + "\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return dossier
+
+
+def test_the_process_documents_carry_a_numbered_flow_diagram(tmp_path):
+    dossier = _minimal_with(tmp_path, lambda folder, data: None)
+    done = run_cli("render", "--dossier", str(dossier), "--section", "3.2.S.2.2")
+    assert done.exit_code == 0, done.stderr
+    assert "![Flow diagram of the manufacturing process: Process step 1 " in done.stdout
+    assert "Figure 3.2.S.2.2-1 Process flow diagram" in done.stdout
+
+
+def test_an_applicants_flow_diagram_is_placed_from_the_dossier_folder(tmp_path):
+    """process.flow_diagram names a PNG in the dossier folder: the document shows that figure with
+    its caption, not a drawn one (and validation refuses one outside the folder: cases/figure-outside)."""
+    png = flow.flow_diagram("x", _steps(2), LABELS, "en").get("png")
+
+    def edit(folder, data):
+        (folder / "figures").mkdir()
+        (folder / "figures" / "flow.png").write_bytes(png)
+        data["manufacture"]["process"]["flow_diagram"] = {"file": "figures/flow.png", "caption": "Upstream and downstream process"}
+
+    dossier = _minimal_with(tmp_path, edit)
+    assert run_cli("validate", "--dossier", str(dossier)).exit_code == 0
+    done = run_cli("render", "--dossier", str(dossier), "--section", "3.2.S.2.2")
+    assert "Figure 3.2.S.2.2-1 Upstream and downstream process (supplied by the applicant)" in done.stdout
+    assert "figures/flow.png" not in done.stdout   # placed, not named
+    attachment = flow.supplied_figure("flow-x", dossier, "figures/flow.png")
+    assert attachment.get("png") == png
+
+
+def test_an_svg_figure_gets_a_png_for_word(tmp_path):
+    (tmp_path / "f.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">'
+                                    '<rect width="200" height="100" fill="#0072B2"/></svg>', "utf-8")
+    attachment = flow.supplied_figure("flow-x", tmp_path, "f.svg")
+    assert attachment.get("svg").startswith(b"<svg")
+    assert _png_size(attachment.get("png"))[0] > 100
