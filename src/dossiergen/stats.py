@@ -364,7 +364,7 @@ def supported(data_months: float, storage: str, *, biotech: bool = False, crossi
     x = float(data_months)
     if biotech:
         key, cap, rule, source = "biotech", x, "biotechnological product: real-time data only, no extrapolation", \
-            f"{Q5C} §4 and §7.1 (real-time/real-temperature data)"
+            f"{Q5C} §4 and §6.1 (real-time/real-temperature data)"
     elif storage == "frozen":
         key, cap, rule, source = "frozen", x, "frozen storage: based on long-term data, no extrapolation", f"{Q1E} §2.5.2 and §2.5.3 (freezer and below -20 °C)"
     elif storage == "refrigerated":
