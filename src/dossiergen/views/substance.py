@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
+from .construct import GENETIC_TYPES, construct_rows, element_rows
 from .types import NOT_GIVEN, Address, Joined, Limit, Missing, NotApplicable, Quantity, Text
 
 
@@ -129,6 +130,7 @@ class StructureView:
     chains_missing: Missing | None
     show_conjugate: bool
     conjugate: tuple           # rows: name, role, drug substance (with a reference to its 3.2.S)
+    construct_elements: tuple = ()  # a vector or modified cells: cassette rows (element, description, size in bp)
 
 
 def sequence_rows(sequence: str, per_line: int = 50, block: int = 10) -> tuple:
@@ -150,8 +152,14 @@ def structure(c: ViewContext) -> StructureView:
         rows.append((c.t("s_smiles"), st["smiles"]))
     if "stereochemistry" in st:
         rows.append((c.t("s_stereochemistry"), Text.of(st["stereochemistry"], f"{where}.stereochemistry")))
-    rows.append((c.t("s_molecular_formula"), st.get("molecular_formula")))
-    rows.append((c.t("s_molecular_weight"), c.qty(st.get("molecular_weight"))))
+    genetic = st.get("type") in GENETIC_TYPES  # a genome and construct, not a formula or a weight
+    if not genetic or "molecular_formula" in st:
+        rows.append((c.t("s_molecular_formula"), st.get("molecular_formula")))
+    if not genetic or "molecular_weight" in st:
+        rows.append((c.t("s_molecular_weight"), c.qty(st.get("molecular_weight"))))
+    if "cell_description" in st:
+        rows.append((c.t("s_cell_description"), Text.of(st["cell_description"], f"{where}.cell_description")))
+    rows += construct_rows(c, st.get("construct"), f"{where}.construct")
     for key in ("disulfide_bonds", "glycosylation"):
         if key in st:
             rows.append((c.t(f"s_{key}"), Text.of(st[key], f"{where}.{key}")))
@@ -176,7 +184,8 @@ def structure(c: ViewContext) -> StructureView:
         tuple(Chain(Joined((c.t("s_amino_acid_sequence"), ": ", Text.of(ch.get("name")))), sequence_rows(ch.get("sequence") or "")) for ch in chains),
         None if chains else Missing(f"{where}.chains"),
         st.get("type") == "conjugate" or bool(components),
-        tuple(conjugate))
+        tuple(conjugate),
+        element_rows(st.get("construct"), f"{where}.construct"))
 
 
 @view("s-1-3")
