@@ -200,10 +200,18 @@ def _recognised_gmp(model: Model, site: dict) -> bool:
                and e.get("authority_country") in EEA + EU_MRA for e in site.get("gmp_evidence", []) or [])
 
 
+def _stored(model: Model, substance: dict) -> bool:
+    """False for a substance that is never stored, being processed straight into the product
+    (stability.yaml not_stored, with the justification): it needs no retest period or shelf life."""
+    never = {e.get("subject") for e in model.single("stability").get("not_stored", []) or [] if isinstance(e, dict)}
+    return substance.get("id") not in never
+
+
 DERIVED = {
     "@months_of_data": _months_of_data,
     "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
     "@biological": _biological,
+    "@stored": _stored,
     "@eea_or_mra_gmp_evidence": _recognised_gmp,
 }
 

@@ -571,6 +571,13 @@ class _Helpers:
             text += (" " if self.context.lang != "zh" else "") + self.t("p_4_compendial_specification").format(**numbers)
         return Markdown("\n" + escape_md(text) + "\n")
 
+    def not_stored_of(self, subject_id):
+        """Return the justification of a substance that is never stored (stability.yaml not_stored), or None."""
+        for entry in self.context.model.single("stability").get("not_stored", []) or []:
+            if isinstance(entry, dict) and entry.get("subject") == subject_id:
+                return entry.get("justification")
+        return None
+
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]
 

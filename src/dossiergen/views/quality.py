@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
-from .types import Joined, Limit, Missing, Printable, Text
+from .types import Joined, Limit, Missing, NotApplicable, Printable, Text
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,16 @@ def _study(c: ViewContext, study: dict) -> StudyData:
 def stability_data(c: ViewContext) -> StabilityDataView:
     owner, is_substance = owner_of(c)
     studies = studies_of(c, owner)
-    missing = None if studies else Missing(f"stability.studies[subject={owner.get('id')}]")
+    missing = None if studies else _not_stored(c, owner) or Missing(f"stability.studies[subject={owner.get('id')}]")
     return StabilityDataView(missing, tuple(_study(c, s) for s in studies), owner.get("id") or "",
                              c.ref("3.2.S.7.1" if is_substance else "3.2.P.8.1"))
+
+
+def _not_stored(c: ViewContext, owner: dict) -> NotApplicable | None:
+    """A substance processed straight into the product, never stored: 3.2.S.7 is not applicable,
+    with the sponsor's justification (stability.yaml not_stored)."""
+    reason = c.h.not_stored_of(owner.get("id"))
+    return NotApplicable(Text.of(reason, f"stability.not_stored[subject={owner.get('id')}].justification")) if reason else None
 
 
 # specification (3.2.S.4.1, 3.2.P.5.1, 3.2.P.4.1) ----------------------------------------------
@@ -279,6 +286,8 @@ def stability_commitment(c: ViewContext) -> StabilityCommitmentView:
     found = tuple(Commitment(c.narrative(x.get("protocol"), f"{where}.protocol"),
                              c.narrative(x.get("commitment"), f"{where}.commitment"))
                   for x in c.h.commitments_of(owner.get("id")))
+    if not found and _not_stored(c, owner):
+        return StabilityCommitmentView(found, _not_stored(c, owner))
     return StabilityCommitmentView(found, None if found or not c.required_at_stage else Missing("stability.commitments"))
 
 
@@ -352,6 +361,7 @@ class StabilitySummaryView:
     data_ref: str              # "see Section 3.2.S.7.3"
     data_header: str = ""      # "Data available (months)", or "Data available" when a study counts other units
     principles: str = ""       # a chemically synthesised intermediate: the guidelines applied as principles (roles.py)
+    not_stored: NotApplicable | None = None  # never stored: not applicable, with the justification
 
 
 def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
@@ -397,7 +407,8 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
     header = c.t("c_data_available_months") if c.h.all_in_months(studies) else c.t("c_data_available")
     return StabilitySummaryView(None if claims else Missing(f"stability.claims[subject={subject}]"), tuple(claims),
                                 missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"),
-                                header, c.h.principles_line(owner) if is_substance else "")
+                                header, c.h.principles_line(owner) if is_substance else "",
+                                None if claims or studies else _not_stored(c, owner))
 
 
 # analytical procedure (3.2.S.4.2, 3.2.P.5.2, 3.2.P.4.2 for one method) ---------------------------
