@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import tables
 from . import ViewContext, view
+from .substance import supplies
 from .types import Address, Joined, Limit, Missing, Text
 
 DASH = "–"
@@ -198,7 +199,8 @@ def manufacturers(c: ViewContext) -> RowsView:
         for r in entry["roles"]:
             detail = r["operations"] if "operations" in r else r.get("tests")
             label = c.t("p_role_" + r["role"])
-            roles.append(Joined((label, ": ", Text.of(detail))) if detail else label)
+            where = (" (" + supplies(c, r["markets"]) + ")",) if r.get("markets") else ()
+            roles.append(Joined((label, ": ", Text.of(detail)) + where) if detail else Joined((label,) + where))
         rows.append((name, Address.of(site.get("address")), c.t("p_list_sep").join(ids) if ids else DASH,
                      Joined(tuple(roles), c.t("p_list_sep"))))
     return RowsView(tuple(rows))

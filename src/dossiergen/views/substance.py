@@ -216,11 +216,18 @@ def manufacturers(c: ViewContext) -> RowsView:
                 extra.append(Text.of(role["operations"]))
             if "tests" in role:
                 extra.append(Joined((c.t("s_tests_performed"), colon, Text.of(role["tests"]))))
+            if role.get("markets"):  # a supply chain by market: which markets this role serves
+                extra.append(supplies(c, role["markets"]))
             label = c.t(f"s_site_role_{role.get('role')}")
             duties.append(Joined((label, " (", Joined(tuple(extra), sep), ")")) if extra else label)
         name = Joined((Text.of(site.get("legal_name")),) + ((", ", Text.of(site["site_name"])) if "site_name" in site else ()))
         rows.append((name, Address.of(site.get("address")), sep.join(ids) if ids else NOT_GIVEN, Joined(tuple(duties), sep)))
     return RowsView(tuple(rows))
+
+
+def supplies(c: ViewContext, markets: list) -> str:
+    """Return "Supplies the markets: US, EU" for a role that serves some markets only (sites.yaml markets)."""
+    return c.t("s_supplies") + c.t("s_colon") + c.t("s_market_sep").join(c.t(f"s_market_{m}") for m in markets)
 
 
 def _step_cell(c: ViewContext, steps: dict, step_id, colon: str, fallback=NOT_GIVEN):
