@@ -24,7 +24,7 @@ PRODUCT_ROLES = ("drug_product_manufacture", "primary_packaging", "secondary_pac
 SUBSTANCE_ROLES = ("drug_substance_manufacture", "intermediate_manufacture", "cell_bank_manufacture", "cell_bank_storage",
                    "release_testing")
 # Roles that belong to one market: importation into, and QP certification for, the EEA only count for EEA sites
-# (sites.yaml roles are not per market; a UK importer is no EU importer).
+# (a UK importer is no EU importer); a role naming its markets counts only for them (market_roles).
 EEA_ONLY_ROLES = ("importer", "batch_release")
 AUDIT_VALID_YEARS = 3  # the supporting audit must be within 3 years (market-eu schema; regulatory.md §4.1)
 

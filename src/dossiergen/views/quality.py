@@ -209,7 +209,8 @@ def _study(c: ViewContext, study: dict) -> StudyData:
 def stability_data(c: ViewContext) -> StabilityDataView:
     owner, is_substance = owner_of(c)
     studies = studies_of(c, owner)
-    missing = None if studies else _not_stored(c, owner) or Missing(f"stability.studies[subject={owner.get('id')}]")
+    never = None if studies else _not_stored(c, owner)  # NotApplicable is falsy: test it against None
+    missing = None if studies else never if never is not None else Missing(f"stability.studies[subject={owner.get('id')}]")
     return StabilityDataView(missing, tuple(_study(c, s) for s in studies), owner.get("id") or "",
                              c.ref("3.2.S.7.1" if is_substance else "3.2.P.8.1"))
 
@@ -286,7 +287,7 @@ def stability_commitment(c: ViewContext) -> StabilityCommitmentView:
     found = tuple(Commitment(c.narrative(x.get("protocol"), f"{where}.protocol"),
                              c.narrative(x.get("commitment"), f"{where}.commitment"))
                   for x in c.h.commitments_of(owner.get("id")))
-    if not found and _not_stored(c, owner):
+    if not found and _not_stored(c, owner) is not None:
         return StabilityCommitmentView(found, _not_stored(c, owner))
     return StabilityCommitmentView(found, None if found or not c.required_at_stage else Missing("stability.commitments"))
 
