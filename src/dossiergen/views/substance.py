@@ -274,6 +274,15 @@ class MaterialsView:
     cell_banks: tuple          # rows: bank type, lot, date, vials, storage, derived from
     history: CellLineHistory | None
     narrative: Text | Missing | NotApplicable | None
+    vectors: tuple = ()        # critical starting materials with a construct (a vector without its own 3.2.S)
+
+
+@dataclass(frozen=True)
+class StartingVector:
+    name: Text
+    rows: tuple                # construct rows: item, detail
+    elements: tuple            # cassette rows: element, description, size in bp
+    tests: tuple               # rows: test, method, criterion
 
 
 @view("s-2-3")
@@ -312,7 +321,12 @@ def control_of_materials(c: ViewContext) -> MaterialsView:
                c.t("s_yes") if m.get("biological_origin") else c.t("s_no"), m.get("source", NOT_GIVEN)) for m in raw),
         any(m.get("biological_origin") for m in raw),
         tuple(bank_rows), history,
-        c.narrative(materials["narrative"], f"{where}.narrative") if "narrative" in materials else None)
+        c.narrative(materials["narrative"], f"{where}.narrative") if "narrative" in materials else None,
+        tuple(StartingVector(Text.of(sm.get("name")), tuple(construct_rows(c, sm["construct"], f"{where}.starting_materials[{i}].construct")),
+                             element_rows(sm["construct"], f"{where}.starting_materials[{i}].construct"),
+                             tuple((Text.of(t.get("test")), Text.of(t["method"]) if "method" in t else NOT_GIVEN, Text.of(t.get("criterion")))
+                                   for t in sm.get("tests") or []))
+              for i, sm in enumerate(starting) if isinstance(sm.get("construct"), dict)))
 
 
 # 3.2.S.2.4 -----------------------------------------------------------------------------------
