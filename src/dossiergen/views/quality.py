@@ -95,6 +95,7 @@ class BatchAnalysesView:
     procedures_ref: str
     lots: tuple = ()           # cell-therapy lots: number, donor, chain of identity, disposition, dose, pending (patientlots.py)
     lineage: tuple = ()        # genealogy: lot, made from, its material, site, date (genealogy.py)
+    pending: bool = False      # a lot was released before a result was in: the note under the tables
 
 
 @view("batch-analyses")
@@ -125,7 +126,7 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         return BatchAnalysesView(rows, strengths, Missing("control.specification"), False, (), False, (), None, "", "", "",
                                  **extra)
     wide, per_table = split_columns(len(batches), 3)
-    tables_, oos = [], False
+    tables_, oos, pending = [], False, False
     for group in c.h.batch_pivot(spec["id"], batch_ids, per_table):
         if not group["batches"]:
             continue
@@ -133,8 +134,12 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         body = []
         for row in group["rows"]:
             cells = [Text.of(row["test"].get("name")), Limit.of(row["test"].get("acceptance"))]
-            for result, flagged in zip(row["results"], row["oos"]):
+            for result, flagged, batch in zip(row["results"], row["oos"], group["batches"]):
                 oos = oos or flagged
+                if row["test"].get("id") in _pending_at_release(batch):  # released before this result was in
+                    pending = True
+                    cells.append(Result.of(result, c.t("pending_mark")) if result else c.t("c_pending_result"))
+                    continue
                 cells.append(Result.of(result, c.t("oos_mark") if flagged else ""))
             body.append(tuple(cells))
         first, last = group["batches"][0]["number"], group["batches"][-1]["number"]
@@ -145,7 +150,13 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
     notes = tuple(dict.fromkeys(note for group in c.h.batch_pivot(spec["id"], batch_ids, per_table) for note in group["notes"]))
     spec_section, proc_section = ("3.2.S.4.1", "3.2.S.4.2") if is_substance else ("3.2.P.5.1", "3.2.P.5.2")
     return BatchAnalysesView(rows, strengths, None, wide, tuple(tables_), oos, notes, Text.of(spec.get("title")),
-                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra)
+                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra, pending=pending)
+
+
+def _pending_at_release(batch: dict) -> list:
+    """Return the tests whose results were not in when the lot was released (batches.yaml disposition)."""
+    disposition = batch.get("disposition") if isinstance(batch.get("disposition"), dict) else {}
+    return disposition.get("pending_tests") or []
 
 
 # stability data (3.2.S.7.3, 3.2.P.8.3) ----------------------------------------------------------
