@@ -103,3 +103,15 @@ def test_viral_clearance_is_not_demanded_of_a_lentiviral_vector(minimal):
                            "replace": "  structure: {type: vector, construct: {vector_type: lentiviral, elements: [{element: WPRE, description: enhancer}]}}\n"}])
     verdict = _status(minimal, "core.viral-clearance")
     assert verdict.status == "n/a" and "lentiviral" in verdict.reason
+
+
+def test_results_pending_at_release_are_marked_in_the_batch_analyses(minimal):
+    apply_edits(minimal, [{"file": "batches.yaml", "find": "    made_from: [b-ds-001]\n",
+                           "replace": "    made_from: [b-ds-001]\n    disposition: {status: released, pending_tests: [assay, appearance]}\n"}])
+    with open(minimal / "results" / "dp.csv", "w", encoding="utf-8") as f:
+        f.write("batch,test,value,unit,qualifier,text\nb-dp-001,assay,100.4,%,,\n")  # appearance still outstanding
+    assert _errors(minimal) == []
+    text = _md(minimal, "3.2.P.5.4")
+    assert "| Assay (HPLC) | 95.0–105.0 % of label claim | 100.4\u00a0% (after release) |" in text
+    assert "| Appearance | White round tablets | Pending |" in text
+    assert "(after release) The result was not available when the lot was released" in text

@@ -74,6 +74,10 @@ def test_patient_lot_dispositions_and_results_pending_at_release():
     released = next(line for line in text.splitlines() if line.startswith("| HL19-EU-25002 |") and "COI" in line)
     assert "Sterility (14 days)" in released and "Replication-competent lentivirus (co-culture)" in released
     assert "Engineering run" in text or "engineering run" in text
+    sterility = [line for line in text.splitlines() if line.startswith("| Sterility (14 days) |")]
+    assert any("| Pending |" in line for line in sterility)  # HL19-EU-25002: still outstanding
+    assert any("No growth (14 days) (after release)" in line for line in sterility)
+    assert "(after release) The result was not available when the lot was released" in text
     cells = _md("3.2.S.4.4", contains="HL19-US-25004-C")
     failed = next(line for line in cells.splitlines() if line.startswith("| HL19-US-25004-C |") and "COI" in line)
     assert "Failed manufacture" in failed
