@@ -80,7 +80,7 @@ def test_patient_lot_dispositions_and_results_pending_at_release():
     assert "(after release) The result was not available when the lot was released" in text
     cells = _md("3.2.S.4.4", contains="HL19-US-25004-C")
     failed = next(line for line in cells.splitlines() if line.startswith("| HL19-US-25004-C |") and "COI" in line)
-    assert "Failed manufacture" in failed
+    assert "Failed manufacture" in failed and "Insufficient expansion: 310 × 10⁶ total viable cells" in failed
 
 
 def test_vector_structure_is_a_genome_with_titre_in_transducing_units():

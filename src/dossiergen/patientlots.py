@@ -120,7 +120,7 @@ def lot_rows(model: Model, batch_ids, t, tx, qty, rng, test_name) -> list[list[s
             who = "–"
         status = disposition.get("status")
         shown = t(f"c_lot_{status}") if status else "–"
-        if status == "released_exceptional" and disposition.get("justification"):
+        if status in ("released_exceptional", "failed_manufacture") and disposition.get("justification"):
             shown += t("c_sep") + tx(disposition["justification"]).strip()
         if disposition.get("date"):
             shown += f" ({disposition['date']})"
