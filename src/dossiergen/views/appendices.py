@@ -182,12 +182,14 @@ def _genetic(c: ViewContext, aa: dict) -> bool:
 
 def _biological_materials(c: ViewContext, aa: dict) -> tuple:
     """Materials of human or animal origin of the covered substances (3.2.S.2.3 raw materials) and
-    the products' excipients of human or animal origin, with what assures their TSE and viral safety."""
-    rows = []
+    the products' excipients of human or animal origin, with what assures their TSE and viral safety;
+    none when no raw material states its safety (the non-viral narrative then covers them)."""
+    rows, stated = [], False
     for subject_id in aa.get("subjects") or []:
         subject = c.get(subject_id)
         for m in ((subject.get("manufacture") or {}).get("materials") or {}).get("raw_materials") or []:
             if isinstance(m, dict) and m.get("biological_origin"):
+                stated = stated or "safety" in m
                 rows.append((Text.of(m.get("name")), Text.of(m["source"]) if "source" in m else NOT_GIVEN,
                              Text.of(subject.get("substance")), Text.of(m["safety"]) if "safety" in m else NOT_GIVEN))
     for product in c.model.of_type("product"):
@@ -196,7 +198,7 @@ def _biological_materials(c: ViewContext, aa: dict) -> tuple:
             if excipient.get("human_or_animal_origin"):
                 rows.append((Text.of(excipient.get("name")), Text.of(c.t("c_human_or_animal_origin")), Text.of(product.data.get("name")),
                              Text.of(excipient["origin_statement"]) if "origin_statement" in excipient else NOT_GIVEN))
-    return tuple(rows)
+    return tuple(rows) if stated else ()
 
 
 def _replication_competent(c: ViewContext, aa: dict, where: str) -> tuple:
