@@ -18,6 +18,7 @@ from dossiergen.markets import REGIONS
 from dossiergen.model import build_model
 
 ANTIBODY, TABLETS = ROOT / "dossier", ROOT / "examples" / "velcratinib-tablets"
+CART = ROOT / "examples" / "qirocabtagene-autoleucel"  # cells and a vector: the RCV and donor rules
 ALL_RULES = {rule["id"]: rule for market in REGIONS for rule in load_rules(market)}
 NOTHING = {"id": "no-such-item-anywhere"}
 
@@ -61,7 +62,8 @@ def test_a_rule_over_an_empty_set_is_never_met(rule_id, models):
 
 
 STRIPPED = {"identifiers", "us_proper_name", "us_dosage_form", "gmp_evidence", "cell_bank_testing", "viral_clearance", "cell_line_history", "facilities",
-            "process_validation", "control", "claims", "recognition_b_triggers", "importer_site", "associated_review"}
+            "process_validation", "control", "claims", "recognition_b_triggers", "importer_site", "associated_review",
+            "replication_competent_virus", "donor"}
 
 
 def _strip(data):
@@ -75,8 +77,8 @@ def _all_verdicts(tmp_path_factory) -> dict[str, set[str]]:
     """Every rule's verdicts over the examples, the minimal case and hollowed copies (market files
     removed), at both stages, for every market."""
     root = tmp_path_factory.mktemp("verdicts")
-    sources = [ANTIBODY, TABLETS, materialise_case("minimal", root / "m")]
-    for source in (ANTIBODY, TABLETS):
+    sources = [ANTIBODY, TABLETS, CART, materialise_case("minimal", root / "m")]
+    for source in (ANTIBODY, TABLETS, CART):
         hollow = root / f"hollow-{source.name}"
         shutil.copytree(source, hollow)
         for path in (hollow / "markets").glob("*.yaml"):
