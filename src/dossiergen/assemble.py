@@ -29,6 +29,7 @@ class Document:
     key_label: str = ""            # e.g. the analytical procedure number of a per-method document
     chain: tuple = ()              # eCTD elements from m3-quality down: ((element, ((attr, value), ...)), ...)
     shown: str = ""                # the number a reader sees, when the layout renumbers (2.1.S.1.1 in an IMPD)
+    owners: tuple = ()             # ids of the repeat instances it belongs to (substance, product, excipient)
 
     @property
     def number(self) -> str:
@@ -137,7 +138,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
         return  # the heading does not apply to this instance: no document (ICH M4 granularity)
     prefix = "-".join(["m3", *ids, node.number.lower()])  # from entity ids; paths keep the readable slugs
     if node.per != "method":
-        yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements)
+        yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements, owners=ids)
         return
     owner = dict(scope).get("substance") or dict(scope).get("product") or {}
     for method_id in (owner.get("control") or {}).get("methods", []):
@@ -146,7 +147,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
             continue
         key = slugify(method.data.get("number", method.id), 24)
         yield Document(f"{prefix}-{method.id}", node, _join(folder, node.file.replace("{key}", key)),
-                       scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
+                       scope + (("method", method.data),), instance, method.data.get("number", ""), elements, owners=ids)
 
 
 # Facts of the whole dossier (and the market built for) an only_when may name (sections.yaml).

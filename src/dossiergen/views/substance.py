@@ -163,7 +163,7 @@ def structure(c: ViewContext) -> StructureView:
     conjugate = []
     for component in components:
         inst = c.get(component["substance"]) if "substance" in component else {}
-        made = (Joined((Text.of(inst.get("substance")), " – ", Text.of(inst.get("manufacturer")), f" ({c.ref('3.2.S')})"))
+        made = (Joined((Text.of(inst.get("substance")), " – ", Text.of(inst.get("manufacturer")), f" ({c.ref('3.2.S', component['substance'], named=False)})"))
                 if inst else NOT_GIVEN)
         conjugate.append((component.get("name"), c.t(f"s_conjugate_role_{component.get('role')}"), made))
     return StructureView(
