@@ -261,14 +261,15 @@ class _Helpers:
         """Return a cross-reference to another section by its CTD number (a link in the output); with
         subject (a substance or product instance id), to that instance's section, naming the instance
         when it is not the referring document's own (unless named=False: the text names it already)."""
-        text = f"{self.t('see_section')} {shown_number(number, self.context.layout)}"
+        shown = shown_number(number, self.context.layout)
+        text = f"{self.t('see_section')} {shown}"
         if subject and named and subject not in self.document.owners:
-            text += self._instance_name(subject)
+            text = self.t("see_section_of").format(number=shown, instance=self._instance_name(subject))
         target = self._target(number, subject)
         return text if target is None else f"\ue000{text}\ue001{target}\ue002"
 
     def _instance_name(self, subject: str) -> str:
-        """Return ' (name)' of a substance or product instance, for a reference to its documents."""
+        """Return the name of a substance or product instance, for a reference to its documents."""
         from .crossrefs import SUBJECT_TYPES
 
         entity = self.context.model.get(subject)
@@ -280,7 +281,7 @@ class _Helpers:
         if entity.type == "substance" and sum(pick(e.data.get("substance"), "en") == pick(entity.data.get("substance"), "en")
                                               for e in self.context.model.of_type("substance")) > 1:
             name += f" – {self.tx(entity.data.get('manufacturer'))}"  # one substance from two makers: name the maker
-        return f"（{name}）" if self.context.lang == "zh" else f" ({name})"
+        return name
 
     def _target(self, number: str, subject: str | None = None) -> int | None:
         """Return the index of the document a reference to a CTD number points to: of the subject's
