@@ -78,3 +78,24 @@ def test_genealogy_from_antibody_and_drug_linker_lots(us_build):
     assert {"311C23001", "311M23001", "LY-DL-2301"} <= set(conjugate)
     product = _cells(us_build, _entry(us_build, "3.2.P.5.4"))
     assert {"311C23001", "LY-DL-2301"} <= set(product)
+
+
+def test_references_to_another_instance_open_its_pdf(us_build):
+    """The conjugate's 3.2.S.3.2 and 3.2.S.4.5 link to the drug-linker's 3.2.S.4.1: the PDF link opens the
+    drug-linker's PDF (not the conjugate's own), and the DOCX text names the drug-linker."""
+    import pikepdf
+
+    target = (us_build / _entry(us_build, "3.2.S.4.1", "Vedotin drug-linker (mc-vc-PABC-MMAE)")["pdf"]).resolve()
+    own = (us_build / _entry(us_build, "3.2.S.4.1", "Quenatuzumab vedotin")["pdf"]).resolve()
+    for section in ("3.2.S.3.2", "3.2.S.4.5"):
+        entry = _entry(us_build, section, "Quenatuzumab vedotin")
+        pdf_path = us_build / entry["pdf"]
+        with pikepdf.open(pdf_path) as pdf:
+            opened = {(pdf_path.parent / str(a.A.F)).resolve() for page in pdf.pages for a in page.get("/Annots", [])
+                      if a.A.S == pikepdf.Name.GoToR}
+        assert target in opened and own in opened, (section, opened)
+    cells = _cells(us_build, _entry(us_build, "3.2.S.3.2", "Quenatuzumab vedotin"))
+    assert any(c.startswith("Specification of Vedotin drug-linker (mc-vc-PABC-MMAE): Related substances (HPLC): "
+                            "D-Val/D-Cit diastereomers (see Section 3.2.S.4.1)") for c in cells)
+    text = " ".join(_cells(us_build, _entry(us_build, "3.2.S.4.5", "Quenatuzumab vedotin")))
+    assert "see Section 3.2.S.4.1 of Vedotin drug-linker (mc-vc-PABC-MMAE)" in text

@@ -596,6 +596,22 @@ class _Helpers:
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
+    def supplied_figure(self, figure: dict, name: str) -> Markdown:
+        """Return a numbered figure of an image the applicant supplies (a `figure: {file, caption}` field:
+        PNG, or SVG drawn as a vector in the PDF); the image is attached to the document."""
+        from .attach import figure_markdown
+        from .depends import note_image
+        from .flow import supplied_figure
+
+        file = str(figure["file"])
+        note_image(self.context.model.dossier, file)
+        attachment = supplied_figure(name, self.context.model.dossier.root, file)
+        self.figure_count += 1
+        self.attachments.append(attachment)
+        caption = self.tx(figure.get("caption"))
+        number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
+        return figure_markdown(attachment.name, caption, f"{number} {caption}")
+
     def compendial_statement(self) -> Markdown:
         """Return what the 3.2.P.4.1 of a compendial excipient says for the headings that hold no document
         for it (sections.yaml only_when: 3.2.P.4.2 and 3.2.P.4.3 without an in-house specification, 3.2.P.4.4

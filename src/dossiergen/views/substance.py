@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
+from ..text import Markdown, slugify
 from .types import NOT_GIVEN, Address, Joined, Limit, Missing, NotApplicable, Quantity, Text
 
 
@@ -122,7 +123,7 @@ class Chain:
 @dataclass(frozen=True)
 class StructureView:
     rows: tuple
-    figure: Joined | None
+    figure: Markdown | None    # the structure figure (general.structure.figure), numbered, its image attached
     show_chains: bool          # a protein: the chains heading is printed (with a table or a missing marker)
     chains: tuple              # rows: name, type, copies, length
     sequences: tuple[Chain, ...]
@@ -222,8 +223,7 @@ def structure(c: ViewContext) -> StructureView:
         conjugate.append((component.get("name"), c.t(f"s_conjugate_role_{component.get('role')}"), made))
     return StructureView(
         tuple(rows),
-        Joined((c.t("s_figure"), c.t("s_colon"), Text.of(figure.get("caption")),
-                f" ({c.t('s_file')}{c.t('s_colon')}{figure.get('file')})")) if figure else None,
+        c.h.supplied_figure(figure, f"structure-{slugify(str(c.scope('substance').get('id', 'x')), 40)}-{c.lang}") if figure else None,
         st.get("type") == "sequence" or bool(chains),
         tuple((Text.of(ch.get("name")), c.t(f"s_chain_{ch.get('type')}"), ch.get("copies"), len(ch.get("sequence") or ""))
               for ch in chains),
