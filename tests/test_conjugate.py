@@ -215,3 +215,37 @@ def test_a_changed_figure_file_changes_what_its_document_read(tmp_path):
     before = Hashes(model).of(("image", "figures/adc-structure.svg"))
     (folder / "figures" / "adc-structure.svg").write_text((folder / "figures" / "adc-structure.svg").read_text().replace("3.9", "4.0"))
     assert Hashes(model).of(("image", "figures/adc-structure.svg")) != before
+
+
+# the order of the 3.2.S sections -------------------------------------------------------------------
+
+def _substance_order(folder: Path) -> list[str]:
+    context = assemble_context(_model(folder)[0], "us", "marketing")
+    return [d.owners[0] for d in context.documents if d.number == "3.2.S.1.1"]
+
+
+def test_the_order_of_the_drug_substance_sections_is_set_in_data(tmp_path):
+    """application.yaml instance_order puts the antibody, the drug-linker, then the conjugate; without it
+    the file names decide (antibody, conjugate, drug-linker)."""
+    assert _substance_order(SOURCE) == ["ds-quenatuzumab-mab", "ds-vedotin-linker", "ds-quenatuzumab-vedotin"]
+    folder = _copy(tmp_path)
+    apply_edits(folder, [{"file": "application.yaml", "find": "  substance: [ds-quenatuzumab-mab, ds-vedotin-linker, ds-quenatuzumab-vedotin]\n",
+                          "replace": "  substance: [ds-quenatuzumab-vedotin]\n"}])
+    assert _substance_order(folder) == ["ds-quenatuzumab-vedotin", "ds-quenatuzumab-mab", "ds-vedotin-linker"]  # the rest by file
+    text = (folder / "application.yaml").read_text("utf-8")
+    start = text.index("instance_order:")
+    (folder / "application.yaml").write_text(text[:start] + text[text.index("  substance: [ds-quenatuzumab-vedotin]\n") + 39:], "utf-8")
+    assert "instance_order" not in (folder / "application.yaml").read_text("utf-8")
+    assert _substance_order(folder) == ["ds-quenatuzumab-mab", "ds-quenatuzumab-vedotin", "ds-vedotin-linker"]
+
+
+def test_an_unknown_or_repeated_instance_in_the_order_is_an_error(tmp_path):
+    folder = _copy(tmp_path)
+    apply_edits(folder, [{"file": "application.yaml", "find": "ds-vedotin-linker, ds-quenatuzumab-vedotin]",
+                          "replace": "ds-vedotin-linkr, ds-quenatuzumab-vedotin]"}])
+    [problem] = [p for p in validate_folder(folder) if p.code.startswith("ref.")]
+    assert problem.hint == "did you mean 'ds-vedotin-linker'?" and problem.location.file.endswith("application.yaml")
+    apply_edits(folder, [{"file": "application.yaml", "find": "ds-vedotin-linkr, ds-quenatuzumab-vedotin]",
+                          "replace": "ds-quenatuzumab-mab, ds-quenatuzumab-vedotin]"}])
+    found = [p for p in validate_folder(folder) if p.severity == "error"]
+    assert len(found) == 1 and "$.instance_order.substance" in found[0].format()

@@ -99,3 +99,13 @@ def test_references_to_another_instance_open_its_pdf(us_build):
                             "D-Val/D-Cit diastereomers (see Section 3.2.S.4.1)") for c in cells)
     text = " ".join(_cells(us_build, _entry(us_build, "3.2.S.4.5", "Quenatuzumab vedotin")))
     assert "see Section 3.2.S.4.1 of Vedotin drug-linker (mc-vc-PABC-MMAE)" in text
+
+
+def test_the_drug_substance_sections_follow_the_order_in_the_data(us_build):
+    """application.yaml instance_order (antibody, drug-linker, conjugate) orders index.xml and the manifest."""
+    index = (us_build / "ectd" / "0000" / "index.xml").read_text("utf-8")
+    order = ["Quenatuzumab (antibody intermediate)", "Vedotin drug-linker (mc-vc-PABC-MMAE)", "Quenatuzumab vedotin"]
+    assert re.findall(r'<m3-2-s-drug-substance substance="([^"]+)"', index) == order
+    manifest = json.loads((us_build / "manifest.json").read_text("utf-8"))
+    shown = [(e.get("instance") or {}).get("substance") for e in manifest["documents"] if e["section"] == "3.2.S.1.1"]
+    assert shown == order

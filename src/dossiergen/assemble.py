@@ -169,11 +169,11 @@ def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, 
     if axis == "substance":
         return [(e, _substance_slug(e), {"substance": pick(e.data.get("substance"), "en"),
                                          "manufacturer": pick(e.data.get("manufacturer"), "en")})
-                for e in model.of_type("substance")]
+                for e in ordered(model, "substance")]
     if axis == "product":
         return [(e, slugify(pick(e.data.get("name"), "en")), {"product-name": pick(e.data.get("name"), "en"),
                                                              "dosageform": pick(e.data.get("dosage_form"), "en")})
-                for e in model.of_type("product")]
+                for e in ordered(model, "product")]
     if axis == "excipient":
         product = scope.get("product", {})
         ids = product.get("excipients") or [c.get("component") for c in product.get("composition", [])]
@@ -181,6 +181,14 @@ def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, 
         return [(e, slugify(pick(e.data.get("name"), "en")), {"excipient": pick(e.data.get("name"), "en")})
                 for e in found if e is not None]
     raise ValueError(f"unknown repeat axis {axis!r} in sections.yaml")
+
+
+def ordered(model: Model, etype: str) -> list[Entity]:
+    """Return the substance or product instances in the order application.yaml's instance_order sets
+    (those it lists first, as listed; the others after them in file-name order, the default)."""
+    order = (model.single("application").get("instance_order") or {}).get(etype) or []
+    rank = {eid: i for i, eid in enumerate(order) if isinstance(eid, str)}
+    return sorted(model.of_type(etype), key=lambda e: rank.get(e.id, len(rank)))
 
 
 def _substance_slug(entity: Entity) -> str:

@@ -42,6 +42,8 @@ REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("product", ("control", "methods", "*"), ("method",)),
     ("product", ("control", "batch_analyses", "*"), ("batch",)),
     ("excipients", ("excipients", "*", "specification"), ("specification",)),
+    ("application", ("instance_order", "substance", "*"), ("substance",)),
+    ("application", ("instance_order", "product", "*"), ("product",)),
     ("specification", ("subject",), ("substance", "product", "excipient")),
     ("specification", ("tests", "*", "method"), ("method",)),
     ("batches", ("batches", "*", "subject"), SUBJECT),
