@@ -18,7 +18,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import Model, build_model
 from . import formats, pairs, refs, results
-from .. import conjugation, genealogy, literature, patientlots, supplied
+from .. import bispecific, conjugation, genealogy, literature, patientlots, supplied
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ RULES = (
          "ICH Q6B 6.2 (process- and product-related impurities); ICH M4Q(R1) 3.2.S.3.2; ICH Q11 5 (control strategy)",
          conjugation.check_impurity_control, (conjugation.count_spec_controlled, "impurities controlled by a specification test",
                                               "no impurity names the specification test that controls it")),
+    Rule("core.data-bispecific", "A heterodimeric bispecific has two different heavy chains and the light chains its format says; "
+         "its impurities list the homodimer and chain-mispaired variants it can form",
+         "ICH Q6B 6.1 (structure), 6.2 (product-related impurities: molecular variants)", bispecific.check_bispecific,
+         (bispecific.count_bispecifics, "bispecific antibodies", "no substance states a bispecific format")),
     Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
          "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
     Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),

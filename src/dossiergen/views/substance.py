@@ -207,6 +207,14 @@ def structure(c: ViewContext) -> StructureView:
         rows.append((c.t("s_stereochemistry"), Text.of(st["stereochemistry"], f"{where}.stereochemistry")))
     rows.append((c.t("s_molecular_formula"), st.get("molecular_formula")))
     rows.append((c.t("s_molecular_weight"), c.qty(st.get("molecular_weight"))))
+    fmt = st.get("format") or {}
+    if fmt:  # the antibody format: for a bispecific, how its two arms are built and paired
+        rows.append((c.t("s_antibody_format"), Joined((c.t(f"s_format_{fmt.get('type')}"),) + (
+            (c.t("s_sentence_sep"), Text.of(fmt["description"], f"{where}.format.description")) if fmt.get("description") else ()))))
+        if fmt.get("specificities"):
+            rows.append((c.t("s_specificities"), Joined(tuple(
+                piece for i, x in enumerate(fmt["specificities"])
+                for piece in ((c.t("s_list_sep"),) if i else ()) + (Text.of(x, f"{where}.format.specificities[{i}]"),)))))
     for key in ("disulfide_bonds", "glycosylation"):
         if key in st:
             rows.append((c.t(f"s_{key}"), Text.of(st[key], f"{where}.{key}")))
@@ -557,7 +565,9 @@ def impurities(c: ViewContext) -> RowsView:
     tests = {t.get("id"): t for t in (spec.get("tests") or [] if spec else [])}
     colon, rows = c.t("s_colon"), []
     for imp in (substance.get("characterisation") or {}).get("impurities") or []:
-        kind = Joined((c.t(f"s_impurity_type_{imp.get('type')}"),) + ((" (", Text.of(imp["ich_class"]), ")") if "ich_class" in imp else ()))
+        kind = Joined((c.t(f"s_impurity_type_{imp.get('type')}"),)
+                      + ((" (", c.t(f"s_variant_{imp['variant']}"), ")") if "variant" in imp else ())
+                      + ((" (", Text.of(imp["ich_class"]), ")") if "ich_class" in imp else ()))
         other = imp.get("controlled_in") if imp.get("control") == "specification" else None
         if other:  # controlled by another instance's specification (a drug-linker's, an antibody intermediate's)
             owner = c.get(other)
