@@ -81,3 +81,15 @@ def test_one_heavy_chain_is_not_a_heterodimer(tmp_path):
                                             "replace": "    format: {type: knobs_into_holes, specificities: [IL-23 p19, IL-17A]}\n    chains:\n"}])
     [problem] = [p for p in validate_folder(folder) if p.code == "bispecific.heavy_chains"]
     assert "gives 1" in problem.message and problem.location.file.endswith(SUBSTANCE)
+
+
+def test_the_bispecific_rule_is_met_missing_and_na(folder, tmp_path):
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.data-bispecific")
+    status = lambda f: evaluate_rule(build_model(load_dossier(f, label="dossier")), rule, "marketing").status
+    assert status(folder) == "met"
+    assert status(ROOT / "dossier") == "n/a"  # a monospecific antibody
+    assert status(_bispecific(tmp_path, {"find": "type: knobs_into_holes", "replace": "type: common_light_chain"})) == "missing"

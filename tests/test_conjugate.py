@@ -249,3 +249,26 @@ def test_an_unknown_or_repeated_instance_in_the_order_is_an_error(tmp_path):
                           "replace": "ds-quenatuzumab-mab, ds-quenatuzumab-vedotin]"}])
     found = [p for p in validate_folder(folder) if p.severity == "error"]
     assert len(found) == 1 and "$.instance_order.substance" in found[0].format()
+
+
+# verdicts: the rules are met, missing and n/a on real data ------------------------------------------
+
+def _verdict(folder: Path, rule_id: str) -> str:
+    from dossiergen.gaps import evaluate_rule, load_rules
+    from dossiergen.load import load_dossier
+    from dossiergen.model import build_model
+
+    rule = next(r for r in load_rules("us") if r["id"] == rule_id)
+    return evaluate_rule(build_model(load_dossier(folder, label="dossier")), rule, "marketing").status
+
+
+def test_the_conjugation_rules_are_met_then_missing(tmp_path):
+    """core.data-conjugation and core.data-impurity-control: met on the ADC, MISSING on a copy with one fault
+    each; the conjugation rule is n/a on the antibody (no conjugate)."""
+    assert _verdict(SOURCE, "core.data-conjugation") == "met"
+    assert _verdict(SOURCE, "core.data-impurity-control") == "met"
+    assert _verdict(ROOT / "dossier", "core.data-conjugation") == "n/a"
+    folder = _copy(tmp_path, {"find": "{load: 6, percent: 18.0}", "replace": "{load: 6, percent: 21.0}"},
+                   {"find": "      test: rs-diastereomer", "replace": "      test: rs-diastereomers"})
+    assert _verdict(folder, "core.data-conjugation") == "missing"
+    assert _verdict(folder, "core.data-impurity-control") == "missing"
