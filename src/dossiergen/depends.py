@@ -102,13 +102,6 @@ class RecordingDossier:
         return getattr(self._dossier, name)
 
 
-def note_image(dossier, rel: str) -> None:
-    """Record that a rendering document embeds the image file rel of the dossier folder (a changed
-    figure then renders its document again); nothing when the dossier is not being recorded."""
-    if isinstance(dossier, RecordingDossier):
-        dossier.note_image(rel)
-
-
 class RecordingModel:
     """A Model whose reads are noted in a Reads (see the module docstring)."""
 

@@ -600,11 +600,12 @@ class _Helpers:
         """Return a numbered figure of an image the applicant supplies (a `figure: {file, caption}` field:
         PNG, or SVG drawn as a vector in the PDF); the image is attached to the document."""
         from .attach import figure_markdown
-        from .depends import note_image
         from .flow import supplied_figure
 
         file = str(figure["file"])
-        note_image(self.context.model.dossier, file)
+        note = getattr(self.context.model.dossier, "note_image", None)  # depends.RecordingDossier: a read of its bytes
+        if note:
+            note(file)
         attachment = supplied_figure(name, self.context.model.dossier.root, file)
         self.figure_count += 1
         self.attachments.append(attachment)
