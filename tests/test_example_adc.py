@@ -109,3 +109,18 @@ def test_the_drug_substance_sections_follow_the_order_in_the_data(us_build):
     manifest = json.loads((us_build / "manifest.json").read_text("utf-8"))
     shown = [(e.get("instance") or {}).get("substance") for e in manifest["documents"] if e["section"] == "3.2.S.1.1"]
     assert shown == order
+
+
+def test_the_structure_figure_is_in_the_documents(us_build):
+    """3.2.S.1.2 of the conjugate shows the schematic: an image in the DOCX, the numbered caption in both."""
+    import pikepdf
+
+    entry = _entry(us_build, "3.2.S.1.2", "Quenatuzumab vedotin")
+    document = docx.Document(us_build / entry["docx"])
+    assert len(document.inline_shapes) == 1
+    caption = "Figure 3.2.S.1.2-1 Schematic structure of quenatuzumab vedotin (the main DAR4 isomer)"
+    assert caption in [p.text for p in document.paragraphs]
+    with pikepdf.open(us_build / entry["pdf"]) as pdf:
+        with pdf.open_outline() as outline:
+            titles = [item.title for top in outline.root for item in [top, *top.children]]
+    assert caption in titles
