@@ -549,14 +549,6 @@ def elucidation(c: ViewContext) -> "ElucidationView":
                                     f"{c.t('s_conjugation_distribution')} ({c.tx(dist.get('method'))})") if species else "")
 
 
-@dataclass(frozen=True)
-class SummaryRowsView:
-    """A narrative summary and one table."""
-
-    summary: Text | Missing | NotApplicable
-    rows: tuple
-
-
 @view("s-3-2")
 def impurities(c: ViewContext) -> RowsView:
     """The impurities: type, origin, limit, how each is controlled (with a reference), fate."""
