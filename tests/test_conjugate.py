@@ -272,3 +272,13 @@ def test_the_conjugation_rules_are_met_then_missing(tmp_path):
                    {"find": "      test: rs-diastereomer", "replace": "      test: rs-diastereomers"})
     assert _verdict(folder, "core.data-conjugation") == "missing"
     assert _verdict(folder, "core.data-impurity-control") == "missing"
+
+
+def test_the_products_pointer_to_drug_substance_impurities_opens_the_conjugate(context):
+    """3.2.P.5.5 points to 3.2.S.3.2 of the substance in the product's composition (the conjugate), not
+    to the first 3.2.S in the dossier (the antibody intermediate)."""
+    from dossiergen.render import render_document
+
+    document = next(d for d in context.documents if d.number == "3.2.P.5.5")
+    assert ("[see Section 3.2.S.3.2 of Quenatuzumab vedotin](../../../../32s-drug-sub/quenatuzumab-vedotin-qiantang/"
+            "32s3-charac/impurities.pdf)") in render_document(context, document).markdown
