@@ -128,6 +128,12 @@ NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_cl
 NEVER_MET.update({rule: "test_literature.py::test_the_copies_rule_is_met_when_every_publication_has_its_copy"
                   for rule in ("core.literature-copies", "core.literature-copies-ind")})  # no copies in the examples
 NEVER_MISSING["core.data-literature"] = "test_literature.py::test_a_guideline_with_a_file_and_a_copy_that_is_no_pdf_are_located_errors"
+# Conjugates and bispecifics: the ADC example and the bispecific case are not among the sources above.
+NEVER_MET.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                  "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
+NEVER_MISSING.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-impurity-control": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"
                   for rule in ALL_RULES if ".supplied-" in rule})  # the examples hold no signed forms
 

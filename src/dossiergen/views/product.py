@@ -491,7 +491,18 @@ def impurities(c: ViewContext) -> ImpuritiesView:
         else:
             cell = DASH
         rows.append((Text.of(imp.get("name")), c.t("p_imp_" + imp["type"]), Text.of(imp.get("origin")), Text.of(imp.get("control")), cell))
-    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", c.ref("3.2.S.3.2")))
+    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", _substance_ref(c, "3.2.S.3.2")))
+
+
+def _substance_ref(c: ViewContext, number: str) -> str:
+    """Return the reference to a 3.2.S section of the product's drug substance: with several substance
+    instances in the dossier (an ADC's antibody, drug-linker and conjugate), that of the substance in the
+    product's composition, named; with one, the plain reference."""
+    if len(c.model.of_type("substance")) < 2:
+        return c.ref(number)
+    ids = [comp.get("component") for comp in c.scope("product").get("composition") or [] if isinstance(comp, dict)]
+    subjects = [i for i in ids if isinstance(i, str) and (c.model.get(i) or None) is not None and c.model.get(i).type == "substance"]
+    return c.t("p_list_sep").join(c.ref(number, s) for s in subjects) if subjects else c.ref(number)
 
 
 @dataclass(frozen=True)
