@@ -101,6 +101,9 @@ def describe(spec: dict, fallback: str = "items") -> str:
                 "outside " + (", ".join(map(str, names)) if len(names) <= 6 else f"{len(names)} listed values")
         elif isinstance(wanted, dict):
             shown = " ".join(f"{op} {v}" for op, v in wanted.items())
+        elif wanted is True or wanted is False:
+            parts.append(("" if wanted else "not ") + key.removeprefix("@").replace("_", " "))
+            continue
         elif isinstance(wanted, list):
             shown = " or ".join("none" if v is None else str(v) for v in wanted) if len(wanted) <= 6 else f"one of {len(wanted)} values"
         else:
@@ -251,6 +254,7 @@ DERIVED = {
     "@makes_active_substance": _makes_active_substance,
     "@stability_period_kind": _stability_period_kind,
     "@role": _role,
+    "@biological_or_intermediate": lambda model, s: _biological(model, s) or not _active_substance(model, s),
     "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
     "@biological": _biological,
     "@eea_or_mra_gmp_evidence": _recognised_gmp,
@@ -340,7 +344,7 @@ def check_in_list(model: Model, check: dict) -> Outcome:
         if value in accepted:
             return None
         if field.startswith("@") and isinstance(value, str):
-            return f"'{label(item)}' has no {name} (it has {value.replace('_', ' ')})"
+            return f"'{label(item)}' has no {name}; it has {value.replace('_', ' ')}"
         if field.startswith("@"):
             return f"'{label(item)}' has no {name}" if value is False else f"'{label(item)}' is not {name}"
         return f"'{label(item)}': {check['field']} is {_shown(value)}, not {name}"

@@ -202,7 +202,7 @@ def associated_review(c: ViewContext) -> AssociatedReviewView:
             registrant, number, status, loa = none, c.t("cn_ar_submitted"), none, none
         else:
             registrant, number, status, loa = none, Missing(f"{where}.registration_number"), none, none
-        rows.append((c.t("cn_kind_" + m["kind"]), name, registrant, number, status, loa, _places(c, m.get("sections") or [])))
+        rows.append((m.get("category") or c.t("cn_kind_" + m["kind"]), name, registrant, number, status, loa, _places(c, m.get("sections") or [])))
     return AssociatedReviewView(tuple(rows), any(not m.get("required") for m in review["materials"]), bool(review.get("missing")))
 
 
