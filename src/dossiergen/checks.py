@@ -28,6 +28,10 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
   qp_declaration_signatory
            the UK QP declaration: the EU one reused only when its QP certifies UK batches in the EEA,
            else the UK QP's own declaration (markets/uk.yaml qp_declarations) signed at the UK release site
+  elemental_impurities
+           every product has its ICH Q3D risk assessment summary (control.elemental_impurities): Class 1
+           and 2A elements considered, and each element above the 30 % control threshold controlled by a
+           test of the product's specification
   irp_recognition
            the UK IRP route against the Recognition B criteria (regional/uk/irp-recognition-b.yaml)
   stability_claims
@@ -62,7 +66,7 @@ REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("i
                  "irp_recognition": ("triggers",), "consistency": ("rule",),
                  "stability_claims": ("aspect",), "supplied": ("market", "heading"),
                  "specification_criteria": ("aspect",), "qp_declaration_sites": ("file",),
-                 "qp_declaration_signatory": ()}
+                 "qp_declaration_signatory": (), "elemental_impurities": ()}
 EMPTY = (None, "", [], {})
 
 
@@ -608,3 +612,29 @@ def check_qp_declaration_signatory(model: Model, check: dict) -> Outcome:
                              f"the declaration '{entry.get('reference')}' is signed by the QP of {signed_at or 'no site'}, "
                              f"not of the UK batch-release site {release or '(none named)'}"))
     return Outcome(len(own), tuple(findings), where, "the UK QP's own declarations")
+
+
+Q3D_ALWAYS = ("Cd", "Pb", "As", "Hg", "Co", "V", "Ni")  # ICH Q3D(R2) Table 5.1: Class 1 and 2A, every route
+Q3D_CONTROL_THRESHOLD = 30.0  # % of the PDE (ICH Q3D(R2) §5.5)
+
+
+@check_kind("elemental_impurities")
+def check_elemental_impurities(model: Model, check: dict) -> Outcome:
+    def failure(product):
+        summary = get(product, "control.elemental_impurities")
+        if not isinstance(summary, dict):
+            return f"'{label(product)}' has no elemental impurities risk assessment summary (control.elemental_impurities)"
+        elements = [e for e in summary.get("elements") or [] if isinstance(e, dict)]
+        problems = []
+        absent = [e for e in Q3D_ALWAYS if e not in {x.get("element") for x in elements}]
+        if absent:
+            problems.append(f"Class 1 and 2A elements not considered: {', '.join(absent)}")
+        spec = _entity(model, get(product, "control.specification")) if isinstance(get(product, "control.specification"), str) else {}
+        tests = {t.get("id") for t in spec.get("tests") or [] if isinstance(t, dict)}
+        for e in elements:
+            level = e.get("percent_of_pde")
+            if isinstance(level, (int, float)) and level > Q3D_CONTROL_THRESHOLD and e.get("test") not in tests:
+                problems.append(f"{e.get('element')} at {level:g} % of the PDE is above the control threshold "
+                                f"({Q3D_CONTROL_THRESHOLD:g} %) and no test of the specification controls it")
+        return f"'{label(product)}': " + "; ".join(problems) if problems else None
+    return _over(model, {**check, "items": {"kind": "product", "path": [], "name": "products"}}, "products", failure)
