@@ -86,6 +86,17 @@ def _place(document: Document, layout: str) -> Document:
     return replace(document, path=placed_path(document.path, layout), shown=shown_number(document.number, layout))
 
 
+def qp_declarations_for(model: Model, market: str) -> list:
+    """Return the QP declarations a market's annex prints: the UK QP's own (markets/uk.yaml) unless the UK
+    reuses the EU ones (qp_declaration_from_eu true, or no own declarations), else markets/eu.yaml's."""
+    if market == "uk":
+        uk = model.single("market-uk")
+        own = [d for d in uk.get("qp_declarations") or [] if isinstance(d, dict)]
+        if own and uk.get("qp_declaration_from_eu") is not True:
+            return own
+    return [d for d in model.single("market-eu").get("qp_declarations") or [] if isinstance(d, dict)]
+
+
 def _regional(model: Model, market: str, stage: str):
     """Yield the market's regional annexes (regional/<market>/annexes.yaml): Module 1 documents in the
     sequence (m1/…, each placed by its `element` in the regional backbone), working documents beside it
@@ -97,7 +108,7 @@ def _regional(model: Model, market: str, stage: str):
             continue
         folder = folder_for(model, market, stage, section.folder or f"regional/{market}")
         if section.per == "qp_declaration":
-            for declaration in model.single("market-eu").get("qp_declarations", []):
+            for declaration in qp_declarations_for(model, market):
                 substance = model.get(declaration.get("substance"), "substance")
                 slug = _substance_slug(substance) if substance else slugify(declaration.get("reference", "x"))
                 name = substance.id if substance else slug
