@@ -166,7 +166,10 @@ def check_impurity_control(dossier, model: Model) -> list[Problem]:
                 continue
             if imp.get("control") != "specification":
                 continue
-            owner = model.get(other, "substance") if other else model.get(source.data.get("id"), "substance")
+            # another substance instance, or the product (a cell therapy's drug-substance impurity
+            # controlled at drug-product release: ICH Q6B 2.3, tests done on the drug product)
+            owner = ((model.get(other, "substance") or model.get(other, "product")) if other
+                     else model.get(source.data.get("id"), "substance"))
             if owner is None:
                 continue  # an unknown instance: core.data-references reports it
             if other and not imp.get("test"):

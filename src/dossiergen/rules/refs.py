@@ -16,7 +16,7 @@ REFERENCES: tuple[tuple[str, tuple, tuple[str, ...]], ...] = (
     ("substance", ("sites", "*"), ("site",)),
     ("substance", ("general", "structure", "conjugate_components", "*", "substance"), ("substance",)),
     ("substance", ("general", "conjugation", "drug_linker"), ("substance",)),
-    ("substance", ("characterisation", "impurities", "*", "controlled_in"), ("substance",)),
+    ("substance", ("characterisation", "impurities", "*", "controlled_in"), ("substance", "product")),
     ("substance", ("manufacture", "materials", "raw_materials", "*", "step"), ("step",)),
     ("substance", ("manufacture", "materials", "cell_banks", "*", "derived_from"), ("cell_bank",)),
     ("substance", ("manufacture", "critical_steps", "intermediates", "*", "step"), ("step",)),

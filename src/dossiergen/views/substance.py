@@ -595,10 +595,12 @@ def impurities(c: ViewContext) -> RowsView:
             owner = c.get(other)
             owner_spec = c.get((owner.get("control") or {}).get("specification"))
             found = {t.get("id"): t for t in (owner_spec.get("tests") or [] if owner_spec else [])}
-            control = [c.t("s_impurity_control_in_instance").replace("{instance}", c.tx(owner.get("substance")) or other)]
+            product = c.model.get(other, "product") is not None  # a drug-substance impurity controlled at product release
+            name = c.tx(owner.get("name") if product else owner.get("substance")) or other
+            control = [c.t("s_impurity_control_in_instance").replace("{instance}", name)]
             if "test" in imp:
                 control += [colon, Text.of(found[imp["test"]].get("name")) if imp["test"] in found else imp["test"]]
-            control.append(f" ({c.ref('3.2.S.4.1', other, named=False)})")
+            control.append(f" ({c.ref('3.2.P.5.1' if product else '3.2.S.4.1', other, named=False)})")
         else:
             control = [c.t(f"s_impurity_control_{imp.get('control')}")]
             if imp.get("control") == "specification":
