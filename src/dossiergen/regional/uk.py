@@ -107,11 +107,24 @@ def uk_data(model, stage: str) -> dict:
             "uk_qp_certification": _qp_certification(release, testing),
             "uk_only_label": market.get("uk_only_label"), "qp_declaration_from_eu": market.get("qp_declaration_from_eu"),
             "qp_declarations": _qp_declarations(model, release),
+            "own_qp_declarations": [{"reference": e.get("reference"), "substance": e.get("substance"),
+                                     "qp_site": (e.get("qp") or {}).get("site")}
+                                    for e in market.get("qp_declarations") or [] if isinstance(e, dict)],
             "approved_countries": {"import": list(APPROVED_FOR_IMPORT), "batch_testing": list(APPROVED_FOR_BATCH_TESTING),
                                    "mra_partners": list(MRA_PARTNERS)}}
 
 
-DATA = {"uk": uk_data}
+def uk_qp_declarations_data(model, stage: str) -> list[dict]:
+    """Return the UK QP's own declarations (markets/uk.yaml qp_declarations), as the EU ones are given."""
+    from ..clock import today
+    from .eu import _declaration
+
+    now = today()
+    return [_declaration(model, entry, now) for entry in model.single("market-uk").get("qp_declarations") or []
+            if isinstance(entry, dict)]
+
+
+DATA = {"uk": uk_data, "uk_qp_declarations": uk_qp_declarations_data}
 
 
 def packages(context) -> list[tuple[str, bytes]]:
