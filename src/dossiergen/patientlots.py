@@ -38,7 +38,7 @@ def check_patient_lots(dossier, model: Model) -> list[Problem]:
         uses = [u for u in batch.get("uses") or [] if u in PATIENT_USES]
         coi = donor.get("chain_of_identity")
         if isinstance(coi, str):
-            if coi in seen and not _one_line(model, bid, seen[coi]):
+            if coi in seen and not _one_line(model, bid, seen[coi], donor):
                 problems.append(Problem("lot.chain_of_identity", f"lot '{bid}' has the chain of identity '{coi}' of lot '{seen[coi]}'",
                                         dossier.location_of(donor, "chain_of_identity"),
                                         hint="one patient, one lot: each lot carries its own chain-of-identity identifier"))
@@ -74,10 +74,13 @@ def _ancestors(model: Model, lot_id: str) -> set:
     return found
 
 
-def _one_line(model: Model, lot: str, other: str) -> bool:
-    """True when one lot was made from the other: a patient's drug-substance and drug-product lots
-    carry the same chain of identity (one patient, one line of lots)."""
-    return other in _ancestors(model, lot) or lot in _ancestors(model, other)
+def _one_line(model: Model, lot: str, other: str, donor: dict) -> bool:
+    """True when one lot was made from the other and both name the same donor: a patient's drug-
+    substance and drug-product lots carry the same chain of identity (one patient, one line of lots)."""
+    entity = model.get(other, "batch")
+    theirs = (entity.data.get("donor") if entity else None) or {}
+    same = all(theirs.get(k) == donor.get(k) for k in ("type", "patient_code"))
+    return same and (other in _ancestors(model, lot) or lot in _ancestors(model, other))
 
 
 def _pending(dossier, model: Model, bid: str, batch: dict, disposition: dict) -> list[Problem]:
