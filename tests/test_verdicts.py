@@ -133,6 +133,12 @@ NEVER_MET.update({"core.retest-period-intermediate": "test_role_rules.py::test_t
 NEVER_MISSING.update({"core.retest-period-intermediate": "test_role_rules.py::test_the_drug_linker_needs_a_retest_period_or_a_justified_shelf_life",
                       "uk.qp-declaration-per-substance": "test_role_rules.py::test_uk_without_any_declaration_is_missing_not_met"})
 NEVER_MISSING["core.data-literature"] = "test_literature.py::test_a_guideline_with_a_file_and_a_copy_that_is_no_pdf_are_located_errors"
+# Conjugates and bispecifics: the ADC example and the bispecific case are not among the sources above.
+NEVER_MET.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                  "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
+NEVER_MISSING.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-impurity-control": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"
                   for rule in ALL_RULES if ".supplied-" in rule})  # the examples hold no signed forms
 

@@ -52,13 +52,18 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
+from .markets import market_roles
 from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
+# The market whose rules are being evaluated (gaps.assess): a site's roles count only for the markets
+# they serve (sites.yaml roles[].markets), so a China-only processing site is no US establishment.
+MARKET: ContextVar[str | None] = ContextVar("market", default=None)
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
                  "recent": ("items", "field", "years"), "covers": ("items", "within"),
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
@@ -149,7 +154,7 @@ def matches(item: dict, where: dict, model: Model | None = None) -> bool:
     """Return whether an item satisfies every condition of a `where`."""
     for key, wanted in where.items():
         if key == "role_in":
-            if not any(isinstance(r, dict) and r.get("role") in wanted for r in item.get("roles", []) or []):
+            if not any(r.get("role") in wanted for r in market_roles(item, MARKET.get())):
                 return False
             continue
         value = DERIVED[key](model, item) if key.startswith("@") else get(item, key)
@@ -214,6 +219,13 @@ def _recognised_gmp(model: Model, site: dict) -> bool:
                and e.get("authority_country") in EEA + EU_MRA for e in site.get("gmp_evidence", []) or [])
 
 
+def _stored(model: Model, substance: dict) -> bool:
+    """False for a substance that is never stored, being processed straight into the product
+    (stability.yaml not_stored, with the justification): it needs no retest period or shelf life."""
+    never = {e.get("subject") for e in model.single("stability").get("not_stored", []) or [] if isinstance(e, dict)}
+    return substance.get("id") not in never
+
+
 def _active_substance(model: Model, substance: dict) -> bool:
     from .roles import is_active_substance
 
@@ -261,6 +273,7 @@ DERIVED = {
     "@biological_or_intermediate": lambda model, s: _biological(model, s) or not _active_substance(model, s),
     "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
     "@biological": _biological,
+    "@stored": _stored,
     "@eea_or_mra_gmp_evidence": _recognised_gmp,
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import tables
 from . import ViewContext, view
+from .substance import supplies
 from .types import Address, Joined, Limit, Missing, Quantity, Text
 
 DASH = "–"
@@ -198,7 +199,8 @@ def manufacturers(c: ViewContext) -> RowsView:
         for r in entry["roles"]:
             detail = r["operations"] if "operations" in r else r.get("tests")
             label = c.t("p_role_" + r["role"])
-            roles.append(Joined((label, ": ", Text.of(detail))) if detail else label)
+            where = (" (" + supplies(c, r["markets"]) + ")",) if r.get("markets") else ()
+            roles.append(Joined((label, ": ", Text.of(detail)) + where) if detail else Joined((label,) + where))
         rows.append((name, Address.of(site.get("address")), c.t("p_list_sep").join(ids) if ids else DASH,
                      Joined(tuple(roles), c.t("p_list_sep"))))
     return RowsView(tuple(rows))
@@ -521,7 +523,18 @@ def impurities(c: ViewContext) -> ImpuritiesView:
         rows.append((Text.of(imp.get("name")), c.t("p_imp_" + imp["type"]), Text.of(imp.get("origin")), Text.of(imp.get("control")), cell))
     intro, q3d_rows, conclusion = _elemental(c, control.get("elemental_impurities"), tests,
                                              "control.elemental_impurities")
-    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", c.ref("3.2.S.3.2")), intro, q3d_rows, conclusion)
+    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", _substance_ref(c, "3.2.S.3.2")), intro, q3d_rows, conclusion)
+
+
+def _substance_ref(c: ViewContext, number: str) -> str:
+    """Return the reference to a 3.2.S section of the product's drug substance: with several substance
+    instances in the dossier (an ADC's antibody, drug-linker and conjugate), that of the substance in the
+    product's composition, named; with one, the plain reference."""
+    if len(c.model.of_type("substance")) < 2:
+        return c.ref(number)
+    ids = [comp.get("component") for comp in c.scope("product").get("composition") or [] if isinstance(comp, dict)]
+    subjects = [i for i in ids if isinstance(i, str) and (c.model.get(i) or None) is not None and c.model.get(i).type == "substance"]
+    return c.t("p_list_sep").join(c.ref(number, s) for s in subjects) if subjects else c.ref(number)
 
 
 @dataclass(frozen=True)

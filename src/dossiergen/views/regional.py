@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..markets import market_roles
 from . import ViewContext, view
 from .types import Joined, Missing, Printable, Text
 
@@ -76,7 +77,8 @@ def establishments(c: ViewContext) -> EstablishmentsView:
         address = _joined(est["address"]) if est.get("address") else ""
         rows.append((f"{name}; {address}", fei, duns, "; ".join(duties), ready_text))
     listed = {est["site"] for est in form["establishments"]}
-    others = Joined(tuple(Text.of(s.data.get("legal_name")) for s in c.model.of_type("site") if s.id not in listed), "; ")
+    others = Joined(tuple(Text.of(s.data.get("legal_name")) for s in c.model.of_type("site")
+                          if s.id not in listed and market_roles(s.data, "us")), "; ")
     return EstablishmentsView(c.stage == "ind", tuple(rows), others)
 
 
