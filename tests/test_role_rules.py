@@ -183,3 +183,20 @@ def test_china_associated_review_leaves_the_drug_linker_out(adc_model, tmp_path)
     model = build_model(load_dossier(listed, label="adc"))
     [row] = [r for r in cn.associated_review_data(model, "marketing")["materials"] if r["material"] == "ds-vedotin-linker"]
     assert row["category"] == "药物-连接子中间体"  # said as what it is, never 原料药 or 原液
+
+
+def test_cell_processing_sites_of_the_markets_supply_chain_are_in_part_a(tmp_path):
+    """Cells: the processing sites are the active substance's sites; only those that supply the EU
+    (sites.yaml roles[].markets) belong in the EU declaration (the China-only site does not)."""
+    cart = ROOT / "examples" / "qirocabtagene-autoleucel"
+    verdict = _verdict(build_model(load_dossier(cart, label="cart")), "eu.qp-declaration-sites")
+    assert verdict.status == "met" and verdict.reason.startswith("all 1 sites")
+    folder = tmp_path / "cart"
+    shutil.copytree(cart, folder)
+    text = (folder / "markets" / "eu.yaml").read_text("utf-8")
+    start = text.index("      - site: site-northcape-pa\n")
+    end = text.index("      - site:", start + 10)
+    apply_edits(folder, [{"file": "markets/eu.yaml", "find": text[start:end], "replace": ""}])
+    verdict = _verdict(folder, "eu.qp-declaration-sites")
+    assert verdict.status == "missing" and _details(verdict) == [
+        "the declaration 'QPD-HL19-2026-001' on cells-hl19 does not list site-northcape-pa in Part A (which makes it)"]

@@ -571,6 +571,9 @@ def check_qp_declaration_sites(model: Model, check: dict) -> Outcome:
     from .roles import intermediates_of, is_active_substance, sites_making
 
     path = tuple(check.get("path", ("qp_declarations", "*")))
+    market = check["file"].removeprefix("market-")  # the sites that supply this market
+    making = lambda ids, roles=("drug_substance_manufacture", "intermediate_manufacture", "cell_processing"): \
+        sites_making(model, ids, roles, market)
     findings, checked = [], 0
     for source in model.dossier.of_kind(check["file"]):
         for entry, _, _ in select(source.data, path):
@@ -578,18 +581,18 @@ def check_qp_declaration_sites(model: Model, check: dict) -> Outcome:
             if substance is None or not is_active_substance(substance.data):
                 continue
             listed = {s.get("site") for s in entry.get("sites") or [] if isinstance(s, dict)}
-            own = sites_making(model, [substance.id], ("drug_substance_manufacture",))
+            own = making([substance.id], ("drug_substance_manufacture", "cell_processing"))
             for intermediate in intermediates_of(model, substance.id):
-                for site in sites_making(model, [intermediate]):
+                for site in making([intermediate]):
                     if site not in own:
                         own.append(site)
-            made_of = {site: [i for i in intermediates_of(model, substance.id) if site in sites_making(model, [i])]
+            made_of = {site: [i for i in intermediates_of(model, substance.id) if site in making([i])]
                        for site in own}
             for site in own:
                 checked += 1
                 if site not in listed:
                     what = ("which makes the intermediate " + ", ".join(made_of[site])) if made_of[site] and \
-                        site not in sites_making(model, [substance.id], ("drug_substance_manufacture",)) else "which makes it"
+                        site not in making([substance.id], ("drug_substance_manufacture", "cell_processing")) else "which makes it"
                     place = model.dossier.location_of(entry.get("sites") if isinstance(entry.get("sites"), list) else entry)
                     findings.append((place, f"the declaration '{entry.get('reference') or substance.id}' on {substance.id} "
                                             f"does not list {site} in Part A ({what})"))

@@ -146,14 +146,19 @@ def intermediates_of(model: Model, active_id: str) -> list[str]:
     return []
 
 
-def sites_making(model: Model, substance_ids, roles=("drug_substance_manufacture", "intermediate_manufacture")) -> list[str]:
+def sites_making(model: Model, substance_ids,
+                 roles=("drug_substance_manufacture", "intermediate_manufacture", "cell_processing"),
+                 market: str | None = None) -> list[str]:
     """Return the ids of the sites with one of `roles` for any of the substances (a role that names no
-    subjects covers every substance), in sites.yaml order."""
+    subjects covers every substance), in sites.yaml order; with a market, only the roles that serve it
+    (a supply chain that differs by market: markets.serves)."""
+    from .markets import serves
+
     wanted = set(substance_ids)
     found = []
     for site in model.of_type("site"):
         for r in site.data.get("roles") or []:
-            if isinstance(r, dict) and r.get("role") in roles:
+            if isinstance(r, dict) and r.get("role") in roles and serves(r, market):
                 subjects = r.get("subjects")
                 if not subjects or wanted & set(subjects):
                     found.append(site.id)
