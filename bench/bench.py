@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dossiergen import stopwatch  # noqa: E402
 from dossiergen.build import build_dossiers  # noqa: E402
+from dossiergen.write.children import descendants  # noqa: E402
 
 MARKETS = ("neutral", "us", "eu", "uk", "cn")
 
@@ -97,26 +98,11 @@ class _PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(0.1):
-            for pid in _descendants(os.getpid()):
+            for pid in (os.getpid(), *descendants(os.getpid())):
                 self.peak_kb = max(self.peak_kb, _high_water_kb(pid))
 
     def reset(self) -> None:
         self.peak_kb = 0
-
-
-def _descendants(root: int) -> list[int]:
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
 
 
 def _high_water_kb(pid: int) -> int:
