@@ -35,6 +35,7 @@ Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, at
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
+BATCH_LIMIT = 1_000_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 
 
 class DocumentWriter:
@@ -195,8 +196,10 @@ def _worker_context():
 
 def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
-    waits alone on one long table at the end."""
-    count = min(len(todo), workers * BATCHES_PER_WORKER)
+    waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
+    that one pandoc run never holds all of it."""
+    total = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
+    count = min(len(todo), max(workers * BATCHES_PER_WORKER, -(-total // BATCH_LIMIT)))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
