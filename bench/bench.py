@@ -107,14 +107,16 @@ class _PeakMemory(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.peak_kb, self.stopped = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, threading.Event()
+        self.root = os.getpid()  # the process whose tree is measured
 
     def run(self) -> None:
         while not self.stopped.wait(0.1):
-            for pid in (os.getpid(), *descendants(os.getpid())):
+            root = self.root
+            for pid in (root, *descendants(root)):
                 self.peak_kb = max(self.peak_kb, _high_water_kb(pid))
 
-    def reset(self) -> None:
-        self.peak_kb = 0
+    def reset(self, root: int | None = None) -> None:
+        self.peak_kb, self.root = 0, root or os.getpid()
 
 
 def _high_water_kb(pid: int) -> int:
@@ -166,6 +168,7 @@ def large_run(memory: "_PeakMemory") -> None:
         memory.reset()
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, __file__, "--large", tmp, str(report)], start_new_session=True)
+        memory.reset(child.pid)  # the child's tree only: not this process, which ran the floor
         try:
             child.wait(timeout=LARGE_SECONDS)
         except subprocess.TimeoutExpired:
