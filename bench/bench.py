@@ -154,8 +154,11 @@ def large_child(folder: Path, report: Path) -> None:
     source, out = folder / "dossier", folder / "build"
     summary = generator.generate(source)
 
+    started = time.perf_counter()
+
     def progress(stage, done, total):
-        report.write_text(json.dumps({"summary": summary, "stage": f"{stage} {done}/{total}"}))
+        report.write_text(json.dumps({"summary": summary, "stage": f"{stage} {done}/{total}, "
+                                      f"reported {time.perf_counter() - started:.0f} s into the build"}))
 
     seconds, documents, written, stages = _build_all(source, out, ("neutral",), progress)
     report.write_text(json.dumps({"summary": summary, "seconds": seconds, "documents": documents, "stages": stages}))
@@ -186,7 +189,7 @@ def large_run(memory: "_PeakMemory") -> None:
             print(f"the build FAILED (exit {child.returncode}) after {seconds:.0f} s at {found.get('stage', 'the start')}; "
                   f"peak memory {peak:.0f} MB")
         else:
-            print(f"did not finish in {LARGE_SECONDS:.0f} s (stopped at: {found.get('stage', 'generating')}); "
+            print(f"did not finish in {LARGE_SECONDS:.0f} s (last progress: {found.get('stage', 'generating')}); "
                   f"peak memory until then {peak:.0f} MB (target: < 60 s, < 1024 MB)")
 
 
