@@ -34,8 +34,6 @@ def readiness_docx(markdown: str, meta: DocxMeta) -> bytes:
 Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, attachments: tuple[attach.Attachment, ...])
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
-WORKER_BATCHES = 8  # a worker is replaced after this many batches: what typst and matplotlib keep from one
-# document to the next stays bounded in a large build; a one-market build of the examples never restarts one
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 1_000_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 
@@ -61,8 +59,7 @@ class DocumentWriter:
 
     def __enter__(self) -> "DocumentWriter":
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
-                                        initializer=die_with_parent,  # workers die with the fork server
-                                        max_tasks_per_child=WORKER_BATCHES)  # and give back their memory
+                                        initializer=die_with_parent)  # workers die with the fork server
         return self
 
     def __exit__(self, kind, error, trace) -> None:
