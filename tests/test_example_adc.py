@@ -78,3 +78,49 @@ def test_genealogy_from_antibody_and_drug_linker_lots(us_build):
     assert {"311C23001", "311M23001", "LY-DL-2301"} <= set(conjugate)
     product = _cells(us_build, _entry(us_build, "3.2.P.5.4"))
     assert {"311C23001", "LY-DL-2301"} <= set(product)
+
+
+def test_references_to_another_instance_open_its_pdf(us_build):
+    """The conjugate's 3.2.S.3.2 and 3.2.S.4.5 link to the drug-linker's 3.2.S.4.1: the PDF link opens the
+    drug-linker's PDF (not the conjugate's own), and the DOCX text names the drug-linker."""
+    import pikepdf
+
+    target = (us_build / _entry(us_build, "3.2.S.4.1", "Vedotin drug-linker (mc-vc-PABC-MMAE)")["pdf"]).resolve()
+    own = (us_build / _entry(us_build, "3.2.S.4.1", "Quenatuzumab vedotin")["pdf"]).resolve()
+    for section in ("3.2.S.3.2", "3.2.S.4.5"):
+        entry = _entry(us_build, section, "Quenatuzumab vedotin")
+        pdf_path = us_build / entry["pdf"]
+        with pikepdf.open(pdf_path) as pdf:
+            opened = {(pdf_path.parent / str(a.A.F)).resolve() for page in pdf.pages for a in page.get("/Annots", [])
+                      if a.A.S == pikepdf.Name.GoToR}
+        assert target in opened and own in opened, (section, opened)
+    cells = _cells(us_build, _entry(us_build, "3.2.S.3.2", "Quenatuzumab vedotin"))
+    assert any(c.startswith("Specification of Vedotin drug-linker (mc-vc-PABC-MMAE): Related substances (HPLC): "
+                            "D-Val/D-Cit diastereomers (see Section 3.2.S.4.1)") for c in cells)
+    text = " ".join(_cells(us_build, _entry(us_build, "3.2.S.4.5", "Quenatuzumab vedotin")))
+    assert "see Section 3.2.S.4.1 of Vedotin drug-linker (mc-vc-PABC-MMAE)" in text
+
+
+def test_the_drug_substance_sections_follow_the_order_in_the_data(us_build):
+    """application.yaml instance_order (antibody, drug-linker, conjugate) orders index.xml and the manifest."""
+    index = (us_build / "ectd" / "0000" / "index.xml").read_text("utf-8")
+    order = ["Quenatuzumab (antibody intermediate)", "Vedotin drug-linker (mc-vc-PABC-MMAE)", "Quenatuzumab vedotin"]
+    assert re.findall(r'<m3-2-s-drug-substance substance="([^"]+)"', index) == order
+    manifest = json.loads((us_build / "manifest.json").read_text("utf-8"))
+    shown = [(e.get("instance") or {}).get("substance") for e in manifest["documents"] if e["section"] == "3.2.S.1.1"]
+    assert shown == order
+
+
+def test_the_structure_figure_is_in_the_documents(us_build):
+    """3.2.S.1.2 of the conjugate shows the schematic: an image in the DOCX, the numbered caption in both."""
+    import pikepdf
+
+    entry = _entry(us_build, "3.2.S.1.2", "Quenatuzumab vedotin")
+    document = docx.Document(us_build / entry["docx"])
+    assert len(document.inline_shapes) == 1
+    caption = "Figure 3.2.S.1.2-1 Schematic structure of quenatuzumab vedotin (the main DAR4 isomer)"
+    assert caption in [p.text for p in document.paragraphs]
+    with pikepdf.open(us_build / entry["pdf"]) as pdf:
+        with pdf.open_outline() as outline:
+            titles = [item.title for top in outline.root for item in [top, *top.children]]
+    assert caption in titles

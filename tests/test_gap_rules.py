@@ -308,7 +308,7 @@ def _expected_examples() -> dict:
         (ANTIBODY, "marketing", "us"): supplied("us.supplied-cover-letter", "us.supplied-form-356h") + stability + papers,
         (ANTIBODY, "marketing", "eu"): [("eu.third-country-biological-gmp", "sites.yaml", 3)]
         + supplied("eu.supplied-cover-letter", "eu.supplied-eaf") + stability + papers,
-        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 22)]
+        (ANTIBODY, "marketing", "uk"): [("uk.qp-declaration-signatory", "markets/uk.yaml", 26)]
         + supplied("uk.supplied-cover-letter") + stability + papers,
         (ANTIBODY, "marketing", "cn"): sorted([("cn.chp-reference", *place) for place in cci + colour])
         + supplied("cn.supplied-application-form", "cn.supplied-cover-letter") + stability + papers,

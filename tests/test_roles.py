@@ -4,6 +4,8 @@ follow ICH Q5C/Q6B; Chinese documents name each by its role; the eAF lists every
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import apply_edits, materialise_case
 
 from dossiergen.gaps import find_gaps
@@ -100,3 +102,38 @@ def test_the_eaf_lists_the_sites_of_every_substance_intermediates_included(tmp_p
     _, model = _model(tmp_path, ADC, LINKER)
     listed = eaf_data(model, "marketing")["active_substance_manufacturers"]
     assert listed and any("site-api" in str(entry) for entry in listed)
+
+
+# The guideline choice for every role (ICH Q3A(R2) §1, Q6A §1.3 and M7(R2) §2 exclude peptides,
+# oligonucleotides and biological products; M7 does not apply within the scope of ICH S9).
+SMALL = {"ICH Q11": "binding", "ICH Q3A(R2)": "binding", "ICH Q3C(R9)": "binding", "ICH Q6A": "binding",
+         "ICH Q1A(R2)": "binding", "ICH M7(R2)": "binding"}
+LINKER_PRINCIPLES = {"ICH Q11": "principles", "ICH Q3A(R2)": "principles", "ICH Q3C(R9)": "principles",
+                     "ICH Q6A": "principles", "ICH Q1A(R2)": "principles", "ICH M7(R2)": "principles"}
+BIOLOGICAL = {"ICH Q5C": "binding", "ICH Q6B": "binding"}
+
+
+@pytest.mark.parametrize("molecule, role, s9, expected", [
+    ("small_molecule", None, False, SMALL),
+    ("small_molecule", None, True, {**{k: v for k, v in SMALL.items() if k != "ICH M7(R2)"}, "ICH S9": "binding"}),
+    ("peptide", None, False, {"ICH Q11": "binding", "ICH Q3C(R9)": "binding", "ICH Q1A(R2)": "binding"}),
+    ("oligonucleotide", None, False, {"ICH Q11": "binding", "ICH Q3C(R9)": "binding", "ICH Q1A(R2)": "binding"}),
+    ("adc", "antibody_intermediate", False, BIOLOGICAL),
+    ("adc", "conjugate", False, BIOLOGICAL),
+    ("adc", "drug_linker", False, LINKER_PRINCIPLES),
+    ("adc", "drug_linker", True, {**{k: v for k, v in LINKER_PRINCIPLES.items() if k != "ICH M7(R2)"}, "ICH S9": "principles"}),
+    ("monoclonal_antibody", None, False, BIOLOGICAL),
+    ("car_t", "vector", False, BIOLOGICAL),
+], ids=lambda v: str(v) if not isinstance(v, dict) else "")
+def test_the_guidelines_of_every_role(tmp_path, molecule, role, s9, expected):
+    edits = [{"file": "application.yaml", "find": "molecule_type: small_molecule",
+              "replace": f"molecule_type: {molecule}" + ("\nich_s9_scope: true" if s9 else "")}]
+    if role:
+        edits.append({**LINKER, "replace": f"\nrole: {role}\nsites:"})
+    _, model = _model(tmp_path, *edits)
+    substance = model.get("ds-minitab").data
+    assert {g.guideline: g.applies for g in guidelines(model, substance)} == expected
+    # a peptide or oligonucleotide is never judged under Q3A, Q6A or M7; a biological substance never under Q1A
+    if molecule in ("peptide", "oligonucleotide"):
+        assert not {"ICH Q3A(R2)", "ICH Q6A", "ICH M7(R2)"} & set(expected)
+    assert stability_claim_kind(model, substance) == ("shelf_life" if "ICH Q5C" in expected else "retest_period")

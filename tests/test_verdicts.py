@@ -127,7 +127,18 @@ NEVER_MET["core.light-claim-photostability-biotech"] = "test_shelflife.py::test_
 NEVER_MET["core.light-claim-photostability"] = "test_shelflife.py::test_light_claim_of_a_tablet_needs_a_photostability_study"
 NEVER_MET.update({rule: "test_literature.py::test_the_copies_rule_is_met_when_every_publication_has_its_copy"
                   for rule in ("core.literature-copies", "core.literature-copies-ind")})  # no copies in the examples
+# Roles (an ADC's intermediates): shown on the ADC example and copies of it in test_role_rules.py.
+NEVER_MET.update({"core.retest-period-intermediate": "test_role_rules.py::test_the_drug_linker_needs_a_retest_period_or_a_justified_shelf_life",
+                  "uk.qp-declaration-per-substance": "test_role_rules.py::test_uk_qp_declaration_by_the_uk_qp_is_met_and_printed"})
+NEVER_MISSING.update({"core.retest-period-intermediate": "test_role_rules.py::test_the_drug_linker_needs_a_retest_period_or_a_justified_shelf_life",
+                      "uk.qp-declaration-per-substance": "test_role_rules.py::test_uk_without_any_declaration_is_missing_not_met"})
 NEVER_MISSING["core.data-literature"] = "test_literature.py::test_a_guideline_with_a_file_and_a_copy_that_is_no_pdf_are_located_errors"
+# Conjugates and bispecifics: the ADC example and the bispecific case are not among the sources above.
+NEVER_MET.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                  "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
+NEVER_MISSING.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-impurity-control": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
+                      "core.data-bispecific": "test_bispecific.py::test_the_bispecific_rule_is_met_missing_and_na"})
 NEVER_MET.update({rule: "test_supplied.py::test_every_supplied_document_rule_is_met_by_its_entry"
                   for rule in ALL_RULES if ".supplied-" in rule})  # the examples hold no signed forms
 

@@ -29,6 +29,7 @@ class Document:
     key_label: str = ""            # e.g. the analytical procedure number of a per-method document
     chain: tuple = ()              # eCTD elements from m3-quality down: ((element, ((attr, value), ...)), ...)
     shown: str = ""                # the number a reader sees, when the layout renumbers (2.1.S.1.1 in an IMPD)
+    owners: tuple = ()             # ids of the repeat instances it belongs to (substance, product, excipient)
 
     @property
     def number(self) -> str:
@@ -85,6 +86,17 @@ def _place(document: Document, layout: str) -> Document:
     return replace(document, path=placed_path(document.path, layout), shown=shown_number(document.number, layout))
 
 
+def qp_declarations_for(model: Model, market: str) -> list:
+    """Return the QP declarations a market's annex prints: the UK QP's own (markets/uk.yaml) unless the UK
+    reuses the EU ones (qp_declaration_from_eu true, or no own declarations), else markets/eu.yaml's."""
+    if market == "uk":
+        uk = model.single("market-uk")
+        own = [d for d in uk.get("qp_declarations") or [] if isinstance(d, dict)]
+        if own and uk.get("qp_declaration_from_eu") is not True:
+            return own
+    return [d for d in model.single("market-eu").get("qp_declarations") or [] if isinstance(d, dict)]
+
+
 def _regional(model: Model, market: str, stage: str):
     """Yield the market's regional annexes (regional/<market>/annexes.yaml): Module 1 documents in the
     sequence (m1/…, each placed by its `element` in the regional backbone), working documents beside it
@@ -96,7 +108,7 @@ def _regional(model: Model, market: str, stage: str):
             continue
         folder = folder_for(model, market, stage, section.folder or f"regional/{market}")
         if section.per == "qp_declaration":
-            for declaration in model.single("market-eu").get("qp_declarations", []):
+            for declaration in qp_declarations_for(model, market):
                 substance = model.get(declaration.get("substance"), "substance")
                 slug = _substance_slug(substance) if substance else slugify(declaration.get("reference", "x"))
                 name = substance.id if substance else slug
@@ -137,7 +149,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
         return  # the heading does not apply to this instance: no document (ICH M4 granularity)
     prefix = "-".join(["m3", *ids, node.number.lower()])  # from entity ids; paths keep the readable slugs
     if node.per != "method":
-        yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements)
+        yield Document(prefix, node, _join(folder, node.file), scope, instance, chain=elements, owners=ids)
         return
     owner = dict(scope).get("substance") or dict(scope).get("product") or {}
     for method_id in (owner.get("control") or {}).get("methods", []):
@@ -146,7 +158,7 @@ def _documents(model: Model, node: Section, folder: str, scope: tuple, instance:
             continue
         key = slugify(method.data.get("number", method.id), 24)
         yield Document(f"{prefix}-{method.id}", node, _join(folder, node.file.replace("{key}", key)),
-                       scope + (("method", method.data),), instance, method.data.get("number", ""), elements)
+                       scope + (("method", method.data),), instance, method.data.get("number", ""), elements, owners=ids)
 
 
 # Facts of the whole dossier (and the market built for) an only_when may name (sections.yaml).
@@ -168,11 +180,11 @@ def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, 
     if axis == "substance":
         return [(e, _substance_slug(e), {"substance": pick(e.data.get("substance"), "en"),
                                          "manufacturer": pick(e.data.get("manufacturer"), "en")})
-                for e in model.of_type("substance")]
+                for e in ordered(model, "substance")]
     if axis == "product":
         return [(e, slugify(pick(e.data.get("name"), "en")), {"product-name": pick(e.data.get("name"), "en"),
                                                              "dosageform": pick(e.data.get("dosage_form"), "en")})
-                for e in model.of_type("product")]
+                for e in ordered(model, "product")]
     if axis == "excipient":
         product = scope.get("product", {})
         ids = product.get("excipients") or [c.get("component") for c in product.get("composition", [])]
@@ -180,6 +192,14 @@ def _instances(model: Model, axis: str, scope: dict) -> list[tuple[Entity, str, 
         return [(e, slugify(pick(e.data.get("name"), "en")), {"excipient": pick(e.data.get("name"), "en")})
                 for e in found if e is not None]
     raise ValueError(f"unknown repeat axis {axis!r} in sections.yaml")
+
+
+def ordered(model: Model, etype: str) -> list[Entity]:
+    """Return the substance or product instances in the order application.yaml's instance_order sets
+    (those it lists first, as listed; the others after them in file-name order, the default)."""
+    order = (model.single("application").get("instance_order") or {}).get(etype) or []
+    rank = {eid: i for i, eid in enumerate(order) if isinstance(eid, str)}
+    return sorted(model.of_type(etype), key=lambda e: rank.get(e.id, len(rank)))
 
 
 def _substance_slug(entity: Entity) -> str:

@@ -22,6 +22,16 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
            the value at `path` is the same in every item of `items` that has it (e.g. a proper name)
   consistency
            the semantic rule `rule` of rules/ (the one validate runs) finds nothing in the dossier
+  qp_declaration_sites
+           every QP declaration on an active substance (declarations at `path` of the file `file`) lists,
+           in Part A, every site making that substance or one of its intermediates (roles.intermediates_of)
+  qp_declaration_signatory
+           the UK QP declaration: the EU one reused only when its QP certifies UK batches in the EEA,
+           else the UK QP's own declaration (markets/uk.yaml qp_declarations) signed at the UK release site
+  elemental_impurities
+           every product has its ICH Q3D risk assessment summary (control.elemental_impurities): Class 1
+           and 2A elements considered, and each element above the 30 % control threshold controlled by a
+           test of the product's specification
   irp_recognition
            the UK IRP route against the Recognition B criteria (regional/uk/irp-recognition-b.yaml)
   stability_claims
@@ -42,20 +52,26 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
+from .markets import market_roles
 from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
+# The market whose rules are being evaluated (gaps.assess): a site's roles count only for the markets
+# they serve (sites.yaml roles[].markets), so a China-only processing site is no US establishment.
+MARKET: ContextVar[str | None] = ContextVar("market", default=None)
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
                  "recent": ("items", "field", "years"), "covers": ("items", "within"),
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
                  "remaining_shelf_life": ("items", "on", "months"), "consistent": ("items", "path"),
                  "irp_recognition": ("triggers",), "consistency": ("rule",),
                  "stability_claims": ("aspect",), "supplied": ("market", "heading"),
-                 "specification_criteria": ("aspect",)}
+                 "specification_criteria": ("aspect",), "qp_declaration_sites": ("file",),
+                 "qp_declaration_signatory": (), "elemental_impurities": ()}
 EMPTY = (None, "", [], {})
 
 
@@ -94,6 +110,9 @@ def describe(spec: dict, fallback: str = "items") -> str:
                 "outside " + (", ".join(map(str, names)) if len(names) <= 6 else f"{len(names)} listed values")
         elif isinstance(wanted, dict):
             shown = " ".join(f"{op} {v}" for op, v in wanted.items())
+        elif wanted is True or wanted is False:
+            parts.append(("" if wanted else "not ") + key.removeprefix("@").replace("_", " "))
+            continue
         elif isinstance(wanted, list):
             shown = " or ".join("none" if v is None else str(v) for v in wanted) if len(wanted) <= 6 else f"one of {len(wanted)} values"
         else:
@@ -135,7 +154,7 @@ def matches(item: dict, where: dict, model: Model | None = None) -> bool:
     """Return whether an item satisfies every condition of a `where`."""
     for key, wanted in where.items():
         if key == "role_in":
-            if not any(isinstance(r, dict) and r.get("role") in wanted for r in item.get("roles", []) or []):
+            if not any(r.get("role") in wanted for r in market_roles(item, MARKET.get())):
                 return False
             continue
         value = DERIVED[key](model, item) if key.startswith("@") else get(item, key)
@@ -200,10 +219,61 @@ def _recognised_gmp(model: Model, site: dict) -> bool:
                and e.get("authority_country") in EEA + EU_MRA for e in site.get("gmp_evidence", []) or [])
 
 
+def _stored(model: Model, substance: dict) -> bool:
+    """False for a substance that is never stored, being processed straight into the product
+    (stability.yaml not_stored, with the justification): it needs no retest period or shelf life."""
+    never = {e.get("subject") for e in model.single("stability").get("not_stored", []) or [] if isinstance(e, dict)}
+    return substance.get("id") not in never
+
+
+def _active_substance(model: Model, substance: dict) -> bool:
+    from .roles import is_active_substance
+
+    return is_active_substance(substance)
+
+
+def _makes_active_substance(model: Model, site: dict) -> bool:
+    """Whether a site manufactures an active substance (not only an intermediate of one): a
+    drug_substance_manufacture role naming an active substance, or naming no subjects at all."""
+    for r in site.get("roles") or []:
+        if isinstance(r, dict) and r.get("role") == "drug_substance_manufacture":
+            subjects = r.get("subjects")
+            if not subjects:
+                return True
+            if any(_active_substance(model, _entity(model, s)) for s in subjects if isinstance(s, str)):
+                return True
+    return False
+
+
+def _stability_period_kind(model: Model, substance: dict) -> str:
+    """Return what the stability claims give a substance: retest_period, shelf_life_justified (a shelf
+    life with its justification), shelf_life, or none."""
+    claims = [c for c in model.single("stability").get("claims") or []
+              if isinstance(c, dict) and c.get("subject") == substance.get("id")]
+    kinds = {c.get("kind") for c in claims}
+    if "retest_period" in kinds:
+        return "retest_period"
+    if any(c.get("kind") == "shelf_life" and c.get("justification") for c in claims):
+        return "shelf_life_justified"
+    return "shelf_life" if "shelf_life" in kinds else "none"
+
+
+def _role(model: Model, substance: dict) -> str:
+    from .roles import role_of
+
+    return role_of(substance)
+
+
 DERIVED = {
     "@months_of_data": _months_of_data,
+    "@active_substance": _active_substance,
+    "@makes_active_substance": _makes_active_substance,
+    "@stability_period_kind": _stability_period_kind,
+    "@role": _role,
+    "@biological_or_intermediate": lambda model, s: _biological(model, s) or not _active_substance(model, s),
     "@validation_status": lambda model, method: (method.get("validation") or {}).get("status", "none"),
     "@biological": _biological,
+    "@stored": _stored,
     "@eea_or_mra_gmp_evidence": _recognised_gmp,
 }
 
@@ -290,6 +360,8 @@ def check_in_list(model: Model, check: dict) -> Outcome:
         value = DERIVED[field](model, target) if field.startswith("@") else get(target, field)
         if value in accepted:
             return None
+        if field.startswith("@") and isinstance(value, str):
+            return f"'{label(item)}' has no {name}; it has {value.replace('_', ' ')}"
         if field.startswith("@"):
             return f"'{label(item)}' has no {name}" if value is False else f"'{label(item)}' is not {name}"
         return f"'{label(item)}': {check['field']} is {_shown(value)}, not {name}"
@@ -492,3 +564,90 @@ def check_specification_criteria(model: Model, check: dict) -> Outcome:
 
     checked, found, noun = findings(model, check["aspect"])
     return Outcome(checked, tuple(found), home(model, {"kind": "specification", "path": ["tests", "*"]}), noun)
+
+
+@check_kind("qp_declaration_sites")
+def check_qp_declaration_sites(model: Model, check: dict) -> Outcome:
+    from .roles import intermediates_of, is_active_substance, sites_making
+
+    path = tuple(check.get("path", ("qp_declarations", "*")))
+    findings, checked = [], 0
+    for source in model.dossier.of_kind(check["file"]):
+        for entry, _, _ in select(source.data, path):
+            substance = model.get(entry.get("substance"), "substance") if isinstance(entry, dict) else None
+            if substance is None or not is_active_substance(substance.data):
+                continue
+            listed = {s.get("site") for s in entry.get("sites") or [] if isinstance(s, dict)}
+            own = sites_making(model, [substance.id], ("drug_substance_manufacture",))
+            for intermediate in intermediates_of(model, substance.id):
+                for site in sites_making(model, [intermediate]):
+                    if site not in own:
+                        own.append(site)
+            made_of = {site: [i for i in intermediates_of(model, substance.id) if site in sites_making(model, [i])]
+                       for site in own}
+            for site in own:
+                checked += 1
+                if site not in listed:
+                    what = ("which makes the intermediate " + ", ".join(made_of[site])) if made_of[site] and \
+                        site not in sites_making(model, [substance.id], ("drug_substance_manufacture",)) else "which makes it"
+                    place = model.dossier.location_of(entry.get("sites") if isinstance(entry.get("sites"), list) else entry)
+                    findings.append((place, f"the declaration '{entry.get('reference') or substance.id}' on {substance.id} "
+                                            f"does not list {site} in Part A ({what})"))
+    name = "sites making an active substance or its intermediates, per declaration"
+    return Outcome(checked, tuple(findings), home(model, {"kind": check["file"], "path": list(path)}), name)
+
+
+@check_kind("qp_declaration_signatory")
+def check_qp_declaration_signatory(model: Model, check: dict) -> Outcome:
+    uk = model.single("market-uk")
+    where = home(model, {"kind": "market-uk"})
+    release = uk.get("batch_release_site")
+    site = model.get(release, "site") if isinstance(release, str) else None
+    country = get(site.data, "address.country") if site else None
+    if uk.get("qp_declaration_from_eu") is True:
+        if country in EEA:
+            return Outcome(1, noun="the UK QP declaration")
+        shown = f"{release} is in {country}" if site else "no batch-release site is named"
+        where = model.dossier.location_of(uk, "qp_declaration_from_eu")
+        return Outcome(1, ((where, f"qp_declaration_from_eu is true but the EU declaration's QP does not certify UK "
+                                   f"batches ({shown}, not in the EEA): add the UK QP's own declaration "
+                                   f"(qp_declarations in markets/uk.yaml) and set qp_declaration_from_eu false"),),
+                       noun="the UK QP declaration")
+    own = [e for e in uk.get("qp_declarations") or [] if isinstance(e, dict)]
+    if not own:
+        return Outcome(0, (), where, "the UK QP's own declarations (qp_declarations in markets/uk.yaml; "
+                                     "or qp_declaration_from_eu true with an EEA batch-release site)")
+    findings = []
+    for entry in own:
+        signed_at = get(entry, "qp.site")
+        if signed_at != release:
+            findings.append((model.dossier.location_of(entry.get("qp") if isinstance(entry.get("qp"), dict) else entry),
+                             f"the declaration '{entry.get('reference')}' is signed by the QP of {signed_at or 'no site'}, "
+                             f"not of the UK batch-release site {release or '(none named)'}"))
+    return Outcome(len(own), tuple(findings), where, "the UK QP's own declarations")
+
+
+Q3D_ALWAYS = ("Cd", "Pb", "As", "Hg", "Co", "V", "Ni")  # ICH Q3D(R2) Table 5.1: Class 1 and 2A, every route
+Q3D_CONTROL_THRESHOLD = 30.0  # % of the PDE (ICH Q3D(R2) §5.5)
+
+
+@check_kind("elemental_impurities")
+def check_elemental_impurities(model: Model, check: dict) -> Outcome:
+    def failure(product):
+        summary = get(product, "control.elemental_impurities")
+        if not isinstance(summary, dict):
+            return f"'{label(product)}' has no elemental impurities risk assessment summary (control.elemental_impurities)"
+        elements = [e for e in summary.get("elements") or [] if isinstance(e, dict)]
+        problems = []
+        absent = [e for e in Q3D_ALWAYS if e not in {x.get("element") for x in elements}]
+        if absent:
+            problems.append(f"Class 1 and 2A elements not considered: {', '.join(absent)}")
+        spec = _entity(model, get(product, "control.specification")) if isinstance(get(product, "control.specification"), str) else {}
+        tests = {t.get("id") for t in spec.get("tests") or [] if isinstance(t, dict)}
+        for e in elements:
+            level = e.get("percent_of_pde")
+            if isinstance(level, (int, float)) and level > Q3D_CONTROL_THRESHOLD and e.get("test") not in tests:
+                problems.append(f"{e.get('element')} at {level:g} % of the PDE is above the control threshold "
+                                f"({Q3D_CONTROL_THRESHOLD:g} %) and no test of the specification controls it")
+        return f"'{label(product)}': " + "; ".join(problems) if problems else None
+    return _over(model, {**check, "items": {"kind": "product", "path": [], "name": "products"}}, "products", failure)

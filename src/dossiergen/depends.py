@@ -6,6 +6,7 @@ render_document sees the model through a RecordingModel. Every read is noted as 
 - ("type", t): the list of entities of a type (Model.of_type): their ids, order and data;
 - ("kind", k): the data of every file of a kind (Model.single, Model.data, batch_rows, stability_rows);
 - ("file", rel): one file as written (a location in it: line numbers depend on all of it);
+- ("image", rel): the bytes of a figure file of the dossier folder a document embeds;
 - ("scope", i): the i-th repeat instance of the document's scope (its data, given to the template);
 - ("index", market): the translation index of a Chinese document (where each English text is);
 - ("all",): anything else, hashed over every file (reads the recorder cannot tell apart).
@@ -91,6 +92,10 @@ class RecordingDossier:
     def locate(self, rel: str, path=(), key: bool = False):
         self._reads.add(("file", rel))
         return self._dossier.locate(rel, path, key)
+
+    def note_image(self, rel: str) -> None:
+        """Note a figure file of the dossier folder the document embeds (its bytes, not a data file)."""
+        self._reads.add(("image", rel))
 
     def __getattr__(self, name: str):
         self._reads.add(("all",))  # files, origins, problems: anything
@@ -194,6 +199,9 @@ class Hashes:
         if kind == "file":
             source = dossier.files.get(name)
             return source.digest if source is not None else "absent"
+        if kind == "image":
+            path = dossier.root / name
+            return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
         if kind == "index":
             from .translation import index_for
 

@@ -366,6 +366,9 @@ def process_figures(context, document, process: dict, t, tx) -> list[tuple[Attac
     base = f"flow-{slugify(str(scope.get('id', document.number)), 40)}-{context.lang}"
     figure = process.get("flow_diagram")
     if isinstance(figure, dict) and figure.get("file"):
+        note = getattr(context.model.dossier, "note_image", None)  # depends.RecordingDossier: the figure's bytes
+        if note:
+            note(str(figure["file"]))
         attachment = supplied_figure(base, context.model.dossier.root, str(figure["file"]))
         caption = tx(figure.get("caption"))
         return [(attachment, caption, t("flow_supplied_caption").format(caption=caption))]

@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from .checks import REQUIRED_KEYS, describe, home, items, run_check
+from .checks import MARKET, REQUIRED_KEYS, describe, home, items, run_check
 from .errors import InputError, Location, Problem
 from .model import Model
 from .paths import REGIONAL, TEMPLATES
@@ -197,7 +197,11 @@ def documents_verdict(model: Model, missing: list[tuple[str, str]], documents: i
 def assess(model: Model, market: str, stage: str, missing: list[tuple[str, str]] | None = None,
            documents: int = 0) -> Assessment:
     """Return every verdict of a market and stage; with the rendered documents' marks when given."""
-    verdicts = [evaluate_rule(model, rule, stage) for rule in load_rules(market)]
+    token = MARKET.set(market)  # site roles count for the markets they serve (sites.yaml markets)
+    try:
+        verdicts = [evaluate_rule(model, rule, stage) for rule in load_rules(market)]
+    finally:
+        MARKET.reset(token)
     if missing is not None:  # after the ICH core rules, before the market's own
         core = sum(v.id.startswith("core.") for v in verdicts)
         verdicts.insert(core, documents_verdict(model, missing, documents))

@@ -6,6 +6,18 @@ MARKETS = ("neutral", "us", "eu", "uk", "cn")
 REGIONS = MARKETS[1:]  # markets with regional rules and annexes
 
 
+def serves(role: dict, market: str | None) -> bool:
+    """True when a site role (sites.yaml) serves a market: it names no markets (it serves all), or
+    names this one. The neutral core (market None or 'neutral') sees every role."""
+    named = role.get("markets") if isinstance(role, dict) else None
+    return market in (None, "neutral") or not named or market in named
+
+
+def market_roles(site: dict, market: str | None) -> list[dict]:
+    """Return a site's roles that serve a market (a supply chain that differs by market)."""
+    return [r for r in site.get("roles") or [] if isinstance(r, dict) and serves(r, market)]
+
+
 def target_markets(application: dict) -> tuple[str, ...]:
     """Return the regions an application names under `markets`, in the declared market order."""
     named = {m.get("market") for m in application.get("markets", []) or [] if isinstance(m, dict)}

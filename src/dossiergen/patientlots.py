@@ -38,7 +38,7 @@ def check_patient_lots(dossier, model: Model) -> list[Problem]:
         uses = [u for u in batch.get("uses") or [] if u in PATIENT_USES]
         coi = donor.get("chain_of_identity")
         if isinstance(coi, str):
-            if coi in seen:
+            if coi in seen and not _one_line(model, bid, seen[coi]):
                 problems.append(Problem("lot.chain_of_identity", f"lot '{bid}' has the chain of identity '{coi}' of lot '{seen[coi]}'",
                                         dossier.location_of(donor, "chain_of_identity"),
                                         hint="one patient, one lot: each lot carries its own chain-of-identity identifier"))
@@ -60,6 +60,24 @@ def check_patient_lots(dossier, model: Model) -> list[Problem]:
             problems.append(Problem("lot.dose_range", f"lot '{bid}': the dose range runs from {low:g} down to {high:g}",
                                     dossier.location_of(dose, "low"), hint="give the lower end as low and the upper as high"))
     return problems
+
+
+def _ancestors(model: Model, lot_id: str) -> set:
+    """Return the ids of every lot a lot was made from, directly or through its parents."""
+    found, todo = set(), [lot_id]
+    while todo:
+        entity = model.get(todo.pop(), "batch")
+        for parent in (entity.data.get("made_from") if entity else None) or []:
+            if isinstance(parent, str) and parent not in found:
+                found.add(parent)
+                todo.append(parent)
+    return found
+
+
+def _one_line(model: Model, lot: str, other: str) -> bool:
+    """True when one lot was made from the other: a patient's drug-substance and drug-product lots
+    carry the same chain of identity (one patient, one line of lots)."""
+    return other in _ancestors(model, lot) or lot in _ancestors(model, other)
 
 
 def _pending(dossier, model: Model, bid: str, batch: dict, disposition: dict) -> list[Problem]:
@@ -102,7 +120,7 @@ def lot_rows(model: Model, batch_ids, t, tx, qty, rng, test_name) -> list[list[s
             who = "–"
         status = disposition.get("status")
         shown = t(f"c_lot_{status}") if status else "–"
-        if status == "released_exceptional" and disposition.get("justification"):
+        if status in ("released_exceptional", "failed_manufacture") and disposition.get("justification"):
             shown += t("c_sep") + tx(disposition["justification"]).strip()
         if disposition.get("date"):
             shown += f" ({disposition['date']})"

@@ -240,7 +240,7 @@ class _Helpers:
             return Markdown(f"{self.t('not_applicable')}: {self.md(value['not_applicable'], where)}")
         if is_untranslated(value, self.context.lang):
             self._record(str(pick(value, self.context.lang)))
-        return Markdown(str(pick(value, self.context.lang)).strip())
+        return Markdown(self._narrative_refs(str(pick(value, self.context.lang)).strip()))
 
     def heading(self, level: int, text) -> Markdown:
         """Return a Markdown heading line (text escaped)."""
@@ -257,16 +257,39 @@ class _Helpers:
         """Return the statement that this section's content is not required at this stage."""
         return Markdown(f"*{escape_md(self.t('not_required_' + self.context.stage))}*")
 
-    def ref(self, number: str) -> str:
-        """Return a cross-reference to another section by its CTD number (a link in the output)."""
-        text = f"{self.t('see_section')} {shown_number(number, self.context.layout)}"
-        target = self._target(number)
+    def ref(self, number: str, subject: str | None = None, named: bool = True) -> str:
+        """Return a cross-reference to another section by its CTD number (a link in the output); with
+        subject (a substance or product instance id), to that instance's section, naming the instance
+        when it is not the referring document's own (unless named=False: the text names it already)."""
+        shown = shown_number(number, self.context.layout)
+        text = f"{self.t('see_section')} {shown}"
+        if subject and named and subject not in self.document.owners:
+            text = self.t("see_section_of").format(number=shown, instance=self._instance_name(subject))
+        target = self._target(number, subject)
         return text if target is None else f"\ue000{text}\ue001{target}\ue002"
 
-    def _target(self, number: str) -> int | None:
-        """Return the index of the document a reference to a CTD number points to, nearest first."""
+    def _instance_name(self, subject: str) -> str:
+        """Return the name of a substance or product instance, for a reference to its documents."""
+        from .crossrefs import SUBJECT_TYPES
+
+        entity = self.context.model.get(subject)
+        if entity is None or entity.type not in SUBJECT_TYPES:
+            raise InputError("bad cross-reference", (Problem(
+                "render.ref_subject", f"cross-reference to '{subject}': not a substance or product instance",
+                hint=f"while rendering {self.document.number} ({self.document.path})"),))
+        name = self.tx(entity.data.get("substance" if entity.type == "substance" else "name")) or subject
+        if entity.type == "substance" and sum(pick(e.data.get("substance"), "en") == pick(entity.data.get("substance"), "en")
+                                              for e in self.context.model.of_type("substance")) > 1:
+            name += f" – {self.tx(entity.data.get('manufacturer'))}"  # one substance from two makers: name the maker
+        return name
+
+    def _target(self, number: str, subject: str | None = None) -> int | None:
+        """Return the index of the document a reference to a CTD number points to: of the subject's
+        instance when given, else nearest first."""
         docs, chain = self.context.documents, self.document.instance.get("chain", "")
         matches = [i for i, d in enumerate(docs) if d.number == number or d.number.startswith(number + ".")]
+        if subject:
+            return next((i for i in matches if subject in docs[i].owners), None)
         for i in matches:
             if docs[i].instance.get("chain", "") == chain:
                 return i
@@ -274,6 +297,21 @@ class _Helpers:
             if chain.startswith(docs[i].instance.get("chain", "") or "\0") or not docs[i].instance.get("chain"):
                 return i
         return matches[0] if matches else None
+
+    def _narrative_refs(self, text: str) -> str:
+        """Turn a narrative's [text](ctd:number?subject=id) into a cross-reference (empty text: the
+        standard one); validation (rules/formats) has refused those that cannot resolve."""
+        from .crossrefs import NARRATIVE_REF
+
+        def one(match):
+            number, subject = match.group("number"), match.group("subject") or None
+            shown = self.ref(number, subject)
+            if not match.group("text").strip():
+                return escape_md(shown)  # the sentinels pass escaping unchanged
+            target = self._target(number, subject)
+            return match.group("text") if target is None else f"\ue000{match.group('text')}\ue001{target}\ue002"
+
+        return NARRATIVE_REF.sub(one, text) if "ctd:" in text else text
 
     def instance_line(self) -> Markdown:
         """Return the line naming the repeat instance (substance and manufacturer, product, excipient)."""
@@ -558,6 +596,23 @@ class _Helpers:
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
+    def supplied_figure(self, figure: dict, name: str) -> Markdown:
+        """Return a numbered figure of an image the applicant supplies (a `figure: {file, caption}` field:
+        PNG, or SVG drawn as a vector in the PDF); the image is attached to the document."""
+        from .attach import figure_markdown
+        from .flow import supplied_figure
+
+        file = str(figure["file"])
+        note = getattr(self.context.model.dossier, "note_image", None)  # depends.RecordingDossier: a read of its bytes
+        if note:
+            note(file)
+        attachment = supplied_figure(name, self.context.model.dossier.root, file)
+        self.figure_count += 1
+        self.attachments.append(attachment)
+        caption = self.tx(figure.get("caption"))
+        number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
+        return figure_markdown(attachment.name, caption, f"{number} {caption}")
+
     def compendial_statement(self) -> Markdown:
         """Return what the 3.2.P.4.1 of a compendial excipient says for the headings that hold no document
         for it (sections.yaml only_when: 3.2.P.4.2 and 3.2.P.4.3 without an in-house specification, 3.2.P.4.4
@@ -570,6 +625,13 @@ class _Helpers:
         if not excipient.get("justification"):
             text += (" " if self.context.lang != "zh" else "") + self.t("p_4_compendial_specification").format(**numbers)
         return Markdown("\n" + escape_md(text) + "\n")
+
+    def not_stored_of(self, subject_id):
+        """Return the justification of a substance that is never stored (stability.yaml not_stored), or None."""
+        for entry in self.context.model.single("stability").get("not_stored", []) or []:
+            if isinstance(entry, dict) and entry.get("subject") == subject_id:
+                return entry.get("justification")
+        return None
 
     def commitments_of(self, subject_id):
         return [c for c in self.context.model.single("stability").get("commitments", []) or [] if c.get("subject") == subject_id]

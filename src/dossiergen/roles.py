@@ -16,12 +16,25 @@ from .model import BIOLOGICAL_MOLECULES, Model
 
 CHEMICAL_ROLES = ("drug_linker",)  # intermediates made by chemical synthesis
 INTERMEDIATE_ROLES = ("antibody_intermediate", "drug_linker")
+# Roles that are not the active substance of the medicinal product: intermediates, and a viral vector
+# used to make gene-modified cells (a starting material of the cells: Directive 2001/83/EC Annex I
+# Part IV §3.2.1.1). An in vivo gene therapy vector is the active substance: role active.
+NOT_ACTIVE_ROLES = INTERMEDIATE_ROLES + ("vector",)
+# ICH Q3A(R2) §1, Q6A §1.3 and M7(R2) §2 exclude peptides and oligonucleotides (with biological products)
+# from their scope; Q11, Q3C and Q1A(R2) have no such exclusion.
+SCOPE_EXCLUDED_MOLECULES = ("peptide", "oligonucleotide")
 
 
 def role_of(substance: dict) -> str:
     """Return a substance's role in the product (active when not given)."""
     role = substance.get("role") if isinstance(substance, dict) else None
     return role if isinstance(role, str) else "active"
+
+
+def is_active_substance(substance: dict) -> bool:
+    """True for an active substance of the medicinal product (role active or conjugate), false for an
+    intermediate or a vector used to make cells (Directive 2001/83/EC Art. 1(3a) and 46b)."""
+    return role_of(substance) not in NOT_ACTIVE_ROLES
 
 
 def is_biological(model: Model | None, substance: dict) -> bool:
@@ -70,13 +83,22 @@ def guidelines(model: Model, substance: dict) -> list[Principle]:
     if molecule in BIOLOGICAL_MOLECULES:
         return [Principle("ICH Q5C", "stability, shelf life", "binding"),
                 Principle("ICH Q6B", "specification" + (", conjugate" if role == "conjugate" else ""), "binding")]
+    if molecule in SCOPE_EXCLUDED_MOLECULES:
+        # synthetic peptides and oligonucleotides: outside Q3A, Q6A and M7; Q11, Q3C and Q1A apply
+        return [Principle("ICH Q11", "development and manufacture", "binding"),
+                Principle("ICH Q3C(R9)", "residual solvents", "binding"),
+                Principle("ICH Q1A(R2)", "stability", "binding")]
     return [Principle("ICH Q11", "development and manufacture", "binding"), Principle("ICH Q3A(R2)", "impurities", "binding"),
-            Principle("ICH Q6A", "specification", "binding"), Principle("ICH Q1A(R2)", "stability", "binding")]
+            Principle("ICH Q3C(R9)", "residual solvents", "binding"), Principle("ICH Q6A", "specification", "binding"),
+            Principle("ICH Q1A(R2)", "stability", "binding"),
+            # M7(R2) §2: not for products for advanced cancer within the scope of ICH S9
+            Principle("ICH S9" if model.single("application").get("ich_s9_scope") is True else "ICH M7(R2)",
+                      "mutagenic impurities", "binding")]
 
 
 def stability_claim_kind(model: Model, substance: dict) -> str:
     """Return the kind of period a substance's stability supports: retest_period for a chemical
-    substance or intermediate (ICH Q1A(R2) §2.1.7), shelf_life for a biological one (ICH Q5C §6)."""
+    substance or intermediate (ICH Q1A(R2) §2.1.9 and Glossary), shelf_life for a biological one (ICH Q5C §6)."""
     return "shelf_life" if is_biological(model, substance) else "retest_period"
 
 
@@ -88,3 +110,52 @@ CN_TERMS = {"antibody_intermediate": "抗体中间体", "drug_linker": "药物-�
 def cn_term(model: Model, substance: dict) -> str:
     """Return what a Chinese document calls a substance: 原液, 原料药 or the intermediate's name."""
     return CN_TERMS.get(role_of(substance)) or ("原液" if is_biological(model, substance) else "原料药")
+
+
+def active_substances(model: Model) -> list:
+    """Return the substance entities that are active substances of the product (not intermediates)."""
+    return [s for s in model.of_type("substance") if is_active_substance(s.data)]
+
+
+def intermediates_of(model: Model, active_id: str) -> list[str]:
+    """Return the ids of the intermediates an active substance is made from, nearest first: from the
+    batch genealogy (an intermediate's lot in the `made_from` of the active substance's lots, through
+    further intermediates), or, when the lots say nothing and the product has one active substance,
+    every intermediate of the dossier. Never guesses between two active substances. A vector that makes
+    gene-modified cells is a starting material (before the QP declaration's Part A), not an intermediate."""
+    from .genealogy import parents_of
+
+    batches = {b.get("id"): b for b in (model.single("batches").get("batches") or []) if isinstance(b, dict)}
+    kinds = {s.id: s.data for s in model.of_type("substance")}
+    found, queue = [], [active_id]
+    while queue:
+        current = queue.pop(0)
+        for lot in batches.values():
+            if lot.get("subject") != current:
+                continue
+            for parent in parents_of(lot):
+                subject = (batches.get(parent) or {}).get("subject")
+                if subject in kinds and subject not in found and role_of(kinds[subject]) in INTERMEDIATE_ROLES:
+                    found.append(subject)
+                    queue.append(subject)
+    if found:
+        return found
+    actives = active_substances(model)
+    if len(actives) == 1 and actives[0].id == active_id:
+        return [sid for sid, data in kinds.items() if role_of(data) in INTERMEDIATE_ROLES]
+    return []
+
+
+def sites_making(model: Model, substance_ids, roles=("drug_substance_manufacture", "intermediate_manufacture")) -> list[str]:
+    """Return the ids of the sites with one of `roles` for any of the substances (a role that names no
+    subjects covers every substance), in sites.yaml order."""
+    wanted = set(substance_ids)
+    found = []
+    for site in model.of_type("site"):
+        for r in site.data.get("roles") or []:
+            if isinstance(r, dict) and r.get("role") in roles:
+                subjects = r.get("subjects")
+                if not subjects or wanted & set(subjects):
+                    found.append(site.id)
+                    break
+    return found

@@ -233,6 +233,18 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}\u00a0\u202f]+(?:[\u00a0\u202f][^\\s{_CJK}\u00a0\u202f]+)*")
 
 
+# A run of CJK characters may break anywhere, but a column narrower than a few of them prints a name
+# one character per line (登记人: 诺/瓦/明/…): such a column gets at least CJK_MIN_RUN characters, or the
+# whole run when it is shorter (药用辅料 stays on one line).
+CJK_MIN_RUN = 4.0
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+
+
+def _cjk_room(text: str) -> float:
+    """Return the width in em the CJK runs of a text need to keep CJK_MIN_RUN characters on a line."""
+    return max((min(em_width(run), CJK_MIN_RUN) for run in _CJK_RUN.findall(text)), default=0.0)
+
+
 def _words(text: str) -> list[str]:
     """Return the unbreakable words of a text: split at spaces (not no-break ones) and around CJK characters."""
     return _WORD.findall(text)
@@ -284,7 +296,8 @@ def column_widths(cells: list[list[str]], weights: list[float], room_em: float, 
         for index, cell in enumerate(row[:count]):
             text = plain_cell(cell)
             words = _words(text) or [""]
-            shortest[index] = max(shortest[index], bold * max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words) + 0.3)
+            least = max(max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words), 0.0 if pieces else _cjk_room(text))
+            shortest[index] = max(shortest[index], bold * least + 0.3)
             longest[index] = max(longest[index], bold * em_width(text) + 0.3)
             total[index] += em_width(text)
     available = room_em - count * pad_em

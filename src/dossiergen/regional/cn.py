@@ -49,13 +49,17 @@ def _biological(model, substance: dict) -> bool:
 
 
 def _materials(model) -> list[dict]:
-    """Return the materials the products use: APIs, then excipients, then primary packaging, in order."""
+    """Return the materials the products use: APIs, then excipients, then primary packaging, in order.
+    An intermediate (antibody intermediate, drug-linker) is not a drug substance of the product and is
+    not in the associated review (its data are in 3.2.S)."""
+    from ..roles import is_active_substance
+
     substances, products = model.of_type("substance"), [p.data for p in model.of_type("product")]
     several = len(products) > 1
     found = {s.id: _material(s.id, "api", s.data.get("substance"), s.data.get("manufacturer"),
                              [_place("3.2.S", s.data.get("manufacturer") if len(substances) > 1 else None,
                                      s.id == substances[0].id)])
-             for s in substances if not _biological(model, s.data)}
+             for s in substances if not _biological(model, s.data) and is_active_substance(s.data)}
     for index, product in enumerate(products):
         subject = product.get("name") if several else None
         controlled = _p4_ids(model, product)
@@ -88,6 +92,11 @@ def _declared(model, entry: dict) -> dict:
     data = entity.data if entity else {}
     material = _material(mid, entry.get("kind"), data.get("substance") or data.get("name") or data.get("component")
                          or mid, data.get("manufacturer") or data.get("material"), required=False)
+    if entity is not None and entity.type == "substance":
+        from ..roles import cn_term, is_active_substance
+
+        if not is_active_substance(data):  # an intermediate is none of 原料药, 药用辅料, 药包材: say what it is
+            material["category"] = cn_term(model, data)
     for owner in model.of_type("substance") + model.of_type("product"):
         components = (owner.data.get("container_closure") or {}).get("components") or []
         if any(c.get("id") == mid for c in components):

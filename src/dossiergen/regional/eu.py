@@ -10,6 +10,7 @@ import datetime as _dt
 import json
 
 from ..clock import today
+from ..markets import market_roles
 from ..text import address_parts, english as _en, pick
 
 # The EEA: the 27 EU member states plus Iceland, Liechtenstein and Norway (EEA Agreement),
@@ -23,7 +24,7 @@ PRODUCT_ROLES = ("drug_product_manufacture", "primary_packaging", "secondary_pac
 SUBSTANCE_ROLES = ("drug_substance_manufacture", "intermediate_manufacture", "cell_bank_manufacture", "cell_bank_storage",
                    "release_testing")
 # Roles that belong to one market: importation into, and QP certification for, the EEA only count for EEA sites
-# (sites.yaml roles are not per market; a UK importer is no EU importer).
+# (a UK importer is no EU importer); a role naming its markets counts only for them (market_roles).
 EEA_ONLY_ROLES = ("importer", "batch_release")
 AUDIT_VALID_YEARS = 3  # the supporting audit must be within 3 years (market-eu schema; regulatory.md §4.1)
 
@@ -53,12 +54,13 @@ def _subject_name(model, subject_id) -> str:
     return _en(data.get("substance") or data.get("name")) or str(subject_id)
 
 
-def manufacturers(model, subject_ids: list, roles: tuple) -> list[dict]:
-    """Return the sites with one of these roles for one of these subjects, in sites.yaml order."""
+def manufacturers(model, subject_ids: list, roles: tuple, market: str = "eu") -> list[dict]:
+    """Return the sites with one of these roles for one of these subjects, in sites.yaml order; only
+    the roles that serve the market (a site processing China's lots only is not in the eAF)."""
     found = []
     for site in model.of_type("site"):
         record, activities = site_record(model, site.id), []
-        for entry in site.data.get("roles") or []:
+        for entry in market_roles(site.data, market):
             subjects = [s for s in entry.get("subjects") or [] if s in subject_ids]
             if entry.get("role") in roles and subjects and (record["eea"] or entry.get("role") not in EEA_ONLY_ROLES):
                 activities.append({"role": entry["role"], "operations": _en(entry.get("operations")),

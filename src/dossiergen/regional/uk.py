@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from ..markets import market_roles
 from .eu import EEA, english_address, manufacturers, site_record
 
 # Human Medicines Regulations 2012 and the MHRA "List of approved countries for authorised human
@@ -76,7 +77,7 @@ def _release_testing_sites(model) -> list[str]:
     products = {p.id for p in model.of_type("product")}
     return [s.id for s in model.of_type("site")
             if any(r.get("role") == "release_testing" and products & set(r.get("subjects") or [])
-                   for r in s.data.get("roles") or [])]
+                   for r in market_roles(s.data, "uk"))]
 
 
 def _qp_declarations(model, release: dict | None) -> list[dict]:
@@ -95,7 +96,7 @@ def uk_data(model, stage: str) -> dict:
     release = site_record(model, market.get("batch_release_site"))
     testing = [_testing_site(model, s) for s in market.get("batch_testing_sites") or []]
     listed = {t["id"] for t in testing}
-    makers = manufacturers(model, [p.id for p in model.of_type("product")], ("drug_product_manufacture",))
+    makers = manufacturers(model, [p.id for p in model.of_type("product")], ("drug_product_manufacture",), "uk")
     return {"market": "uk", "stage": stage, "route": _route(market.get("route") or {}),
             "licence": _licence(market.get("licence") or {}), "mah": _mah(market.get("mah")),
             "batch_release_site": release, "imported": any(m["country"] != UK for m in makers),
@@ -106,11 +107,24 @@ def uk_data(model, stage: str) -> dict:
             "uk_qp_certification": _qp_certification(release, testing),
             "uk_only_label": market.get("uk_only_label"), "qp_declaration_from_eu": market.get("qp_declaration_from_eu"),
             "qp_declarations": _qp_declarations(model, release),
+            "own_qp_declarations": [{"reference": e.get("reference"), "substance": e.get("substance"),
+                                     "qp_site": (e.get("qp") or {}).get("site")}
+                                    for e in market.get("qp_declarations") or [] if isinstance(e, dict)],
             "approved_countries": {"import": list(APPROVED_FOR_IMPORT), "batch_testing": list(APPROVED_FOR_BATCH_TESTING),
                                    "mra_partners": list(MRA_PARTNERS)}}
 
 
-DATA = {"uk": uk_data}
+def uk_qp_declarations_data(model, stage: str) -> list[dict]:
+    """Return the UK QP's own declarations (markets/uk.yaml qp_declarations), as the EU ones are given."""
+    from ..clock import today
+    from .eu import _declaration
+
+    now = today()
+    return [_declaration(model, entry, now) for entry in model.single("market-uk").get("qp_declarations") or []
+            if isinstance(entry, dict)]
+
+
+DATA = {"uk": uk_data, "uk_qp_declarations": uk_qp_declarations_data}
 
 
 def packages(context) -> list[tuple[str, bytes]]:

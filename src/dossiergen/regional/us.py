@@ -13,6 +13,7 @@ import json
 from lxml import etree
 
 from ..labels import labels
+from ..markets import market_roles
 from ..text import address_parts, english as _en
 
 FORM = "Form FDA 356h"
@@ -160,7 +161,7 @@ def _establishments(model) -> list[dict]:
     subjects = {e.id: e for e in model.of_type("substance") + model.of_type("product")}
     found = []
     for site in model.of_type("site"):
-        roles = [r for r in site.data.get("roles") or []
+        roles = [r for r in market_roles(site.data, "us")
                  if r.get("role") in CATEGORY and any(s in subjects for s in r.get("subjects") or [])]
         if roles:
             found.append(_establishment(site, roles, subjects))

@@ -18,7 +18,7 @@ from ..errors import Problem
 from ..load import Dossier
 from ..model import Model, build_model
 from . import formats, pairs, refs, results
-from .. import genealogy, literature, patientlots, supplied
+from .. import bispecific, conjugation, genealogy, literature, patientlots, supplied
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,20 @@ RULES = (
          "EU GMP Part IV (ATMPs) §11.5 (administration of out-of-specification products); ICH M4Q(R1) 3.2.P.5.4",
          patientlots.check_patient_lots, (patientlots.count_cell_lots, "cell-therapy lots", "the dossier has no cell-therapy lots "
                                           "(no lot with a donor or a disposition)")),
+    Rule("core.data-conjugation", "A conjugate's drug-load distribution sums to 100 % and gives its average DAR; characterised "
+         "values meet the acceptance criteria of the tests they name; an engineered conjugation site names its positions",
+         "ICH Q6B 1.3 (scope: conjugates), 6.1 (characterisation), 3 (acceptance criteria justified by the characterised material)",
+         conjugation.check_conjugation, (conjugation.count_conjugates, "conjugates with conjugation data",
+                                         "no substance gives conjugation data (general.conjugation)")),
+    Rule("core.data-impurity-control", "An impurity controlled by a specification names a test of it (its own substance's, or "
+         "that of the instance it is controlled in)",
+         "ICH Q6B 6.2 (process- and product-related impurities); ICH M4Q(R1) 3.2.S.3.2; ICH Q11 5 (control strategy)",
+         conjugation.check_impurity_control, (conjugation.count_spec_controlled, "impurities controlled by a specification test",
+                                              "no impurity names the specification test that controls it")),
+    Rule("core.data-bispecific", "A heterodimeric bispecific has two different heavy chains and the light chains its format says; "
+         "its impurities list the homodimer and chain-mispaired variants it can form",
+         "ICH Q6B 6.1 (structure), 6.2 (product-related impurities: molecular variants)", bispecific.check_bispecific,
+         (bispecific.count_bispecifics, "bispecific antibodies", "no substance states a bispecific format")),
     Rule("core.data-identifiers", "Identifiers have their official formats (DUNS 9 digits, FEI 7 or 10; China registration data complete)",
          "Form FDA 356h field 29; FDA unique facility identifier guidance", formats.check_identifiers),
     Rule("core.data-dates", "Dates are real calendar dates; no batch is made in the future", "DESIGN.md §5", formats.check_dates),

@@ -135,7 +135,22 @@ def check_narratives(dossier, model: Model) -> list[Problem]:
                 for text, holder, name in texts:
                     problems += _raw_markup(dossier, text, holder, name)
                     problems += _targets(dossier, text, holder, name)
+                    problems += _cross_references(dossier, model, text, holder, name)
     return problems
+
+
+def _cross_references(dossier, model: Model, text: str, holder, name) -> list[Problem]:
+    """A narrative's cross-reference [text](ctd:number?subject=id) names a Module 3 section, and with a
+    subject, a substance or product instance that has that section (crossrefs.py)."""
+    from ..crossrefs import NARRATIVE_REF, problem
+
+    found = []
+    for match in NARRATIVE_REF.finditer(text) if "ctd:" in text else ():
+        wrong = problem(model, match.group("number"), match.group("subject"))
+        if wrong:
+            code, message, hint = wrong
+            found.append(Problem(code, message, dossier.location_of(holder, name), hint=hint))
+    return found
 
 
 def _targets(dossier, text: str, holder, name) -> list[Problem]:
@@ -148,8 +163,13 @@ def _targets(dossier, text: str, holder, name) -> list[Problem]:
         target = found.group("inline") or found.group("defined") or found.group("auto") or ""
         image = bool(found.group("image")) and found.group("inline") is not None
         what = "image" if image else "link"
-        if not target or (target.startswith("#") and not image):
+        if target.startswith("ctd:") and not re.fullmatch(r"ctd:[0-9A-Za-z.]+(\?subject=[a-z][a-z0-9-]*)?", target):
+            problems.append(Problem("narrative.bad_ref", f"narrative cross-reference '{target}' is not of the form "
+                                    "ctd:<number> or ctd:<number>?subject=<id>", where(),
+                                    hint="write for example [](ctd:3.2.S.4.1?subject=ds-drug-linker)"))
             continue
+        if not target or (target.startswith("#") and not image) or (target.startswith("ctd:") and not image):
+            continue  # an anchor, or a cross-reference to a CTD section (_cross_references)
         if URL_SCHEME.match(target) or target.startswith("//"):
             problems.append(Problem("narrative.url", f"narrative {what} to '{target}': documents may not point to URLs or "
                                     "other schemes", where(), hint="a submission is read offline: name the source in the "

@@ -77,6 +77,14 @@ def check_result_limits(dossier, model: Model) -> list[Problem]:
     return problems
 
 
+def _discussed(holder: Entity) -> bool:
+    """True for a lot whose disposition discusses its out-of-specification results: released under
+    exceptional circumstances or failed manufacture, with the justification (batches.yaml disposition)."""
+    disposition = holder.data.get("disposition")
+    return isinstance(disposition, dict) and disposition.get("status") in ("released_exceptional", "failed_manufacture") \
+        and bool(disposition.get("justification"))
+
+
 def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> list[Problem]:
     ref = holder.data.get("specification")
     spec = model.get(ref.get("id"), "specification") if isinstance(ref, dict) else None
@@ -95,7 +103,7 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
         value = result.get("value")
         ok = meets(limit, value) if isinstance(limit, dict) else None
         when = f" at {_when(holder, result['time_point'])}" if "time_point" in result else ""
-        if ok is False:
+        if ok is False and not _discussed(holder):
             problems.append(Problem("result.out_of_specification",
                                     f"{what} {name}{when}: {test['id']} = {value} {result.get('unit', '')} is outside {describe_limit(limit)}".replace("  ", " ")
                                     + (f" (specification version {version}, which it was tested against)" if earlier else ""),

@@ -136,8 +136,9 @@ class ViewContext:
     def md(self, value, where: str = ""):
         return self.h.md(value, where)
 
-    def ref(self, number: str) -> str:
-        return self.h.ref(number)
+    def ref(self, number: str, subject: str | None = None, named: bool = True) -> str:
+        """A cross-reference to a section (of the subject's instance when given: crossrefs.py)."""
+        return self.h.ref(number, subject, named)
 
     def qty(self, value) -> str:
         return self.h.qty(value)

@@ -91,6 +91,14 @@ class AdventitiousAgentsView:
     lower_bound: bool          # a "≥" value is shown: the note on lower bounds is printed
     uncounted: bool            # a step is not counted: the note is printed
     retrovirus_particles: Text | None
+    # cells and vectors (issue 16): no viral clearance; replication-competent virus, donor, biological materials
+    show_viral_clearance: bool = True
+    no_viral_clearance: NotApplicable | None = None  # a vector or living cells: why there are no clearance studies
+    show_cell_bank_testing: bool = True
+    biological_materials: tuple = ()  # rows: material, source, where used, TSE and viral safety
+    replication_competent: tuple = ()  # rows: material tested, test, method, result
+    donor: tuple = ()          # rows: item, detail (donor type, eligibility)
+    donor_tests: tuple = ()    # rows: marker, method, timing
 
 
 def _lrv(value: float, lower: bool) -> str:
@@ -147,13 +155,73 @@ def adventitious_agents(c: ViewContext) -> AdventitiousAgentsView:
         caption = c.t("c_lrv_caption") + (f" ({n}/{len(groups)})" if len(groups) > 1 else "")
         tables.append(LrvTable((c.t("step"),) + tuple(Text.of(v.get("name")) for v in group), tuple(rows), caption,
                                (4,) + (2,) * len(group)))
+    genetic = _genetic(c, aa)
     return AdventitiousAgentsView(
         None, Joined(tuple(subjects), "; "), c.narrative(aa.get("non_viral"), f"{where}.non_viral"), tuple(testing),
         c.narrative(vc["summary"], f"{where}.viral_clearance.summary") if "summary" in vc else None,
         tuple((Text.of(v.get("name")), Text.of(v.get("family")), v.get("genome"), c.t("c_yes") if v.get("enveloped") else c.t("c_no"),
                v.get("size_nm")) for v in viruses),
         tuple(tables), lower_bound, uncounted,
-        Text.of(vc["retrovirus_particles_per_dose"]) if "retrovirus_particles_per_dose" in vc else None)
+        Text.of(vc["retrovirus_particles_per_dose"]) if "retrovirus_particles_per_dose" in vc else None,
+        not genetic or bool(vc), NotApplicable(Text.of(c.t("c_no_viral_clearance"))) if genetic and not vc else None,
+        not genetic or bool(testing), _biological_materials(c, aa), _replication_competent(c, aa, where),
+        *_donor(c, aa.get("donor"), f"{where}.donor"))
+
+
+GENETIC_MOLECULES = ("car_t", "gene_therapy")
+
+
+def _genetic(c: ViewContext, aa: dict) -> bool:
+    """True for cells or a viral vector (a CAR-T or gene therapy, or a covered substance whose
+    structure is a vector or cells): they cannot undergo viral inactivation or removal."""
+    if c.model.single("application").get("molecule_type") in GENETIC_MOLECULES:
+        return True
+    return any(((c.get(s).get("general") or {}).get("structure") or {}).get("type") in ("vector", "cells")
+               for s in aa.get("subjects") or [])
+
+
+def _biological_materials(c: ViewContext, aa: dict) -> tuple:
+    """Materials of human or animal origin of the covered substances (3.2.S.2.3 raw materials) and
+    the products' excipients of human or animal origin, with what assures their TSE and viral safety;
+    none when no raw material states its safety (the non-viral narrative then covers them)."""
+    rows, stated = [], False
+    for subject_id in aa.get("subjects") or []:
+        subject = c.get(subject_id)
+        for m in ((subject.get("manufacture") or {}).get("materials") or {}).get("raw_materials") or []:
+            if isinstance(m, dict) and m.get("biological_origin"):
+                stated = stated or "safety" in m
+                rows.append((Text.of(m.get("name")), Text.of(m["source"]) if "source" in m else NOT_GIVEN,
+                             Text.of(subject.get("substance")), Text.of(m["safety"]) if "safety" in m else NOT_GIVEN))
+    for product in c.model.of_type("product"):
+        for component in product.data.get("composition") or []:
+            excipient = c.get(component.get("component")) if isinstance(component, dict) else {}
+            if excipient.get("human_or_animal_origin"):
+                rows.append((Text.of(excipient.get("name")), Text.of(c.t("c_human_or_animal_origin")), Text.of(product.data.get("name")),
+                             Text.of(excipient["origin_statement"]) if "origin_statement" in excipient else NOT_GIVEN))
+    return tuple(rows) if stated else ()
+
+
+def _replication_competent(c: ViewContext, aa: dict, where: str) -> tuple:
+    rows = []
+    for i, test in enumerate(aa.get("replication_competent_virus") or []):
+        subject = c.get(test.get("subject")) if "subject" in test else {}
+        material = c.t(f"c_rcv_material_{test.get('material')}")
+        name = subject.get("substance") or subject.get("name")
+        rows.append((Joined((material, " (", Text.of(name), ")")) if name else material,
+                     Text.of(test.get("test"), f"{where}.replication_competent_virus.{i}.test"),
+                     Text.of(test.get("method")), Text.of(test.get("result"))))
+    return tuple(rows)
+
+
+def _donor(c: ViewContext, donor, where: str) -> tuple:
+    """Return the donor's facts (type, eligibility) and test rows; empty when no donor is given."""
+    if not isinstance(donor, dict):
+        return (), ()
+    facts = ((c.t("c_donor_type"), c.t(f"c_donor_{donor.get('type')}")),
+             (c.t("c_donor_eligibility"), Text.of(donor.get("eligibility"), f"{where}.eligibility")))
+    tests = tuple((Text.of(t.get("marker")), Text.of(t.get("method")), Text.of(t["timing"]) if "timing" in t else NOT_GIVEN)
+                  for t in donor.get("testing") or [] if isinstance(t, dict))
+    return facts, tests
 
 
 # 3.2.A.3 -------------------------------------------------------------------------------------

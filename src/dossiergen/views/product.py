@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .. import tables
 from . import ViewContext, view
-from .types import Address, Joined, Limit, Missing, Text
+from .substance import supplies
+from .types import Address, Joined, Limit, Missing, Quantity, Text
 
 DASH = "–"
 
@@ -198,7 +199,8 @@ def manufacturers(c: ViewContext) -> RowsView:
         for r in entry["roles"]:
             detail = r["operations"] if "operations" in r else r.get("tests")
             label = c.t("p_role_" + r["role"])
-            roles.append(Joined((label, ": ", Text.of(detail))) if detail else label)
+            where = (" (" + supplies(c, r["markets"]) + ")",) if r.get("markets") else ()
+            roles.append(Joined((label, ": ", Text.of(detail)) + where) if detail else Joined((label,) + where))
         rows.append((name, Address.of(site.get("address")), c.t("p_list_sep").join(ids) if ids else DASH,
                      Joined(tuple(roles), c.t("p_list_sep"))))
     return RowsView(tuple(rows))
@@ -473,6 +475,36 @@ def excipient(c: ViewContext) -> ExcipientView:
 class ImpuritiesView:
     rows: tuple                # name, type, origin, control, specification test
     ds_ref: str                # the pointer to 3.2.S.3.2
+    q3d_intro: str = ""        # the ICH Q3D risk assessment: approach, route, sources ("" when not given)
+    q3d_rows: tuple = ()       # element, class, PDE, highest level (% of PDE), against the control threshold
+    q3d_conclusion: object = None  # Text (Markdown)
+
+
+Q3D_THRESHOLD = 30  # % of the PDE, ICH Q3D(R2) §5.5
+
+
+def _elemental(c: ViewContext, summary: dict, tests: dict, where: str):
+    """Return the ICH Q3D summary of a product: intro sentence, element rows, conclusion."""
+    if not isinstance(summary, dict):
+        return "", (), None
+    intro = (c.t("p_q3d_intro").replace("{approach}", c.t("p_q3d_approach_" + str(summary.get("approach"))))
+             .replace("{route}", c.t("p_q3d_route_" + str(summary.get("route")))))
+    if summary.get("maximum_daily_dose"):
+        intro += " " + c.t("p_q3d_dose").replace("{dose}", c.qty(summary["maximum_daily_dose"]))
+    if summary.get("sources"):
+        intro += " " + c.t("p_q3d_sources").replace("{sources}", c.h.tx(summary["sources"]))
+    rows = []
+    for e in summary.get("elements") or []:
+        level = e.get("percent_of_pde")
+        if level is not None and level > Q3D_THRESHOLD:
+            test = tests.get(e.get("test"))
+            verdict = (c.t("p_q3d_above_controlled").replace("{test}", c.h.tx(test.get("name"))) if test
+                       else Missing(f"{where}.elements (test controlling {e.get('element')})"))
+        else:
+            verdict = c.t("p_q3d_below")
+        rows.append((e.get("element"), e.get("class"), Quantity.of(e["pde"]) if e.get("pde") else DASH,
+                     c.qty({"value": level, "unit": "%"}) if level is not None else DASH, verdict))
+    return intro, tuple(rows), c.narrative(summary.get("conclusion"), where + ".conclusion")
 
 
 @view("p-5-5")
@@ -489,7 +521,20 @@ def impurities(c: ViewContext) -> ImpuritiesView:
         else:
             cell = DASH
         rows.append((Text.of(imp.get("name")), c.t("p_imp_" + imp["type"]), Text.of(imp.get("origin")), Text.of(imp.get("control")), cell))
-    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", c.ref("3.2.S.3.2")))
+    intro, q3d_rows, conclusion = _elemental(c, control.get("elemental_impurities"), tests,
+                                             "control.elemental_impurities")
+    return ImpuritiesView(tuple(rows), c.t("p_5_5_ds_ref").replace("{ref}", _substance_ref(c, "3.2.S.3.2")), intro, q3d_rows, conclusion)
+
+
+def _substance_ref(c: ViewContext, number: str) -> str:
+    """Return the reference to a 3.2.S section of the product's drug substance: with several substance
+    instances in the dossier (an ADC's antibody, drug-linker and conjugate), that of the substance in the
+    product's composition, named; with one, the plain reference."""
+    if len(c.model.of_type("substance")) < 2:
+        return c.ref(number)
+    ids = [comp.get("component") for comp in c.scope("product").get("composition") or [] if isinstance(comp, dict)]
+    subjects = [i for i in ids if isinstance(i, str) and (c.model.get(i) or None) is not None and c.model.get(i).type == "substance"]
+    return c.t("p_list_sep").join(c.ref(number, s) for s in subjects) if subjects else c.ref(number)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
-from .types import Joined, Limit, Missing, Printable, Text
+from .types import Joined, Limit, Missing, NotApplicable, Printable, Text
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class BatchAnalysesView:
     procedures_ref: str
     lots: tuple = ()           # cell-therapy lots: number, donor, chain of identity, disposition, dose, pending (patientlots.py)
     lineage: tuple = ()        # genealogy: lot, made from, its material, site, date (genealogy.py)
+    pending: bool = False      # a lot was released before a result was in: the note under the tables
 
 
 @view("batch-analyses")
@@ -125,7 +126,7 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         return BatchAnalysesView(rows, strengths, Missing("control.specification"), False, (), False, (), None, "", "", "",
                                  **extra)
     wide, per_table = split_columns(len(batches), 3)
-    tables_, oos = [], False
+    tables_, oos, pending = [], False, False
     for group in c.h.batch_pivot(spec["id"], batch_ids, per_table):
         if not group["batches"]:
             continue
@@ -133,8 +134,12 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
         body = []
         for row in group["rows"]:
             cells = [Text.of(row["test"].get("name")), Limit.of(row["test"].get("acceptance"))]
-            for result, flagged in zip(row["results"], row["oos"]):
+            for result, flagged, batch in zip(row["results"], row["oos"], group["batches"]):
                 oos = oos or flagged
+                if row["test"].get("id") in _pending_at_release(batch):  # released before this result was in
+                    pending = True
+                    cells.append(Result.of(result, c.t("pending_mark")) if result else c.t("c_pending_result"))
+                    continue
                 cells.append(Result.of(result, c.t("oos_mark") if flagged else ""))
             body.append(tuple(cells))
         first, last = group["batches"][0]["number"], group["batches"][-1]["number"]
@@ -145,7 +150,13 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
     notes = tuple(dict.fromkeys(note for group in c.h.batch_pivot(spec["id"], batch_ids, per_table) for note in group["notes"]))
     spec_section, proc_section = ("3.2.S.4.1", "3.2.S.4.2") if is_substance else ("3.2.P.5.1", "3.2.P.5.2")
     return BatchAnalysesView(rows, strengths, None, wide, tuple(tables_), oos, notes, Text.of(spec.get("title")),
-                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra)
+                             str(spec.get("version")), c.ref(spec_section), c.ref(proc_section), **extra, pending=pending)
+
+
+def _pending_at_release(batch: dict) -> list:
+    """Return the tests whose results were not in when the lot was released (batches.yaml disposition)."""
+    disposition = batch.get("disposition") if isinstance(batch.get("disposition"), dict) else {}
+    return disposition.get("pending_tests") or []
 
 
 # stability data (3.2.S.7.3, 3.2.P.8.3) ----------------------------------------------------------
@@ -209,9 +220,17 @@ def _study(c: ViewContext, study: dict) -> StudyData:
 def stability_data(c: ViewContext) -> StabilityDataView:
     owner, is_substance = owner_of(c)
     studies = studies_of(c, owner)
-    missing = None if studies else Missing(f"stability.studies[subject={owner.get('id')}]")
+    never = None if studies else _not_stored(c, owner)  # NotApplicable is falsy: test it against None
+    missing = None if studies else never if never is not None else Missing(f"stability.studies[subject={owner.get('id')}]")
     return StabilityDataView(missing, tuple(_study(c, s) for s in studies), owner.get("id") or "",
                              c.ref("3.2.S.7.1" if is_substance else "3.2.P.8.1"))
+
+
+def _not_stored(c: ViewContext, owner: dict) -> NotApplicable | None:
+    """A substance processed straight into the product, never stored: 3.2.S.7 is not applicable,
+    with the sponsor's justification (stability.yaml not_stored)."""
+    reason = c.h.not_stored_of(owner.get("id"))
+    return NotApplicable(Text.of(reason, f"stability.not_stored[subject={owner.get('id')}].justification")) if reason else None
 
 
 # specification (3.2.S.4.1, 3.2.P.5.1, 3.2.P.4.1) ----------------------------------------------
@@ -279,6 +298,8 @@ def stability_commitment(c: ViewContext) -> StabilityCommitmentView:
     found = tuple(Commitment(c.narrative(x.get("protocol"), f"{where}.protocol"),
                              c.narrative(x.get("commitment"), f"{where}.commitment"))
                   for x in c.h.commitments_of(owner.get("id")))
+    if not found and _not_stored(c, owner) is not None:
+        return StabilityCommitmentView(found, _not_stored(c, owner))
     return StabilityCommitmentView(found, None if found or not c.required_at_stage else Missing("stability.commitments"))
 
 
@@ -352,6 +373,7 @@ class StabilitySummaryView:
     data_ref: str              # "see Section 3.2.S.7.3"
     data_header: str = ""      # "Data available (months)", or "Data available" when a study counts other units
     principles: str = ""       # a chemically synthesised intermediate: the guidelines applied as principles (roles.py)
+    not_stored: NotApplicable | None = None  # never stored: not applicable, with the justification
 
 
 def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
@@ -397,7 +419,8 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
     header = c.t("c_data_available_months") if c.h.all_in_months(studies) else c.t("c_data_available")
     return StabilitySummaryView(None if claims else Missing(f"stability.claims[subject={subject}]"), tuple(claims),
                                 missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"),
-                                header, c.h.principles_line(owner) if is_substance else "")
+                                header, c.h.principles_line(owner) if is_substance else "",
+                                None if claims or studies else _not_stored(c, owner))
 
 
 # analytical procedure (3.2.S.4.2, 3.2.P.5.2, 3.2.P.4.2 for one method) ---------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..markets import market_roles
 from . import ViewContext, view
 from .types import Joined, Missing, Printable, Text
 
@@ -76,7 +77,8 @@ def establishments(c: ViewContext) -> EstablishmentsView:
         address = _joined(est["address"]) if est.get("address") else ""
         rows.append((f"{name}; {address}", fei, duns, "; ".join(duties), ready_text))
     listed = {est["site"] for est in form["establishments"]}
-    others = Joined(tuple(Text.of(s.data.get("legal_name")) for s in c.model.of_type("site") if s.id not in listed), "; ")
+    others = Joined(tuple(Text.of(s.data.get("legal_name")) for s in c.model.of_type("site")
+                          if s.id not in listed and market_roles(s.data, "us")), "; ")
     return EstablishmentsView(c.stage == "ind", tuple(rows), others)
 
 
@@ -202,7 +204,7 @@ def associated_review(c: ViewContext) -> AssociatedReviewView:
             registrant, number, status, loa = none, c.t("cn_ar_submitted"), none, none
         else:
             registrant, number, status, loa = none, Missing(f"{where}.registration_number"), none, none
-        rows.append((c.t("cn_kind_" + m["kind"]), name, registrant, number, status, loa, _places(c, m.get("sections") or [])))
+        rows.append((m.get("category") or c.t("cn_kind_" + m["kind"]), name, registrant, number, status, loa, _places(c, m.get("sections") or [])))
     return AssociatedReviewView(tuple(rows), any(not m.get("required") for m in review["materials"]), bool(review.get("missing")))
 
 
@@ -408,8 +410,10 @@ class Cell(Printable):
         return Markdown("".join(out))
 
 
-def _mia(s: dict):
-    return s["eu_mia"] if s.get("eu_mia") else Missing(f"sites.yaml {s['id']}.identifiers.eu_mia")
+def _mia(s: dict, uk: bool = False):
+    """Return a site's manufacturing authorisation number: the EU MIA, or the UK MIA for a UK QP's declaration."""
+    key = "uk_mia" if uk else "eu_mia"
+    return s[key] if s.get(key) else Missing(f"sites.yaml {s['id']}.identifiers.{key}")
 
 
 @dataclass(frozen=True)
@@ -436,17 +440,22 @@ def qp_declaration(c: ViewContext) -> QpDeclarationView:
     from ..text import Markdown
 
     declaration = c.scope("declaration")
-    entries = c.model.single("market-eu").get("qp_declarations") or []
+    uk = c.model.single("market-uk") if c.market == "uk" else {}
+    own = [e for e in uk.get("qp_declarations") or [] if isinstance(e, dict)]
+    uk_own = bool(own) and uk.get("qp_declaration_from_eu") is not True  # the UK QP's own declarations
+    entries = own if uk_own else [e for e in c.model.single("market-eu").get("qp_declarations") or [] if isinstance(e, dict)]
     index = next((i for i, e in enumerate(entries) if e is declaration), 0)
-    where = f"markets/eu.yaml qp_declarations[{index}]"
-    qpd = c.h.regional_data("qp_declarations")[index]
+    where = f"markets/{'uk' if uk_own else 'eu'}.yaml qp_declarations[{index}]"
+    qpd = c.h.regional_data("uk_qp_declarations" if uk_own else "qp_declarations")[index]
     name = qpd["substance"]["name"]
     uk_reuse = None
-    if c.market == "uk":
-        uk_reuse = (c.t("eu_qpd_uk_reuse") if c.model.single("market-uk").get("qp_declaration_from_eu")
+    if uk_own:
+        uk_reuse = c.t("eu_qpd_uk_own")
+    elif c.market == "uk":
+        uk_reuse = (c.t("eu_qpd_uk_reuse") if uk.get("qp_declaration_from_eu")
                     else Missing("markets/uk.yaml qp_declaration_from_eu"))
     part_a = tuple((site_cell(c, s), s["operations"]) for s in qpd["part_a"])
-    part_b = tuple((site_cell(c, m), _mia(m), c.t("eu_list_sep").join(c.t("eu_qpd_activity_" + a) for a in m["activity"]))
+    part_b = tuple((site_cell(c, m), _mia(m, uk_own), c.t("eu_list_sep").join(c.t("eu_qpd_activity_" + a) for a in m["activity"]))
                    for m in qpd["part_b"])
     part_c = qpd["part_c"]
     audited = [a["audited_site"]["id"] for a in part_c["audits"] if a.get("audited_site")]
@@ -465,7 +474,7 @@ def qp_declaration(c: ViewContext) -> QpDeclarationView:
     qp_site = qp.get("site")
     signature = ((c.t("eu_qpd_qp_name"), qp.get("name") or Missing(f"{where}.qp.name")),
                  (c.t("eu_qpd_qp_site"), qp_site["name"] if qp_site else Missing(f"{where}.qp.site")),
-                 (c.t("eu_qpd_miah_number"), _mia(qp_site) if qp_site else ""),
+                 (c.t("eu_qpd_miah_number"), _mia(qp_site, uk_own) if qp_site else ""),
                  (c.t("eu_qpd_on_behalf_of"), c.t("eu_list_sep").join(behalf) if behalf else c.t("eu_qpd_none_other")),
                  (c.t("eu_qpd_date"), qp.get("date") or c.t("eu_qpd_blank")),
                  (c.t("eu_qpd_signature"), c.t("eu_qpd_blank")))
@@ -611,8 +620,16 @@ def uk_regional(c: ViewContext) -> UkView:
                 "{sites}", c.t("uk_list_sep").join(c.site_name(m) for m in d["miah_sites"]))
             items.append(QpdItem(miahs, c.t("uk_qpd_release_not_named").replace("{site}", release["name"]).replace(
                 "{reference}", d["reference"]) if release and not d.get("names_uk_release_site") else None))
+    elif uk.get("own_qp_declarations"):
+        qpd_intro = c.t("uk_qpd_own").replace("{references}", c.t("uk_list_sep").join(
+            str(d["reference"]) for d in uk["own_qp_declarations"]))
+        for d in uk["own_qp_declarations"]:
+            if release and d.get("qp_site") != release["id"]:
+                items.append(QpdItem(c.t("uk_qpd_miahs").replace("{reference}", str(d["reference"])).replace(
+                    "{sites}", c.site_name(d["qp_site"]) if d.get("qp_site") else "–"),
+                    c.t("uk_qpd_release_not_named").replace("{site}", release["name"]).replace("{reference}", str(d["reference"]))))
     else:
-        qpd_intro = Missing("markets/uk.yaml qp_declaration_from_eu")
+        qpd_intro = Missing("markets/uk.yaml qp_declarations (the UK QP's own declaration), or qp_declaration_from_eu")
     return UkView(tuple(rows), tuple(statements), licence_rows, note, prefix, mah_rows, mah_missing, tuple(release_rows),
                   testing, where + "batch_testing_sites", unlisted, undetermined, tuple(reasons), qp_line,
                   not qp.get("required"), labelling, qpd_intro, tuple(items))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
+from .construct import GENETIC_TYPES, construct_rows, element_rows
+from ..text import Markdown, slugify
 from .types import NOT_GIVEN, Address, Joined, Limit, Missing, NotApplicable, Quantity, Text
 
 
@@ -122,13 +124,68 @@ class Chain:
 @dataclass(frozen=True)
 class StructureView:
     rows: tuple
-    figure: Joined | None
+    figure: Markdown | None    # the structure figure (general.structure.figure), numbered, its image attached
     show_chains: bool          # a protein: the chains heading is printed (with a table or a missing marker)
     chains: tuple              # rows: name, type, copies, length
     sequences: tuple[Chain, ...]
     chains_missing: Missing | None
     show_conjugate: bool
     conjugate: tuple           # rows: name, role, drug substance (with a reference to its 3.2.S)
+    construct_elements: tuple = ()  # a vector or modified cells: cassette rows (element, description, size in bp)
+    conjugation: tuple = ()    # rows: property, value (sites, linker, payload, drug-linker, average DAR)
+
+
+# conjugates (general.conjugation) ------------------------------------------------------------------
+
+def _conjugation(c: ViewContext) -> dict:
+    general = c.scope("substance").get("general") or {}
+    return general.get("conjugation") or {}
+
+
+def _percent(c: ViewContext, value) -> str:
+    return c.qty({"value": value, "unit": "%"})
+
+
+def conjugation_rows(c: ViewContext, parts: tuple, with_method: bool = False) -> tuple:
+    """Return the rows of a conjugate's structured data (general.conjugation) named by parts: sites,
+    linker, payload, drug_linker, average_dar, distribution, free_drug, unconjugated_antibody;
+    (property, value) or, with_method, (property, value, method)."""
+    conj, where = _conjugation(c), "general.conjugation"
+    if not conj:
+        return ()
+    rows = []
+
+    def add(label, value, method=NOT_GIVEN):
+        rows.append((c.t(label), value, method) if with_method else (c.t(label), value))
+
+    for part in parts:
+        if part == "sites" and conj.get("sites"):
+            sites = conj["sites"]
+            pieces = [c.t(f"s_conjugation_site_{sites.get('type')}")]
+            if sites.get("positions"):
+                pieces += [c.t("s_colon"), c.t("s_list_sep").join(str(x) for x in sites["positions"])]
+            if sites.get("description"):
+                pieces += [c.t("s_sentence_sep"), Text.of(sites["description"], f"{where}.sites.description")]
+            add("s_conjugation_sites", Joined(tuple(pieces)))
+        elif part in ("linker", "payload") and conj.get(part):
+            add(f"s_conjugation_{part}", Text.of(conj[part], f"{where}.{part}"))
+        elif part == "drug_linker" and conj.get("drug_linker"):
+            other = c.get(conj["drug_linker"])
+            add("s_conjugation_drug_linker", Joined((Text.of(other.get("substance")), " (", c.ref("3.2.S", conj["drug_linker"], named=False), ")")))
+        elif part == "average_dar" and conj.get("average_dar"):
+            dar = conj["average_dar"]
+            add("s_conjugation_average_dar", c.qty({"value": dar.get("value"), "unit": ""}),
+                Text.of(dar.get("method"), f"{where}.average_dar.method"))
+        elif part == "distribution" and conj.get("distribution"):
+            dist = conj["distribution"]
+            shown = c.t("s_list_sep").join(f"D{s.get('load')} {_percent(c, s.get('percent'))}"
+                                            for s in sorted(dist.get("species") or [], key=lambda s: s.get("load", 0)))
+            add("s_conjugation_distribution", shown, Text.of(dist.get("method"), f"{where}.distribution.method"))
+        elif part in ("free_drug", "unconjugated_antibody") and conj.get(part):
+            level = conj[part]
+            add(f"s_conjugation_{part}", c.qty(level.get("level")),
+                Text.of(level["method"], f"{where}.{part}.method") if "method" in level else NOT_GIVEN)
+    return tuple(rows)
 
 
 def sequence_rows(sequence: str, per_line: int = 50, block: int = 10) -> tuple:
@@ -150,8 +207,22 @@ def structure(c: ViewContext) -> StructureView:
         rows.append((c.t("s_smiles"), st["smiles"]))
     if "stereochemistry" in st:
         rows.append((c.t("s_stereochemistry"), Text.of(st["stereochemistry"], f"{where}.stereochemistry")))
-    rows.append((c.t("s_molecular_formula"), st.get("molecular_formula")))
-    rows.append((c.t("s_molecular_weight"), c.qty(st.get("molecular_weight"))))
+    genetic = st.get("type") in GENETIC_TYPES  # a genome and construct, not a formula or a weight
+    if not genetic or "molecular_formula" in st:
+        rows.append((c.t("s_molecular_formula"), st.get("molecular_formula")))
+    if not genetic or "molecular_weight" in st:
+        rows.append((c.t("s_molecular_weight"), c.qty(st.get("molecular_weight"))))
+    if "cell_description" in st:
+        rows.append((c.t("s_cell_description"), Text.of(st["cell_description"], f"{where}.cell_description")))
+    rows += construct_rows(c, st.get("construct"), f"{where}.construct")
+    fmt = st.get("format") or {}
+    if fmt:  # the antibody format: for a bispecific, how its two arms are built and paired
+        rows.append((c.t("s_antibody_format"), Joined((c.t(f"s_format_{fmt.get('type')}"),) + (
+            (c.t("s_sentence_sep"), Text.of(fmt["description"], f"{where}.format.description")) if fmt.get("description") else ()))))
+        if fmt.get("specificities"):
+            rows.append((c.t("s_specificities"), Joined(tuple(
+                piece for i, x in enumerate(fmt["specificities"])
+                for piece in ((c.t("s_list_sep"),) if i else ()) + (Text.of(x, f"{where}.format.specificities[{i}]"),)))))
     for key in ("disulfide_bonds", "glycosylation"):
         if key in st:
             rows.append((c.t(f"s_{key}"), Text.of(st[key], f"{where}.{key}")))
@@ -163,27 +234,28 @@ def structure(c: ViewContext) -> StructureView:
     conjugate = []
     for component in components:
         inst = c.get(component["substance"]) if "substance" in component else {}
-        made = (Joined((Text.of(inst.get("substance")), " – ", Text.of(inst.get("manufacturer")), f" ({c.ref('3.2.S')})"))
+        made = (Joined((Text.of(inst.get("substance")), " – ", Text.of(inst.get("manufacturer")), f" ({c.ref('3.2.S', component['substance'], named=False)})"))
                 if inst else NOT_GIVEN)
         conjugate.append((component.get("name"), c.t(f"s_conjugate_role_{component.get('role')}"), made))
     return StructureView(
         tuple(rows),
-        Joined((c.t("s_figure"), c.t("s_colon"), Text.of(figure.get("caption")),
-                f" ({c.t('s_file')}{c.t('s_colon')}{figure.get('file')})")) if figure else None,
+        c.h.supplied_figure(figure, f"structure-{slugify(str(c.scope('substance').get('id', 'x')), 40)}-{c.lang}") if figure else None,
         st.get("type") == "sequence" or bool(chains),
         tuple((Text.of(ch.get("name")), c.t(f"s_chain_{ch.get('type')}"), ch.get("copies"), len(ch.get("sequence") or ""))
               for ch in chains),
         tuple(Chain(Joined((c.t("s_amino_acid_sequence"), ": ", Text.of(ch.get("name")))), sequence_rows(ch.get("sequence") or "")) for ch in chains),
         None if chains else Missing(f"{where}.chains"),
         st.get("type") == "conjugate" or bool(components),
-        tuple(conjugate))
+        tuple(conjugate),
+        element_rows(st.get("construct"), f"{where}.construct"),
+        conjugation_rows(c, ("sites", "linker", "payload", "drug_linker", "average_dar")))
 
 
 @view("s-1-3")
 def general_properties(c: ViewContext) -> RowsView:
     properties = ((c.scope("substance").get("general") or {}).get("properties")) or []
     return RowsView(tuple((Text.of(p.get("property")), Text.of(p.get("value")), p["method"] if "method" in p else NOT_GIVEN)
-                          for p in properties))
+                          for p in properties) + conjugation_rows(c, ("average_dar", "distribution"), with_method=True))
 
 
 # 3.2.S.2.1 -----------------------------------------------------------------------------------
@@ -207,11 +279,18 @@ def manufacturers(c: ViewContext) -> RowsView:
                 extra.append(Text.of(role["operations"]))
             if "tests" in role:
                 extra.append(Joined((c.t("s_tests_performed"), colon, Text.of(role["tests"]))))
+            if role.get("markets"):  # a supply chain by market: which markets this role serves
+                extra.append(supplies(c, role["markets"]))
             label = c.t(f"s_site_role_{role.get('role')}")
             duties.append(Joined((label, " (", Joined(tuple(extra), sep), ")")) if extra else label)
         name = Joined((Text.of(site.get("legal_name")),) + ((", ", Text.of(site["site_name"])) if "site_name" in site else ()))
         rows.append((name, Address.of(site.get("address")), sep.join(ids) if ids else NOT_GIVEN, Joined(tuple(duties), sep)))
     return RowsView(tuple(rows))
+
+
+def supplies(c: ViewContext, markets: list) -> str:
+    """Return "Supplies the markets: US, EU" for a role that serves some markets only (sites.yaml markets)."""
+    return c.t("s_supplies") + c.t("s_colon") + c.t("s_market_sep").join(c.t(f"s_market_{m}") for m in markets)
 
 
 def _step_cell(c: ViewContext, steps: dict, step_id, colon: str, fallback=NOT_GIVEN):
@@ -258,6 +337,15 @@ class MaterialsView:
     cell_banks: tuple          # rows: bank type, lot, date, vials, storage, derived from
     history: CellLineHistory | None
     narrative: Text | Missing | NotApplicable | None
+    vectors: tuple = ()        # critical starting materials with a construct (a vector without its own 3.2.S)
+
+
+@dataclass(frozen=True)
+class StartingVector:
+    name: Text
+    rows: tuple                # construct rows: item, detail
+    elements: tuple            # cassette rows: element, description, size in bp
+    tests: tuple               # rows: test, method, criterion
 
 
 @view("s-2-3")
@@ -296,7 +384,12 @@ def control_of_materials(c: ViewContext) -> MaterialsView:
                c.t("s_yes") if m.get("biological_origin") else c.t("s_no"), m.get("source", NOT_GIVEN)) for m in raw),
         any(m.get("biological_origin") for m in raw),
         tuple(bank_rows), history,
-        c.narrative(materials["narrative"], f"{where}.narrative") if "narrative" in materials else None)
+        c.narrative(materials["narrative"], f"{where}.narrative") if "narrative" in materials else None,
+        tuple(StartingVector(Text.of(sm.get("name")), tuple(construct_rows(c, sm["construct"], f"{where}.starting_materials[{i}].construct")),
+                             element_rows(sm["construct"], f"{where}.starting_materials[{i}].construct"),
+                             tuple((Text.of(t.get("test")), Text.of(t["method"]) if "method" in t else NOT_GIVEN, Text.of(t.get("criterion")))
+                                   for t in sm.get("tests") or []))
+              for i, sm in enumerate(starting) if isinstance(sm.get("construct"), dict)))
 
 
 # 3.2.S.2.4 -----------------------------------------------------------------------------------
@@ -457,8 +550,19 @@ CATEGORIES = ("primary_structure", "higher_order_structure", "post_translational
               "stereochemistry")
 
 
+@dataclass(frozen=True)
+class ElucidationView:
+    """The characterisation summary and table; for a conjugate, its conjugation data and drug-load species."""
+
+    summary: Text | Missing | NotApplicable
+    rows: tuple
+    conjugation: tuple = ()    # rows: property, value, method
+    species: tuple = ()        # rows: species (D0, D2 …), drug load, % of total
+    species_caption: str = ""  # "Drug-load distribution (HIC-HPLC)"
+
+
 @view("s-3-1")
-def elucidation(c: ViewContext) -> "SummaryRowsView":
+def elucidation(c: ViewContext) -> "ElucidationView":
     el = (c.scope("substance").get("characterisation") or {}).get("elucidation") or {}
     rows = []
     for category in CATEGORIES:
@@ -466,15 +570,13 @@ def elucidation(c: ViewContext) -> "SummaryRowsView":
         for i, a in enumerate(found):
             rows.append((c.t(f"s_category_{category}") if i == 0 else "", Text.of(a.get("attribute")), a.get("methods"),
                          Text.of(a.get("result"))))
-    return SummaryRowsView(c.narrative(el.get("summary"), "characterisation.elucidation.summary"), tuple(rows))
-
-
-@dataclass(frozen=True)
-class SummaryRowsView:
-    """A narrative summary and one table."""
-
-    summary: Text | Missing | NotApplicable
-    rows: tuple
+    dist = _conjugation(c).get("distribution") or {}
+    species = tuple((f"D{s.get('load')}", s.get("load"), _percent(c, s.get("percent")))
+                    for s in sorted(dist.get("species") or [], key=lambda s: s.get("load", 0)))
+    return ElucidationView(c.narrative(el.get("summary"), "characterisation.elucidation.summary"), tuple(rows),
+                           conjugation_rows(c, ("sites", "average_dar", "free_drug", "unconjugated_antibody"), True),
+                           species, (f"{c.t('s_conjugation_distribution')}（{c.tx(dist.get('method'))}）" if c.lang == "zh" else
+                                    f"{c.t('s_conjugation_distribution')} ({c.tx(dist.get('method'))})") if species else "")
 
 
 @view("s-3-2")
@@ -485,14 +587,28 @@ def impurities(c: ViewContext) -> RowsView:
     tests = {t.get("id"): t for t in (spec.get("tests") or [] if spec else [])}
     colon, rows = c.t("s_colon"), []
     for imp in (substance.get("characterisation") or {}).get("impurities") or []:
-        kind = Joined((c.t(f"s_impurity_type_{imp.get('type')}"),) + ((" (", Text.of(imp["ich_class"]), ")") if "ich_class" in imp else ()))
-        control = [c.t(f"s_impurity_control_{imp.get('control')}")]
-        if imp.get("control") == "specification":
+        kind = Joined((c.t(f"s_impurity_type_{imp.get('type')}"),)
+                      + ((" (", c.t(f"s_variant_{imp['variant']}"), ")") if "variant" in imp else ())
+                      + ((" (", Text.of(imp["ich_class"]), ")") if "ich_class" in imp else ()))
+        other = imp.get("controlled_in") if imp.get("control") == "specification" else None
+        if other:  # controlled by another instance's specification (a drug-linker's, an antibody intermediate's)
+            owner = c.get(other)
+            owner_spec = c.get((owner.get("control") or {}).get("specification"))
+            found = {t.get("id"): t for t in (owner_spec.get("tests") or [] if owner_spec else [])}
+            product = c.model.get(other, "product") is not None  # a drug-substance impurity controlled at product release
+            name = c.tx(owner.get("name") if product else owner.get("substance")) or other
+            control = [c.t("s_impurity_control_in_instance").replace("{instance}", name)]
             if "test" in imp:
-                control += [colon, Text.of(tests[imp["test"]].get("name")) if imp["test"] in tests else imp["test"]]
-            control.append(f" ({c.ref('3.2.S.4.1')})")
-        elif imp.get("control") == "in_process":
-            control.append(f" ({c.ref('3.2.S.2.4')})")
+                control += [colon, Text.of(found[imp["test"]].get("name")) if imp["test"] in found else imp["test"]]
+            control.append(f" ({c.ref('3.2.P.5.1' if product else '3.2.S.4.1', other, named=False)})")
+        else:
+            control = [c.t(f"s_impurity_control_{imp.get('control')}")]
+            if imp.get("control") == "specification":
+                if "test" in imp:
+                    control += [colon, Text.of(tests[imp["test"]].get("name")) if imp["test"] in tests else imp["test"]]
+                control.append(f" ({c.ref('3.2.S.4.1')})")
+            elif imp.get("control") == "in_process":
+                control.append(f" ({c.ref('3.2.S.2.4')})")
         rows.append((Text.of(imp.get("name")), kind, Text.of(imp.get("origin")),
                      Limit.of(imp["limit"]) if "limit" in imp else NOT_GIVEN, Joined(tuple(control)),
                      Text.of(imp["fate"]) if "fate" in imp else NOT_GIVEN))

@@ -388,18 +388,20 @@ end
 local function typst_images(doc, files)
   doc = doc:walk({Div = function(div)
     if div.classes:includes("dossiergen-figure") then  -- attach.py: the image with its caption, unbroken
-      -- its bookmark and contents line: an invisible heading with the caption, as a table's (document.typ)
+      -- its bookmark and contents line: an invisible heading with the caption, as a table's (document.typ).
+      -- A float: a figure that does not fit below the text goes to the top of the next page while the
+      -- text after it fills this one (no half-empty page before a large figure).
       local caption = ""
       div:walk({Div = function(inner)
         if inner.attributes["custom-style"] == "Image Caption" then caption = pandoc.utils.stringify(inner) end
       end})
-      local blocks = pandoc.Blocks({pandoc.RawBlock("typst", "#block(breakable: false)[")})
+      local blocks = pandoc.Blocks({pandoc.RawBlock("typst", "#place(auto, float: true, clearance: 1.2em)[#block(breakable: false)[")})
       if caption ~= "" then  -- inside the block: the bookmark goes to the page the figure is on
         blocks:insert(pandoc.RawBlock("typst", "#heading(level: 4, supplement: [caption], outlined: true, bookmarked: true, "
           .. typst_string(caption) .. ")"))
       end
       blocks:extend(div.content)
-      blocks:insert(pandoc.RawBlock("typst", "]"))
+      blocks:insert(pandoc.RawBlock("typst", "]]"))
       return blocks
     end
   end})
