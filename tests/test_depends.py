@@ -55,6 +55,20 @@ def test_a_sample_document_records_what_it_shows():
     assert ("all",) not in record  # nothing read behind the recorder's back
 
 
+def test_a_stability_document_is_charged_with_its_data_not_with_everything():
+    """3.2.S.7.3 marks out-of-specification and out-of-trend results (shelflife.result_marks, computed
+    once per model): its record names the stability data, so a changed batch result (release data)
+    does not render it again."""
+    model = _model(ROOT / "dossier")
+    context = assemble_context(model, "neutral", "marketing")
+    document = next(d for d in context.documents if d.number == "3.2.S.7.3")
+    record = record_of(context, document)
+    assert ("all",) not in record
+    assert ("kind", "stability-results") in record and ("kind", "batch-results") not in record
+    again = record_of(context, document)  # the marks now come from the model's memo: the same charge
+    assert again == record
+
+
 def test_one_changed_result_rerenders_only_its_readers_and_the_rest_is_the_same(tmp_path):
     """Change one batch result: exactly the documents whose record lists the batch results are rendered
     again, and every document, reused or not, is the Markdown a cold render gives."""

@@ -27,6 +27,7 @@ from conftest import FIXED_EPOCH, materialise_case, run_cli
 from dossiergen.errors import ToolError
 from dossiergen.load import load_dossier
 from dossiergen.validate import validate_dossier
+from dossiergen.write.children import descendants
 
 CLI = str(Path(sys.executable).with_name("dossiergen"))
 
@@ -399,23 +400,6 @@ def _tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _descendants(pid: int) -> set[int]:
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, todo = set(), [pid]
-    while todo:
-        parent = todo.pop()
-        children = {child for child, ppid in parents.items() if ppid == parent} - found
-        found |= children
-        todo += children
-    return found
-
-
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
@@ -458,7 +442,7 @@ def test_killed_build_leaves_old_or_new_output_whole_and_no_process(tmp_path: Pa
         deadline = time.monotonic() + chance.uniform(0.1, 1.0) * duration
         seen: set[int] = set()
         while time.monotonic() < deadline and process.poll() is None:
-            seen |= _descendants(process.pid)
+            seen |= descendants(process.pid)
             time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -525,7 +509,7 @@ def test_a_tools_own_children_die_with_the_build_and_at_its_time_limit():
     process = subprocess.Popen([sys.executable, "-c", code])
     seen: set[int] = set()
     for _ in range(200):
-        seen |= _descendants(process.pid)
+        seen |= descendants(process.pid)
         names = [Path(f"/proc/{pid}/comm").read_text().strip() for pid in _alive(seen)]
         if names.count("sleep") == 2:
             break

@@ -5,13 +5,23 @@ image there points at `attachment:<name>`. The writers resolve that name: the DO
 variant (embedded by pandoc), the typst PDF the SVG variant when there is one (vector, embedded
 in the typst source), else the PNG. An attachment's bytes are part of its document's cache key
 (cache.document_key), so a changed figure rewrites its document.
+
+A figure drawn by the project (a trend plot, a flow diagram) is a Drawn attachment: its name, the
+function that draws it and that function's inputs. Rendering only records it; the writer processes
+draw it when they convert its document (in parallel, beside pandoc and typst; never for a document
+found in the cache). Its key hashes the drawing code and the inputs, and stands for its bytes in
+the document's cache key: drawing is deterministic, so the same key gives the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
+import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from .text import Markdown, escape_md
 
@@ -45,18 +55,120 @@ class Attachment:
         return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """An attachment drawn where its bytes are needed: draw(*args) returns ((format, bytes), ...).
+
+    draw must be a module-level function (it travels to the writer processes by reference) and
+    args picklable; key (drawn_key) hashes the drawing code and the inputs."""
+
+    name: str
+    draw: Callable[..., tuple[tuple[str, bytes], ...]]
+    args: tuple
+    key: str
+
+    def __post_init__(self):
+        if not NAME.match(self.name):
+            raise ValueError(f"attachment name {self.name!r} must be lowercase letters, digits, '.', '_' or '-'")
+
+    @property
+    def files(self) -> tuple[tuple[str, bytes], ...]:
+        return materialize(self).files
+
+    def get(self, fmt: str) -> bytes | None:
+        return dict(self.files).get(fmt)
+
+    def digest(self) -> str:
+        """Return a hash of the name and the drawing's key (for cache keys): the bytes follow from it."""
+        return hashlib.sha256(b"drawn\0" + self.name.encode() + b"\0" + self.key.encode()).hexdigest()
+
+
+def drawn(name: str, draw: Callable, *args, code: tuple = ()) -> Drawn:
+    """Return the Drawn attachment of draw(*args); code: the source files (beside draw's own module)
+    and library versions whose change changes the drawing."""
+    import sys
+
+    module = sys.modules[draw.__module__]
+    parts = [Path(module.__file__).read_bytes(), *(_code_of(c) for c in code), draw.__qualname__.encode()]
+    digest = hashlib.sha256(b"\0".join(parts))
+    _canonical(args, digest)
+    return Drawn(name, draw, tuple(args), digest.hexdigest())
+
+
+def _canonical(value, digest) -> None:
+    """Feed a value into a hash by its content alone: dataclasses by class and fields, sequences,
+    mappings (sorted), numbers (repr: exact), strings, numpy arrays (type, shape, bytes). Unlike a
+    pickle, it does not depend on which equal objects happen to be one object."""
+    import dataclasses
+
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+    elif dataclasses.is_dataclass(value):
+        digest.update(f"<{type(value).__module__}.{type(value).__qualname__}".encode())
+        for item in dataclasses.fields(value):
+            digest.update(item.name.encode() + b"=")
+            _canonical(getattr(value, item.name), digest)
+        digest.update(b">")
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _canonical(item, digest)
+        digest.update(b"]")
+    elif isinstance(value, dict):
+        digest.update(b"{")
+        for key in sorted(value, key=repr):
+            _canonical(key, digest)
+            _canonical(value[key], digest)
+        digest.update(b"}")
+    elif hasattr(value, "tobytes") and hasattr(value, "dtype"):  # a numpy array or scalar
+        digest.update(f"ndarray:{value.dtype.str}:{getattr(value, 'shape', ())};".encode() + value.tobytes())
+    else:
+        raise TypeError(f"a drawing's input of type {type(value).__name__} has no canonical form")
+
+
+def _code_of(item) -> bytes:
+    return Path(item.__file__).read_bytes() if hasattr(item, "__file__") else str(item).encode()
+
+
+def materialize(attachment) -> Attachment:
+    """Return an attachment with its bytes: a Drawn one is drawn (or taken from the build's store,
+    where the drawing is kept by its key for the markets and builds that show the same figure)."""
+    if not isinstance(attachment, Drawn):
+        return attachment
+    from . import stopwatch
+    from .cache import store
+
+    found = store().get("figure", attachment.key)
+    if found is not None:
+        return unpack(attachment.name, found)
+    started, cpu = time.perf_counter(), stopwatch.cpu_seconds()
+    made = Attachment(attachment.name, tuple(attachment.draw(*attachment.args)))
+    stopwatch.current().add("draw figures", time.perf_counter() - started, 1, stopwatch.cpu_seconds() - cpu)
+    store().put("figure", attachment.key, pack(made))
+    return made
+
+
 def figure_markdown(name: str, alt: str, caption: str) -> Markdown:
     """Return the Markdown of a figure: the image (with alt text) and its numbered caption below it."""
     return Markdown(f":::: {{.{FIGURE_CLASS}}}\n![{escape_md(alt)}]({SCHEME}{name}){{width=100%}}\n\n"
                     f"::: {{custom-style=\"Image Caption\"}}\n{escape_md(caption)}\n:::\n::::\n")
 
 
-def pack(attachment: Attachment) -> bytes:
-    """Return an attachment's variants as bytes (for the caches; unpack reads them back)."""
+RECIPE = b"dossiergen-drawn-1\n"
+
+
+def pack(attachment: Attachment | Drawn) -> bytes:
+    """Return an attachment's variants as bytes (for the caches; unpack reads them back); a Drawn
+    attachment as its recipe (the function by reference, the inputs, the key)."""
+    if isinstance(attachment, Drawn):
+        return RECIPE + pickle.dumps((attachment.draw, attachment.args, attachment.key), protocol=4)
     return b"".join(fmt.encode().ljust(8) + len(data).to_bytes(8, "big") + data for fmt, data in attachment.files)
 
 
-def unpack(name: str, data: bytes) -> Attachment:
+def unpack(name: str, data: bytes) -> Attachment | Drawn:
+    if data.startswith(RECIPE):  # written by pack into the build's own cache folder
+        draw, args, key = pickle.loads(data[len(RECIPE):])
+        return Drawn(name, draw, args, key)
     files, at = [], 0
     while at < len(data):
         fmt, size = data[at:at + 8].decode().strip(), int.from_bytes(data[at + 8:at + 16], "big")

@@ -96,7 +96,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             check_engine(pdf_engine)
             cache = DocumentCache(Path(out) / ".cache")
             writing = lambda done, total: progress("writing", done, total)  # noqa: E731
-            with DocumentWriter(cache, WORKERS, writing, pdf_engine) as writer, using_store(Path(out) / ".cache" / "blobs"):
+            blobs = Path(out) / ".cache" / "blobs"
+            with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
                 plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
                 plans = [replace(plan, submission=submission, history=history) for plan in plans]
                 for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
@@ -104,7 +105,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
                     progress(f"checking and packaging {plan.market}", number, len(plans))
                     with watch.stage("package", len(plan.rendered)):
                         results[plan.market] = package_market(folder, plan, written, fresh, engine_version(pdf_engine))
-            watch.add("package", -watch.seconds.get("check", 0.0))  # the check ran inside packaging: counted apart
+            watch.add("package", -watch.seconds.get("check", 0.0), 0,  # the check ran inside packaging: counted apart
+                      -watch.cpu.get("check", 0.0))
             for plan in plans:  # a damaged cache entry concerns the whole run: said once (cli prints shared problems once)
                 result = results[plan.market]
                 results[plan.market] = BuildResult(result.problems + cache.warnings, result.summary, result.manifest,

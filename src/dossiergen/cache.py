@@ -135,7 +135,8 @@ class BlobStore:
     """Bytes of work that depends only on its inputs (a trend plot, a rendered document), by a
     content key of those inputs, in <out>/.cache/<kind>/. Each entry holds its key and the hash of
     its bytes and is checked on read: a damaged entry is ignored (the work is simply done again).
-    In one run the entries are also kept in memory, so work shared by markets is done once."""
+    A store without a folder keeps its entries in memory for the run; one with a folder reads them
+    back from there, so a large build does not hold every rendered document twice."""
 
     def __init__(self, folder: Path | None, enabled: bool = True):
         self.folder = Path(folder) if folder is not None else None
@@ -149,16 +150,14 @@ class BlobStore:
         found = self.memory.get((kind, key))
         if found is None and self.folder is not None:
             found = self._read(self.folder / kind / key[:2] / key, key)
-            if found is not None:
-                self.memory[(kind, key)] = found
         self.hits, self.misses = self.hits + (found is not None), self.misses + (found is None)
         return found
 
     def put(self, kind: str, key: str, data: bytes) -> None:
         if not self.enabled:
             return
-        self.memory[(kind, key)] = data
         if self.folder is None:
+            self.memory[(kind, key)] = data
             return
         path = self.folder / kind / key[:2] / key
         path.parent.mkdir(parents=True, exist_ok=True)

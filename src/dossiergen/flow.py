@@ -20,11 +20,12 @@ the Agg renderer (CJK text breaks between characters), so every language stays i
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
 
-from .attach import Attachment
+from .attach import Attachment, Drawn, drawn
 from .plots import _setup
 
 WIDTH = 6.3          # inches: the text width of a portrait page
@@ -104,8 +105,14 @@ def _offsets(lines: list[tuple], side_in: float) -> list[float]:
 
 
 def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
-    """Return the steps split into figures that each fit one portrait page."""
-    rows = _rows(steps, lang, labels, _columns(steps))
+    """Return the steps split into figures that each fit one portrait page (measured once per
+    content in a process: the English markets show the same process)."""
+    return [list(group) for group in _parts(tuple(steps), lang, labels)]
+
+
+@functools.lru_cache(maxsize=64)
+def _parts(steps: tuple[Step, ...], lang: str, labels: Labels) -> tuple[tuple[Step, ...], ...]:
+    rows = _rows(list(steps), lang, labels, _columns(steps))
     line_in, side_in = BOX_PT * LEADING / 72, SIDE_PT * LEADING / 72
     fixed = _header_height() + _legend_height() + 2 * (SIDE_PT * LEADING / 72 + GAP)
     heights = [row.height(line_in, side_in) + GAP for row in rows]
@@ -115,9 +122,9 @@ def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
         budget += 0.1
     found, index = [], 0
     for group in groups:
-        found.append([row.step for row in rows[index:index + group]])
+        found.append(tuple(row.step for row in rows[index:index + group]))
         index += group
-    return found
+    return tuple(found)
 
 
 def _split(heights: list[float], budget: float) -> list[int]:
@@ -133,11 +140,21 @@ def _split(heights: list[float], budget: float) -> list[int]:
 
 
 def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before: Step | None = None,
-                 after: Step | None = None, all_steps: list[Step] | None = None) -> Attachment:
-    """Return the flow diagram of consecutive steps as an attachment (PNG and SVG).
+                 after: Step | None = None, all_steps: list[Step] | None = None) -> Drawn:
+    """Return the flow diagram of consecutive steps as an attachment (PNG and SVG), drawn when its
+    document is written (attach.Drawn).
 
     before/after: the steps just outside this figure when the process is split (continuation marks);
     all_steps: the whole process, so that every part of a split diagram has the same columns."""
+    from . import plots
+
+    return drawn(name, draw_flow, list(steps), labels, lang, before, after, list(all_steps) if all_steps else None,
+                 code=(plots, *plots.library_versions()))
+
+
+def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
+              all_steps: list[Step] | None = None) -> tuple[tuple[str, bytes], ...]:
+    """Return the PNG and SVG of a flow diagram (flow_diagram)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -218,7 +235,7 @@ def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before
         png, svg = io.BytesIO(), io.BytesIO()
         figure.savefig(png, format="png", metadata={"Software": None})
         figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return Attachment(name, (("png", png.getvalue()), ("svg", svg.getvalue())))
+    return (("png", png.getvalue()), ("svg", svg.getvalue()))
 
 
 def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:

@@ -8,16 +8,13 @@ fixed hash salt, no date) and PNG for Word (no software stamp). Same inputs, sam
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from . import stats
-from .attach import Attachment, pack, unpack
-from .cache import store
+from .attach import Attachment, Drawn, drawn
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")  # Okabe-Ito
@@ -43,30 +40,25 @@ def _setup(lang: str) -> dict:
 
 
 def trend_plot(name: str, evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str],
-               lang: str, claim_months: float | None) -> Attachment:
-    """Return the plot of one attribute as an attachment (PNG and SVG).
-
-    labels: y (axis title), months, fit, bound, limit, claim (legend words in the document language).
-    A plot is drawn once per content: the bytes are kept by a hash of its inputs and of this code
-    (cache.store), so the markets that show the same plot, and later builds, reuse it."""
-    key = _plot_key(name, evaluation, series, labels, lang, claim_months)
-    found = store().get("plot", key)
-    if found is not None:
-        return unpack(name, found)
-    attachment = _draw(evaluation, series, labels, lang, claim_months, name)
-    store().put("plot", key, pack(attachment))
-    return attachment
+               lang: str, claim_months: float | None) -> Drawn:
+    """Return the plot of one attribute as an attachment (PNG and SVG), drawn when its document is
+    written (attach.Drawn: in the writer processes, once per content: the markets that show the
+    same plot, and later builds, reuse the drawing kept by its key)."""
+    return drawn(name, draw_trend, evaluation, series, labels, lang, claim_months, code=library_versions())
 
 
 @functools.cache
-def _code() -> bytes:
-    import matplotlib
+def library_versions() -> tuple[str, ...]:
+    """The versions of the drawing libraries (part of a drawing's key), read without importing them."""
+    from importlib.metadata import version
 
-    return Path(__file__).read_bytes() + matplotlib.__version__.encode() + np.__version__.encode()
+    return tuple(f"{package} {version(package)}" for package in ("matplotlib", "numpy", "pillow"))
 
 
-def _plot_key(*inputs) -> str:
-    return hashlib.sha256(_code() + pickle.dumps(inputs, protocol=4)).hexdigest()
+def draw_trend(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str], lang: str,
+               claim_months: float | None) -> tuple[tuple[str, bytes], ...]:
+    """Return the PNG and SVG of a trend plot."""
+    return _draw(evaluation, series, labels, lang, claim_months, "plot").files
 
 
 def _draw(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str], lang: str,

@@ -515,18 +515,19 @@ def note_for(model: Model, study: str, month: float, test: str):
 def result_marks(model: Model) -> dict[tuple, set]:
     """Return {(study id, test id, month): {'oos', 'oot'}} for every stability result outside its
     shelf-life criterion or out of trend: the computation check_results reports from, so that the
-    tables of 3.2.S.7.3/3.2.P.8.3 mark the same results the gap report names (noted ones too)."""
-    if "shelflife.marks" in model.results:
-        return model.results["shelflife.marks"]
-    marks: dict[tuple, set] = {}
-    for group in evaluate_all(model):
-        for attribute in group.attributes:
-            for kind, found in (("oos", attribute.oos), ("oot", attribute.oot)):
-                for label, month, _ in found:
-                    study = _study_for(model, group, label)
-                    marks.setdefault((study.get("id"), attribute.id, float(month)), set()).add(kind)
-    model.results["shelflife.marks"] = marks
-    return marks
+    tables of 3.2.S.7.3/3.2.P.8.3 mark the same results the gap report names (noted ones too).
+    Computed once per model (Model.memo: a document is charged with what the marks were computed from)."""
+    def compute() -> dict[tuple, set]:
+        marks: dict[tuple, set] = {}
+        for group in evaluate_all(model):
+            for attribute in group.attributes:
+                for kind, found in (("oos", attribute.oos), ("oot", attribute.oot)):
+                    for label, month, _ in found:
+                        study = _study_for(model, group, label)
+                        marks.setdefault((study.get("id"), attribute.id, float(month)), set()).add(kind)
+        return marks
+
+    return model.memo("shelflife.marks", compute)
 
 
 def result_flags(model: Model, study: dict, test_id: str, point) -> dict:

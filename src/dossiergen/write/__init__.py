@@ -8,7 +8,10 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
-from ..cache import DocumentCache, document_key
+from pathlib import Path
+
+from ..attach import materialize
+from ..cache import DocumentCache, document_key, using_store
 from .. import stopwatch
 from ..clock import now, pin
 from ..environment import check_tools
@@ -32,6 +35,7 @@ Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, at
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
+BATCH_LIMIT = 1_000_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 
 
 class DocumentWriter:
@@ -42,8 +46,9 @@ class DocumentWriter:
     has not started."""
 
     def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None,
-                 engine: str = "typst"):
+                 engine: str = "typst", store: Path | None = None):
         self.cache, self.workers, self.progress, self.engine = cache, workers, progress, engine
+        self.store = store  # the build's blob store folder: drawn figures are kept there (attach.Drawn)
         self.epoch = int(now().timestamp())  # the build time, the same in every writer process
         self.found: dict[str, Written] = {}
         self.pending: dict[str, object] = {}  # key -> future of its batch
@@ -73,7 +78,7 @@ class DocumentWriter:
                 else:
                     self.found[key] = cached
         for batch in _batches(todo, self.workers):
-            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch)
+            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store)
             for index, key in enumerate(batch):
                 self.pending[key], self.order[key] = future, index
         self.submitted += len(todo)
@@ -107,10 +112,12 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
     return PDF_ENGINES[engine](jobs)
 
 
-def _write_timed(jobs: list[Job], engine: str, epoch: int) -> tuple[list[Written], dict]:
-    """write_documents in a writer process, with the seconds of its stages (stopwatch.STAGES)."""
+def _write_timed(jobs: list[Job], engine: str, epoch: int, store: Path | None = None) -> tuple[list[Written], dict]:
+    """write_documents in a writer process, with the seconds of its stages (stopwatch.STAGES);
+    figures drawn there are kept in the build's store (None: not kept)."""
     watch = stopwatch.reset()
-    written = write_documents(jobs, engine, epoch)
+    with using_store(store):
+        written = write_documents(jobs, engine, epoch)
     return written, watch.as_dict()
 
 
@@ -119,8 +126,23 @@ def _parts(job: Job) -> tuple:
     return tuple(job) if len(job) == 4 else (*job, ())
 
 
+def _drawn(jobs: list[Job]) -> list[tuple]:
+    """Return the jobs' parts with every attachment's bytes at hand: the figures are drawn here
+    (attach.Drawn; stage "draw figures"), each once per process."""
+    seen: dict[str, object] = {}
+
+    def at_hand(attachment):
+        key = attachment.digest()
+        if key not in seen:
+            seen[key] = materialize(attachment)
+        return seen[key]
+
+    return [(markdown, docx_meta, pdf_meta, tuple(at_hand(a) for a in files))
+            for markdown, docx_meta, pdf_meta, files in map(_parts, jobs)]
+
+
 def _with_typst(jobs: list[Job]) -> list[Written]:
-    jobs = [_parts(job) for job in jobs]
+    jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
@@ -134,7 +156,7 @@ def _with_typst(jobs: list[Job]) -> list[Written]:
 
 def _with_libreoffice(jobs: list[Job]) -> list[Written]:
     """The PDF is LibreOffice's rendition of the finished DOCX."""
-    jobs = [_parts(job) for job in jobs]
+    jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
@@ -174,8 +196,10 @@ def _worker_context():
 
 def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
-    waits alone on one long table at the end."""
-    count = min(len(todo), workers * BATCHES_PER_WORKER)
+    waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
+    that one pandoc run never holds all of it."""
+    total = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
+    count = min(len(todo), max(workers * BATCHES_PER_WORKER, -(-total // BATCH_LIMIT)))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))

@@ -113,3 +113,22 @@ def in_fork_server() -> bool:
 
 if in_fork_server():  # imported there as a preloaded module: the fork server dies with the build
     die_with_parent()
+
+
+def descendants(pid: int) -> set[int]:
+    """Return the ids of every living process below pid (children, their children, …), read from
+    /proc (Linux; elsewhere none): what a build has started (tests of its clean-up, bench's memory)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        children = {child for child, ppid in parents.items() if ppid == parent} - found
+        found |= children
+        todo += children
+    return found
