@@ -22,6 +22,24 @@ def study_unit(study: dict) -> str:
     return unit if unit in TIME_UNITS else DEFAULT_UNIT
 
 
+EXPOSURE_POINTS = (0, 1)  # an exposure study's results: 0 before the light exposure, 1 after it
+
+
+def is_exposure_study(study: dict) -> bool:
+    """True for a photostability study that gives its light exposure (ICH Q1B) instead of time points:
+    its results are not a time series (no shelf-life months, no time labels)."""
+    return isinstance(study, dict) and isinstance(study.get("exposure"), dict)
+
+
+def study_points(study: dict) -> list:
+    """Return a study's protocol points: its time points, or 0 and 1 (before and after the light
+    exposure) for an exposure study that gives none."""
+    points = study.get("time_points") if isinstance(study, dict) else None
+    if isinstance(points, list) and points:
+        return points
+    return list(EXPOSURE_POINTS) if is_exposure_study(study) else []
+
+
 def claim_key(claim: dict) -> str:
     """Return the key that holds a claim's period: period, or months (schema version 1)."""
     return "period" if isinstance(claim, dict) and "period" in claim else "months"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .model import Model, results_by_study
-from .periods import claim_key, claim_period, in_unit, number_text, study_unit
+from .periods import claim_key, claim_period, in_unit, is_exposure_study, number_text, study_unit
 from .text import pick
 
 BIOTECH = ("monoclonal_antibody", "recombinant_protein", "adc", "vaccine", "car_t", "gene_therapy")
@@ -458,6 +458,43 @@ def check_light(model: Model):
                    "but there is no photostability study with results for it")
 
 
+# ICH Q1B (1996) II. Drug substance / III. Drug product, confirmatory studies ("Procedure"): an overall
+# illumination of not less than 1.2 million lux hours and an integrated near-ultraviolet energy of not
+# less than 200 watt hours/square metre.
+Q1B_ILLUMINATION_LXH = 1.2e6
+Q1B_NEAR_UV_WHM2 = 200.0
+LUX_HOURS = {"lx.h": 1.0, "klx.h": 1e3, "Mlx.h": 1e6}
+
+
+def _photostability_studies(model: Model) -> list[dict]:
+    return [s.data for s in model.of_type("study") if s.data.get("purpose") == "photostability"]
+
+
+def check_photo_exposure(model: Model):
+    """A confirmatory photostability study reaches the ICH Q1B exposure: not less than 1.2 million
+    lux h overall illumination and 200 W h/m² integrated near-UV energy. A study that gives no
+    exposure (time points only) cannot show it."""
+    for study in _photostability_studies(model):
+        exposure = study.get("exposure")
+        if not isinstance(exposure, dict):
+            yield (model.dossier.location_of(study, "time_points") or model.dossier.location_of(study),
+                   f"photostability study '{study.get('id')}' gives no light exposure (time points only), "
+                   "so it cannot show the ICH Q1B minimum of 1.2 million lux h and 200 W h/m²")
+            continue
+        illumination, near_uv = exposure.get("illumination") or {}, exposure.get("near_uv") or {}
+        lux_hours = _number(illumination.get("value")) and illumination["value"] * LUX_HOURS.get(illumination.get("unit"), 0)
+        uv = near_uv.get("value") if _number(near_uv.get("value")) and near_uv.get("unit") == "W.h/m2" else None
+        short = []
+        if not lux_hours or lux_hours < Q1B_ILLUMINATION_LXH:
+            short.append(f"overall illumination {illumination.get('value')} {illumination.get('unit')} "
+                         "is below 1.2 million lux h")
+        if uv is None or uv < Q1B_NEAR_UV_WHM2:
+            short.append(f"near-UV energy {near_uv.get('value')} {near_uv.get('unit')} is below 200 W h/m²")
+        if short:
+            yield (model.dossier.location_of(exposure) or model.dossier.location_of(study),
+                   f"photostability study '{study.get('id')}': " + "; ".join(short))
+
+
 HOURS = {"h": 1, "hour": 1, "day": 24, "week": 168, "month": 730.5, "min": 1 / 60, "小时": 1, "天": 24, "周": 168, "个月": 730.5, "分钟": 1 / 60}
 
 
@@ -551,8 +588,10 @@ def check_results(model: Model, kind: str):
                     continue  # explained in stability.yaml result_notes
                 what = (f"outside the shelf-life criterion {pick(attribute.criterion.get('text'), 'en')}" if kind == "oos"
                         else f"outside the {stats.OOT_LEVEL:.0%} prediction interval of the batch's regression")
+                when = ((f"after the light exposure" if month else "before the light exposure") if is_exposure_study(study)
+                        else f"at {month:g} months")
                 yield (model.dossier.location_of(study),
-                       f"study '{study.get('id')}' ({group.condition}), {name}: {value:g} at {month:g} months is {what}")
+                       f"study '{study.get('id')}' ({group.condition}), {name}: {value:g} {when} is {what}")
 
 
 def _release_pairs(model: Model):
@@ -630,6 +669,8 @@ def _counted(model: Model, aspect: str) -> int:
         return sum(any(w in _text(c.get("storage")).lower() for w in LIGHT_WORDS) for c in _claims(model))
     if aspect == "in_use":
         return sum(bool(DURATION.search(_text(c.get("in_use")))) for c in _claims(model))
+    if aspect == "photo_exposure":
+        return len(_photostability_studies(model))
     if aspect == "release_t0":
         return sum(1 for _ in _release_pairs(model))
     groups = [g for g in evaluate_all(model) if aspect == "oos" or g.purpose in TREND_PURPOSES]
@@ -644,11 +685,13 @@ ASPECTS = {
     "oos": lambda model: check_results(model, "oos"),
     "oot": lambda model: check_results(model, "oot"),
     "release_t0": check_release_t0,
+    "photo_exposure": check_photo_exposure,
 }
 NOUNS = {"shelf_life": "stability claims", "shelf_life_justified": "stability claims",
          "light": "storage statements that protect from light", "in_use": "in-use statements with a period",
          "oos": "numeric stability results", "oot": "numeric stability results",
-         "release_t0": "initial stability results of batches on stability"}
+         "release_t0": "initial stability results of batches on stability",
+         "photo_exposure": "photostability studies"}
 
 
 def findings(model: Model, aspect: str) -> tuple[int, list[tuple], str]:

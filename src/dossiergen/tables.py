@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .limits import meets
+from .periods import study_points
 from .model import Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 from .text import pick
 
@@ -180,7 +181,7 @@ def stability_pivot(model: Model, study: dict, per_table: int = TIME_POINTS_PER_
     for result in results:  # the first result of a test at a time point is shown
         by_cell.setdefault((result.get("test"), result.get("time_point")), result)
     measured = {point for _, point in by_cell}
-    points = [p for p in study.get("time_points", []) if p in measured]
+    points = [p for p in study_points(study) if p in measured]
     tested = {test for test, _ in by_cell}
     tests = [t for t in spec.get("tests", []) if t["id"] in tested]
     version = (study.get("specification") or {}).get("version")

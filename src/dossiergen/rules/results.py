@@ -8,6 +8,7 @@ from ..clock import today
 from ..errors import Problem
 from ..limits import describe_limit, meets
 from ..schema import units
+from ..periods import EXPOSURE_POINTS, is_exposure_study
 from ..model import Entity, Model, criterion_for, results_by_batch, results_by_study, spec_tests, version_test
 from ..views.types import TIME_UNITS, TimePoint
 
@@ -123,6 +124,15 @@ def check_stability_time_points(dossier, model: Model) -> list[Problem]:
     for study in model.of_type("study"):
         points = study.data.get("time_points") if isinstance(study.data.get("time_points"), list) else None
         elapsed = _months_since(study.data.get("start_date"))
+        if is_exposure_study(study.data):  # results before (0) and after (1) the light exposure: not a time
+            points, elapsed = (points or list(EXPOSURE_POINTS)), None
+        elif study.data.get("purpose") == "photostability" and points:
+            problems.append(Problem("stability.photostability_as_time",
+                                    f"photostability study '{study.id}' gives time points, but light exposure is not a time",
+                                    dossier.location_of(study.data, "time_points"), severity="warning",
+                                    hint="give exposure: {illumination: {value: 1.2, unit: Mlx.h}, near_uv: {value: 200, unit: W.h/m2}, "
+                                         "sample: exposed | immediate_pack | marketing_pack | dark_control} (ICH Q1B) and result time_point 0 "
+                                         "(before exposure) and 1 (after it); time_points may then go"))
         unit = _time_unit(study)
         for result in by_study.get(study.id, []):
             point = result.get("time_point")

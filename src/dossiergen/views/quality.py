@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ViewContext, view
-from .types import Joined, Limit, Missing, NotApplicable, Printable, Text
+from ..periods import is_exposure_study
+from .types import Joined, Limit, Missing, NotApplicable, Printable, Quantity, Text
 
 
 @dataclass(frozen=True)
@@ -198,14 +199,21 @@ def _study(c: ViewContext, study: dict) -> StudyData:
     if "primary" in study:
         facts.append((c.t("c_primary_batch"), c.t("c_yes") if study["primary"] else c.t("c_no")))
     facts.append((c.t("start_date"), study.get("start_date")))
-    points = c.t("c_list_sep").join(number_text(p) for p in study.get("time_points") or [])
-    facts.append((c.t("c_time_points_protocol") if unit == "months" else c.t("time_points_protocol_" + unit), points))
+    exposure = _exposure(c, study)
+    if exposure is not None:  # ICH Q1B: a light exposure, not a time
+        facts.append((c.t("c_light_exposure"), exposure))
+        if study["exposure"].get("sample"):
+            facts.append((c.t("c_exposure_sample"), c.t("c_exposure_" + study["exposure"]["sample"])))
+    else:
+        points = c.t("c_list_sep").join(number_text(p) for p in study.get("time_points") or [])
+        facts.append((c.t("c_time_points_protocol") if unit == "months" else c.t("time_points_protocol_" + unit), points))
     version = f"{c.t('version')} {study['specification']['version']}"
     facts.append((c.t("specification"), Joined((Text.of(spec.get("title")), c.t("c_sep"), version)) if spec else version))
     groups = [g for g in c.h.stability_pivot(study, per_table) if g["time_points"]]
     results = []
     for group in groups:
-        labels = [time_point_label(c, p, unit) for p in group["time_points"]]
+        labels = [_exposure_label(c, study, p) if exposure is not None else time_point_label(c, p, unit)
+                  for p in group["time_points"]]
         rows = tuple((Text.of(row["test"].get("name")), Limit.of(group["criteria"][row["test"]["id"]]),
                       *(Result.of(r, m) for r, m in zip(row["results"], row["marks_text"]))) for row in group["rows"])
         caption = c.t("c_stability_data_caption") + c.t("c_sep") + f"{c.t('c_batch_lc')} {batch_no}" + c.t("c_sep") + condition
@@ -214,6 +222,24 @@ def _study(c: ViewContext, study: dict) -> StudyData:
         results.append(ResultsTable((c.t("test"), c.t("acceptance_criterion"), *labels), rows, caption,
                                     (3, 3) + (2,) * len(labels), tuple(group["legend"])))
     return StudyData(heading, wide, tuple(facts), c.t("c_study_design_caption") + c.t("c_sep") + study["id"], tuple(results))
+
+
+def _exposure(c: ViewContext, study: dict) -> Joined | None:
+    """Return an exposure study's light exposure: '1.2 million lux·h; 200 W·h/m²' (ICH Q1B); None for
+    a study in time."""
+    if not is_exposure_study(study):
+        return None
+    exposure = study["exposure"]
+    return Joined((Quantity.of(exposure.get("illumination")), c.t("p_list_sep"), Quantity.of(exposure.get("near_uv"))))
+
+
+def _exposure_label(c: ViewContext, study: dict, point) -> str:
+    """Return the column label of an exposure study's result: 'Before exposure' at 0; after the
+    exposure the sample's presentation ('Exposed', 'Dark control', 'In marketing pack')."""
+    if point == 0:
+        return c.t("c_before_exposure")
+    sample = study["exposure"].get("sample")
+    return c.t("c_exposure_" + sample) if sample else c.t("c_exposure_exposed")
 
 
 @view("stability-data")
@@ -389,7 +415,12 @@ def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
 
 
 def _data_available(c: ViewContext, study: dict) -> str:
-    """Return the latest time point with results ('18', '24 hours'), or a dash."""
+    """Return the latest time point with results ('18', '24 hours'), or a dash; an exposure study's
+    light exposure when it has results after it."""
+    exposure = _exposure(c, study)
+    if exposure is not None:
+        exposed = any(p != 0 for group in c.h.stability_pivot(study) for p in group["time_points"])
+        return exposure if exposed else "–"
     latest = max((p for group in c.h.stability_pivot(study) for p in group["time_points"]), default=None)
     return c.h.data_period(study, latest)
 
@@ -416,7 +447,8 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
                         c.t("c_orientation_" + study["orientation"]) if "orientation" in study else "–",
                         (c.t("c_yes") if study["primary"] else c.t("c_no")) if "primary" in study else "–"))
     missing_studies = None if studies else Missing(f"stability.studies[subject={subject}]")
-    header = c.t("c_data_available_months") if c.h.all_in_months(studies) else c.t("c_data_available")
+    header = (c.t("c_data_available_months") if c.h.all_in_months([s for s in studies if not is_exposure_study(s)])
+              else c.t("c_data_available"))
     return StabilitySummaryView(None if claims else Missing(f"stability.claims[subject={subject}]"), tuple(claims),
                                 missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"),
                                 header, c.h.principles_line(owner) if is_substance else "",
