@@ -312,3 +312,84 @@ def test_a_five_percent_assay_change_at_accelerated_is_a_significant_change(tmp_
     assert tablets.support.key == "room_change" and tablets.support.cap == 18 and not tablets.supported
     gaps = [g for g in find_gaps(model, "us", "marketing") if g.rule == "core.shelf-life-supported"]
     assert len(gaps) == 1 and "significant change at accelerated" in gaps[0].detail
+
+
+EXPOSURE_STUDY = PHOTO_STUDY.replace("    time_points: [0, 1]\n",
+                                     "    exposure:\n      illumination: {{value: {lux}, unit: {lux_unit}}}\n"
+                                     "      near_uv: {{value: {uv}, unit: W.h/m2}}\n      sample: {sample}\n")
+
+
+def _tablet_photo(folder: Path, **exposure) -> None:
+    template = EXPOSURE_STUDY if exposure else PHOTO_STUDY
+    study = template.format(id="dp-photo", subject="velcratinib-tablets", batch="dp-25-a", container="Tablets, exposed",
+                            spec="spec-dp-tablets", version="1.0", test="assay", value=99.1, **exposure)
+    apply_edits(folder, [{"file": "stability.yaml", "find": "\nclaims:\n", "replace": "\n" + study + "claims:\n"}])
+
+
+@pytest.mark.parametrize("exposure, status, detail", [
+    (None, "n/a", None),  # no photostability study: nothing to judge, never "met"
+    ({"lux": 1.2, "lux_unit": "Mlx.h", "uv": 200, "sample": "exposed"}, "met", None),
+    ({"lux": 1200, "lux_unit": "klx.h", "uv": 210, "sample": "dark_control"}, "met", None),
+    ({"lux": 1.0, "lux_unit": "Mlx.h", "uv": 200, "sample": "exposed"}, "missing",
+     "photostability study 'st-dp-photo': overall illumination 1.0 Mlx.h is below 1.2 million lux h"),
+    ({"lux": 1.2, "lux_unit": "Mlx.h", "uv": 150, "sample": "exposed"}, "missing",
+     "photostability study 'st-dp-photo': near-UV energy 150 W.h/m2 is below 200 W h/m²"),
+    ({}, "missing", "photostability study 'st-dp-photo' gives no light exposure (time points only), "
+                    "so it cannot show the ICH Q1B minimum of 1.2 million lux h and 200 W h/m²"),
+])
+def test_a_confirmatory_photostability_study_reaches_the_q1b_exposure(tmp_path, exposure, status, detail):
+    """ICH Q1B confirmatory studies: not less than 1.2 million lux h and 200 W h/m² near UV."""
+    from dossiergen.gaps import evaluate_rule, load_rules
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.photostability-exposure")
+    folder = _copy(TABLETS, tmp_path)
+    if exposure is not None:
+        _tablet_photo(folder, **exposure)
+    verdict = evaluate_rule(_model(folder), rule, "marketing")
+    assert verdict.status == status
+    if detail:
+        assert [g.detail for g in verdict.gaps] == [detail] and verdict.gaps[0].severity == "blocking"
+        assert "stability.yaml:" in str(verdict.gaps[0].location)
+
+
+def test_photostability_as_time_points_still_validates_with_a_warning(tmp_path):
+    """Schema version 2 dossiers that write a Q1B study in days stay valid; the warning points to exposure."""
+    folder = _copy(TABLETS, tmp_path)
+    _tablet_photo(folder)
+    run = run_cli("validate", "--dossier", str(folder))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    out = run.stdout + run.stderr
+    assert "[stability.photostability_as_time]" in out and "give exposure:" in out
+
+
+def test_an_exposure_study_validates_and_only_as_photostability(tmp_path):
+    folder = _copy(TABLETS, tmp_path)
+    _tablet_photo(folder, lux=1.2, lux_unit="Mlx.h", uv=200, sample="exposed")
+    run = run_cli("validate", "--dossier", str(folder))
+    assert run.exit_code == 0 and "warning" not in (run.stdout + run.stderr).replace("0 warning(s)", ""), run.stdout + run.stderr
+    apply_edits(folder, [{"file": "stability.yaml", "find": "    purpose: photostability\n    specification: {id: spec-dp-tablets",
+                          "replace": "    purpose: long_term\n    specification: {id: spec-dp-tablets"}])
+    bad = run_cli("validate", "--dossier", str(folder))
+    assert bad.exit_code == 1 and "stability.yaml:" in bad.stdout + bad.stderr
+
+
+def test_an_exposure_study_prints_its_exposure_not_days(tmp_path):
+    """3.2.P.8.3 shows the light exposure and a column per sample; 3.2.P.8.1 the exposure as the data available;
+    the shelf-life evaluation does not count it as time."""
+    from dossiergen import shelflife
+
+    folder = _copy(TABLETS, tmp_path)
+    before = [(v.claim.get("subject"), v.months, v.reason, v.governing) for v in shelflife.verdicts(_model(folder))]
+    _tablet_photo(folder, lux=1.2, lux_unit="Mlx.h", uv=200, sample="marketing_pack")
+    assert [(v.claim.get("subject"), v.months, v.reason, v.governing) for v in shelflife.verdicts(_model(folder))] == before and before
+    data = run_cli("render", "--dossier", str(folder), "--section", "3.2.P.8.3")
+    assert data.exit_code == 0, data.stderr
+    section = data.stdout[data.stdout.index("## st-dp-photo"):]
+    assert "| Light exposure (ICH Q1B) | 1.2\u00a0million lux·h; 200\u00a0W·h/m² |" in section  # no-break space before units
+    assert "| Sample | In marketing pack |" in section
+    assert "| Test | Acceptance criterion | Before exposure | In marketing pack |" in section
+    assert "Protocol time points" not in section.split("## ")[1] and "Initial" not in section.split("## ")[1]
+    summary = run_cli("render", "--dossier", str(folder), "--section", "3.2.P.8.1")
+    assert "| st-dp-photo | " in summary.stdout
+    row = next(line for line in summary.stdout.splitlines() if line.startswith("| st-dp-photo | "))
+    assert row.endswith("| 1.2\u00a0million lux·h; 200\u00a0W·h/m² |")

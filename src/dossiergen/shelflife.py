@@ -458,7 +458,7 @@ def check_light(model: Model):
                    "but there is no photostability study with results for it")
 
 
-# ICH Q1B (1996) II. Drug substance / III. Drug product, confirmatory studies ("Procedure"): an overall
+# ICH Q1B (1996) §1.C Procedure (for the confirmatory studies of §2 drug substance and §3 drug product): an overall
 # illumination of not less than 1.2 million lux hours and an integrated near-ultraviolet energy of not
 # less than 200 watt hours/square metre.
 Q1B_ILLUMINATION_LXH = 1.2e6
