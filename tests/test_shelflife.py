@@ -393,3 +393,17 @@ def test_an_exposure_study_prints_its_exposure_not_days(tmp_path):
     assert "| st-dp-photo | " in summary.stdout
     row = next(line for line in summary.stdout.splitlines() if line.startswith("| st-dp-photo | "))
     assert row.endswith("| 1.2\u00a0million lux·h; 200\u00a0W·h/m² |")
+
+
+def test_the_adc_photostability_studies_reach_the_q1b_exposure(tmp_path):
+    """The biotech rule (Q5C §6.4 with Q1B §1.C, advisory): the ADC's three Q1B samples are met; one below, located."""
+    from dossiergen.gaps import evaluate_rule, load_rules
+
+    rule = next(r for r in load_rules("us") if r["id"] == "core.photostability-exposure-biotech")
+    folder = _copy(ROOT / "examples" / "quenatuzumab-vedotin", tmp_path)
+    assert evaluate_rule(_model(folder), rule, "marketing").status == "met"
+    apply_edits(folder, [{"file": "stability.yaml", "find": "      near_uv: {value: 200, unit: W.h/m2}\n      sample: dark_control",
+                          "replace": "      near_uv: {value: 180, unit: W.h/m2}\n      sample: dark_control"}])
+    verdict = evaluate_rule(_model(folder), rule, "marketing")
+    assert verdict.status == "missing" and verdict.gaps[0].severity == "advisory"
+    assert [g.detail for g in verdict.gaps] == ["photostability study 'st-dp-photo-dark': near-UV energy 180 W.h/m2 is below 200 W h/m²"]

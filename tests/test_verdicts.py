@@ -134,6 +134,11 @@ NEVER_MET.update({"core.retest-period-intermediate": "test_role_rules.py::test_t
                   "uk.qp-declaration-per-substance": "test_role_rules.py::test_uk_qp_declaration_by_the_uk_qp_is_met_and_printed"})
 NEVER_MISSING.update({"core.retest-period-intermediate": "test_role_rules.py::test_the_drug_linker_needs_a_retest_period_or_a_justified_shelf_life",
                       "uk.qp-declaration-per-substance": "test_role_rules.py::test_uk_without_any_declaration_is_missing_not_met"})
+# Light exposure of photostability studies (ICH Q1B §1.C): neither example nor its copies has a photostability study.
+NEVER_MET.update({"core.photostability-exposure": "test_shelflife.py::test_a_confirmatory_photostability_study_reaches_the_q1b_exposure",
+                  "core.photostability-exposure-biotech": "test_shelflife.py::test_the_adc_photostability_studies_reach_the_q1b_exposure"})
+NEVER_MISSING.update({"core.photostability-exposure": "test_shelflife.py::test_a_confirmatory_photostability_study_reaches_the_q1b_exposure",
+                      "core.photostability-exposure-biotech": "test_shelflife.py::test_the_adc_photostability_studies_reach_the_q1b_exposure"})
 NEVER_MISSING["core.data-literature"] = "test_literature.py::test_a_guideline_with_a_file_and_a_copy_that_is_no_pdf_are_located_errors"
 # Conjugates and bispecifics: the ADC example and the bispecific case are not among the sources above.
 NEVER_MET.update({"core.data-conjugation": "test_conjugate.py::test_the_conjugation_rules_are_met_then_missing",
