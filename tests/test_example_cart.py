@@ -118,3 +118,12 @@ def test_each_market_lists_only_the_sites_of_its_supply_chain(model):
     verdicts = {v.id: v for v in assess(model, "cn", "ind").verdicts}
     assert verdicts["cn.overseas-documents"].status == "met"  # Philadelphia, Malvern, Leipzig: US and EU only
     assert "Supplies the markets: US, EU" in _md("3.2.P.3.1")  # the core says which market each site supplies
+
+
+def test_the_strength_label_is_a_text_printed_in_the_document_language():
+    """A strength label with words ('CAR-positive viable T cells/kg') carries its Chinese: the cn 3.2.P.1
+    prints it, the English documents keep the English (a plain-string label could not be translated)."""
+    cn = _md("3.2.P.1", "cn")
+    assert "每千克体重1.0 × 10⁶个CAR阳性活T细胞（按患者计）" in cn and "CAR-positive viable T cells/kg" not in cn
+    en = _md("3.2.P.1")
+    assert "1.0 × 10⁶ CAR-positive viable T cells/kg (patient-specific)" in en and "按患者计" not in en

@@ -77,7 +77,7 @@ def _composition(model, product: dict) -> dict:
                        "quantity": (c.get("quantities") or {}).get(strength.get("id")), "function": _en(c.get("function")),
                        "standard": pick(c.get("standard"), "en"), "removed_during_process": bool(c.get("removed_during_process"))}
                       for c in product.get("composition") or [] if strength.get("id") in (c.get("quantities") or {})]
-        strengths.append({"id": strength.get("id"), "label": strength.get("label"),
+        strengths.append({"id": strength.get("id"), "label": _en(strength.get("label")),
                           "unit_of_presentation": _en(strength.get("unit_of_presentation")), "components": components})
     return {"product": product.get("id"), "name": _en(product.get("name")), "dosage_form": _en(product.get("dosage_form")),
             "strengths": strengths}

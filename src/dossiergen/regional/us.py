@@ -136,7 +136,7 @@ def _chemical_name(form: dict, model) -> tuple:
 
 def _strengths(products: list[dict]) -> str | None:
     several = len(products) > 1  # name the dosage form of each strength when there are several products
-    return _join((f"{_en(p.get('dosage_form'))}: " if several else "") + s.get("label", "")
+    return _join((f"{_en(p.get('dosage_form'))}: " if several else "") + (_en(s.get("label")) or "")
                  for p in products for s in p.get("strengths") or [])
 
 

@@ -44,9 +44,9 @@ def component_name(c: ViewContext, component_id, removed: bool) -> Text | Joined
     return Joined((name, c.t("p_removed_mark"))) if removed else name
 
 
-def strength_label(product: dict, strength_id) -> str:
+def strength_label(product: dict, strength_id) -> Text | str:
     """Return the label of a product strength by id (the id itself if unknown)."""
-    return next((s.get("label") for s in product.get("strengths") or [] if s.get("id") == strength_id), strength_id)
+    return next((Text.of(s.get("label")) for s in product.get("strengths") or [] if s.get("id") == strength_id), strength_id)
 
 
 def step_text(c: ViewContext, steps: list, step_id) -> Joined | str:
@@ -88,20 +88,20 @@ def description(c: ViewContext) -> DescriptionView:
     strengths = product.get("strengths") or []
     with_fill = any("fill_volume" in s for s in strengths)
     header = (c.t("strength"), c.t("p_1_amount"), c.t("p_1_unit_of_presentation")) + ((c.t("p_1_fill_volume"),) if with_fill else ())
-    rows = tuple((s.get("label"), c.qty(s.get("amount")), Text.of(s.get("unit_of_presentation")))
+    rows = tuple((Text.of(s.get("label")), c.qty(s.get("amount")), Text.of(s.get("unit_of_presentation")))
                  + ((c.qty(s["fill_volume"]) if "fill_volume" in s else DASH,) if with_fill else ()) for s in strengths)
     groups = tables.chunks(strengths, 3)
     composition = []
     for group in groups:
         head = (c.t("component"), c.t("function"), c.t("quality_standard")) + tuple(
-            c.t("p_1_qty_per_strength").replace("{strength}", str(s.get("label"))) for s in group)
+            c.t("p_1_qty_per_strength").replace("{strength}", c.tx(s.get("label"))) for s in group)
         body = tuple((component_name(c, x.get("component"), bool(x.get("removed_during_process"))), Text.of(x.get("function")),
                       x.get("standard"))
                      + tuple(c.qty(x["quantities"][s["id"]]) if s.get("id") in (x.get("quantities") or {}) else DASH for s in group)
                      for x in product.get("composition") or [])
         if len(groups) > 1:
             caption = fill(c.t("p_1_composition_caption_group"), product=Text.of(product.get("name")),
-                           strengths=c.t("p_enum_sep").join(str(s.get("label")) for s in group))
+                           strengths=c.t("p_enum_sep").join(c.tx(s.get("label")) for s in group))
         else:
             caption = fill(c.t("p_1_composition_caption"), product=Text.of(product.get("name")))
         composition.append(CompositionTable(head, body, caption, (4, 3, 2) + (2,) * len(group)))

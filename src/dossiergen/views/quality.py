@@ -113,7 +113,7 @@ def batch_analyses(c: ViewContext) -> BatchAnalysesView:
     if not is_substance:
         def strength(b):
             entity = c.get(b["strength"]) if "strength" in b else {}
-            return entity.get("label") if entity else "–"
+            return Text.of(entity.get("label")) if entity else "–"
 
         def substance_batches(b):
             numbers = [c.get(i).get("number") if c.get(i) else i for i in c.h.made_from(b)]
