@@ -127,3 +127,22 @@ def test_the_strength_label_is_a_text_printed_in_the_document_language():
     assert "每千克体重1.0 × 10⁶个CAR阳性活T细胞（按患者计）" in cn and "CAR-positive viable T cells/kg" not in cn
     en = _md("3.2.P.1")
     assert "1.0 × 10⁶ CAR-positive viable T cells/kg (patient-specific)" in en and "按患者计" not in en
+
+
+def test_a_strength_label_without_chinese_is_counted_untranslated(model, tmp_path):
+    """The translation rule ranges over strength labels too: met on the example, MISSING (naming the label)
+    on a copy whose label is English only."""
+    import shutil
+
+    assert {v.id: v.status for v in assess(model, "cn", "ind").verdicts}["cn.translation-ind"] == "met"
+    copy = tmp_path / "cart"
+    shutil.copytree(SOURCE, copy)
+    product = copy / "products" / "hl19-infusion-bag.yaml"
+    text = product.read_text("utf-8")
+    english = '"1.0 × 10⁶ CAR-positive viable T cells/kg (patient-specific)"'
+    labelled = f'    label: {{en: {english}, zh: "每千克体重1.0 × 10⁶个CAR阳性活T细胞（按患者计）"}}'
+    assert labelled in text
+    product.write_text(text.replace(labelled, f"    label: {english}"), "utf-8")
+    verdict = {v.id: v for v in assess(build_model(load_dossier(copy)), "cn", "ind").verdicts}["cn.translation-ind"]
+    assert verdict.status == "missing"
+    assert any("CAR-positive viable T cells/kg" in str(g) for g in verdict.gaps)
