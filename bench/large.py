@@ -6,7 +6,7 @@ Each extra substance or product is a copy of one of the example's, with every id
 and their result rows), its name made distinct (file names come from names), and added to the lists
 of subjects that named the original (sites, appendices). Nothing random: the same dossier every run.
 
-    python bench/large.py OUT_FOLDER      # writes the dossier there
+    python bench/large.py OUT_FOLDER [SCALE]   # writes the dossier there; SCALE 0.25 gives a quarter of it
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ from dossiergen.model import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSTANCES, PRODUCTS = 30, 10
+
+
+def sized(scale: float) -> tuple[int, int]:
+    """Return the substance instances and products of the large dossier at a scale (1: the full size);
+    the stability and batch rows grow with them (each copy brings its studies' and batches' rows)."""
+    return max(1, round(SUBSTANCES * scale)), max(1, round(PRODUCTS * scale))
 
 
 def generate(target: Path, substances: int = SUBSTANCES, products: int = PRODUCTS) -> str:
@@ -135,4 +141,4 @@ def _csv(header: tuple[str, ...], rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    print(generate(Path(sys.argv[1])))
+    print(generate(Path(sys.argv[1]), *sized(float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)))

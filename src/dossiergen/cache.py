@@ -13,6 +13,7 @@ import json
 import os
 import struct
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .clock import now
@@ -120,8 +121,9 @@ class DocumentCache:
         for tmp in [*self.folder.glob("*/*.tmp"), *self.folder.glob("blobs/*/*/*.tmp")]:
             tmp.unlink(missing_ok=True)
 
-    def put(self, key: str, value: tuple[bytes, bytes, int]) -> None:
-        """Store outputs under a key (written to a temporary name, then renamed)."""
+    def put(self, key: str, value: tuple[bytes, bytes, int]) -> tuple["Stored", "Stored", int]:
+        """Store outputs under a key (written to a temporary name, then renamed); return where
+        the DOCX and the PDF lie in the entry, and the page count."""
         docx, pdf, pages = value
         path = self.folder / key[:2] / key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +131,51 @@ class DocumentCache:
         body = docx + pdf
         tmp.write_bytes(MAGIC + _HEAD.pack(bytes.fromhex(key), hashlib.sha256(body).digest(), len(docx), pages) + body)
         os.replace(tmp, path)
+        return _stored(path, docx, pdf, pages)
+
+    def find(self, key: str) -> tuple["Stored", "Stored", int] | None:
+        """Return where a cached entry's DOCX and PDF lie and its page count (None: not cached or
+        damaged, as get): the caller holds no bytes until it places them."""
+        found = self.get(key)
+        return None if found is None else _stored(self.folder / key[:2] / key, *found)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Bytes a build keeps in a file of its cache (a written document's DOCX or PDF), read where they
+    are placed: a large build never holds every document in memory (issue 19). The digests are
+    those of the bytes (the manifest's); read() checks them."""
+
+    path: str
+    offset: int
+    size: int
+    sha256: str
+    md5: str
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(self.size)
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            from .errors import ToolError
+
+            raise ToolError("cache entry changed", (Problem(
+                "cache.changed", f"cache entry {Path(self.path).name[:12]}… changed while the build ran", Location(self.path),
+                hint="another program wrote into the output's .cache folder: delete it and build again; the previous "
+                "output is unchanged"),))
+        return data
+
+
+def content(data) -> bytes:
+    """Return the bytes of data given as bytes or as Stored."""
+    return data.read() if isinstance(data, Stored) else data
+
+
+def _stored(path: Path, docx: bytes, pdf: bytes, pages: int) -> tuple[Stored, Stored, int]:
+    start = len(MAGIC) + _HEAD.size
+    return (Stored(str(path), start, len(docx), hashlib.sha256(docx).hexdigest(), hashlib.md5(docx).hexdigest()),
+            Stored(str(path), start + len(docx), len(pdf), hashlib.sha256(pdf).hexdigest(), hashlib.md5(pdf).hexdigest()),
+            pages)
 
 
 class BlobStore:

@@ -24,6 +24,7 @@ import pypandoc
 
 from . import __version__
 from .assemble import Context, Document
+from .cache import Stored, content
 from .backbones import Leaf, Submission, backbone_bytes, cn_titles, leaf_headings, region, us_form, util_files
 from .check import check_build
 from .ectd import FIRST_SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
@@ -46,14 +47,19 @@ AT_FDCWD = -100
 
 @dataclass(frozen=True)
 class Artifact:
-    """One output file: its path inside the build folder and its bytes."""
+    """One output file: its path inside the build folder and its bytes (or, for a written document,
+    where they lie in the build's cache: cache.Stored, read when the file is placed)."""
 
     path: str
-    data: bytes
+    data: bytes | Stored
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return self.data.sha256 if isinstance(self.data, Stored) else hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return self.data.md5 if isinstance(self.data, Stored) else md5_hex(self.data)
 
 
 def manifest_bytes(manifest: dict) -> bytes:
@@ -73,7 +79,7 @@ def write_build(target: Path, artifacts: list[Artifact], verify=None) -> None:
         for artifact in artifacts:
             path = staging / artifact.path
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(artifact.data)
+            path.write_bytes(content(artifact.data))
         if verify is not None:
             verify(staging)
         if target.exists() and _exchange(staging, target):
@@ -247,6 +253,7 @@ def _lifecycle(history: History, sequence: str, reg, leaves: list[dict], m1: lis
     """Keep what changed since the submitted sequences: new and replace leaves (PDFs with their links to
     unchanged documents pointed into the sequence that holds them), delete leaves for documents no longer
     produced; unchanged documents leave the sequence (their entries' pdf becomes None)."""
+    files = {href: content(data) for href, data in files.items()}  # the PDFs' bytes: their links are rewritten
     candidates = [Candidate(INDEX, l["id"], l["title"], l["href"], files[l["href"]],
                             tuple((e, tuple(sorted(dict(a).items()))) for e, a in l["chain"])) for l in leaves]
     candidates += [Candidate(reg.backbone, leaf.id, leaf.title, leaf.href, files[leaf.href], (leaf.element,))
@@ -413,7 +420,7 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             **({"instance_label": _instance_label(context, document)} if document.section.regional
                and _instance_label(context, document) else {}),
             "docx": docx.path, "docx_sha256": docx.sha256, "pdf": pdf.path, "pdf_sha256": pdf.sha256,
-            "pdf_md5": md5_hex(pdf.data), "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
+            "pdf_md5": pdf.md5, "pages": pages, "chain": [[e, dict(a)] for e, a in document.chain],
             "missing": list(item.missing), "untranslated": [u.as_dict() for u in item.untranslated if not u.kept],
             "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
 

@@ -7,12 +7,12 @@ import functools
 import multiprocessing
 import multiprocessing.forkserver
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
+from typing import Callable, Iterator
 
 from pathlib import Path
 
 from ..attach import materialize
-from ..cache import DocumentCache, document_key, using_store
+from ..cache import DocumentCache, Stored, document_key, using_store
 from .. import stopwatch
 from ..clock import now, pin
 from ..environment import check_tools
@@ -34,6 +34,7 @@ def readiness_docx(markdown: str, meta: DocxMeta) -> bytes:
 
 Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, attachments: tuple[attach.Attachment, ...])
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
+Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 1_000_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
@@ -51,12 +52,11 @@ class DocumentWriter:
         self.cache, self.workers, self.progress, self.engine = cache, workers, progress, engine
         self.store = store  # the build's blob store folder: drawn figures are kept there (attach.Drawn)
         self.epoch = int(now().timestamp())  # the build time, the same in every writer process
-        self.found: dict[str, Written] = {}
+        self.found: dict[str, Placed] = {}  # where each document's bytes lie: none is held in memory
         self.pending: dict[str, object] = {}  # key -> future of its batch
-        self.order: dict[str, int] = {}  # key -> index within its batch
+        self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
+        self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
         self.submitted = self.done = 0
-        self.timed: set[int] = set()
-        self.futures: list = []
 
     def __enter__(self) -> "DocumentWriter":
         context = _worker_context()
@@ -78,35 +78,41 @@ class DocumentWriter:
         todo = {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
-                cached = self.cache.get(key)
+                cached = self.cache.find(key)
                 if cached is None:
                     todo[key] = job
                 else:
                     self.found[key] = cached
         for batch in _batches(todo, self.workers):
-            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store)
-            for index, key in enumerate(batch):
-                self.pending[key], self.order[key] = future, index
+            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
+                                      batch, self.cache.folder)
+            self.batches[future] = batch
+            for key in batch:
+                self.pending[key] = future
         self.submitted += len(todo)
         return keys
 
-    def collect(self, keys: list[str]) -> tuple[list[Written], int]:
-        """Return the outputs for the keys, waiting for those still being written, and how many
-        of them this writer wrote (each counted for the first caller that collects it)."""
+    def collect(self, keys: list[str]) -> tuple[list[Placed], int]:
+        """Return where the outputs for the keys lie in the cache (cache.Stored: DOCX, PDF, and the
+        page count), waiting for those still being written, and how many of them this writer wrote
+        (each counted for the first caller that collects it)."""
         fresh = 0
         for key in keys:
             if key in self.pending:
-                future = self.pending.pop(key)
-                batch, times = future.result()
-                if id(future) not in self.timed:  # a batch's stage times are counted once
-                    self.timed.add(id(future))
-                    self.futures.append(future)  # held, so that its id is not reused
-                    stopwatch.current().merge(times)
-                self.found[key] = written = batch[self.order.pop(key)]
-                self.cache.put(key, written)
-                self.done, fresh = self.done + 1, fresh + 1
+                future = self.pending[key]
+                placed, times = future.result()  # the writer put the documents into the cache itself
+                stopwatch.current().merge(times)
+                batch = self.batches.pop(future)
+                for done, where in zip(batch, placed):
+                    self.found[done] = where
+                    del self.pending[done]
+                self.unclaimed.update(batch)
+                self.done += len(batch)
                 if self.progress:
                     self.progress(self.done, self.submitted)
+            if key in self.unclaimed:
+                self.unclaimed.discard(key)
+                fresh += 1
         return [self.found[key] for key in keys], fresh
 
 
@@ -115,16 +121,21 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
     making the PDFs with the named engine (PDF_ENGINES); with epoch, dated at that build time."""
     if epoch is not None:
         pin(epoch)
-    return PDF_ENGINES[engine](jobs)
+    return list(PDF_ENGINES[engine](jobs))
 
 
-def _write_timed(jobs: list[Job], engine: str, epoch: int, store: Path | None = None) -> tuple[list[Written], dict]:
-    """write_documents in a writer process, with the seconds of its stages (stopwatch.STAGES);
-    figures drawn there are kept in the build's store (None: not kept)."""
+def _write_timed(jobs: list[Job], engine: str, epoch: int, store: Path | None, keys: list[str],
+                 cache: Path) -> tuple[list[Placed], dict]:
+    """Write the jobs in a writer process and put each document into the build's cache under its key
+    as soon as it is written (neither this process nor the build holds a batch's documents); return
+    where each lies, and the seconds of the stages (stopwatch.STAGES). Figures drawn here are kept
+    in the build's store (None: not kept)."""
     watch = stopwatch.reset()
+    pin(epoch)
+    documents = DocumentCache(cache)
     with using_store(store):
-        written = write_documents(jobs, engine, epoch)
-    return written, watch.as_dict()
+        placed = [documents.put(key, written) for key, written in zip(keys, PDF_ENGINES[engine](jobs))]
+    return placed, watch.as_dict()
 
 
 def _parts(job: Job) -> tuple:
@@ -147,17 +158,19 @@ def _drawn(jobs: list[Job]) -> list[tuple]:
             for markdown, docx_meta, pdf_meta, files in map(_parts, jobs)]
 
 
-def _with_typst(jobs: list[Job]) -> list[Written]:
+def _with_typst(jobs: list[Job]) -> Iterator[Written]:
+    """Yield each job's outputs as soon as they are made (the caller need not hold a batch of them)."""
     jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
-    written = []
-    for done, (_, docx_meta, pdf_meta, _) in zip(converted, jobs):
+    converted.reverse()  # popped in order: each document's pandoc output is let go once it is finished
+    for _, docx_meta, pdf_meta, _ in jobs:
+        done = converted.pop()
         pdf_bytes, pages = typeset_pdf(done.typst, pdf_meta)  # first: the DOCX contents take its page numbers
         with watch.stage("finish DOCX", 1):
-            written.append((finish_docx(done.docx, docx_meta, pages, pdf.contents(pdf_bytes)), pdf_bytes, pages))
-    return written
+            docx_bytes = finish_docx(done.docx, docx_meta, pages, pdf.contents(pdf_bytes))
+        yield docx_bytes, pdf_bytes, pages
 
 
 def _with_libreoffice(jobs: list[Job]) -> list[Written]:
