@@ -179,7 +179,9 @@ def test_the_word_picture_is_the_pdf_drawing_rasterised():
     plot = plots.trend_plot("trend-x", stats.evaluate(series, lower=95), series, labels, "zh", 24)
     svg, png = plot.get("svg"), plot.get("png")
     assert b"<svg" in svg and b"<text" not in svg   # text as paths: the same glyphs in every viewer
-    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image = Image.open(io.BytesIO(png))
+    assert round(image.info["dpi"][0]) == plots.DPI   # Word sizes the picture by it: 6.3 inches wide
+    image = image.convert("RGB")
     assert image.size == (round(plots.SIZE[0] * plots.DPI), round(plots.SIZE[1] * plots.DPI))
     colours = image.getcolors(maxcolors=1 << 20)
     assert max(colours)[1] == (255, 255, 255)   # a white ground

@@ -119,7 +119,21 @@ PNG_SOURCE = b'#set page(width: auto, height: auto, margin: 0pt, fill: white)\n#
 def svg_png(svg: bytes, ppi: float = DPI) -> bytes:
     """Return the PNG of one of our SVGs (text as paths, nothing outside it) at its own size, drawn
     by the typst compiler (one per process, kept warm; no fonts, no files: the SVG is an input)."""
-    return _png_compiler().compile(PNG_SOURCE, format="png", ppi=ppi, sys_inputs={"svg": svg.decode("utf-8")})
+    png = _png_compiler().compile(PNG_SOURCE, format="png", ppi=ppi, sys_inputs={"svg": svg.decode("utf-8")})
+    return _with_resolution(png, ppi)
+
+
+def _with_resolution(png: bytes, ppi: float) -> bytes:
+    """Return a PNG with its resolution stated (a pHYs chunk after the header, as matplotlib wrote
+    it): Word and pandoc take a picture's size from it, so the plot keeps its 6.3 inches."""
+    import struct
+    import zlib
+
+    assert png[12:16] == b"IHDR" and b"pHYs" not in png[:64]
+    per_metre = int(ppi / 0.0254 + 0.5)
+    body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
+    chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:33] + chunk + png[33:]
 
 
 @functools.cache
