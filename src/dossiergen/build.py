@@ -17,7 +17,7 @@ from .assemble import Context, Document, assemble_context
 from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
 from .cache import DocumentCache, engine_fingerprint, using_store
 from .clock import now, today
-from .depends import Hashes, documents_digest, render_cached
+from .depends import Hashes, render_cached
 from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
 from .gaps import Assessment, assess
@@ -236,12 +236,11 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
-            documents = documents_digest(context)
         rendered = []
         with watch.stage("render", len(context.documents)):
             for document in context.documents:
                 progress(f"rendering {market}", len(rendered), len(context.documents))
-                rendered.append(render_cached(context, document, hashes, documents))
+                rendered.append(render_cached(context, document, hashes))
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)

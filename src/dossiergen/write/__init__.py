@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import multiprocessing.forkserver
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
@@ -58,8 +59,13 @@ class DocumentWriter:
         self.futures: list = []
 
     def __enter__(self) -> "DocumentWriter":
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
+        context = _worker_context()
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                         initializer=die_with_parent)  # workers die with the fork server
+        if context.get_start_method() == "forkserver":
+            # Started now, the fork server imports the writers and the drawing libraries on another core
+            # while this process loads, validates and renders: the writers start warm (issue 19).
+            multiprocessing.forkserver.ensure_running()
         return self
 
     def __exit__(self, kind, error, trace) -> None:
@@ -190,8 +196,14 @@ def _worker_context():
     survive fork, and its forked children hang (seen when a test or a library user writes a
     document before building)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *PRELOAD])
     return context
+
+
+# Imported once by the fork server, not by each writer on its first figure (about 1.6 CPU s each):
+# statistics for the trend plots, matplotlib and its Agg and SVG backends.
+PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotlib.backends.backend_agg",
+           "matplotlib.backends.backend_svg")
 
 
 def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
