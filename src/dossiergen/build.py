@@ -236,20 +236,30 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
-        rendered = []
+        rendered, keys = [], []
+        chunk = max(RENDER_CHUNK, len(context.documents) // 4)
         with watch.stage("render", len(context.documents)):
             for document in context.documents:
                 progress(f"rendering {market}", len(rendered), len(context.documents))
                 rendered.append(render_cached(context, document, hashes))
+                if not blocking and len(rendered) - len(keys) >= chunk:  # the writers start before the market is rendered
+                    keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
-        keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
+        keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]])
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
+
+
+# Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for
+# batches that pay pandoc's start-up once for many documents, early enough that the writers do not
+# wait for a whole market to render. A final build whose gap rules then block places nothing: what
+# the writers made stays in the cache only.
+RENDER_CHUNK = 40
 
 
 def _unique_documents(context: Context) -> None:

@@ -73,8 +73,9 @@ class DocumentWriter:
     def __exit__(self, kind, error, trace) -> None:
         self.pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def submit(self, jobs: list[Job]) -> list[str]:
-        """Start writing the jobs not already written, cached or started; return every job's key."""
+    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
+        """Start writing the jobs not already written, cached or started, in about `spread` batches per
+        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key."""
         keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
                 for job in jobs]
         todo = {}
@@ -85,7 +86,7 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
-        for batch in _batches(todo, self.workers):
+        for batch in _batches(todo, self.workers, spread):
             future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
                                       batch, self.cache.folder)
             self.batches[future] = batch
@@ -249,12 +250,12 @@ PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotl
            "matplotlib.backends.backend_svg")
 
 
-def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
+def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
     waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
     that one pandoc run never holds all of it."""
     total = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
-    count = min(len(todo), max(workers * BATCHES_PER_WORKER, -(-total // BATCH_LIMIT)))
+    count = min(len(todo), max(workers * spread, -(-total // BATCH_LIMIT)))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
