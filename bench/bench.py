@@ -159,16 +159,17 @@ def _parent(pid: int) -> int:
 
 
 def _high_water_kb(pid: int) -> int:
-    try:
-        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return 0
-    return int(line.split()[1])
+    return _field_kb(f"/proc/{pid}/status", "VmHWM:")
 
 
 def _pss_kb(pid: int) -> int:
+    return _field_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _field_kb(path: str, name: str) -> int:
+    """Return a kB figure of a /proc file of a process (0 when the process has gone)."""
     try:
-        line = next(l for l in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines() if l.startswith("Pss:"))
+        line = next(l for l in Path(path).read_text().splitlines() if l.startswith(name))
     except (OSError, StopIteration):
         return 0
     return int(line.split()[1])
