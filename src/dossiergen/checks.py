@@ -122,6 +122,14 @@ def describe(spec: dict, fallback: str = "items") -> str:
     return f"{name} ({'; '.join(parts)})" if parts else name
 
 
+def market_of(model) -> str | None:
+    """Return the market whose rules are evaluated, noting the read on a recording model (reuse.py)."""
+    note = getattr(type(model), "note_market", None)
+    if note is not None:
+        note(model)
+    return MARKET.get()
+
+
 def items(model: Model, spec: dict) -> list[tuple[object, Location]]:
     """Return (item, location) for {kind, path, where}: mappings, or ids (strings) in a list."""
     found = []
@@ -154,7 +162,7 @@ def matches(item: dict, where: dict, model: Model | None = None) -> bool:
     """Return whether an item satisfies every condition of a `where`."""
     for key, wanted in where.items():
         if key == "role_in":
-            if not any(r.get("role") in wanted for r in market_roles(item, MARKET.get())):
+            if not any(r.get("role") in wanted for r in market_roles(item, market_of(model))):
                 return False
             continue
         value = DERIVED[key](model, item) if key.startswith("@") else get(item, key)

@@ -92,13 +92,18 @@ def check_rules(dossier: Dossier) -> list[Problem]:
     model = build_model(dossier)
     problems = list(model.problems)
     for rule in RULES:
-        problems += rule.check(dossier, model)
+        problems += run_rule(rule.id, model)
     return problems
 
 
 def run_rule(rule_id: str, model: Model) -> list[Problem]:
-    """Return the problems one semantic rule finds in a model (for the verdict engine)."""
-    return BY_ID[rule_id].check(model.dossier, model)
+    """Return the problems one semantic rule finds in a model (for validate and the verdict engine),
+    reused in a build when what the rule read is unchanged (reuse.py)."""
+    from ..reuse import reused
+
+    return reused("rule", [rule_id], model, lambda seen: BY_ID[rule_id].check(seen.dossier, seen),
+                  lambda problems: [p.as_dict() for p in problems],
+                  lambda data: [Problem.from_dict(p) for p in data])
 
 
 def as_pack() -> list[dict]:
