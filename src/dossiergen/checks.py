@@ -52,18 +52,14 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
-from .markets import market_roles
+from .markets import MARKET, market_roles
 from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
-# The market whose rules are being evaluated (gaps.assess): a site's roles count only for the markets
-# they serve (sites.yaml roles[].markets), so a China-only processing site is no US establishment.
-MARKET: ContextVar[str | None] = ContextVar("market", default=None)
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
                  "recent": ("items", "field", "years"), "covers": ("items", "within"),
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),

@@ -47,8 +47,8 @@ def reused(kind: str, parts: list, model, compute: Callable, encode: Callable, d
     JSON-able data, decode turns that back (both exact). Called with a model that is itself recording
     (an evaluation inside another), the reads are charged to the outer evaluation as well."""
     from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
-    from .checks import MARKET
     from .clock import today
+    from .markets import MARKET
 
     outer = model if isinstance(model, RecordingModel) else None
     base = unwrap(model)
@@ -93,6 +93,10 @@ def reused(kind: str, parts: list, model, compute: Callable, encode: Callable, d
 
 def _folder_digest(root) -> str:
     """Return a hash of every file of the dossier folder (names and bytes)."""
-    from .package import inputs_digest
+    import hashlib
+    from pathlib import Path
 
-    return inputs_digest(root, [])
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

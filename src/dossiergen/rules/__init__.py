@@ -89,21 +89,21 @@ BY_ID = {rule.id: rule for rule in RULES}
 
 def check_rules(dossier: Dossier) -> list[Problem]:
     """Return the problems found by every semantic rule."""
-    model = build_model(dossier)
+    return check_model_rules(build_model(dossier))
+
+
+def check_model_rules(model: Model, run=None) -> list[Problem]:
+    """Return the problems of the model (duplicate ids) and those every semantic rule finds, each rule
+    run by run(rule_id, model) (default run_rule)."""
     problems = list(model.problems)
     for rule in RULES:
-        problems += run_rule(rule.id, model)
+        problems += (run or run_rule)(rule.id, model)
     return problems
 
 
 def run_rule(rule_id: str, model: Model) -> list[Problem]:
-    """Return the problems one semantic rule finds in a model (for validate and the verdict engine),
-    reused in a build when what the rule read is unchanged (reuse.py)."""
-    from ..reuse import reused
-
-    return reused("rule", [rule_id], model, lambda seen: BY_ID[rule_id].check(seen.dossier, seen),
-                  lambda problems: [p.as_dict() for p in problems],
-                  lambda data: [Problem.from_dict(p) for p in data])
+    """Return the problems one semantic rule finds in a model (for the verdict engine)."""
+    return BY_ID[rule_id].check(model.dossier, model)
 
 
 def as_pack() -> list[dict]:
