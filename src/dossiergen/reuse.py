@@ -92,11 +92,25 @@ def reused(kind: str, parts: list, model, compute: Callable, encode: Callable, d
 
 
 def _folder_digest(root) -> str:
-    """Return a hash of every file of the dossier folder (names and bytes)."""
+    """Return a hash of the dossier folder as a rule that looks for files sees it: where it really is, and
+    every entry under it, not following links: a file's bytes, a link's target (a file named by the data
+    that is a link out of the folder is refused, whatever it holds)."""
     import hashlib
-    from pathlib import Path
+    import os
 
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest = hashlib.sha256(os.path.realpath(root).encode() + b"\0")
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            path = os.path.join(folder, name)
+            rel = os.fsencode(os.path.relpath(path, root))
+            if os.path.islink(path):
+                kind, data = b"L", os.fsencode(os.readlink(path))
+            elif name in filenames:
+                with open(path, "rb") as handle:
+                    kind, data = b"F", handle.read()
+            else:
+                kind, data = b"D", b""
+            for part in (kind + rel, data):  # each part with its length: no two folders hash alike
+                digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
