@@ -215,10 +215,15 @@ def documents_verdict(model: Model, missing: list[tuple[str, str]], documents: i
 def assess(model: Model, market: str, stage: str, missing: list[tuple[str, str]] | None = None,
            documents: int = 0) -> Assessment:
     """Return every verdict of a market and stage; with the rendered documents' marks when given."""
+    from .rules import RUNNER
+    from .validate import run_rule
+
     token = MARKET.set(market)  # site roles count for the markets they serve (sites.yaml markets)
+    runner = RUNNER.set(run_rule)  # the semantic rules' problems, as validate found them
     try:
         verdicts = [_evaluated(model, rule, stage) for rule in load_rules(market)]
     finally:
+        RUNNER.reset(runner)
         MARKET.reset(token)
     if missing is not None:  # after the ICH core rules, before the market's own
         core = sum(v.id.startswith("core.") for v in verdicts)
