@@ -16,6 +16,7 @@ know is ("all",): a change anywhere evaluates again. Outside a build (no store) 
 from __future__ import annotations
 
 import json
+import os
 from typing import Callable
 
 from .depends import Hashes, Reads, RecordingDossier, RecordingModel, unwrap
@@ -54,13 +55,19 @@ def reused(kind: str, parts: list, model, compute: Callable, encode: Callable, d
     base = unwrap(model)
     if not store().enabled:
         return compute(model)
-    hashes = base.results.setdefault("reuse.hashes", Hashes(base))
+    if "reuse.hashes" not in base.results:
+        base.results["reuse.hashes"] = Hashes(base)
+    hashes = base.results["reuse.hashes"]
 
     def digest(dependency) -> str:
         if dependency == ("market",):
             return str(MARKET.get())
         if dependency == ("folder",):
-            return base.results.setdefault("reuse.folder", _folder_digest(base.dossier.root))
+            if "reuse.folder" not in base.results:  # once per model (the folder is read once per build)
+                base.results["reuse.folder"] = _folder_digest(base.dossier.root)
+            return base.results["reuse.folder"]
+        if dependency[0] == "documents":  # a build context's read (depends.RecordingContext) a memo passed on:
+            return os.urandom(16).hex()    # not hashable here, so never reused (evaluated again)
         return hashes.of(dependency)
 
     def charge(reads) -> None:
@@ -96,7 +103,6 @@ def _folder_digest(root) -> str:
     every entry under it, not following links: a file's bytes, a link's target (a file named by the data
     that is a link out of the folder is refused, whatever it holds)."""
     import hashlib
-    import os
 
     digest = hashlib.sha256(os.path.realpath(root).encode() + b"\0")
     for folder, dirnames, filenames in os.walk(root):
