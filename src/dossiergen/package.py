@@ -127,36 +127,44 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
     previous output's file (target), and write the rest (each as a new file: a kept or linked file
     is never written into, so the previous output is never changed)."""
     wanted = {artifact.path: artifact.data for artifact in artifacts}
-    folders = {parent.as_posix() for path in wanted for parent in Path(path).parents}
-    for root, dirnames, filenames in os.walk(staging, topdown=False):
-        rel = Path(root).relative_to(staging)
+    folders = {"."}
+    for name in wanted:  # every folder above a file ("a/b" for "a/b/c.pdf")
+        end = name.rfind("/")
+        while end > 0 and name[:end] not in folders:
+            folders.add(name[:end])
+            end = name.rfind("/", 0, end)
+    top = os.fspath(staging)
+    for root, dirnames, filenames in os.walk(top, topdown=False):
+        rel = os.path.relpath(root, top)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         for name in filenames:
-            if (rel / name).as_posix() not in wanted:
+            if prefix + name not in wanted:
                 os.unlink(os.path.join(root, name))
         for name in dirnames:
             path = os.path.join(root, name)
             if os.path.islink(path):
                 os.unlink(path)
-            elif (rel / name).as_posix() not in folders:
+            elif prefix + name not in folders:
                 shutil.rmtree(path)
-    probe = staging / ".dossiergen-mode-probe"  # the mode a written file gets: a kept or linked file must have it
+    probe = os.path.join(top, ".dossiergen-mode-probe")  # the mode a written file gets: a kept or linked file must have it
     with open(probe, "wb"):
         pass
     mode, made = os.stat(probe).st_mode, {"."}
-    probe.unlink()
+    os.unlink(probe)
+    previous_top = os.fspath(target)
     for name, data in wanted.items():
-        path = staging / name
+        path = os.path.join(top, name)
         if _same_bytes(path, data, mode):
             continue
-        parent = path.parent.relative_to(staging).as_posix()
+        parent = name.rpartition("/")[0] or "."
         if parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             made.add(parent)
-        if path.is_dir() and not path.is_symlink():
+        if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path)
         elif os.path.lexists(path):
             os.unlink(path)
-        previous = target / name
+        previous = os.path.join(previous_top, name)
         if _same_bytes(previous, data, mode):
             os.link(previous, path)
             continue
@@ -164,7 +172,7 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
             handle.write(data)
 
 
-def _same_bytes(path: Path, data: bytes, mode: int) -> bool:
+def _same_bytes(path: str, data: bytes, mode: int) -> bool:
     """True when path is a regular file holding exactly data, with the mode a written file gets."""
     import stat
 
