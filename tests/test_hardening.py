@@ -562,3 +562,19 @@ def test_the_spare_folder_becomes_exactly_the_new_output_and_never_changes_the_p
     assert [p.relative_to(target).as_posix() for p in target.rglob("*")] == ["a.txt"]
     assert (target / "a.txt").read_bytes() == b"A4" and (spare / "f" / "g.txt").read_bytes() == b"G"
     assert sorted(p.name for p in target.parent.iterdir()) == ["ind"]
+
+
+def test_without_hard_links_the_output_is_written_whole(tmp_path: Path, monkeypatch):
+    """On a file system that refuses hard links, unchanged files are written instead (issue 19)."""
+    from dossiergen import package
+    from dossiergen.package import Artifact, write_build
+
+    target, spare = tmp_path / "out" / "us" / "ind", tmp_path / "out" / ".cache" / "spare" / "us-ind"
+    write_build(target, [Artifact("a.txt", b"A"), Artifact("b/c.txt", b"C")], spare=spare)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(package.os, "link", refuse)
+    write_build(target, [Artifact("a.txt", b"A2"), Artifact("b/c.txt", b"C")], spare=spare)
+    assert (target / "a.txt").read_bytes() == b"A2" and (target / "b" / "c.txt").read_bytes() == b"C"

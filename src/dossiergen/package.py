@@ -166,8 +166,11 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
             os.unlink(path)
         previous = os.path.join(previous_top, name)
         if _same_bytes(previous, data, mode):
-            os.link(previous, path)
-            continue
+            try:
+                os.link(previous, path)
+                continue
+            except OSError:  # a file system without hard links: written
+                pass
         with open(path, "xb") as handle:
             handle.write(data)
 
