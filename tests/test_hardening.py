@@ -195,6 +195,37 @@ def test_cache_entries_are_checked_against_key_and_bytes(tmp_path: Path):
     assert "belongs to another document" in cache.warnings[0].message
 
 
+def test_written_documents_are_placed_from_the_cache_and_checked(tmp_path: Path):
+    """A large build holds no document in memory: the writers hand over where each one lies in the
+    cache (cache.Stored), with the digests the manifest gives; packaging reads the bytes when it
+    places the file, and refuses bytes changed since (issue 19)."""
+    import hashlib
+
+    from dossiergen.cache import DocumentCache, Stored
+    from dossiergen.errors import ToolError
+    from dossiergen.package import Artifact, write_build
+
+    cache = DocumentCache(tmp_path / "c")
+    key = "c" * 64
+    docx, pdf, pages = cache.put(key, (b"PK-docx-c", b"%PDF-c", 3))
+    assert isinstance(docx, Stored) and pages == 3
+    assert (docx.read(), pdf.read()) == (b"PK-docx-c", b"%PDF-c")
+    assert cache.find(key) == (docx, pdf, pages)
+    artifact = Artifact("m3/c.pdf", pdf)
+    assert (artifact.sha256, artifact.md5) == (hashlib.sha256(b"%PDF-c").hexdigest(), hashlib.md5(b"%PDF-c").hexdigest())
+    write_build(tmp_path / "out", [artifact, Artifact("docx/c.docx", docx)])
+    assert (tmp_path / "out" / "m3" / "c.pdf").read_bytes() == b"%PDF-c"
+    assert (tmp_path / "out" / "docx" / "c.docx").read_bytes() == b"PK-docx-c"
+    entry = Path(pdf.path)
+    entry.write_bytes(entry.read_bytes()[:-1] + b"X")  # changed while the build ran
+    write_build(tmp_path / "out", [Artifact("m3/c.pdf", pdf)])  # the previous output holds those bytes: kept
+    assert (tmp_path / "out" / "m3" / "c.pdf").read_bytes() == b"%PDF-c"
+    with pytest.raises(ToolError) as raised:  # nowhere else to find them: refused, nothing placed
+        write_build(tmp_path / "other", [Artifact("m3/c.pdf", pdf)])
+    assert raised.value.problems[0].code == "cache.changed"
+    assert not (tmp_path / "other").exists()
+
+
 def test_build_rewrites_damaged_cache_entries_with_a_warning(tmp_path: Path):
     from dossiergen.build import build_dossier
 
