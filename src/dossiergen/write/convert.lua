@@ -698,12 +698,29 @@ local merge_long = {Inlines = function(inlines)
 end}
 
 -- Whether the Markdown may hold a list of LONG inlines: each inline takes at least one character
--- of its text, and a paragraph (or table, or line of metadata) has no blank line in it.
+-- of its text, and a paragraph (or table, or line of metadata) has no blank line in it. In a
+-- stretch whose lines all start with "| " but the second, |:---|---|... (a pipe table), a list
+-- is one cell.
 local function may_be_long(markdown)
   local start = 1
   while true do
     local blank = markdown:find("\n\n", start, true)
-    if (blank or #markdown + 1) - start >= LONG then return true end
+    local stop = (blank or #markdown + 1) - 1
+    if stop - start + 1 >= LONG then
+      local line, number = start, 1
+      while line <= stop do
+        local ends = markdown:find("\n", line, true)
+        ends = (ends and ends <= stop) and ends - 1 or stop
+        local text = markdown:sub(line, ends)
+        if ends - line + 1 >= LONG then return true end
+        if number == 2 then
+          if not text:match("^|[:%-|]*%-[:%-|]*$") then return true end
+        elseif text:sub(1, 2) ~= "| " then
+          return true
+        end
+        line, number = ends + 2, number + 1
+      end
+    end
     if not blank then return false end
     start = blank + 2
   end
