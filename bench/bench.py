@@ -73,7 +73,7 @@ def floor(source: Path, out: Path, markets=MARKETS) -> tuple[float, int, dict]:
     from dossiergen.attach import materialize
     from dossiergen.build import _job, _model
     from dossiergen.cache import document_key, using_store
-    from dossiergen.depends import Hashes, documents_digest, render_cached
+    from dossiergen.depends import Hashes, render_cached
     from dossiergen.write import PdfMeta
     from dossiergen.write.pandoc import convert_batch
     from dossiergen.write.pdf import _compiler, _empty_root, typst_settings
@@ -85,9 +85,8 @@ def floor(source: Path, out: Path, markets=MARKETS) -> tuple[float, int, dict]:
         hashes = Hashes(model)
         for market in markets:
             context = assemble_context(model, market, model.single("application").get("stage", "marketing"))
-            documents = documents_digest(context)
             for document in context.documents:
-                markdown, docx_meta, pdf_meta, files = _job(context, render_cached(context, document, hashes, documents))
+                markdown, docx_meta, pdf_meta, files = _job(context, render_cached(context, document, hashes))
                 distinct[document_key(markdown, docx_meta, pdf_meta, attachments=files)] = markdown
                 attachments.update({a.name: materialize(a) for a in files if a.name not in attachments})
     text = "\n\n".join(distinct.values())

@@ -10,7 +10,7 @@ import pytest
 
 from dossiergen.assemble import assemble_context
 from dossiergen.cache import using_store
-from dossiergen.depends import Hashes, Reads, RecordingModel, documents_digest, record_of, render_cached
+from dossiergen.depends import Hashes, Reads, RecordingModel, record_of, render_cached
 from dossiergen.load import load_dossier
 from dossiergen.model import build_model, results_by_batch
 from dossiergen.render import render_document
@@ -78,9 +78,9 @@ def test_one_changed_result_rerenders_only_its_readers_and_the_rest_is_the_same(
     def render_all(store_folder):
         model = _model(source)
         context = assemble_context(model, "neutral", "ind")
-        hashes, documents = Hashes(model), documents_digest(context)
+        hashes = Hashes(model)
         with using_store(store_folder) as store:
-            rendered = {d.id: render_cached(context, d, hashes, documents) for d in context.documents}
+            rendered = {d.id: render_cached(context, d, hashes) for d in context.documents}
             return context, rendered, store.misses
 
     context, before, _ = render_all(tmp_path / "store")
@@ -155,3 +155,54 @@ def test_the_genealogy_is_charged_with_the_batches():
     reads = Reads()
     assert RecordingModel(model, reads).genealogy() == model.genealogy()
     assert reads.sorted() == (("type", "batch"),)
+
+
+def test_the_english_core_renders_once_for_every_english_market_and_is_what_each_market_renders(tmp_path):
+    """neutral, us, eu and uk show the same Module 3 core (DESIGN.md section 6): a document that does not
+    read the market or the places of other documents is rendered for the first market only and reused
+    by the others. What each market gets, reused or not, is the Markdown a render in that market gives;
+    the documents that read the market (3.2.R, the regional annexes) are rendered per market."""
+    model = _model(ROOT / "dossier")
+    hashes, stage = Hashes(model), "marketing"
+    with using_store(tmp_path / "store") as store:
+        first = assemble_context(model, "neutral", stage)
+        for document in first.documents:
+            render_cached(first, document, hashes)
+        for market in ("us", "eu", "uk"):
+            context = assemble_context(model, market, stage)
+            before, reused = store.misses, []
+            for document in context.documents:
+                misses = store.misses
+                rendered = render_cached(context, document, hashes)
+                assert rendered.markdown == render_document(context, document).markdown, (market, document.path)
+                if store.misses == misses:
+                    reused.append(document)
+                elif document.id in {d.id for d in first.documents}:  # else: a document of this market only
+                    assert {d[0] for d in record_of(context, document)} & {"market", "documents"}, document.path
+            regional = [d for d in context.documents if d.section.regional or d.number.startswith("3.2.R")]
+            assert regional and not {d.id for d in regional} & {d.id for d in reused}
+            assert len(reused) > 0.8 * len(context.documents), (market, store.misses - before)
+
+
+def test_a_cross_reference_follows_its_target_when_the_documents_differ(tmp_path):
+    """A document that links to another is charged with the documents at the number it links to: when
+    those differ (another market's list), it is rendered again and links to the right place."""
+    from dataclasses import replace
+
+    model = _model(ROOT / "dossier")
+    context = assemble_context(model, "neutral", "marketing")
+    hashes = Hashes(model)
+    linking = next(d for d in context.documents if any(r[0] == "documents" and len(r) == 2 for r in record_of(context, d)))
+    number = next(r[1] for r in record_of(context, linking) if r[0] == "documents" and len(r) == 2)
+    with using_store(tmp_path / "store") as store:
+        render_cached(context, linking, hashes)
+        targets = [i for i, _ in context.matching(number)]
+        moved = list(context.documents)
+        for i in targets:
+            moved[i] = replace(moved[i], path=moved[i].path + "-moved")
+        other = replace(context, documents=tuple(moved))
+        misses = store.misses
+        again = render_cached(other, linking, hashes)
+        assert store.misses == misses + 1
+        assert again.markdown == render_document(other, linking).markdown
+        assert "-moved.pdf" in again.markdown

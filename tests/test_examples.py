@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from pathlib import Path
 
 import docx
@@ -308,8 +309,14 @@ def test_every_stability_data_document_has_trend_figures(example_builds, source)
         assert all(alt and alt.startswith("Scatter plot of ") for alt in alts), entry["docx"]
         captions = [p.text for p in document.paragraphs if p.text.startswith(f"Figure {entry['section']}-")]
         assert [c.split(" ")[1] for c in captions] == [f"{entry['section']}-{i}" for i in range(1, len(pictures) + 1)]
+        for shape in pictures:   # Word shows a PNG of the plot at 150 ppi, as wide as the text
+            part = document.part.related_parts[shape._inline.graphic.graphicData.pic.blipFill.blip.embed]
+            assert part.content_type == "image/png" and part.blob[:8] == b"\x89PNG\r\n\x1a\n", entry["docx"]
+            assert struct.unpack(">II", part.blob[16:24]) == (945, 525), entry["docx"]
+            assert shape.width == docx.shared.Inches(6.3), entry["docx"]
         with pikepdf.open(folder / entry["pdf"]) as pdf:  # the tagged PDF's figures and their alt text
             figures = [str(node.get("/Alt")) for node in _struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
+            assert not any(page.images for page in pdf.pages), entry["pdf"]   # the plots are vector drawings
         assert figures == alts, entry["pdf"]
 
 

@@ -164,6 +164,32 @@ def test_a_plot_has_the_same_bytes_on_two_builds(lang):
     assert runs[0] == runs[1] and runs[0].startswith(b"\x89PNG") and b"<svg" in runs[0]
 
 
+def test_the_word_picture_is_the_pdf_drawing_rasterised():
+    """matplotlib draws a plot once, as SVG (vector, text as paths: the PDF); Word gets that SVG
+    rasterised at 150 ppi: a PNG of the plot's size, on white, showing the batches' colours."""
+    import io
+
+    from PIL import Image
+
+    from dossiergen import plots, stats
+
+    series = [stats.Series("b1", (0, 3, 6, 9, 12), (100.1, 99.5, 99.2, 98.4, 98.0)),
+              stats.Series("b2", (0, 3, 6, 9, 12), (100.6, 100.0, 99.1, 98.9, 98.2))]
+    labels = dict(y="含量 (%)", months="月", fit="拟合", bound="95%置信限", limit="可接受标准", claim="拟定期限")
+    plot = plots.trend_plot("trend-x", stats.evaluate(series, lower=95), series, labels, "zh", 24)
+    svg, png = plot.get("svg"), plot.get("png")
+    assert b"<svg" in svg and b"<text" not in svg   # text as paths: the same glyphs in every viewer
+    image = Image.open(io.BytesIO(png))
+    assert round(image.info["dpi"][0]) == plots.DPI   # Word sizes the picture by it: 6.3 inches wide
+    image = image.convert("RGB")
+    assert image.size == (round(plots.SIZE[0] * plots.DPI), round(plots.SIZE[1] * plots.DPI))
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert max(colours)[1] == (255, 255, 255)   # a white ground
+    near = lambda colour, hex_: all(abs(a - int(hex_[1 + 2 * i:3 + 2 * i], 16)) <= 12 for i, a in enumerate(colour))
+    for hex_ in plots.COLOURS[:2] + ("#C00000",):   # both batches and the limit line are drawn
+        assert sum(count for count, colour in colours if near(colour, hex_)) >= 20, hex_
+
+
 def test_release_and_time_zero_results_must_agree(tmp_path):
     """The initial stability result of a released test needs its release result (M4Q(R1) 3.2.P.5.4/3.2.P.8.3)."""
     folder = _copy(TABLETS, tmp_path)

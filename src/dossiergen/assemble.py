@@ -70,6 +70,14 @@ class Context:
     def application(self) -> dict:
         return self.model.single("application")
 
+    def matching(self, number: str) -> list[tuple[int, Document]]:
+        """Return (index, document) of the documents at a CTD number or below it, in order."""
+        return [(i, d) for i, d in enumerate(self.documents) if d.number == number or d.number.startswith(number + ".")]
+
+    def document_at(self, index: int) -> Document:
+        """Return the document at an index that matching() gave."""
+        return self.documents[index]
+
 
 def assemble_context(model: Model, market: str, stage: str) -> Context:
     """Return the build context: every applicable Module 3 document in registry order."""

@@ -17,7 +17,7 @@ from .assemble import Context, Document, assemble_context
 from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
 from .cache import DocumentCache, engine_fingerprint, using_store
 from .clock import now, today
-from .depends import Hashes, documents_digest, render_cached
+from .depends import Hashes, render_cached
 from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
 from .gaps import Assessment, assess
@@ -236,21 +236,30 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
-            documents = documents_digest(context)
-        rendered = []
+        rendered, keys = [], []
+        chunk = max(RENDER_CHUNK, len(context.documents) // 4)
         with watch.stage("render", len(context.documents)):
             for document in context.documents:
                 progress(f"rendering {market}", len(rendered), len(context.documents))
-                rendered.append(render_cached(context, document, hashes, documents))
+                rendered.append(render_cached(context, document, hashes))
+                if not blocking and len(rendered) - len(keys) >= chunk:  # the writers start before the market is rendered
+                    keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
-        keys = [] if blocking else writer.submit([_job(context, item) for item in rendered])
+        keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]])
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
+
+
+# Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for
+# batches that pay pandoc's start-up once for many documents, early enough that the writers do not
+# wait for a whole market to render. A final build whose gap rules then block places nothing: what
+# the writers made stays in the cache only.
+RENDER_CHUNK = 40
 
 
 def _unique_documents(context: Context) -> None:

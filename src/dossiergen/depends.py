@@ -162,9 +162,49 @@ class RecordingModel:
         return getattr(self._model, name)
 
 
+class RecordingContext:
+    """The build context as a rendering document sees it: reading its market, its list of documents,
+    or the documents at a CTD number (a cross-reference) is noted. A document that reads none of them
+    is the same for every market of its language and layout: the English core of neutral, us, eu and
+    uk renders once (DESIGN.md section 6: their Module 3 core documents are the same bytes)."""
+
+    def __init__(self, context, reads: Reads):
+        self._context, self._reads = context, reads
+
+    @property
+    def market(self) -> str:
+        self._reads.add(("market",))
+        return self._context.market
+
+    @property
+    def documents(self) -> tuple:
+        self._reads.add(("documents",))
+        return self._context.documents
+
+    def matching(self, number: str) -> list:
+        self._reads.add(("documents", number))
+        return self._context.matching(number)
+
+    def __getattr__(self, name: str):
+        return getattr(self._context, name)  # model (recording), stage, lang, layout, document_at …
+
+
+def context_hash(dependency: Dependency, context) -> str:
+    """Return the hash of a read of the build context (RecordingContext) in this context."""
+    if dependency == ("market",):
+        return context.market
+    if dependency == ("documents",):
+        return documents_digest(context)
+    return _digest([[d.id, d.number, d.pdf_path, sorted(d.owners), d.instance.get("chain", "")]
+                    for _, d in context.matching(dependency[1])])
+
+
 def unwrap(model):
     """Return the Model behind a RecordingModel (or the model itself)."""
     return getattr(model, "unwrapped", model)
+
+
+CONTEXT_READS = ("market", "documents")  # reads of the build context, hashed in each market's context
 
 
 class Hashes:
@@ -173,7 +213,9 @@ class Hashes:
     def __init__(self, model: Model):
         self.model, self.memo = unwrap(model), {}
 
-    def of(self, dependency: Dependency, scope: tuple = ()) -> str:
+    def of(self, dependency: Dependency, scope: tuple = (), context=None) -> str:
+        if dependency[0] in CONTEXT_READS:
+            return context_hash(dependency, context)
         if dependency[0] == "scope":
             if dependency[1] >= len(scope):
                 return "absent"
@@ -221,24 +263,25 @@ def documents_digest(context) -> str:
     return _digest([[d.id, d.path, d.number, d.heading_number] for d in context.documents])
 
 
-def render_cached(context, document, hashes: Hashes, documents: str):
+def render_cached(context, document, hashes: Hashes):
     """Return the rendered document, reused from the store when every input it read last time (for the
-    same document, market, code, knowledge and day) is unchanged; else rendered with its reads noted."""
+    same document, stage, language, code, knowledge and day) is unchanged, the market and the places of
+    other documents included where it read them; else rendered with its reads noted."""
     from .attach import pack, unpack
     from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
     from .clock import today
     from .render import Rendered
     from .translation import Untranslated
 
-    identity = content_key("render-1", engine_fingerprint(), knowledge_fingerprint(), today().isoformat(), context.market,
-                           context.stage, context.lang, context.layout, documents, document.id, document.path,
+    identity = content_key("render-2", engine_fingerprint(), knowledge_fingerprint(), today().isoformat(),
+                           context.stage, context.lang, context.layout, document.id, document.path,
                            repr(document.section), repr(sorted(document.instance.items())), document.key_label,
                            repr(document.chain), document.shown, [name for name, _ in document.scope])
     scope = document.scope
     recorded = store().get("reads", identity)
     if recorded is not None:
         reads = [tuple(d) for d in json.loads(recorded)]
-        found = store().get("render", content_key(identity, [[list(d), hashes.of(d, scope)] for d in reads]))
+        found = store().get("render", content_key(identity, [[list(d), hashes.of(d, scope, context)] for d in reads]))
         pieces = json.loads(found) if found is not None else None
         attachments = [store().get("attachment", digest) for _, digest in (pieces or {}).get("attachments", [])]
         if pieces is not None and None not in attachments:
@@ -253,7 +296,7 @@ def render_cached(context, document, hashes: Hashes, documents: str):
     for attachment in rendered.attachments:
         store().put("attachment", attachment.digest(), pack(attachment))
     store().put("reads", identity, json.dumps(reads).encode())
-    store().put("render", content_key(identity, [[list(d), hashes.of(d, scope)] for d in reads]), json.dumps({
+    store().put("render", content_key(identity, [[list(d), hashes.of(d, scope, context)] for d in reads]), json.dumps({
         "markdown": rendered.markdown, "missing": list(rendered.missing),
         "untranslated": [[u.section, u.path, u.text, u.kept] for u in rendered.untranslated],
         "attachments": [[a.name, a.digest()] for a in rendered.attachments]}, ensure_ascii=False).encode())
@@ -275,5 +318,6 @@ def _render_noted(context, document, reads: Reads):
 
     from .render import render_document
 
-    return render_document(replace(context, model=RecordingModel(unwrap(context.model), reads)), document)
+    return render_document(RecordingContext(replace(context, model=RecordingModel(unwrap(context.model), reads)), reads),
+                           document)
 

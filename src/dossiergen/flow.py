@@ -13,20 +13,19 @@ controls of the step (right: a filled square for a control with an acceptance cr
 circle for a monitored test). A process too long for one page is split into several figures at
 step boundaries, each saying where it continues.
 
-matplotlib (Agg, no pyplot state) draws each figure twice like plots.py: SVG for the typst PDF and
-PNG for Word, with fixed metadata. Same inputs, same bytes. Text is wrapped by measuring it with
+matplotlib (no pyplot state) draws each figure once like plots.py: SVG for the typst PDF, with fixed
+metadata, rasterised by typst into the PNG for Word (plots.save). Same inputs, same bytes. Text is wrapped by measuring it with
 the Agg renderer (CJK text breaks between characters), so every language stays inside its column.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import re
 from dataclasses import dataclass
 
 from .attach import Attachment, Drawn, drawn
-from .plots import _setup
+from .plots import _setup, save
 
 WIDTH = 6.3          # inches: the text width of a portrait page
 MAX_HEIGHT = 8.4     # inches: the most one figure may take (a portrait page less its caption)
@@ -232,10 +231,7 @@ def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None 
                     fontsize=SIDE_PT, style="italic", color="#444444")
             y += bottom_note
         _legend(ax, y + 0.12, labels)
-        png, svg = io.BytesIO(), io.BytesIO()
-        figure.savefig(png, format="png", metadata={"Software": None})
-        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return (("png", png.getvalue()), ("svg", svg.getvalue()))
+        return save(figure)
 
 
 def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:
@@ -294,7 +290,7 @@ def _legend(ax, y: float, labels: Labels) -> None:
 
 def _rows(steps: list[Step], lang: str, labels: Labels, columns) -> list[_Row]:
     mat, box, ctl = columns
-    measure = _Measure(lang)
+    measure = _measure(lang)
     rows = []
     for step in steps:
         lines = [(line, "head") for line in measure.wrap(f"{step.number}  {step.name}", box[1] - box[0] - 2 * PAD, BOX_PT, bold=True)]
@@ -311,8 +307,15 @@ def _rows(steps: list[Step], lang: str, labels: Labels, columns) -> list[_Row]:
     return rows
 
 
+@functools.cache
+def _measure(lang: str) -> _Measure:
+    """Return the process's measure of a language (widths are kept: a process measures each text once)."""
+    return _Measure(lang)
+
+
 class _Measure:
-    """Measures text with the Agg renderer in the fonts of the document language."""
+    """Measures text with the Agg renderer in the fonts of the document language; keeps each width
+    (wrapping measures every line as it grows, and a later figure or split measures it again)."""
 
     def __init__(self, lang: str):
         import matplotlib
@@ -323,11 +326,17 @@ class _Measure:
         with matplotlib.rc_context(_setup(lang)):
             self.props = {(size, bold): FontProperties(size=size, weight="bold" if bold else "normal")
                           for size in (BOX_PT, SIDE_PT) for bold in (False, True)}
+        self.widths: dict[tuple[str, float, bool], float] = {}
 
     def width(self, text: str, size: float, bold: bool) -> float:
         """Return the width of a text in inches."""
-        w, _, _ = self.renderer.get_text_width_height_descent(text, self.props[(size, bold)], ismath=False)
-        return w / 72
+        found = self.widths.get((text, size, bold))
+        if found is None:
+            if len(self.widths) >= 100_000:   # a bound for a very large dossier
+                self.widths.clear()
+            w, _, _ = self.renderer.get_text_width_height_descent(text, self.props[(size, bold)], ismath=False)
+            found = self.widths[(text, size, bold)] = w / 72
+        return found
 
     def wrap(self, text: str, width: float, size: float, bold: bool = False) -> list[str]:
         """Return the text in lines no wider than width (inches); a word wider than a line is cut."""

@@ -1,8 +1,9 @@
 """Trend plots of stability attributes (3.2.S.7.3, 3.2.P.8.3): results per batch, the fitted line
 or lines, the 95 % confidence bound of the mean, the acceptance limits and the proposed period.
 
-matplotlib (Agg, no pyplot state) draws each plot twice: SVG for the typst PDF (text as paths,
-fixed hash salt, no date) and PNG for Word (no software stamp). Same inputs, same bytes.
+matplotlib (no pyplot state) draws each plot once, as SVG for the typst PDF (text as paths, fixed
+hash salt, no date); the PNG for Word is that SVG rasterised by typst (svg_png), which costs a
+fraction of a second matplotlib drawing. Same inputs, same bytes.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def library_versions() -> tuple[str, ...]:
     """The versions of the drawing libraries (part of a drawing's key), read without importing them."""
     from importlib.metadata import version
 
-    return tuple(f"{package} {version(package)}" for package in ("matplotlib", "numpy", "pillow"))
+    return tuple(f"{package} {version(package)}" for package in ("matplotlib", "numpy", "pillow", "typst"))
 
 
 def draw_trend(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str], lang: str,
@@ -100,7 +101,43 @@ def _draw(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict
         ax.grid(True, linewidth=0.3, color="#DDDDDD")
         ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         figure.tight_layout()
-        png, svg = io.BytesIO(), io.BytesIO()
-        figure.savefig(png, format="png", metadata={"Software": None})
-        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return Attachment(name, (("png", png.getvalue()), ("svg", svg.getvalue())))
+        files = save(figure)
+    return Attachment(name, files)
+
+
+def save(figure) -> tuple[tuple[str, bytes], ...]:
+    """Return a figure laid out by the caller as SVG (matplotlib: one drawing) and PNG (svg_png)."""
+    figure.set_layout_engine(None)   # laid out already: savefig would draw it once more to lay it out
+    svg = io.BytesIO()
+    figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return (("png", svg_png(svg.getvalue())), ("svg", svg.getvalue()))
+
+
+PNG_SOURCE = b'#set page(width: auto, height: auto, margin: 0pt, fill: white)\n#image(bytes(sys.inputs.svg), format: "svg")\n'
+
+
+def svg_png(svg: bytes, ppi: float = DPI) -> bytes:
+    """Return the PNG of one of our SVGs (text as paths, nothing outside it) at its own size, drawn
+    by the typst compiler (one per process, kept warm; no fonts, no files: the SVG is an input)."""
+    png = _png_compiler().compile(PNG_SOURCE, format="png", ppi=ppi, sys_inputs={"svg": svg.decode("utf-8")})
+    return _with_resolution(png, ppi)
+
+
+def _with_resolution(png: bytes, ppi: float) -> bytes:
+    """Return a PNG with its resolution stated (a pHYs chunk after the header, as matplotlib wrote
+    it): Word and pandoc take a picture's size from it, so the plot keeps its 6.3 inches."""
+    import struct
+    import zlib
+
+    assert png[12:16] == b"IHDR" and b"pHYs" not in png[:64]
+    per_metre = int(ppi / 0.0254 + 0.5)
+    body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
+    chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:33] + chunk + png[33:]
+
+
+@functools.cache
+def _png_compiler():
+    import typst
+
+    return typst.Compiler(ignore_system_fonts=True)

@@ -117,7 +117,7 @@ def _links(text: str, context: Context, document: Document) -> str:
     here = posixpath.dirname(document.pdf_path)
 
     def link(match):
-        target = context.documents[int(match.group(2))]
+        target = context.document_at(int(match.group(2)))
         return f"[{match.group(1)}]({posixpath.relpath(target.pdf_path, here)})"
 
     return _LINK.sub(link, text)
@@ -189,7 +189,7 @@ class _Helpers:
         the closing pointer of the sections the registry marks for the market)."""
         doc, ctx = self.document, self.context
         closing = (Markdown(escape_md(self.t("cn_associated_review_pointer") + self.ref("1.3.8.1")))
-                   if ctx.market in doc.section.associated_review else None)
+                   if doc.section.associated_review and ctx.market in doc.section.associated_review else None)
         return Page(self.instance_line(), None if applies_at_stage(doc.section, ctx.stage) else self.not_required(),
                     closing)
 
@@ -286,17 +286,16 @@ class _Helpers:
     def _target(self, number: str, subject: str | None = None) -> int | None:
         """Return the index of the document a reference to a CTD number points to: of the subject's
         instance when given, else nearest first."""
-        docs, chain = self.context.documents, self.document.instance.get("chain", "")
-        matches = [i for i, d in enumerate(docs) if d.number == number or d.number.startswith(number + ".")]
+        matches, chain = self.context.matching(number), self.document.instance.get("chain", "")
         if subject:
-            return next((i for i in matches if subject in docs[i].owners), None)
-        for i in matches:
-            if docs[i].instance.get("chain", "") == chain:
+            return next((i for i, d in matches if subject in d.owners), None)
+        for i, d in matches:
+            if d.instance.get("chain", "") == chain:
                 return i
-        for i in matches:
-            if chain.startswith(docs[i].instance.get("chain", "") or "\0") or not docs[i].instance.get("chain"):
+        for i, d in matches:
+            if chain.startswith(d.instance.get("chain", "") or "\0") or not d.instance.get("chain"):
                 return i
-        return matches[0] if matches else None
+        return matches[0][0] if matches else None
 
     def _narrative_refs(self, text: str) -> str:
         """Turn a narrative's [text](ctd:number?subject=id) into a cross-reference (empty text: the

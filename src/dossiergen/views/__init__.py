@@ -104,7 +104,13 @@ class ViewContext:
         self.h = helpers
         self.context, self.document = helpers.context, helpers.document
         self.model = self.context.model
-        self.lang, self.market, self.stage = self.context.lang, self.context.market, self.context.stage
+        self.lang, self.stage = self.context.lang, self.context.stage
+
+    @property
+    def market(self) -> str:
+        """The market (read only where a view uses it: a document that never does is shared by the
+        markets of its language, see depends.RecordingContext)."""
+        return self.context.market
 
     def scope(self, name: str) -> dict:
         """Return the data of a scope entry of the document (substance, product, excipient, method), or {}."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import multiprocessing.forkserver
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
@@ -58,15 +59,21 @@ class DocumentWriter:
         self.futures: list = []
 
     def __enter__(self) -> "DocumentWriter":
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
+        context = _worker_context()
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                         initializer=die_with_parent)  # workers die with the fork server
+        if context.get_start_method() == "forkserver":
+            # Started now, the fork server imports the writers and the drawing libraries on another core
+            # while this process loads, validates and renders: the writers start warm (issue 19).
+            multiprocessing.forkserver.ensure_running()
         return self
 
     def __exit__(self, kind, error, trace) -> None:
         self.pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def submit(self, jobs: list[Job]) -> list[str]:
-        """Start writing the jobs not already written, cached or started; return every job's key."""
+    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
+        """Start writing the jobs not already written, cached or started, in about `spread` batches per
+        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key."""
         keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
                 for job in jobs]
         todo = {}
@@ -77,7 +84,7 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
-        for batch in _batches(todo, self.workers):
+        for batch in _batches(todo, self.workers, spread):
             future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store)
             for index, key in enumerate(batch):
                 self.pending[key], self.order[key] = future, index
@@ -190,16 +197,22 @@ def _worker_context():
     survive fork, and its forked children hang (seen when a test or a library user writes a
     document before building)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *PRELOAD])
     return context
 
 
-def _batches(todo: dict[str, Job], workers: int) -> list[list[str]]:
+# Imported once by the fork server, not by each writer on its first figure (about 1.6 CPU s each):
+# statistics for the trend plots, matplotlib and its Agg and SVG backends.
+PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotlib.backends.backend_agg",
+           "matplotlib.backends.backend_svg")
+
+
+def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
     waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
     that one pandoc run never holds all of it."""
     total = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
-    count = min(len(todo), max(workers * BATCHES_PER_WORKER, -(-total // BATCH_LIMIT)))
+    count = min(len(todo), max(workers * spread, -(-total // BATCH_LIMIT)))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
