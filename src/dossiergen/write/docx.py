@@ -9,15 +9,18 @@ import io
 from dataclasses import dataclass
 
 import docx
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from ..clock import now
 from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import LANDSCAPE_MARKER, convert_batch
 from .ooxml import add_field, add_field_end, add_field_start, save_document, set_child
 
+_W = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
 
 
@@ -96,7 +99,8 @@ def _landscape_sections(document) -> None:
     the pages before stay portrait, the region's are landscape, with the same header and footer."""
     body = document.element.body
     final = body.find(qn("w:sectPr"))
-    for p in list(body.iterchildren(qn("w:p"))):
+    # one XPath finds the few marker paragraphs (the string value of a w:p is its itertext)
+    for p in etree.ElementBase.xpath(body, "w:p[starts-with(., $marker)]", namespaces=_W, marker=LANDSCAPE_MARKER):
         text = "".join(p.itertext())
         if not text.startswith(LANDSCAPE_MARKER):
             continue
@@ -157,13 +161,39 @@ def _style_tables(document) -> None:
                     set_child(p.get_or_add_pPr(), "w:pStyle", val=heading_id if index == 0 else text_id)
 
 
+def _paragraph_style_id(document, name: str, known: dict[str, str | None] | None = None) -> str | None:
+    """Return the id `paragraph.style = document.styles[name]` would write (None for the default
+    paragraph style), without python-docx's scan of every style for the default on each call."""
+    if known is not None and name in known:
+        return known[name]
+    style = document.styles[name]
+    if style.type != WD_STYLE_TYPE.PARAGRAPH or style.element.default:
+        style_id = document.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)  # python-docx's rule (raises)
+    else:
+        style_id = style.style_id  # a style not marked default is never the default
+    if known is not None:
+        known[name] = style_id
+    return style_id
+
+
+def _first_paragraph(story) -> Paragraph:
+    """Return the first section's header's or footer's first paragraph, added when it has none.
+
+    A first section inherits from no section before it: its definition is added at once, which
+    spares python-docx's search of the whole body for a preceding section."""
+    if story.is_linked_to_previous:
+        story.is_linked_to_previous = False
+    paragraphs = story.paragraphs
+    return paragraphs[0] if paragraphs else story.add_paragraph()
+
+
 def _header_footer(document, meta: DocxMeta) -> None:
     section = document.sections[0]
-    header = section.header.paragraphs[0] if section.header.paragraphs else section.header.add_paragraph()
+    header = _first_paragraph(section.header)
     header.text = meta.header
-    header.style = document.styles["Header"]
-    footer = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
-    footer.style = document.styles["Footer"]
+    header._p.style = _paragraph_style_id(document, "Header")
+    footer = _first_paragraph(section.footer)
+    footer._p.style = _paragraph_style_id(document, "Footer")
     footer.alignment = 1  # centre
     words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
     footer.add_run(words[0])
@@ -198,15 +228,13 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
     levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
-    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
-                if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
+    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p")) if (style := _style_of(p)) in levels]
     sections = sum(level == "Heading 2" for _, level in headings)
     field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
     if not sections and pages is not None and pages > 5:
         # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
         captions = {document.styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
-        headings = [(p, captions[style]) for p in body.iter(qn("w:p"))
-                    if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in captions]
+        headings = [(p, captions[style]) for p in body.iter(qn("w:p")) if (style := _style_of(p)) in captions]
         field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
         if not headings:
             return
@@ -215,11 +243,12 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     elif not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
     found, before = 0, anchor if anchor is not None else headings[0][0]
+    known: dict[str, str | None] = {}
     for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
         before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
-        paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
+        entry.style = _paragraph_style_id(document, "toc 2" if level == "Heading 2" else "toc 3", known)
         if index == 0:
             add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
@@ -233,6 +262,16 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     if anchor is not None:
         anchor.getparent().remove(anchor)
     set_child(document.settings.element, "w:updateFields", val="true")
+
+
+_PPR, _PSTYLE, _VAL = qn("w:pPr"), qn("w:pStyle"), qn("w:val")
+
+
+def _style_of(p) -> str:
+    """Return a paragraph's style id ("" when it has none): string(w:pPr/w:pStyle/@w:val), without XPath."""
+    ppr = p.find(_PPR)
+    style = ppr.find(_PSTYLE) if ppr is not None else None
+    return (style.get(_VAL) or "") if style is not None else ""
 
 
 def _page_of(title: str, contents: list[tuple[str, int]], start: int) -> tuple[int | None, int]:
