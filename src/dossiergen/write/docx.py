@@ -148,17 +148,24 @@ def _style_tables(document) -> None:
                 landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
         elif element.tag == qn("w:tbl"):
             _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
+    tr_tag, tc_tag, p_tag, tr_pr_tag, tc_pr_tag = (qn(t) for t in ("w:tr", "w:tc", "w:p", "w:trPr", "w:tcPr"))
     for tbl in document.element.body.iter(qn("w:tbl")):
-        for index, tr in enumerate(tbl.iterchildren(qn("w:tr"))):
-            tr_pr = tr.get_or_add_trPr()
+        for index, tr in enumerate(tbl.iterchildren(tr_tag)):
+            tr_pr = tr.find(tr_pr_tag)  # what get_or_add_trPr finds; it adds one in schema order
+            if tr_pr is None:
+                tr_pr = tr.get_or_add_trPr()
             if index == 0:
                 set_child(tr_pr, "w:tblHeader", val="true")
             set_child(tr_pr, "w:cantSplit", val="true")
-            for tc in tr.iterchildren(qn("w:tc")):
+            style_id = heading_id if index == 0 else text_id
+            for tc in tr.iterchildren(tc_tag):
                 if index == 0:
-                    set_child(tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill="E7E6E6")
-                for p in tc.iter(qn("w:p")):
-                    set_child(p.get_or_add_pPr(), "w:pStyle", val=heading_id if index == 0 else text_id)
+                    tc_pr = tc.find(tc_pr_tag)
+                    set_child(tc_pr if tc_pr is not None else tc.get_or_add_tcPr(), "w:shd",
+                              val="clear", color="auto", fill="E7E6E6")
+                for p in tc.iter(p_tag):
+                    p_pr = p.find(_PPR)
+                    set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
 
 
 def _paragraph_style_id(document, name: str, known: dict[str, str | None] | None = None) -> str | None:
