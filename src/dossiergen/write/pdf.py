@@ -159,6 +159,7 @@ def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes,
     """Return the PDF with the bookmarks panel on opening, its language, subject and relative
     links, linearised, and its page count; with date_it, dated at the build time (for engines
     that stamp the wall clock)."""
+    global _FINISHED
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         pdf.Root.PageMode = pikepdf.Name.UseOutlines if "/Outlines" in pdf.Root else pikepdf.Name.UseNone
         pdf.Root.Lang = pikepdf.String("zh-CN" if meta.lang == "zh" else "en-US")
@@ -175,7 +176,6 @@ def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes,
         out = io.BytesIO()
         pdf.save(out, linearize=True, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
         finished = out.getvalue()
-        global _FINISHED
         _FINISHED = (finished, bookmarks)
         return finished, len(pdf.pages)
 
