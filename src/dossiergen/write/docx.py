@@ -12,6 +12,8 @@ import docx
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.styles import BabelFish
+from docx.styles.style import StyleFactory
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
@@ -62,12 +64,31 @@ def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
     document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
     _landscape_sections(document)
-    _style_tables(document)
-    _header_footer(document, meta)
-    _table_of_contents(document, pages, contents or [])
+    styles = _Styles(document)
+    _style_tables(document, styles)
+    _header_footer(document, meta, styles)
+    _table_of_contents(document, pages, contents or [], styles)
     _language(document, meta.lang)
     _properties(document, meta)
     return save_document(document)
+
+
+class _Styles:
+    """document.styles[name] from one pass over the styles part, where python-docx runs an XPath
+    over every style for each name (the reference document has many)."""
+
+    def __init__(self, document):
+        self.document = document
+        self.by_name: dict[str, object] = {}
+        name_tag, val_tag = qn("w:name"), qn("w:val")
+        for style in document.styles.element.iterchildren(qn("w:style")):
+            name = style.find(name_tag)
+            if name is not None:  # first in document order, as get_by_name's XPath
+                self.by_name.setdefault(name.get(val_tag), style)
+
+    def __getitem__(self, name: str):
+        element = self.by_name.get(BabelFish.ui2internal(name))
+        return StyleFactory(element) if element is not None else self.document.styles[name]
 
 
 def _links_to_docx(document) -> None:
@@ -133,13 +154,13 @@ def _table_widths(tbl, page: Page) -> None:
         col.set(qn("w:w"), str(round(int(col.get(qn("w:w"))) * width / total)))
 
 
-def _style_tables(document) -> None:
+def _style_tables(document, styles: _Styles) -> None:
     """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles;
     give each table the text width of its page (portrait or landscape section).
 
     Works on the XML directly: python-docx's cell objects are slow on large tables."""
-    heading_id = document.styles["Table Heading"].style_id
-    text_id = document.styles["Table Text"].style_id
+    heading_id = styles["Table Heading"].style_id
+    text_id = styles["Table Text"].style_id
     landscape = False
     for element in document.element.body.iterchildren():
         if element.tag == qn("w:p"):
@@ -168,12 +189,13 @@ def _style_tables(document) -> None:
                     set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
 
 
-def _paragraph_style_id(document, name: str, known: dict[str, str | None] | None = None) -> str | None:
+def _paragraph_style_id(document, styles: _Styles, name: str,
+                        known: dict[str, str | None] | None = None) -> str | None:
     """Return the id `paragraph.style = document.styles[name]` would write (None for the default
     paragraph style), without python-docx's scan of every style for the default on each call."""
     if known is not None and name in known:
         return known[name]
-    style = document.styles[name]
+    style = styles[name]
     if style.type != WD_STYLE_TYPE.PARAGRAPH or style.element.default:
         style_id = document.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)  # python-docx's rule (raises)
     else:
@@ -194,13 +216,13 @@ def _first_paragraph(story) -> Paragraph:
     return paragraphs[0] if paragraphs else story.add_paragraph()
 
 
-def _header_footer(document, meta: DocxMeta) -> None:
+def _header_footer(document, meta: DocxMeta, styles: _Styles) -> None:
     section = document.sections[0]
     header = _first_paragraph(section.header)
     header.text = meta.header
-    header._p.style = _paragraph_style_id(document, "Header")
+    header._p.style = _paragraph_style_id(document, styles, "Header")
     footer = _first_paragraph(section.footer)
-    footer._p.style = _paragraph_style_id(document, "Footer")
+    footer._p.style = _paragraph_style_id(document, styles, "Footer")
     footer.alignment = 1  # centre
     words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
     footer.add_run(words[0])
@@ -224,7 +246,7 @@ def _same_header_footer(document) -> None:
             sect.insert(0, copy.deepcopy(ref))  # references come first in a sectPr
 
 
-def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]]) -> None:
+def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]], styles: _Styles) -> None:
     """Insert a TOC field before the first sub-heading when there are several, or when the
     document is over 5 pages; a document over 5 pages without sub-headings gets one of its
     captioned tables and figures after its title (as the PDF's contents: document.typ).
@@ -233,14 +255,14 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     their page numbers after a dot-leader tab, so the document reads right in any viewer before
     fields are updated (LibreOffice does not update them on opening; Word does, as updateFields
     asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
-    levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
+    levels = {styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
     headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p")) if (style := _style_of(p)) in levels]
     sections = sum(level == "Heading 2" for _, level in headings)
     field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
     if not sections and pages is not None and pages > 5:
         # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
-        captions = {document.styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
+        captions = {styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
         headings = [(p, captions[style]) for p in body.iter(qn("w:p")) if (style := _style_of(p)) in captions]
         field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
         if not headings:
@@ -255,7 +277,7 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
         entry = OxmlElement("w:p")
         before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
-        entry.style = _paragraph_style_id(document, "toc 2" if level == "Heading 2" else "toc 3", known)
+        entry.style = _paragraph_style_id(document, styles, "toc 2" if level == "Heading 2" else "toc 3", known)
         if index == 0:
             add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
