@@ -73,22 +73,18 @@ def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
     return save_document(document)
 
 
+_STYLE_BY_NAME = etree.XPath("w:style[w:name/@w:val = $name]", namespaces=_W)
+
+
 class _Styles:
-    """document.styles[name] from one pass over the styles part, where python-docx runs an XPath
-    over every style for each name (the reference document has many)."""
+    """document.styles[name], with one compiled XPath: python-docx compiles one per look-up."""
 
     def __init__(self, document):
         self.document = document
-        self.by_name: dict[str, object] = {}
-        name_tag, val_tag = qn("w:name"), qn("w:val")
-        for style in document.styles.element.iterchildren(qn("w:style")):
-            name = style.find(name_tag)
-            if name is not None:  # first in document order, as get_by_name's XPath
-                self.by_name.setdefault(name.get(val_tag), style)
 
     def __getitem__(self, name: str):
-        element = self.by_name.get(BabelFish.ui2internal(name))
-        return StyleFactory(element) if element is not None else self.document.styles[name]
+        found = _STYLE_BY_NAME(self.document.styles.element, name=BabelFish.ui2internal(name))
+        return StyleFactory(found[0]) if found else self.document.styles[name]
 
 
 def _links_to_docx(document) -> None:
