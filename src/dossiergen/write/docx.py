@@ -81,10 +81,22 @@ class _Styles:
 
     def __init__(self, document):
         self.document = document
+        self.paragraph_ids: dict[str, str | None] = {}
 
     def __getitem__(self, name: str):
         found = _STYLE_BY_NAME(self.document.styles.element, name=BabelFish.ui2internal(name))
         return StyleFactory(found[0]) if found else self.document.styles[name]
+
+    def paragraph_id(self, name: str) -> str | None:
+        """Return the id `paragraph.style = document.styles[name]` writes (None for the default
+        paragraph style), without python-docx's scan of every style for the default on each call."""
+        if name not in self.paragraph_ids:
+            style = self[name]
+            if style.type != WD_STYLE_TYPE.PARAGRAPH or style.element.default:  # python-docx's rule (raises)
+                self.paragraph_ids[name] = self.document.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+            else:
+                self.paragraph_ids[name] = style.style_id  # a style not marked default is never the default
+        return self.paragraph_ids[name]
 
 
 def _links_to_docx(document) -> None:
@@ -185,22 +197,6 @@ def _style_tables(document, styles: _Styles) -> None:
                     set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
 
 
-def _paragraph_style_id(document, styles: _Styles, name: str,
-                        known: dict[str, str | None] | None = None) -> str | None:
-    """Return the id `paragraph.style = document.styles[name]` would write (None for the default
-    paragraph style), without python-docx's scan of every style for the default on each call."""
-    if known is not None and name in known:
-        return known[name]
-    style = styles[name]
-    if style.type != WD_STYLE_TYPE.PARAGRAPH or style.element.default:
-        style_id = document.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)  # python-docx's rule (raises)
-    else:
-        style_id = style.style_id  # a style not marked default is never the default
-    if known is not None:
-        known[name] = style_id
-    return style_id
-
-
 def _first_paragraph(story) -> Paragraph:
     """Return the first section's header's or footer's first paragraph, added when it has none.
 
@@ -216,9 +212,9 @@ def _header_footer(document, meta: DocxMeta, styles: _Styles) -> None:
     section = document.sections[0]
     header = _first_paragraph(section.header)
     header.text = meta.header
-    header._p.style = _paragraph_style_id(document, styles, "Header")
+    header._p.style = styles.paragraph_id("Header")
     footer = _first_paragraph(section.footer)
-    footer._p.style = _paragraph_style_id(document, styles, "Footer")
+    footer._p.style = styles.paragraph_id("Footer")
     footer.alignment = 1  # centre
     words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
     footer.add_run(words[0])
@@ -268,12 +264,11 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     elif not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
     found, before = 0, anchor if anchor is not None else headings[0][0]
-    known: dict[str, str | None] = {}
     for index, (heading, level) in enumerate(headings):
         entry = OxmlElement("w:p")
         before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
-        entry.style = _paragraph_style_id(document, styles, "toc 2" if level == "Heading 2" else "toc 3", known)
+        entry.style = styles.paragraph_id("toc 2" if level == "Heading 2" else "toc 3")
         if index == 0:
             add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
