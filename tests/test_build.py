@@ -159,3 +159,31 @@ def test_incremental_build_gives_the_cold_build_bytes(built, tmp_path):
     assert 0 < written < len(incremental.manifest["documents"])
     build_dossier(source, "us", "ind", tmp_path / "cold", final=False)
     assert _tree(out / "us" / "ind") == _tree(tmp_path / "cold" / "us" / "ind")
+
+
+def test_a_second_change_reuses_the_spare_folder_and_verdicts_and_gives_the_cold_bytes(built, tmp_path):
+    """Two changes in a row, the second putting a result outside its specification: the third build
+    puts its output together in the spare folder the second one left (.cache/spare), reuses the verdicts
+    of the rules that did not read the results, and its folder is byte for byte a cold build's, with the
+    verdict of the result limits turned to MISSING and the warning named (issue 19)."""
+    import shutil
+
+    out = tmp_path / "incremental"
+    shutil.copytree(built["us"].parents[1], out)
+    source = materialise_case("minimal", tmp_path / "source")
+    results = source / "results" / "dp.csv"
+    results.write_text(results.read_text("utf-8").replace("b-dp-001,assay,100.4,", "b-dp-001,assay,100.6,", 1), "utf-8")
+    build_dossier(source, "us", "ind", out, final=False)
+    spare = out / ".cache" / "spare" / "us-ind"
+    assert (spare / "manifest.json").is_file()  # the previous output, kept for the next build
+    before = json.loads((out / "us" / "ind" / "gaps.json").read_text("utf-8"))
+    results.write_text(results.read_text("utf-8").replace("b-dp-001,assay,100.6,", "b-dp-001,assay,106.0,", 1), "utf-8")
+    second = build_dossier(source, "us", "ind", out, final=False)
+    build_dossier(source, "us", "ind", tmp_path / "cold", final=False)
+    assert _tree(out / "us" / "ind") == _tree(tmp_path / "cold" / "us" / "ind")
+    after = json.loads((out / "us" / "ind" / "gaps.json").read_text("utf-8"))
+    status = lambda report: {v["rule"]: v["status"] for v in report["verdicts"]}  # noqa: E731
+    assert status(before)["core.data-result-limits"] == "met"
+    assert status(after)["core.data-result-limits"] == "missing"
+    assert any(p.code == "result.out_of_specification" and "106" in p.message for p in second.problems)
+    assert sorted(p.name for p in (out / "us").iterdir()) == ["ind"]  # nothing beside the output

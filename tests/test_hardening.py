@@ -526,3 +526,55 @@ def test_a_tools_own_children_die_with_the_build_and_at_its_time_limit():
     with pytest.raises(subprocess.TimeoutExpired):
         run_child(["sh", "-c", "sleep 300 & sleep 301"], timeout=0.5)
     assert time.monotonic() - started < 30
+
+
+def test_the_spare_folder_becomes_exactly_the_new_output_and_never_changes_the_previous_one(tmp_path: Path):
+    """write_build with a spare folder (issue 19): whatever the spare holds (stale files, a folder where a file
+    belongs, a link, a file edited in place), the output is exactly the artifacts; a file of the previous
+    output is never written into (an unchanged file may be a hard link to it); a refused build keeps it."""
+    from dossiergen.package import Artifact, write_build
+
+    target, spare = tmp_path / "out" / "eu" / "ind", tmp_path / "out" / ".cache" / "spare" / "eu-ind"
+    first = [Artifact("a.txt", b"A1"), Artifact("d/b.txt", b"B1"), Artifact("d/e/c.txt", b"C1")]
+    write_build(target, first, spare=spare)
+    write_build(target, [Artifact("a.txt", b"A2"), Artifact("d/b.txt", b"B1"), Artifact("d/e/c.txt", b"C1")], spare=spare)
+    assert (spare / "a.txt").read_bytes() == b"A1"  # the previous output, now the spare
+    kept = target / "d" / "b.txt"
+    (spare / "stale.txt").write_bytes(b"x")
+    (spare / "d" / "e" / "c.txt").write_bytes(b"C9")  # edited in place: not the bytes it should hold
+    (spare / "a.txt").unlink()
+    (spare / "a.txt").mkdir()
+    os.symlink(tmp_path, spare / "link")
+    final = [Artifact("a.txt", b"A3"), Artifact("d/b.txt", b"B1"), Artifact("d/e/c.txt", b"C1"), Artifact("f/g.txt", b"G")]
+    write_build(target, final, spare=spare)
+    tree = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert tree == {a.path: a.data for a in final}
+    assert not any(p.is_symlink() for p in target.rglob("*"))
+    assert (spare / "a.txt").read_bytes() == b"A2" and kept.read_bytes() == b"B1"
+
+    def refuse(folder):
+        raise RuntimeError("check failed")
+
+    with pytest.raises(RuntimeError):
+        write_build(target, [Artifact("a.txt", b"A4")], verify=refuse, spare=spare)
+    assert {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*") if p.is_file()} == tree
+    write_build(target, [Artifact("a.txt", b"A4")], spare=spare)
+    assert [p.relative_to(target).as_posix() for p in target.rglob("*")] == ["a.txt"]
+    assert (target / "a.txt").read_bytes() == b"A4" and (spare / "f" / "g.txt").read_bytes() == b"G"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["ind"]
+
+
+def test_without_hard_links_the_output_is_written_whole(tmp_path: Path, monkeypatch):
+    """On a file system that refuses hard links, unchanged files are written instead (issue 19)."""
+    from dossiergen import package
+    from dossiergen.package import Artifact, write_build
+
+    target, spare = tmp_path / "out" / "us" / "ind", tmp_path / "out" / ".cache" / "spare" / "us-ind"
+    write_build(target, [Artifact("a.txt", b"A"), Artifact("b/c.txt", b"C")], spare=spare)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(package.os, "link", refuse)
+    write_build(target, [Artifact("a.txt", b"A2"), Artifact("b/c.txt", b"C")], spare=spare)
+    assert (target / "a.txt").read_bytes() == b"A2" and (target / "b" / "c.txt").read_bytes() == b"C"

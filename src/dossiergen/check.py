@@ -103,22 +103,22 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
     from lxml import etree
 
     tree = etree.parse(str(index), etree.XMLParser(resolve_entities=False, no_network=True))
-    referenced = set()
+    referenced, resolve = set(), _resolver()
     findings = []
     for leaf in tree.iter("leaf"):
         if leaf.get("operation") == "delete":
             continue  # no file: it ends the lifecycle of a leaf of an earlier sequence (modified-file)
         href = leaf.get("{http://www.w3c.org/1999/xlink}href", "")
         target = (sequence / href)
-        referenced.add(target.resolve())
+        referenced.add(resolve(target))
         if href.startswith("/") or "\\" in href or not target.is_file():
             findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
         elif md5_hex(target.read_bytes()) != leaf.get("checksum"):
             findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
     for reg in _regions(sequence):
-        findings += _regional(sequence, reg, rel, referenced)
+        findings += _regional(sequence, reg, rel, referenced, resolve)
     for path in sorted(sequence.glob("m[1-5]/**/*")):
-        if path.is_file() and path.resolve() not in referenced:
+        if path.is_file() and resolve(path) not in referenced:
             findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf of index.xml "
                                     "or of the regional backbone (every file in a sequence must be)"))
     return findings
@@ -133,7 +133,23 @@ def _regions(sequence: Path):
             yield reg
 
 
-def _regional(sequence: Path, reg, rel, referenced: set) -> list[Finding]:
+def _resolver():
+    """Return a Path.resolve that resolves each folder once: a name that is not a link, '.' or '..' resolves
+    to its resolved folder joined with the name (what resolve gives, without a system call per component)."""
+    folders: dict[Path, Path] = {}
+
+    def resolve(path: Path) -> Path:
+        if path.name in ("", ".", "..") or path.is_symlink():
+            return path.resolve()
+        parent = folders.get(path.parent)
+        if parent is None:
+            parent = folders[path.parent] = path.parent.resolve()
+        return parent / path.name
+
+    return resolve
+
+
+def _regional(sequence: Path, reg, rel, referenced: set, resolve=Path.resolve) -> list[Finding]:
     """Return the findings of a regional backbone: its schema (official bytes), validity, leaves."""
     backbone = sequence / reg.backbone
     findings = []
@@ -152,7 +168,7 @@ def _regional(sequence: Path, reg, rel, referenced: set) -> list[Finding]:
         return findings + [Finding("ectd.regional_schema", "error", rel(backbone), f"cannot read the leaves: {exc}")]
     for leaf_id, href, checksum in leaves:
         target = sequence / href
-        referenced.add(target.resolve())
+        referenced.add(resolve(target))
         if not target.is_file():
             findings.append(Finding("ectd.leaf_target", "error", rel(backbone), f"leaf {leaf_id} points to missing '{href}'"))
         elif md5_hex(target.read_bytes()) != checksum:

@@ -52,18 +52,14 @@ verdict (met, MISSING or n/a), so a quantifier over an empty set is never silent
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .clock import today
 from .errors import Location
-from .markets import market_roles
+from .markets import MARKET, market_roles
 from .model import BIOLOGICAL_MOLECULES, Model, results_by_study, select
 
 CHECKS: dict = {}
-# The market whose rules are being evaluated (gaps.assess): a site's roles count only for the markets
-# they serve (sites.yaml roles[].markets), so a China-only processing site is no US establishment.
-MARKET: ContextVar[str | None] = ContextVar("market", default=None)
 REQUIRED_KEYS = {"exists": ("file", "path"), "every": ("items",), "in_list": ("items", "field", "values"),
                  "recent": ("items", "field", "years"), "covers": ("items", "within"),
                  "count_at_least": ("items", "group_by", "groups", "min"), "translated": ("kinds",),
@@ -122,6 +118,14 @@ def describe(spec: dict, fallback: str = "items") -> str:
     return f"{name} ({'; '.join(parts)})" if parts else name
 
 
+def market_of(model) -> str | None:
+    """Return the market whose rules are evaluated, noting the read on a recording model (reuse.py)."""
+    note = getattr(type(model), "note_market", None)
+    if note is not None:
+        note(model)
+    return MARKET.get()
+
+
 def items(model: Model, spec: dict) -> list[tuple[object, Location]]:
     """Return (item, location) for {kind, path, where}: mappings, or ids (strings) in a list."""
     found = []
@@ -154,7 +158,7 @@ def matches(item: dict, where: dict, model: Model | None = None) -> bool:
     """Return whether an item satisfies every condition of a `where`."""
     for key, wanted in where.items():
         if key == "role_in":
-            if not any(r.get("role") in wanted for r in market_roles(item, MARKET.get())):
+            if not any(r.get("role") in wanted for r in market_roles(item, market_of(model))):
                 return False
             continue
         value = DERIVED[key](model, item) if key.startswith("@") else get(item, key)

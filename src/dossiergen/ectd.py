@@ -25,8 +25,21 @@ def placed_pdf(path: str, sequence: str = FIRST_SEQUENCE) -> str:
 
 
 def md5_hex(data: bytes) -> str:
-    """Return the MD5 checksum eCTD v3.2.2 uses for leaves and index-md5.txt."""
-    return hashlib.md5(data).hexdigest()
+    """Return the MD5 checksum eCTD v3.2.2 uses for leaves and index-md5.txt. That of a large file
+    (a PDF) is remembered by its SHA-256, which is faster to compute: a PDF shared by markets, placed
+    and then checked, is summed once."""
+    if len(data) < 65536:
+        return hashlib.md5(data).hexdigest()
+    key = hashlib.sha256(data).digest()
+    found = _MD5.get(key)
+    if found is None:
+        if len(_MD5) > 20000:
+            _MD5.clear()
+        found = _MD5[key] = hashlib.md5(data).hexdigest()
+    return found
+
+
+_MD5: dict[bytes, str] = {}
 
 
 def backbone_xml(leaves: list[dict]) -> bytes:

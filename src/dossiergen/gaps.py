@@ -182,6 +182,24 @@ def evaluate_rule(model: Model, rule: dict, stage: str) -> Verdict:
     return Verdict(rule, "met", f"all {outcome.checked} {outcome.noun} checked")
 
 
+def _evaluated(model: Model, rule: dict, stage: str) -> Verdict:
+    """Return evaluate_rule's verdict, reused in a build when what the rule read is unchanged (reuse.py):
+    a rule that does not read the market is evaluated once for every market of a build."""
+    from dataclasses import asdict
+
+    from .reuse import reused
+
+    def encode(verdict: Verdict) -> dict:
+        return {"status": verdict.status, "reason": verdict.reason,
+                "gaps": [{**asdict(g), "location": asdict(g.location)} for g in verdict.gaps]}
+
+    def decode(data: dict) -> Verdict:
+        gaps = tuple(Gap(**{**g, "location": Location(**g["location"])}) for g in data["gaps"])
+        return Verdict(rule, data["status"], data["reason"], gaps)
+
+    return reused("verdict", [rule, stage], model, lambda seen: evaluate_rule(seen, rule, stage), encode, decode)
+
+
 def documents_verdict(model: Model, missing: list[tuple[str, str]], documents: int) -> Verdict:
     """Return the verdict on the documents' [missing: …] marks (section, data path)."""
     make = functools.partial(Gap, *(DOCUMENTS_RULE[k] for k in ("id", "title", "source", "severity", "fix")))
@@ -197,10 +215,15 @@ def documents_verdict(model: Model, missing: list[tuple[str, str]], documents: i
 def assess(model: Model, market: str, stage: str, missing: list[tuple[str, str]] | None = None,
            documents: int = 0) -> Assessment:
     """Return every verdict of a market and stage; with the rendered documents' marks when given."""
+    from .rules import RUNNER
+    from .validate import run_rule
+
     token = MARKET.set(market)  # site roles count for the markets they serve (sites.yaml markets)
+    runner = RUNNER.set(run_rule)  # the semantic rules' problems, as validate found them
     try:
-        verdicts = [evaluate_rule(model, rule, stage) for rule in load_rules(market)]
+        verdicts = [_evaluated(model, rule, stage) for rule in load_rules(market)]
     finally:
+        RUNNER.reset(runner)
         MARKET.reset(token)
     if missing is not None:  # after the ICH core rules, before the market's own
         core = sum(v.id.startswith("core.") for v in verdicts)

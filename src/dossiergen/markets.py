@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 MARKETS = ("neutral", "us", "eu", "uk", "cn")
 REGIONS = MARKETS[1:]  # markets with regional rules and annexes
+# The market whose rules are being evaluated (gaps.assess): a site's roles count only for the markets
+# they serve (sites.yaml roles[].markets), so a China-only processing site is no US establishment.
+MARKET: ContextVar[str | None] = ContextVar("market", default=None)
 
 
 def serves(role: dict, market: str | None) -> bool:

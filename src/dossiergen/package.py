@@ -61,33 +61,141 @@ def manifest_bytes(manifest: dict) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_build(target: Path, artifacts: list[Artifact], verify=None) -> None:
+def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Path | None = None) -> None:
     """Write every artifact into target, replacing its previous content only on success.
 
-    verify(staging_folder) may raise to refuse the new output (the previous one stays)."""
+    verify(staging_folder) may raise to refuse the new output (the previous one stays).
+    The new output is put together in a staging folder and swapped in whole. A file whose bytes
+    equal those of the same file in the previous output is a hard link to it rather than written
+    again (compared byte for byte, never by date). With spare (a folder in the output's .cache), the
+    staging folder is kept there between builds: the swap leaves the previous output in it, and the
+    next build makes it into the new output by changing only the files whose bytes differ and
+    removing those no longer produced (folders are neither made nor removed again)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_output(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
+    spare = spare if spare is not None and _same_device(Path(spare).parent, target.parent) else None
+    staging = _staging(target, spare)
     try:
-        for artifact in artifacts:
-            path = staging / artifact.path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(artifact.data)
+        _fill(staging, target, artifacts)
         if verify is not None:
             verify(staging)
         if target.exists() and _exchange(staging, target):
-            shutil.rmtree(staging, ignore_errors=True)  # it now holds the previous output
-            return
+            if spare is None:
+                shutil.rmtree(staging, ignore_errors=True)  # it now holds the previous output
+            return  # else it is the spare of the next build
         old = _old(target)
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
         os.replace(staging, target)  # a crash before this line: recover_output puts `old` back
+        if spare is not None and old.is_dir():
+            os.replace(old, spare)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if spare is None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise  # a spare stays: the next build makes it right whatever it holds
+
+
+def _same_device(folder: Path, other: Path) -> bool:
+    """True when folder (made if missing) is on the file system of other (the swap is a rename)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.stat(folder).st_dev == os.stat(other).st_dev
+    except OSError:
+        return False
+
+
+def _staging(target: Path, spare: Path | None) -> Path:
+    """Return the folder to put the new output together in: the spare when there is one, else a new
+    folder (as the spare's place, or beside target)."""
+    if spare is None:
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}-staging-", dir=target.parent))
+    spare = Path(spare)
+    if spare.is_symlink() or (spare.exists() and not spare.is_dir()):
+        spare.unlink()
+    if not spare.is_dir():
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        spare.mkdir(mode=0o700)  # as mkdtemp makes it: the output folder's own mode
+    return spare
+
+
+def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
+    """Make the staging folder hold exactly the artifacts: remove every file and folder it holds that
+    is not one of them, keep a file whose bytes are already right, link one whose bytes equal the
+    previous output's file (target), and write the rest (each as a new file: a kept or linked file
+    is never written into, so the previous output is never changed)."""
+    wanted = {artifact.path: artifact.data for artifact in artifacts}
+    folders = {"."}
+    for name in wanted:  # every folder above a file ("a/b" for "a/b/c.pdf")
+        end = name.rfind("/")
+        while end > 0 and name[:end] not in folders:
+            folders.add(name[:end])
+            end = name.rfind("/", 0, end)
+    top = os.fspath(staging)
+    for root, dirnames, filenames in os.walk(top, topdown=False):
+        rel = os.path.relpath(root, top)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for name in filenames:
+            if prefix + name not in wanted:
+                os.unlink(os.path.join(root, name))
+        for name in dirnames:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                os.unlink(path)
+            elif prefix + name not in folders:
+                shutil.rmtree(path)
+    probe = os.path.join(top, ".dossiergen-mode-probe")  # the mode a written file gets: a kept or linked file must have it
+    with open(probe, "wb"):
+        pass
+    mode, made = os.stat(probe).st_mode, {"."}
+    os.unlink(probe)
+    previous_top = os.fspath(target)
+    for name, data in wanted.items():
+        path = os.path.join(top, name)
+        if _same_bytes(path, data, mode):
+            continue
+        parent = name.rpartition("/")[0] or "."
+        if parent not in made:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            made.add(parent)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+        previous = os.path.join(previous_top, name)
+        if _same_bytes(previous, data, mode):
+            try:
+                os.link(previous, path)
+                continue
+            except OSError:  # a file system without hard links: written
+                pass
+        with open(path, "xb") as handle:
+            handle.write(data)
+
+
+def _same_bytes(path: str, data: bytes, mode: int) -> bool:
+    """True when path is a regular file holding exactly data, with the mode a written file gets."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or info.st_mode != mode:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def spare_folder(target: Path) -> Path:
+    """Return where the staging folder of out/<market>/<stage> is kept between builds: out/.cache/spare/."""
+    target = Path(target)
+    return target.parent.parent / ".cache" / "spare" / f"{target.parent.name}-{target.name}"
 
 
 def recover_output(target: Path) -> None:
@@ -180,7 +288,7 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
         manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
                                  "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(plan.target, artifacts, verify=_verify)
+    write_build(plan.target, artifacts, verify=_verify, spare=spare_folder(plan.target))
     missing = sum(len(r.missing) for r in rendered)
     summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
                f"{len(entries) - fresh} unchanged); {missing} missing item(s)")

@@ -23,9 +23,22 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-import statsmodels.api as sm
-from scipy import optimize
-from scipy import stats as sps
+
+
+class _Later:
+    """A module imported when first used: scipy and statsmodels take seconds to import, and a build that
+    reuses its verdicts and figures (reuse.py, attach.py) computes no statistics."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self.name), attr)
+
+
+sm, optimize, sps = _Later("statsmodels.api"), _Later("scipy.optimize"), _Later("scipy.stats")
 
 ALPHA = 0.05          # Q1E §2.2: 95 % confidence
 ALPHA_POOL = 0.25     # Q1E Appendix B.2.2

@@ -5,6 +5,7 @@ Pure functions of the model; they return cells as plain values (escaped later) o
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .limits import meets
@@ -259,8 +260,9 @@ def word_room(word: str, long_word: float = LONG_WORD_EM) -> float:
     return max(em_width(piece) for piece in _PIECES.split(word))
 
 
+@functools.lru_cache(maxsize=65536)
 def em_width(text: str) -> float:
-    """Return the printed width of a text in em, on the safe side."""
+    """Return the printed width of a text in em, on the safe side (remembered: table cells repeat)."""
     width = 0.0
     for char in text:
         if ord(char) >= 0x2E80:

@@ -14,6 +14,7 @@ from .errors import Problem, sort_problems
 from .environment import undrawable
 from .load import Dossier, SourceFile, json_path, load_dossier
 from .migrate import deprecations
+from .model import build_model
 from .schema import flat_validator_for, schema_of, validator_for
 
 CSV_KINDS = ("batch-results", "stability-results")
@@ -31,8 +32,17 @@ def validate_dossier(dossier: Dossier) -> list[Problem]:
         problems += _file_problems(dossier, dossier.files[rel])
     problems += deprecations(dossier)
     if not any(p.severity == "error" for p in dossier.problems):
-        problems += rules.check_rules(dossier)  # with a file unreadable, references into it cannot resolve
+        problems += rules.check_model_rules(build_model(dossier), run_rule)  # with a file unreadable, references into it cannot resolve
     return sort_problems(dict.fromkeys(problems))
+
+
+def run_rule(rule_id: str, model) -> list[Problem]:
+    """Return the problems of a semantic rule, reused in a build when what the rule read is unchanged
+    (reuse.py); the verdict engine reads them through rules.RUNNER (gaps.assess)."""
+    from .reuse import reused
+
+    return reused("rule", [rule_id], model, lambda seen: rules.BY_ID[rule_id].check(seen.dossier, seen),
+                  lambda found: [p.as_dict() for p in found], lambda data: [Problem.from_dict(p) for p in data])
 
 
 def _file_problems(dossier: Dossier, source: SourceFile) -> list[Problem]:

@@ -11,6 +11,7 @@ so one run shows every problem.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable
 
@@ -89,16 +90,28 @@ BY_ID = {rule.id: rule for rule in RULES}
 
 def check_rules(dossier: Dossier) -> list[Problem]:
     """Return the problems found by every semantic rule."""
-    model = build_model(dossier)
+    return check_model_rules(build_model(dossier))
+
+
+def check_model_rules(model: Model, run=None) -> list[Problem]:
+    """Return the problems of the model (duplicate ids) and those every semantic rule finds, each rule
+    run by run(rule_id, model) (default run_rule)."""
     problems = list(model.problems)
     for rule in RULES:
-        problems += rule.check(dossier, model)
+        problems += (run or run_rule)(rule.id, model)
     return problems
 
 
 def run_rule(rule_id: str, model: Model) -> list[Problem]:
-    """Return the problems one semantic rule finds in a model (for the verdict engine)."""
-    return BY_ID[rule_id].check(model.dossier, model)
+    """Return the problems one semantic rule finds in a model (for the verdict engine): by the runner set
+    in RUNNER (validate's, which reuses them in a build: reuse.py), else by running the rule."""
+    runner = RUNNER.get()
+    return runner(rule_id, model) if runner is not None else BY_ID[rule_id].check(model.dossier, model)
+
+
+# Who runs a semantic rule for the verdict engine: set by gaps.assess to validate's runner, so that the
+# verdicts read the problems validate found (one evaluation), without rules/ importing the reuse machinery.
+RUNNER: ContextVar[Callable[[str, Model], list[Problem]] | None] = ContextVar("rule_runner", default=None)
 
 
 def as_pack() -> list[dict]:
