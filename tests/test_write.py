@@ -218,3 +218,79 @@ def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
     body = zipfile.ZipFile(io.BytesIO(done.docx)).read("word/document.xml").decode("utf-8")
     assert body.count('w:vertAlign w:val="subscript"') == 1 and body.count('w:vertAlign w:val="superscript"') == 1
     assert "−20\u00a0°C" in body and "400\u00a0L/m²/h" in body and "CO2" not in body
+
+
+_EDGE_CASES = """# 3.2.P.8.1 Stability at 5 °C and -20 °C
+
+Stored at -20 °C in a CO2 incubator, 10^3 CFU/g, *emphasised 5 mg* and **Protein A** at 2-8 °C.
+Quoted "-5 mg" and a back\\\\slash; Type I glass; 1.0 × 10⁶ cells/mL.
+
+| Test | Method | Result |
+|:---|:---|:---|
+| pH | Ph. Eur. 2.2.3 | 6.0 |
+| Purity | SE-HPLC | ≥ 95.0 % |
+| CO2 | *emph 5 mg* | -0.5 % |
+| "Quoted -5" | back\\\\slash 10^3 | 25 °C/60 % RH |
+| Water | KF | 0.5 mg/mL (2,6-difluoro) |
+
+: Table 1 Results at -20 °C and 5 mg
+
+::: landscape
+| Batch | 0 months | 3 months | 6 months | 9 months | 12 months | 18 months | 24 months |
+|:---|:---|:---|:---|:---|:---|:---|:---|
+| VCT-SM1 | 98.9 % | 98.7 % | -0.1 % | 2–8 °C | Protein A洗脱液 | 4-[(3S)-3-(dimethylamino)pyrrolidin-1-yl]-N-[5-[2-(2,6-difluoro-3,5-dimethoxyphenyl)ethyl]-1H-pyrazol-3-yl]benzamide | 10 mg |
+
+: Table 2 Long-term 25 °C/60 % RH
+:::
+
++-----------+------------------+
+| Grid      | Cell             |
++===========+==================+
+| two       | First para 5 mg. |
+| rows      |                  |
+|           | Second -3 °C.    |
++-----------+------------------+
+
+<div class="note">In a div: 5 mg and CO2.</div>
+
+- item at -20 °C
+- item with H2O and 10^-5
+
+Term 5 mg
+:   Definition at 2-8 °C.
+
+![A figure not from the dossier](figure.png)
+"""
+
+
+def test_shortcuts_in_convert_lua_change_no_byte():
+    """convert.lua skips the paragraphs, table cells and walks where nothing changes, reading them
+    from their JSON text first: the DOCX and typst source are the same bytes as walking through
+    everything, for edge cases (emphasis and quotes in cells, captions, landscape and grid
+    tables, divs, lists, a long paragraph, a guarded image) and for rendered Chinese and English
+    documents with landscape tables."""
+    long_paragraph = "# 3.2.R Long\n\n" + " ".join(f"word{i} 5 mg -{i}" for i in range(800)) + "\n"
+    tablets = ROOT / "examples" / "velcratinib-tablets"
+    rendered = [r for market, prefix in (("cn", "3.2.P.8"), ("us", "3.2.P.5"))
+                for r in render_folder(tablets, market, "ind", prefix) if not r.attachments]
+    assert any("landscape" in r.markdown for r in rendered) and any(r.document.number.startswith("3.2.P.8") for r in rendered)
+    documents = [_EDGE_CASES, long_paragraph] + [r.markdown for r in rendered]
+    meta = PdfMeta("3.2.P.8.1 Stability", "s", "h", "en", toc=False)
+    settings = typst_settings(meta)
+
+    def run(exhaustive: bool) -> tuple[list[bytes | None], list[str]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "batch"
+            docx = _convert(folder, [pandoc_job(md, settings) for md in documents], alone=set(), exhaustive=exhaustive)
+            return docx, [(folder / f"{i}.typ").read_text("utf-8") for i in range(len(documents))]
+
+    fast, slow = run(False), run(True)
+    assert all(docx is not None for docx in fast[0])
+    assert fast == slow
+    source = fast[1][0]  # what the shortcuts leave to do is done: in cells of words, emphasis, quotes, captions
+    for done in ("[CO#sub[2]], [#emph[emph 5~mg]], [−0.5~%],", '[\\"Quoted −5\\"]', "[#box[SE\\-HPLC];]",
+                 "caption: [Table 1 Results at −20~°C and 5~mg]", "#landscape[", "[#box[VCT\\-SM1];]", "[−0.1~%]",
+                 "Second −3~°C.", "10#super[−5]", "#emph[A figure not from the dossier (figure.png)]"):
+        assert done in source, done
+    body = zipfile.ZipFile(io.BytesIO(fast[0][0])).read("word/document.xml").decode("utf-8")
+    assert "−0.5\u00a0%" in body and "0.5\u00a0mg/mL" in body and "Protein\u00a0</w:t>" in body and "(figure.png)" in body

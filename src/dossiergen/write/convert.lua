@@ -2,7 +2,8 @@
 -- `pandoc lua convert.lua BATCH.json OUT_DIR`). Starting pandoc costs more than converting a
 -- typical document, so one process per batch replaces two per document.
 --
--- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape} | null}]}
+-- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape} | null}],
+-- exhaustive (optional: true walks through everything, without the shortcuts below; the tests compare)}
 -- It writes OUT_DIR/combined.docx for the jobs not `alone`, OUT_DIR/i.docx for job i if alone,
 -- OUT_DIR/i.typ when asked, and OUT_DIR/i.err when job i fails.
 
@@ -33,6 +34,112 @@ local docx_options = {reference_doc = batch.reference_doc, columns = 1, highligh
 -- character itself, and runs of white space become one space.
 local function typst_text(value)
   return (value:gsub("%s+", " "):gsub("(%p)", "\\%1"))
+end
+
+-- Most blocks need no change at all, and handing each of their words to Lua is what costs: every
+-- element crosses between pandoc (Haskell) and Lua, and a walk calls Lua for each word. So a
+-- walk first reads a paragraph, table cell or table in one call, as the JSON text of its elements,
+-- finds its words there with string functions, and goes into it only if one of them may change,
+-- by the same test the word functions make (or a wider one): what is skipped would have been
+-- left as it is. A Str is {"t":"Str","c":"TEXT"} in that text; JSON_LAYOUT checks it is so.
+-- (pandoc's JSON writer, five times faster than pandoc.json.encode)
+local function json_of(block) return pandoc.write(pandoc.Pandoc({block}), "json") end
+local STR_OPEN, SPACE_BEFORE = '{"t":"Str","c":"', '{"t":"Space"},'
+local JSON_LAYOUT = not batch.exhaustive and json_of(pandoc.Plain({pandoc.Str("a"), pandoc.Space(), pandoc.Str('"')}))
+  :find('"blocks":[{"t":"Plain","c":[{"t":"Str","c":"a"},{"t":"Space"},{"t":"Str","c":"\\""}]}]', 1, true) ~= nil
+
+-- Whether test(text, previous) is true for a Str of an element or of its JSON text, of those
+-- starting from `from` to `to` in the text; previous is the text of the Str before it in the same
+-- list, with a Space between them (else nil). Without the expected JSON layout, every element is
+-- looked into.
+local function any_str(element, test, from, to)
+  if not JSON_LAYOUT then return true end
+  local json = type(element) == "string" and element or json_of(element)
+  local pos, last = from or 1, to or #json
+  local previous, previous_close  -- the Str before: its text and closing quote
+  while true do
+    local open = json:find(STR_OPEN, pos, true)
+    if not open or open > last then return false end
+    local close, escaped = open + #STR_OPEN, false
+    while true do  -- the closing quote: the first one not escaped
+      close = json:find('["\\]', close)
+      if json:byte(close) == 34 then break end
+      escaped, close = true, close + 2
+    end
+    local text = json:sub(open + #STR_OPEN, close - 1)
+    if escaped then text = pandoc.json.decode('"' .. text .. '"') end
+    local spaced = previous_close == open - #SPACE_BEFORE - 3 and json:sub(open - #SPACE_BEFORE, open - 1) == SPACE_BEFORE
+    if test(text, spaced and previous or nil) then return true end
+    previous, previous_close, pos = text, close, close + 1
+  end
+end
+
+-- The cells of a table, read from its JSON text in the order of the table's rows (head, each
+-- body's head and body, foot): {row = its row's number in that order, index = its place in the
+-- row, column = its first column, span = its columns, first, last = its stretch of the text}, and
+-- `caption`, the end of the stretch before the first cell (the caption's). nil when the table is
+-- not laid out as read here (a cell with attributes, a table in a cell): the caller then looks at
+-- each cell as pandoc hands it over.
+local CELL = '%[%["",%[%],%[%]%],{"t":"Align%a+"},%d+,(%d+),%['
+local ANY_CELL = '{"t":"Align%a+"},%d+,%d+,%['
+local function table_cells(json)
+  if not JSON_LAYOUT then return nil end
+  local first_table = json:find('"t":"Table"', 1, true)
+  if first_table and json:find('"t":"Table"', first_table + 1, true) then return nil end
+  local cells, pos, row, index, column = {}, 1, 0, 0, 1
+  while true do
+    local start, stop, span = json:find(CELL, pos)
+    if not start then break end
+    local before = json:byte(start - 1)
+    if before == 91 then row, index, column = row + 1, 0, 1  -- "[": the first cell of a row
+    elseif before ~= 44 then return nil end  -- ","
+    span = tonumber(span)
+    index = index + 1
+    if #cells > 0 then cells[#cells].last = start - 1 end
+    cells[#cells + 1] = {row = row, index = index, column = column, span = span, first = stop}
+    column = column + span
+    pos = stop
+  end
+  local count, from = 0, 1
+  while true do  -- every cell read (none with attributes)
+    local _, stop = json:find(ANY_CELL, from)
+    if not stop then break end
+    count, from = count + 1, stop
+  end
+  if count ~= #cells then return nil end
+  if #cells > 0 then cells[#cells].last = #json end
+  cells.rows, cells.caption = row, #cells > 0 and json:find(CELL) - 1 or #json
+  return cells
+end
+
+-- The rows of a table in the order table_cells reads them: {list, index} each.
+local function table_rows(tbl)
+  local rows = {}
+  local function add(list) for index = 1, #list do rows[#rows + 1] = {list, index} end end
+  add(tbl.head.rows)
+  for _, body in ipairs(tbl.bodies) do
+    add(body.head)
+    add(body.body)
+  end
+  add(tbl.foot.rows)
+  return rows
+end
+
+-- The cells (of table_cells) of which test(cell) is true, each with `element`, the cell as pandoc
+-- hands it over: nil if none; false if a row has no cells (table_cells does not see it).
+local function cells_where(tbl, cells, test)
+  local found = {}
+  for _, cell in ipairs(cells) do
+    if test(cell) then found[#found + 1] = cell end
+  end
+  if #found == 0 then return nil end
+  local rows = table_rows(tbl)
+  if #rows ~= cells.rows then return false end
+  for _, cell in ipairs(found) do
+    local row = rows[cell.row]
+    cell.element = row[1][row[2]].cells[cell.index]
+  end
+  return found
 end
 
 -- Line breaking that leaves the text layer as written, so that a search for "SE-HPLC" finds it.
@@ -118,43 +225,76 @@ local function keep_cell(cell, room)
     end
   end
   if changed then cell.contents = blocks end
+  return changed
 end
 
 -- Each cell's words get the room of its columns (pandoc's relative widths of the text width).
 local function keep_rows(rows, rooms)
+  local changed = false
   for _, row in ipairs(rows) do
     local column = 1
     for _, cell in ipairs(row.cells) do
       local room = 0
       for span = 0, cell.col_span - 1 do room = room + (rooms[column + span] or 0) end
-      keep_cell(cell, room)
+      if keep_cell(cell, room) then changed = true end
       column = column + cell.col_span
     end
   end
+  return changed
 end
 
+-- The table, or nil if no word changes (a table handed back unchanged would still be read back
+-- from Lua, cell by cell). Only the cells with a word to change are taken from pandoc.
 local function keep_table(tbl, text_pt, size_pt)
   local rooms = {}
   for index, spec in ipairs(tbl.colspecs) do
     local fraction = type(spec[2]) == "number" and spec[2] or 1 / #tbl.colspecs
     rooms[index] = (fraction * text_pt - 2 * INSET_PT) / size_pt
   end
-  keep_rows(tbl.head.rows, rooms)
-  for _, body in ipairs(tbl.bodies) do
-    keep_rows(body.head, rooms)
-    keep_rows(body.body, rooms)
+  local json = JSON_LAYOUT and json_of(tbl)
+  local cells = json and table_cells(json)
+  local found = cells and cells_where(tbl, cells, function(cell)
+    local room = 0
+    for span = 0, cell.span - 1 do room = room + (rooms[cell.column + span] or 0) end
+    cell.room = room
+    return any_str(json, function(text) return word(text, room) ~= nil end, cell.first, cell.last)
+  end)
+  if found == nil then return nil end
+  if found then
+    local changed = false
+    for _, cell in ipairs(found) do
+      if keep_cell(cell.element, cell.room) then changed = true end
+    end
+    return changed and tbl or nil
   end
-  keep_rows(tbl.foot.rows, rooms)
-  return tbl  -- the caption keeps its text: it is the table's bookmark
+  local changed = keep_rows(tbl.head.rows, rooms)
+  for _, body in ipairs(tbl.bodies) do
+    if keep_rows(body.head, rooms) then changed = true end
+    if keep_rows(body.body, rooms) then changed = true end
+  end
+  if keep_rows(tbl.foot.rows, rooms) then changed = true end
+  return changed and tbl or nil  -- the caption keeps its text: it is the table's bookmark
 end
 
 -- Words of body text up to a third of a line are kept whole. Headings and captions are left as
 -- they are: bookmarks and the outline take their text, which a box would hide. A Div of class
 -- `landscape` (a wide table) becomes a landscape page (document.typ's `landscape`).
 local function keep_blocks(blocks, text_pt, sizes)
+  local room = text_pt / sizes.body / 3
+  -- A paragraph is looked into if a word may change; or if it holds a table, heading or Div (in a
+  -- note), whose words the walk treats otherwise.
+  local function look(block)
+    local json = json_of(block)
+    if json:find('"t":"Table"', 1, true) or json:find('"t":"Header"', 1, true) or json:find('"t":"Div"', 1, true) then
+      return nil
+    end
+    if not any_str(json, function(text) return word(text, room) ~= nil end) then return nil, false end
+  end
   return blocks:walk({
     traverse = "topdown",
-    Header = function(header) return header, false end,
+    Header = function() return nil, false end,
+    Para = look,
+    Plain = look,
     Table = function(tbl) return keep_table(tbl, text_pt, sizes.table), false end,
     Div = function(div)
       if not div.classes:includes("landscape") then return nil end
@@ -163,7 +303,7 @@ local function keep_blocks(blocks, text_pt, sizes)
       out:insert(pandoc.RawBlock("typst", "]"))
       return out, false
     end,
-    Str = function(str) return word(str.text, text_pt / sizes.body / 3) end,
+    Str = function(str) return word(str.text, room) end,
   })
 end
 
@@ -281,13 +421,98 @@ local function units(inlines)
   if changed then return out end
 end
 
+-- Whether typeset_str changes a word, or units joins it to the word before it (after a Space).
+local function may_change(text, previous)
+  if text:find("%-%d") and minus_signs(text) ~= text then return true end
+  if text:find("[%a%)]%d") and formula(text) then return true end
+  if text:find("%d%^[\u{2212}%-]?%d") then return true end  -- (scripts' pattern)
+  return previous ~= nil and ((previous:match("%d$") and unit_follows(text))
+    or (previous:match("%a$") and suffix_follows(text))) or false
+end
+
+local typeset = {
+  traverse = "topdown",
+  Header = function(header)  -- no-break spaces only
+    local joined = units(header.content)
+    if joined then header.content = joined; return header, false end
+    return nil, false
+  end,
+  Inlines = units,
+  Str = typeset_str,
+}
+
+-- A list of words, spaces and line breaks only, typeset as the walk does it: the list, then each word
+-- (nothing the words become needs more: a subscript's or superscript's digits stay as they are).
+local function typeset_flat(inlines)
+  local joined = units(inlines)
+  local out, changed = pandoc.Inlines({}), joined ~= nil
+  for _, inline in ipairs(joined or inlines) do
+    local done = inline.t == "Str" and typeset_str(inline)
+    if done then
+      changed = true
+      if done.t then out:insert(done) else out:extend(done) end
+    else
+      out:insert(inline)
+    end
+  end
+  return changed and out or nil
+end
+
+-- Whether a stretch of JSON text holds only paragraphs of words, spaces and line breaks.
+local FLAT = {Plain = true, Para = true, Str = true, Space = true, SoftBreak = true, LineBreak = true}
+local function flat(json, first, last)
+  local pos = first
+  while true do
+    local start, stop, tag = json:find('"t":"(%a+)"', pos)
+    if not start or start > last then return true end
+    if not FLAT[tag] then return false end
+    pos = stop + 1
+  end
+end
+
+-- A table: its caption and the cells where something changes, each as the walk would do it (a cell
+-- of words only by hand: a walk per cell costs a tenth of a millisecond).
+local function typeset_table(tbl)
+  local json = json_of(tbl)
+  if not any_str(json, may_change) then return nil, false end
+  local cells = table_cells(json)
+  local found = cells and cells_where(tbl, cells, function(cell) return any_str(json, may_change, cell.first, cell.last) end)
+  if found == false or not cells then return nil end  -- the walk goes through it
+  local changed = false
+  if any_str(json, may_change, 1, cells.caption) then
+    local caption = tbl.caption
+    caption.long = caption.long:walk(typeset)
+    if caption.short then caption.short = caption.short:walk(typeset) end
+    tbl.caption, changed = caption, true
+  end
+  for _, cell in ipairs(found or {}) do
+    local element = cell.element
+    if flat(json, cell.first, cell.last) then
+      local blocks = element.contents
+      for _, block in ipairs(blocks) do
+        local done = typeset_flat(block.content)
+        if done then block.content = done end
+      end
+      element.contents = blocks
+    else
+      element.contents = element.contents:walk(typeset)
+    end
+    changed = true
+  end
+  if changed then return tbl, false end
+  return nil, false
+end
+
 local function typography(blocks)  -- one walk: each list of inlines, then its words
+  local function look(block)  -- paragraphs where nothing changes are skipped
+    if not any_str(block, may_change) then return nil, false end
+  end
   return blocks:walk({
     traverse = "topdown",
-    Header = function(header)  -- no-break spaces only
-      header.content = units(header.content) or header.content
-      return header, false
-    end,
+    Header = typeset.Header,
+    Para = look,
+    Plain = look,
+    Table = JSON_LAYOUT and typeset_table or nil,
     Inlines = units,
     Str = typeset_str,
   })
@@ -369,15 +594,24 @@ local function attachment_of(img, files)
   return name, found
 end
 
+-- Images not from the media bag (confine, below) are guarded by a second walk, when there are any:
+-- once all of the document's attachments are in.
+local confine
+
 local function docx_images(doc, files)
-  return doc:walk({Image = function(img)
+  local unguarded = false
+  doc = doc:walk({Image = function(img)
     local name, found = attachment_of(img, files)
-    if not name then return nil end
+    if not name then
+      unguarded = unguarded or not pandoc.mediabag.lookup(img.src)
+      return nil
+    end
     if not found.png then error("attachment " .. name .. " has no PNG for the DOCX") end
     pandoc.mediabag.insert(name .. ".png", "image/png", read_file(found.png, "rb"))
     img.src = name .. ".png"
     return img
   end})
+  return unguarded and doc:walk(confine) or doc
 end
 
 local function typst_string(value)
@@ -385,8 +619,8 @@ local function typst_string(value)
   return '"' .. escaped .. '"'
 end
 
-local function typst_images(doc, files)
-  doc = doc:walk({Div = function(div)
+local function typst_figures(doc)
+  return doc:walk({Div = function(div)
     if div.classes:includes("dossiergen-figure") then  -- attach.py: the image with its caption, unbroken
       -- its bookmark and contents line: an invisible heading with the caption, as a table's (document.typ).
       -- Not a float: typst's float may place the figure at the bottom of a page whose remaining room it
@@ -405,9 +639,16 @@ local function typst_images(doc, files)
       return blocks
     end
   end})
-  return doc:walk({Image = function(img)
+end
+
+local function typst_images(doc, files)
+  local unguarded = false
+  doc = doc:walk({Image = function(img)
     local name, found = attachment_of(img, files)
-    if not name then return nil end
+    if not name then
+      unguarded = unguarded or not pandoc.mediabag.lookup(img.src)
+      return nil
+    end
     local source
     if found.svg then
       source = "bytes(" .. typst_string(read_file(found.svg, "rb")) .. "), format: \"svg\""
@@ -419,13 +660,14 @@ local function typst_images(doc, files)
     local alt = typst_string(pandoc.utils.stringify(img.caption or {}))
     return pandoc.RawInline("typst", "#image(" .. source .. ", width: 100%, alt: " .. alt .. ")")
   end})
+  return unguarded and doc:walk(confine) or doc
 end
 
 -- Nothing outside the batch is read or fetched: an image not already in the media bag (put
 -- there by the caller from a checked dossier file) would make the DOCX writer read a path or
 -- fetch a URL, and the typst source read a path; it is shown as its description and file name.
 -- Validation refuses such images before a build (rules/formats.py); this is the last guard.
-local confine = {Image = function(img)
+confine = {Image = function(img)
   if pandoc.mediabag.lookup(img.src) then return nil end
   local shown = pandoc.List(img.caption)
   if #shown > 0 then shown:insert(pandoc.Space()) end
@@ -455,6 +697,44 @@ local merge_long = {Inlines = function(inlines)
   return out
 end}
 
+-- Whether the Markdown may hold a list of LONG inlines: each inline takes at least one character
+-- of its text, and a paragraph (or table, or line of metadata) has no blank line in it. In a
+-- stretch whose lines all start with "| " but the second, |:---|---|... (a pipe table), a list
+-- is one cell.
+local function may_be_long(markdown)
+  local start = 1
+  while true do
+    local blank = markdown:find("\n\n", start, true)
+    local stop = (blank or #markdown + 1) - 1
+    if stop - start + 1 >= LONG then
+      local line, number = start, 1
+      while line <= stop do
+        local ends = markdown:find("\n", line, true)
+        ends = (ends and ends <= stop) and ends - 1 or stop
+        local text = markdown:sub(line, ends)
+        if ends - line + 1 >= LONG then return true end
+        if number == 2 then
+          if not text:match("^|[:%-|]*%-[:%-|]*$") then return true end
+        elseif text:sub(1, 2) ~= "| " then
+          return true
+        end
+        line, number = ends + 2, number + 1
+      end
+    end
+    if not blank then return false end
+    start = blank + 2
+  end
+end
+
+-- Which walks a document needs, read from its Markdown: an image is only ever written `![`
+-- (raw HTML is off), and a Div `:::` or `<div`.
+local function needs(markdown)
+  if batch.exhaustive then return {images = true, divs = true, long = true} end
+  return {images = markdown:find("![", 1, true) ~= nil,
+          divs = markdown:find(":::", 1, true) ~= nil or markdown:find("<[dD][iI][vV]") ~= nil,
+          long = may_be_long(markdown)}
+end
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
@@ -464,8 +744,10 @@ for index, job in ipairs(batch.jobs) do
   local name = out_dir .. "/" .. tostring(index - 1)
   local ok, err = pcall(function()
     local doc = pandoc.read(job.markdown, batch.from, reader_options)
+    local has = needs(job.markdown)
     doc.blocks = typography(landscape_regions(doc.blocks))
-    local for_docx = docx_images(doc, job.attachments):walk(confine):walk(merge_long)  -- not for typst: its writer is slow on one long Str
+    local for_docx = has.images and docx_images(doc, job.attachments) or doc
+    if has.long then for_docx = for_docx:walk(merge_long) end  -- not for typst: its writer is slow on one long Str
     local blocks = docx_blocks(for_docx.blocks)
     if not job.alone then
       combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
@@ -474,7 +756,9 @@ for index, job in ipairs(batch.jobs) do
       write_file(name .. ".docx", pandoc.write(pandoc.Pandoc(blocks, doc.meta), "docx", docx_options))
     end
     if job.typst ~= pandoc.json.null and job.typst ~= nil then
-      write_file(name .. ".typ", typst_source(typst_images(doc, job.attachments):walk(confine), job.typst))
+      local for_typst = has.divs and typst_figures(doc) or doc
+      if has.images then for_typst = typst_images(for_typst, job.attachments) end
+      write_file(name .. ".typ", typst_source(for_typst, job.typst))
     end
   end)
   if not ok then write_file(name .. ".err", tostring(err)) end

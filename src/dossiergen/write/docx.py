@@ -9,15 +9,20 @@ import io
 from dataclasses import dataclass
 
 import docx
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.styles import BabelFish
+from docx.styles.style import StyleFactory
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from ..clock import now
 from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import LANDSCAPE_MARKER, convert_batch
 from .ooxml import add_field, add_field_end, add_field_start, save_document, set_child
 
+_W = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
 FOOTER_WORDS = {"en": ("Page ", " of "), "zh": ("第 ", " 页 共 ", " 页")}
 
 
@@ -59,12 +64,39 @@ def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
     document = docx.Document(io.BytesIO(converted))
     _links_to_docx(document)
     _landscape_sections(document)
-    _style_tables(document)
-    _header_footer(document, meta)
-    _table_of_contents(document, pages, contents or [])
+    styles = _Styles(document)
+    _style_tables(document, styles)
+    _header_footer(document, meta, styles)
+    _table_of_contents(document, pages, contents or [], styles)
     _language(document, meta.lang)
     _properties(document, meta)
     return save_document(document)
+
+
+_STYLE_BY_NAME = etree.XPath("w:style[w:name/@w:val = $name]", namespaces=_W)
+
+
+class _Styles:
+    """document.styles[name], with one compiled XPath: python-docx compiles one per look-up."""
+
+    def __init__(self, document):
+        self.document = document
+        self.paragraph_ids: dict[str, str | None] = {}
+
+    def __getitem__(self, name: str):
+        found = _STYLE_BY_NAME(self.document.styles.element, name=BabelFish.ui2internal(name))
+        return StyleFactory(found[0]) if found else self.document.styles[name]
+
+    def paragraph_id(self, name: str) -> str | None:
+        """Return the id `paragraph.style = document.styles[name]` writes (None for the default
+        paragraph style), without python-docx's scan of every style for the default on each call."""
+        if name not in self.paragraph_ids:
+            style = self[name]
+            if style.type != WD_STYLE_TYPE.PARAGRAPH or style.element.default:  # python-docx's rule (raises)
+                self.paragraph_ids[name] = self.document.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+            else:
+                self.paragraph_ids[name] = style.style_id  # a style not marked default is never the default
+        return self.paragraph_ids[name]
 
 
 def _links_to_docx(document) -> None:
@@ -96,7 +128,8 @@ def _landscape_sections(document) -> None:
     the pages before stay portrait, the region's are landscape, with the same header and footer."""
     body = document.element.body
     final = body.find(qn("w:sectPr"))
-    for p in list(body.iterchildren(qn("w:p"))):
+    # one XPath finds the few marker paragraphs (the string value of a w:p is its itertext)
+    for p in etree.ElementBase.xpath(body, "w:p[starts-with(., $marker)]", namespaces=_W, marker=LANDSCAPE_MARKER):
         text = "".join(p.itertext())
         if not text.startswith(LANDSCAPE_MARKER):
             continue
@@ -129,13 +162,13 @@ def _table_widths(tbl, page: Page) -> None:
         col.set(qn("w:w"), str(round(int(col.get(qn("w:w"))) * width / total)))
 
 
-def _style_tables(document) -> None:
+def _style_tables(document, styles: _Styles) -> None:
     """Repeat header rows, keep rows whole, shade the header and use the 9–10 pt table styles;
     give each table the text width of its page (portrait or landscape section).
 
     Works on the XML directly: python-docx's cell objects are slow on large tables."""
-    heading_id = document.styles["Table Heading"].style_id
-    text_id = document.styles["Table Text"].style_id
+    heading_id = styles["Table Heading"].style_id
+    text_id = styles["Table Text"].style_id
     landscape = False
     for element in document.element.body.iterchildren():
         if element.tag == qn("w:p"):
@@ -144,26 +177,44 @@ def _style_tables(document) -> None:
                 landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
         elif element.tag == qn("w:tbl"):
             _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
+    tr_tag, tc_tag, p_tag, tr_pr_tag, tc_pr_tag = (qn(t) for t in ("w:tr", "w:tc", "w:p", "w:trPr", "w:tcPr"))
     for tbl in document.element.body.iter(qn("w:tbl")):
-        for index, tr in enumerate(tbl.iterchildren(qn("w:tr"))):
-            tr_pr = tr.get_or_add_trPr()
+        for index, tr in enumerate(tbl.iterchildren(tr_tag)):
+            tr_pr = tr.find(tr_pr_tag)  # what get_or_add_trPr finds; it adds one in schema order
+            if tr_pr is None:
+                tr_pr = tr.get_or_add_trPr()
             if index == 0:
                 set_child(tr_pr, "w:tblHeader", val="true")
             set_child(tr_pr, "w:cantSplit", val="true")
-            for tc in tr.iterchildren(qn("w:tc")):
+            style_id = heading_id if index == 0 else text_id
+            for tc in tr.iterchildren(tc_tag):
                 if index == 0:
-                    set_child(tc.get_or_add_tcPr(), "w:shd", val="clear", color="auto", fill="E7E6E6")
-                for p in tc.iter(qn("w:p")):
-                    set_child(p.get_or_add_pPr(), "w:pStyle", val=heading_id if index == 0 else text_id)
+                    tc_pr = tc.find(tc_pr_tag)
+                    set_child(tc_pr if tc_pr is not None else tc.get_or_add_tcPr(), "w:shd",
+                              val="clear", color="auto", fill="E7E6E6")
+                for p in tc.iter(p_tag):
+                    p_pr = p.find(_PPR)
+                    set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
 
 
-def _header_footer(document, meta: DocxMeta) -> None:
+def _first_paragraph(story) -> Paragraph:
+    """Return the first section's header's or footer's first paragraph, added when it has none.
+
+    A first section inherits from no section before it: its definition is added at once, which
+    spares python-docx's search of the whole body for a preceding section."""
+    if story.is_linked_to_previous:
+        story.is_linked_to_previous = False
+    paragraphs = story.paragraphs
+    return paragraphs[0] if paragraphs else story.add_paragraph()
+
+
+def _header_footer(document, meta: DocxMeta, styles: _Styles) -> None:
     section = document.sections[0]
-    header = section.header.paragraphs[0] if section.header.paragraphs else section.header.add_paragraph()
+    header = _first_paragraph(section.header)
     header.text = meta.header
-    header.style = document.styles["Header"]
-    footer = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
-    footer.style = document.styles["Footer"]
+    header._p.style = styles.paragraph_id("Header")
+    footer = _first_paragraph(section.footer)
+    footer._p.style = styles.paragraph_id("Footer")
     footer.alignment = 1  # centre
     words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
     footer.add_run(words[0])
@@ -187,7 +238,7 @@ def _same_header_footer(document) -> None:
             sect.insert(0, copy.deepcopy(ref))  # references come first in a sectPr
 
 
-def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]]) -> None:
+def _table_of_contents(document, pages: int | None, contents: list[tuple[str, int]], styles: _Styles) -> None:
     """Insert a TOC field before the first sub-heading when there are several, or when the
     document is over 5 pages; a document over 5 pages without sub-headings gets one of its
     captioned tables and figures after its title (as the PDF's contents: document.typ).
@@ -196,17 +247,15 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     their page numbers after a dot-leader tab, so the document reads right in any viewer before
     fields are updated (LibreOffice does not update them on opening; Word does, as updateFields
     asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
-    levels = {document.styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
+    levels = {styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
-    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p"))
-                if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in levels]
+    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p")) if (style := _style_of(p)) in levels]
     sections = sum(level == "Heading 2" for _, level in headings)
     field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
     if not sections and pages is not None and pages > 5:
         # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
-        captions = {document.styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
-        headings = [(p, captions[style]) for p in body.iter(qn("w:p"))
-                    if (style := p.xpath("string(w:pPr/w:pStyle/@w:val)")) in captions]
+        captions = {styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
+        headings = [(p, captions[style]) for p in body.iter(qn("w:p")) if (style := _style_of(p)) in captions]
         field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
         if not headings:
             return
@@ -219,7 +268,7 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
         entry = OxmlElement("w:p")
         before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
-        paragraph.style = document.styles["toc 2" if level == "Heading 2" else "toc 3"]
+        entry.style = styles.paragraph_id("toc 2" if level == "Heading 2" else "toc 3")
         if index == 0:
             add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
@@ -233,6 +282,16 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     if anchor is not None:
         anchor.getparent().remove(anchor)
     set_child(document.settings.element, "w:updateFields", val="true")
+
+
+_PPR, _PSTYLE, _VAL = qn("w:pPr"), qn("w:pStyle"), qn("w:val")
+
+
+def _style_of(p) -> str:
+    """Return a paragraph's style id ("" when it has none): string(w:pPr/w:pStyle/@w:val), without XPath."""
+    ppr = p.find(_PPR)
+    style = ppr.find(_PSTYLE) if ppr is not None else None
+    return (style.get(_VAL) or "") if style is not None else ""
 
 
 def _page_of(title: str, contents: list[tuple[str, int]], start: int) -> tuple[int | None, int]:

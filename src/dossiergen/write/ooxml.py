@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 
@@ -86,24 +87,31 @@ ORDER = {
 }
 
 
-def _prefixed(element) -> str:
-    return "w:" + element.tag.rsplit("}", 1)[-1]
+@functools.lru_cache(maxsize=None)
+def _qn(tag: str) -> str:
+    return qn(tag)
+
+
+@functools.lru_cache(maxsize=None)
+def _later(parent: str, tag: str) -> frozenset[str]:
+    """Return the tags (Clark notation) that come after `tag` in a `parent` (Clark notation) by ORDER."""
+    order = ORDER.get("w:" + parent.rsplit("}", 1)[-1])
+    return frozenset(map(qn, order[order.index(tag) + 1:] if order and tag in order else []))
 
 
 def set_child(parent, tag: str, **attrs):
     """Return parent's child tag (created if absent, in schema order) with attributes set (w: namespace)."""
-    child = parent.find(qn(tag))
+    child = parent.find(_qn(tag))
     if child is None:
         child = OxmlElement(tag)
-        order = ORDER.get(_prefixed(parent))
-        later = order[order.index(tag) + 1:] if order and tag in order else []
-        follower = next((c for c in parent if _prefixed(c) in later), None)
+        later = _later(parent.tag, tag)
+        follower = next((c for c in parent if c.tag in later), None) if later else None
         if follower is not None:
             follower.addprevious(child)
         else:
             parent.append(child)
     for key, value in attrs.items():
-        child.set(qn(f"w:{key}"), value)
+        child.set(_qn(f"w:{key}"), value)
     return child
 
 
