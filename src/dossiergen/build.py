@@ -11,30 +11,30 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .assemble import Context, Document, assemble_context
-from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
+from . import stopwatch
 from .cache import DocumentCache, engine_fingerprint, using_store
 from .clock import now, today
-from .depends import Hashes, render_cached
-from .ectd import FIRST_SEQUENCE
 from .errors import InputError, Location, Problem, ToolError, UsageError, count_errors
-from .gaps import Assessment, assess
 from .layouts import layout_of
-from .lifecycle import History, read_history
-from .load import load_dossier, read_application
+from .load import read_application
 from .markets import expand_markets
-from .model import Model, build_model
-from .package import (BuildResult, Plan, document_meta, inputs_digest, package_market, pdf_meta, recover_output)
+from .outputs import BuildResult, inputs_digest, recover_output, remove_orphaned_temp
 from .paths import REGIONAL, SCHEMAS, TEMPLATES
-from .render import Rendered, render_document
-from .reports import gaps_report
 from .text import pick
-from .validate import validate_dossier
-from . import stopwatch
-from .write import DocumentWriter, DocxMeta, check_engine, engine_version
-from .write.children import remove_orphaned_temp
+
+# The rest of the pipeline is imported where it is used: a build with nothing to do (every market up
+# to date) then starts in a fraction of a second (issue 19). Names only in annotations are strings.
+if TYPE_CHECKING:
+    from .assemble import Context, Document
+    from .backbones import Submission
+    from .gaps import Assessment
+    from .lifecycle import History
+    from .model import Model
+    from .package import Plan
+    from .render import Rendered
+    from .write import DocumentWriter
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "validating", "rendering eu", "writing", …
 WORKERS = os.cpu_count() or 2
@@ -93,6 +93,9 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             else:
                 pending.append((market, target, key))
         if pending:
+            from .package import package_market
+            from .write import DocumentWriter, check_engine, engine_version
+
             check_engine(pdf_engine)
             cache = DocumentCache(Path(out) / ".cache")
             writing = lambda done, total: progress("writing", done, total)  # noqa: E731
@@ -170,7 +173,9 @@ SUBMISSION_UNITS = ("initial", "validation-response", "response", "additional-in
 def _submission(markets: tuple[str, ...], previous: Path | None, sequence: str | None,
                 unit: str | None) -> tuple[Submission, History | None]:
     """Return the envelope values of the sequence to build and the history it continues (None: first)."""
-    from .errors import UsageError
+    from .backbones import Submission
+    from .ectd import FIRST_SEQUENCE
+    from .lifecycle import read_history
 
     def usage(message: str, hint: str = ""):
         return UsageError(message, (Problem("usage.lifecycle", message, hint=hint),))
@@ -201,10 +206,13 @@ def _submission(markets: tuple[str, ...], previous: Path | None, sequence: str |
     return Submission(number, related, unit, False), history
 
 
-def _envelope_problems(context: Context, final: bool, submission: Submission = Submission()) -> list[Problem]:
+def _envelope_problems(context: Context, final: bool, submission: Submission | None = None) -> list[Problem]:
     """Return a problem per value the regional backbone's envelope needs and the data lack (a draft
     writes `[missing: …]` there; a final build stops), and an error for China's codes in a combination
     depend-apt-rat-sqt.xml does not allow (NMPA would reject the sequence)."""
+    from .backbones import Submission, cn_combination_allowed, cn_envelope_values, envelope_missing, region
+
+    submission = submission or Submission()
     reg = region(context.market, context.stage)
     if reg is None:
         return []
@@ -225,11 +233,15 @@ def _envelope_problems(context: Context, final: bool, submission: Submission = S
 
 
 def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[str, Path, str]], stage: str,
-                  final: bool, writer: DocumentWriter, submission: Submission = Submission(),
+                  final: bool, writer: DocumentWriter, submission: Submission | None = None,
                   progress: Progress = lambda stage, done, total: None) -> list[Plan]:
     """Assemble, render and find gaps per market, handing each market's documents to the writer
     as soon as they are rendered; raise InputError, before any output is placed, when a final
     build lacks data (every market's problems are reported)."""
+    from .assemble import assemble_context
+    from .depends import Hashes, render_cached
+    from .package import Plan
+
     model, problems = validated
     plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
     for market, target, key in pending:
@@ -310,11 +322,15 @@ def _previous_manifest(target: Path) -> dict | None:
 
 
 def _job(context: Context, item: Rendered) -> tuple:
+    from .package import document_meta, pdf_meta
+
     return item.markdown, document_meta(context, item.document), pdf_meta(context, item), item.attachments
 
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:
     """Return the rendered Markdown of the documents whose CTD number starts with prefix."""
+    from .render import render_document
+
     context, _ = _context(folder, market, stage)
     return [render_document(context, d) for d in context.documents if d.number.startswith(prefix)]
 
@@ -331,8 +347,10 @@ class GapsReport:
 def gaps_folder(folder: Path, market: str, stage: str | None, out: Path) -> GapsReport:
     """Assess one market or all target markets; write gaps.md/json per market, and for 'all' the
     readiness matrix (Markdown, JSON, DOCX) under out/readiness/<stage>/, all from one assessment."""
-    from .reports import build_matrix, matrix_json, matrix_markdown
-    from .write import readiness_docx
+    from .assemble import assemble_context
+    from .render import render_document
+    from .reports import build_matrix, gaps_report, matrix_json, matrix_markdown
+    from .write import DocxMeta, readiness_docx
 
     check_output_folder(folder, out)
     context, _ = _context(folder, "neutral", stage)
@@ -372,12 +390,18 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
 
 def _context(folder: Path, market: str, stage: str | None) -> tuple[Context, list[Problem]]:
     """Load, validate and assemble; raise InputError when the dossier has errors."""
+    from .assemble import assemble_context
+
     model, problems = _model(folder)
     return assemble_context(model, market, stage or model.single("application").get("stage", "marketing")), problems
 
 
 def _model(folder: Path, progress: Progress | None = None) -> tuple[Model, list[Problem]]:
     """Load and validate; return the model and the warnings, or raise InputError on errors."""
+    from .load import load_dossier
+    from .model import build_model
+    from .validate import validate_dossier
+
     watch = stopwatch.current()
     if progress:
         progress("loading", 0, 1)
@@ -394,6 +418,8 @@ def _model(folder: Path, progress: Progress | None = None) -> tuple[Model, list[
 
 def _assess(context: Context, rendered: list[Rendered]) -> Assessment:
     """Return the one assessment of a market and stage: rule verdicts and the documents' marks."""
+    from .gaps import assess
+
     missing = [(r.document.number, path) for r in rendered for path in r.missing]
     return assess(context.model, context.market, context.stage, missing, len(rendered))
 

@@ -169,7 +169,7 @@ def _empty_folder() -> str:
     import os
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix=f"dossiergen-glyphs-{os.getpid()}-")  # named as write/children.temp_prefix does
+    folder = tempfile.mkdtemp(prefix=f"dossiergen-glyphs-{os.getpid()}-")  # named as outputs.temp_prefix does
     atexit.register(shutil.rmtree, folder, True)
     return folder
 

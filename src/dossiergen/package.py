@@ -25,6 +25,7 @@ import pypandoc
 from . import __version__
 from .assemble import Context, Document
 from .cache import Stored, content
+from .outputs import BuildResult, inputs_digest, moved_aside, recover_output
 from .backbones import Leaf, Submission, backbone_bytes, cn_titles, leaf_headings, region, us_form, util_files
 from .check import check_build
 from .ectd import FIRST_SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
@@ -90,7 +91,7 @@ def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Pat
             if spare is None:
                 shutil.rmtree(staging, ignore_errors=True)  # it now holds the previous output
             return  # else it is the spare of the next build
-        old = _old(target)
+        old = moved_aside(target)
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
@@ -207,26 +208,6 @@ def spare_folder(target: Path) -> Path:
     return target.parent.parent / ".cache" / "spare" / f"{target.parent.name}-{target.name}"
 
 
-def recover_output(target: Path) -> None:
-    """Repair what a build killed while placing its output left beside target: put the previous
-    output back if it was moved aside and the new one never arrived, and remove staging folders.
-    Call it with the output folder locked (build.output_lock)."""
-    target, old = Path(target), _old(Path(target))
-    if not target.parent.is_dir():
-        return
-    if old.is_dir() and not target.exists():
-        os.replace(old, target)
-    shutil.rmtree(old, ignore_errors=True)
-    for leftover in target.parent.glob(f".{target.name}-staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in target.parent.glob(f".{target.name}-????????"):  # staging folders of earlier versions
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _old(target: Path) -> Path:
-    return target.with_name(f".{target.name}-old")
-
-
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders atomically; return False where the system cannot."""
     if not sys.platform.startswith("linux"):
@@ -237,25 +218,6 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     return done == 0
-
-
-def inputs_digest(folder: Path, knowledge: list[Path]) -> str:
-    """Return a sha256 over the dossier files and the project knowledge (templates, schemas)."""
-    digest = hashlib.sha256()
-    for root in [Path(folder), *knowledge]:
-        for path in sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What a build did: its problems (warnings) and a one-line summary."""
-
-    problems: list[Problem]
-    summary: str
-    manifest: dict | None = None
-    market: str = ""
 
 
 @dataclass(frozen=True)

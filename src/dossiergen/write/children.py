@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -72,37 +70,6 @@ def run_child(command: list[str], *, timeout: float, cwd=None, env=None, text: b
             process.communicate()
             raise
         return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-
-def temp_prefix(kind: str) -> str:
-    """Return the prefix of a temporary folder: it names its process, so that a folder left by a
-    killed process is recognised and removed (remove_orphaned_temp)."""
-    return f"dossiergen-{kind}-{os.getpid()}-"
-
-
-def remove_orphaned_temp() -> None:
-    """Remove the temporary folders of dossiergen processes that no longer run (killed builds)."""
-    for folder in Path(tempfile.gettempdir()).glob("dossiergen-*-*-*"):
-        parts = folder.name.split("-")
-        if len(parts) < 4 or not parts[2].isdigit() or not folder.is_dir():
-            continue
-        if not _running(int(parts[2])):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    """Return whether a process runs (a zombie no longer does: in a container nobody may reap it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return not Path("/proc").is_dir()  # /proc exists but has no entry: it has gone
 
 
 def in_fork_server() -> bool:

@@ -17,7 +17,8 @@ from lxml import etree
 
 from ..errors import Problem, ToolError
 from ..environment import check_libreoffice
-from .children import run_child, temp_prefix
+from ..outputs import temp_prefix
+from .children import run_child
 from .pdf import PdfMeta, finish_pdf
 
 TIMEOUT = 1800  # seconds for one batch

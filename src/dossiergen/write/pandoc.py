@@ -13,9 +13,10 @@ from pathlib import Path
 from ..clock import now
 from ..environment import check_pandoc
 from ..errors import Problem, ToolError
+from ..outputs import temp_prefix
 from ..paths import TEMPLATES
 from .layout import LANDSCAPE, MM_PER_PT, PORTRAIT
-from .children import run_child, temp_prefix
+from .children import run_child
 from .split import split_docx
 
 SCRIPT = Path(__file__).with_name("convert.lua")

@@ -27,7 +27,7 @@ from .. import environment
 from ..clock import now
 from ..environment import FONT_DIRS
 from ..errors import Problem, ToolError
-from .children import temp_prefix
+from ..outputs import temp_prefix
 from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import TypstSettings
 
