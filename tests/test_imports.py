@@ -91,3 +91,17 @@ def test_the_walk_finds_a_lazy_cycle(tmp_path):
     source.write_text("def f():\n    from .a import x\n", "utf-8")
     graph["c"] = {t.rpartition(".")[2] for t in _imports("pkg.c", source, {"pkg.a", "pkg.b", "pkg.c"})}
     assert graph["c"] == {"a"} and _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_a_build_with_nothing_to_do_does_not_load_the_pipeline():
+    """`dossiergen build` on an up-to-date output answers in a fraction of a second (issue 19): importing
+    the build stage loads neither rendering, packaging, the writers (pandoc, typst, python-docx, pikepdf)
+    nor the statistics; they are imported where a build that has work uses them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dossiergen.build, dossiergen.cli; "
+            "print(sorted(m for m in sys.modules if m in ('dossiergen.render', 'dossiergen.package', 'dossiergen.write', "
+            "'dossiergen.stats', 'dossiergen.lifecycle', 'pikepdf', 'docx', 'typst', 'jinja2', 'numpy')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
