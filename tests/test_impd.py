@@ -30,6 +30,8 @@ def test_eu_ind_documents_are_numbered_as_the_impd():
     assert "3.2.P" not in spec.markdown.split("\n", 1)[0]
     assert not any(r.document.number.startswith(("3.2.R", "3.3")) for r in rendered)
     assert not any(r.document.path.startswith(("m1/", "m3/")) for r in rendered)  # no eAF, no Module 1 annex
+    trends = next(r for r in rendered if r.document.number == "3.2.P.8.3")  # the Q1E trend figures
+    assert "Figure 2.1.P.8.3-1 " in trends.markdown and "Figure 3.2.P" not in trends.markdown
 
 
 def test_us_ind_keeps_the_ectd_module_3():

@@ -574,7 +574,7 @@ class _Helpers:
         for attachment, alt, caption in trend_figures(self.context.model, subject_id, self.t, self.context.lang):
             self.figure_count += 1
             self.attachments.append(attachment)
-            number = f"{self.t('q1e_figure')} {self.document.number}-{self.figure_count}"
+            number = f"{self.t('q1e_figure')} {self.document.heading_number}-{self.figure_count}"
             figures.append(figure_markdown(attachment.name, alt, f"{number} {caption}"))
         return figures
 
