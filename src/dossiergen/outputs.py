@@ -1,8 +1,7 @@
 """The output folders, as a build finds them before it does any work: the previous output put back
 after a killed build, the temporary folders killed builds left, the digest of the inputs, and what a
-build returns. Kept apart from package.py,
-which imports the whole pipeline, so that a build with nothing to do starts in a fraction of a second
-(issue 19: nothing changed < 0.3 s)."""
+build returns. Kept apart from package.py, which imports the whole pipeline, so that a build with
+nothing to do starts in a fraction of a second (issue 19: nothing changed < 0.3 s)."""
 
 from __future__ import annotations
 
