@@ -95,12 +95,7 @@ def typeset_pdf(source: str, meta: PdfMeta) -> tuple[bytes, int]:
 
 
 def contents(pdf: bytes) -> list[tuple[str, int]]:
-    """Return the bookmarks of a PDF in order, as (title, page number from 1).
-
-    For the PDF finish_pdf returned last in this process, they were read while it was open."""
-    finished, bookmarks = _FINISHED
-    if finished is pdf:
-        return list(bookmarks)
+    """Return the bookmarks of a PDF in order, as (title, page number from 1)."""
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         return _bookmarks(opened)
 
@@ -121,11 +116,6 @@ def _bookmarks(opened) -> list[tuple[str, int]]:
     # read only: not a `with` block, whose exit writes the outline back into the PDF
     walk(opened.open_outline().root)
     return found
-
-
-# The last PDF finish_pdf returned and its bookmarks: the DOCX's contents take their page numbers
-# (write/__init__.py) without opening the PDF a second time.
-_FINISHED: tuple[bytes | None, tuple] = (None, ())
 
 
 _COMPILERS: dict[int, "typst.Compiler"] = {}
@@ -159,7 +149,6 @@ def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes,
     """Return the PDF with the bookmarks panel on opening, its language, subject and relative
     links, linearised, and its page count; with date_it, dated at the build time (for engines
     that stamp the wall clock)."""
-    global _FINISHED
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         pdf.Root.PageMode = pikepdf.Name.UseOutlines if "/Outlines" in pdf.Root else pikepdf.Name.UseNone
         pdf.Root.Lang = pikepdf.String("zh-CN" if meta.lang == "zh" else "en-US")
@@ -172,12 +161,9 @@ def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes,
         for page in pdf.pages:
             for annot in page.get("/Annots", []):
                 _relative_link(annot)
-        bookmarks = tuple(_bookmarks(pdf)) if "/Outlines" in pdf.Root else ()
         out = io.BytesIO()
         pdf.save(out, linearize=True, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
-        finished = out.getvalue()
-        _FINISHED = (finished, bookmarks)
-        return finished, len(pdf.pages)
+        return out.getvalue(), len(pdf.pages)
 
 
 def _drop_wall_clock(pdf) -> None:
