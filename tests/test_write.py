@@ -61,6 +61,45 @@ def test_a_document_with_notes_is_converted_alone_and_keeps_them():
     assert finish_docx(batch[0].docx, META) == finish_docx(batch[2].docx, META) == finish_docx(_alone(plain), META)
 
 
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 4), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_document_with_a_figure_goes_through_pandoc_once_and_keeps_it(monkeypatch):
+    """A figure is a part of its DOCX package, which the cut cannot carry: the document is converted
+    alone from the start (one pandoc run for the batch, not a second one for the rest of it, issue 19),
+    keeps its picture, and the other documents are the same bytes as converted alone."""
+    from dossiergen.attach import Attachment, figure_markdown
+    from dossiergen.write import pandoc
+
+    figure = Attachment("plot", (("png", _png()),))
+    pictured = "# 3.2.P.8.3 Stability Data\n\n" + figure_markdown("plot", "pH against time", "Figure 1 pH")
+    plain = "# 3.2.P.1 Description\n\n- one\n- two\n\nSee [3.2.P.2](../32p2/development.pdf).\n"
+    runs = []
+    real = pandoc._convert
+    monkeypatch.setattr(pandoc, "_convert", lambda folder, *args, **kw: runs.append(folder.name) or real(folder, *args, **kw))
+    batch = convert_batch([(plain, None), (pictured, None, (figure,)), (plain, None)])
+    assert runs == ["batch"]
+    media = [name for name in zipfile.ZipFile(io.BytesIO(batch[1].docx)).namelist() if name.startswith("word/media/")]
+    assert len(media) == 1
+    assert "Figure 1 pH" in zipfile.ZipFile(io.BytesIO(batch[1].docx)).read("word/document.xml").decode("utf-8")
+    for index in (0, 2):
+        assert not any(name.startswith("word/media/") for name in zipfile.ZipFile(io.BytesIO(batch[index].docx)).namelist())
+        assert finish_docx(batch[index].docx, META) == finish_docx(_alone(plain), META)
+    # a note (which the cut finds only in pandoc's output) still sends the rest through a second run
+    noted = "# 3.2.P.2 Pharmaceutical Development\n\nText with a note.[^1]\n\n[^1]: The text of the note.\n"
+    runs.clear()
+    mixed = convert_batch([(plain, None), (pictured, None, (figure,)), (noted, None)])
+    assert runs == ["batch", "again"]
+    assert "The text of the note." in zipfile.ZipFile(io.BytesIO(mixed[2].docx)).read("word/footnotes.xml").decode("utf-8")
+    assert zipfile.ZipFile(io.BytesIO(mixed[1].docx)).read(media[0]) == _png()
+    assert finish_docx(mixed[0].docx, META) == finish_docx(_alone(plain), META)
+
 def test_written_documents_do_not_depend_on_their_batch():
     """DOCX and PDF bytes are the same written alone or among others (determinism across cache states)."""
     documents = _tablet_documents()[:4]

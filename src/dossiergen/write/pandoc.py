@@ -62,13 +62,18 @@ def convert_batch(jobs: list[tuple]) -> list[Converted]:
     with tempfile.TemporaryDirectory(prefix=temp_prefix("pandoc")) as tmp:
         files = _attachment_files(Path(tmp) / "attachments", [attachments for _, _, attachments in jobs])
         first = Path(tmp) / "batch"
+        # A document with an image is known to be one the cut cannot carry (its picture is a part of
+        # the package): it is converted alone from the start, not with the batch and then again, with
+        # the rest of its batch, once the cut has failed (which doubled the conversion of every batch
+        # holding a figure). The same test as convert.lua's: an image is only ever written `![`.
+        expected = {index for index, (markdown, _, _) in enumerate(jobs) if "![" in markdown}
         docx = _convert(first, [_job(markdown, settings, found) for (markdown, settings, _), found in zip(jobs, files)],
-                        alone=set())
+                        alone=expected)
         typst = [_read_typst(first, index) for index in range(len(jobs))]
         alone = {index for index, found in enumerate(docx) if found is None}
         if alone:
             docx = _convert(Path(tmp) / "again", [_job(markdown, None, found) for (markdown, _, _), found in zip(jobs, files)],
-                            alone)
+                            alone | expected)
         return [Converted(d, t) for d, t in zip(docx, typst)]
 
 
