@@ -58,6 +58,7 @@ FILE_KINDS: tuple[tuple[str, str], ...] = (
 REQUIRED_FILES = ("application.yaml", "sites.yaml", "methods.yaml", "batches.yaml", "stability.yaml")
 ASSET_SUFFIXES = (".png", ".svg", ".md", ".txt")
 CSV_NUMBER_COLUMNS = ("value", "time_point")
+CSV_KINDS = ("batch-results", "stability-results")
 
 Path_ = tuple  # a JSON path as a tuple of str keys and int indexes
 
@@ -136,7 +137,8 @@ class Dossier:
     root: Path
     label: str
     files: dict[str, SourceFile]
-    origins: dict[int, tuple[str, Path_]] = field(default_factory=dict)
+    origins: dict[int, tuple[str, Path_]] = field(default_factory=dict)  # CSV rows: see where
+    rows: dict[int, tuple[str, Path_]] | None = field(default=None, repr=False)  # built when first needed
     problems: list[Problem] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[SourceFile]:
@@ -160,8 +162,20 @@ class Dossier:
 
     def where(self, obj: Any, *keys: Any) -> tuple[str, Path_]:
         """Return (file, path) of a loaded mapping or list, extended by keys."""
-        rel, path = self.origins.get(id(obj), ("", ()))
+        found = self.origins.get(id(obj))
+        if found is None and isinstance(obj, dict):
+            found = self._row_origins().get(id(obj))
+        rel, path = found or ("", ())
         return rel, path + tuple(keys)
+
+    def _row_origins(self) -> dict[int, tuple[str, Path_]]:
+        """Return where each CSV row is, indexed when a row is first asked about: rendering and the
+        gap rules never ask, and 56,000 rows took about 15 MB (issue 19)."""
+        if self.rows is None:
+            self.rows = {id(row): (rel, (index,)) for rel, source in self.files.items()
+                         if source.kind in CSV_KINDS and isinstance(source.data, list)
+                         for index, row in enumerate(source.data)}
+        return self.rows
 
     def location_of(self, obj: Any, *keys: Any) -> Location:
         """Return the location of a loaded mapping or list (or of a key below it)."""
@@ -283,7 +297,10 @@ def _load_file(dossier: Dossier, path: Path, rel: str) -> list[Problem]:
     source, problems = _parse_cached(raw, rel, kind, shown)
     if source is not None:
         dossier.files[rel] = source
-        _register_origins(dossier.origins, rel, source.data, ())
+        if kind in CSV_KINDS:  # its rows are found by Dossier.where when asked
+            dossier.origins[id(source.data)] = (rel, ())
+        else:
+            _register_origins(dossier.origins, rel, source.data, ())
     return problems
 
 
