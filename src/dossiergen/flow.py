@@ -14,18 +14,20 @@ circle for a monitored test). A process too long for one page is split into seve
 step boundaries, each saying where it continues.
 
 matplotlib (no pyplot state) draws each figure once like plots.py: SVG for the typst PDF, with fixed
-metadata, rasterised by typst into the PNG for Word (plots.save). Same inputs, same bytes. Text is wrapped by measuring it with
+metadata, rasterised by typst into the PNG for Word (save, plots.svg_png). Same inputs, same bytes. Text is wrapped by measuring it with
 the Agg renderer (CJK text breaks between characters), so every language stays inside its column.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .attach import Attachment, Drawn, drawn
-from .plots import _setup, save
+from .plots import svg_png
 
 WIDTH = 6.3          # inches: the text width of a portrait page
 MAX_HEIGHT = 8.4     # inches: the most one figure may take (a portrait page less its caption)
@@ -36,6 +38,7 @@ GAP = 0.16           # inches between two step rows (the arrow's length)
 PAD = 0.06           # inches inside a box around its text
 ITEM_GAP = 0.035     # inches between two items of a side column
 CRITICAL_FILL, PLAIN_FILL, ACCENT = "#FBE3D6", "#EEF3F8", "#C0392B"
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _OPENING, _CLOSING = "（「『【〔《“‘", "）」』】〕》”’、。，；：！？％"
 # A token is a Latin word or one CJK character with the punctuation that may not start or end a line
@@ -232,6 +235,30 @@ def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None 
             y += bottom_note
         _legend(ax, y + 0.12, labels)
         return save(figure)
+
+
+@functools.cache
+def _setup(lang: str) -> dict:
+    """Return matplotlib settings for a language (registers the CJK font once for zh)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    families = ["DejaVu Sans"]
+    if lang == "zh" and CJK_FONT.is_file():
+        from matplotlib import font_manager
+
+        font_manager.fontManager.addfont(str(CJK_FONT))
+        families.append(font_manager.FontProperties(fname=str(CJK_FONT)).get_name())
+    return {"font.family": families, "font.size": 8, "svg.hashsalt": "dossiergen", "svg.fonttype": "path",
+            "axes.unicode_minus": False, "path.simplify": False}
+
+
+def save(figure) -> tuple[tuple[str, bytes], ...]:
+    """Return a figure laid out by the caller as SVG (matplotlib: one drawing) and PNG (svg_png)."""
+    figure.set_layout_engine(None)   # laid out already: savefig would draw it once more to lay it out
+    svg = io.BytesIO()
+    figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return (("png", svg_png(svg.getvalue())), ("svg", svg.getvalue()))
 
 
 def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:

@@ -245,7 +245,7 @@ def _worker_context():
 
 
 # Imported once by the fork server, not by each writer on its first figure (about 1.6 CPU s each):
-# statistics for the trend plots, matplotlib and its Agg and SVG backends.
+# the trend plots (typst) and flow diagrams (matplotlib and its Agg and SVG backends).
 PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotlib.backends.backend_agg",
            "matplotlib.backends.backend_svg")
 
