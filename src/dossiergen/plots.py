@@ -10,7 +10,7 @@ label is always printed as it is (DESIGN.md section 8). One warm compiler makes 
 typst PDF (vector, glyphs as paths) and the PNG for Word (150 ppi, its resolution stated). Same
 inputs, same bytes.
 
-svg_png rasterises the flow diagrams' SVG (flow.py) the same way.
+The flow diagrams (flow.py) are drawn the same way, with this module's compiler.
 """
 
 from __future__ import annotations
@@ -153,11 +153,11 @@ def trend_versions() -> tuple[str, ...]:
 
 
 @functools.cache
-def library_versions() -> tuple[str, ...]:
-    """The versions of the drawing libraries of flow.py (part of a drawing's key), read without importing them."""
+def flow_versions() -> tuple[str, ...]:
+    """The version of the library a flow diagram (flow.py) is drawn with (part of its key)."""
     from importlib.metadata import version
 
-    return tuple(f"{package} {version(package)}" for package in ("matplotlib", "numpy", "pillow", "typst"))
+    return (f"typst {version('typst')}",)
 
 
 def draw_trend(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str], lang: str,
@@ -262,16 +262,6 @@ def _ticks(low: float, high: float, most: int) -> list[tuple[float, str]]:
                 found.append((k * step, ("\u2212" if k < 0 else "") + text))
             return found
     return []
-
-
-def svg_png(svg: bytes, ppi: float = DPI) -> bytes:
-    """Return the PNG of one of our SVGs (text as paths, nothing outside it) at its own size, drawn
-    by the typst compiler (one per process, kept warm; no files: the SVG is an input)."""
-    png = _compiler().compile(PNG_SOURCE, format="png", ppi=ppi, sys_inputs={"svg": svg.decode("utf-8")})
-    return _with_resolution(png, ppi)
-
-
-PNG_SOURCE = b'#set page(width: auto, height: auto, margin: 0pt, fill: white)\n#image(bytes(sys.inputs.svg), format: "svg")\n'
 
 
 def _with_resolution(png: bytes, ppi: float) -> bytes:
