@@ -262,7 +262,7 @@ FLOW = """
     parts.push(at(bx.at(0), top, rect(width: bx.at(1) - bx.at(0), height: row.box-h, radius: 0.04 * IN,
       fill: rgb(if critical { "%(critical_fill)s" } else { "%(plain_fill)s" }),
       stroke: if critical { 1.8pt + ACCENT } else { 0.8pt + rgb("#4A6A8A") })))
-    if critical { parts.push(triangle(bx.at(0) - 0.1 * IN, top + 0.09 * IN)) }
+    if critical { parts.push(triangle(bx.at(0) - 0.1 * IN, calc.min(top + 0.09 * IN, mid - 6pt))) }  // clear of an arrow at mid
     parts.push(at(bx.at(0) + PAD, top + PAD, row.inside))
     if previous != none { parts.push(down(centre, previous, top)) }
     previous = top + row.box-h
