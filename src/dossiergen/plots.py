@@ -192,8 +192,7 @@ def trend_geometry(evaluation: stats.Evaluation, series: list[stats.Series], lab
         legend.append({"label": item.label, "marker": marker, "colour": colour})
     drawn_lines = []   # (colour, width, dash, xs, ys), in drawing order
     keyed = {}         # the legend's line entries: the first line of each kind
-    for fit in fits:
-        at = evaluation.fits.index(fit)
+    for at, fit in enumerate(fits):   # the first fits: the common one, or every batch's
         colour = FIT_COMMON if evaluation.model == "common" else COLOURS[at % len(COLOURS)]
         drawn_lines.append((colour, 1.0, None, np.array([0.0, end]), fit.mean(np.array([0.0, end]))))
         keyed.setdefault("fit", drawn_lines[-1])
