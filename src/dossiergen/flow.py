@@ -165,7 +165,7 @@ def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None 
     compiler, source = plots._compiler(), FLOW.encode()
     svg = compiler.compile(source, format="svg", sys_inputs={"flow": data})
     png = compiler.compile(source, format="png", ppi=DPI, sys_inputs={"flow": data})
-    return (("png", plots._with_resolution(png, DPI)), ("svg", svg))
+    return (("png", plots._with_resolution(png, DPI)), ("svg", plots.compact(svg)))
 
 
 def flow_input(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
