@@ -513,15 +513,15 @@ class _Helpers:
 
         return all(study_unit(s) == "months" for s in studies)
 
-    def data_period(self, study, value) -> str:
-        """Return the longest time point with data of a study: the number for months (the column says
-        months), the number and unit otherwise; '–' without data."""
+    def data_period(self, study, value, column_in_months: bool = True) -> str:
+        """Return the longest time point with data of a study: the number alone for months under a
+        column that says months, the number and unit otherwise ('18 months', '24 hours'); '–' without data."""
         from .periods import duration, number_text, study_unit
 
         if value is None:
             return "–"
         unit = study_unit(study)
-        return number_text(value) if unit == "months" else duration(value, unit, self.context.lang)
+        return number_text(value) if unit == "months" and column_in_months else duration(value, unit, self.context.lang)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as
