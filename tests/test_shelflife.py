@@ -165,8 +165,8 @@ def test_a_plot_has_the_same_bytes_on_two_builds(lang):
 
 
 def test_the_word_picture_is_the_pdf_drawing_rasterised():
-    """matplotlib draws a plot once, as SVG (vector, text as paths: the PDF); Word gets that SVG
-    rasterised at 150 ppi: a PNG of the plot's size, on white, showing the batches' colours."""
+    """typst draws a plot from one program: as SVG (vector, text as paths: the PDF) and, for Word,
+    as a PNG at 150 ppi: the plot's size, on white, showing the batches' colours."""
     import io
 
     from PIL import Image
@@ -419,6 +419,13 @@ def test_an_exposure_study_prints_its_exposure_not_days(tmp_path):
     assert "| st-dp-photo | " in summary.stdout
     row = next(line for line in summary.stdout.splitlines() if line.startswith("| st-dp-photo | "))
     assert row.endswith("| 1.2\u00a0million lux·h; 200\u00a0W·h/m² |")
+    # the column does not say "(months)" above an exposure; the studies in months say their unit
+    assert "| Data available |" in summary.stdout and "Data available (months)" not in summary.stdout
+    long_term = [line for line in summary.stdout.splitlines() if "| Long-term |" in line]
+    assert long_term and all(line.rstrip(" |").endswith("months") for line in long_term)
+    before_photo = run_cli("render", "--dossier", str(_copy(TABLETS, tmp_path / "plain")), "--section", "3.2.P.8.1").stdout
+    assert "Data available (months)" in before_photo  # all in months, no exposure: the column says it
+    assert all(not line.rstrip(" |").endswith("months") for line in before_photo.splitlines() if "| Long-term |" in line)
 
 
 def test_the_adc_photostability_studies_reach_the_q1b_exposure(tmp_path):

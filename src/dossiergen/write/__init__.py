@@ -244,12 +244,9 @@ def _worker_context():
     return context
 
 
-# Imported once by the fork server, not by each writer on its first figure (about 1.6 CPU s each):
-# statistics for the trend plots, matplotlib and its Agg and SVG backends. scipy.stats and
-# scipy.optimize (the trend plots' confidence bounds; stats.py imports them when first used): about
-# 70 MB a writer imported for itself, now pages the writers share with the fork server (issue 19).
-PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotlib.backends.backend_agg",
-           "matplotlib.backends.backend_svg", "scipy.stats", "scipy.optimize")
+# Imported once by the fork server, not by each writer on its first figure: the trend plots and
+# flow diagrams (both drawn by typst; numpy for the plots' geometry).
+PRELOAD = ("dossiergen.plots", "dossiergen.flow", "typst")
 
 
 def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
