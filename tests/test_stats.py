@@ -127,3 +127,35 @@ def test_an_out_of_trend_result_is_flagged():
     found = stats.out_of_trend(stats.Series("b1", months, values))
     assert [m for m, *_ in found] == [12]
     assert stats.out_of_trend(stats.Series("b1", months, (100.0, 99.7, 99.5, 99.1, 98.8, 98.3, 97.9))) == []
+
+
+def test_the_regressions_are_statsmodels_own_numbers_to_the_last_bit():
+    """stats.py fits without importing statsmodels (issue 19: 70 MB and a second of every build),
+    repeating its OLS 'pinv' computation; the shelf lives, bounds and figures must not move by a bit:
+    parameters, covariance, residual sum of squares and degrees of freedom equal statsmodels' for every
+    model of Q1E's poolability test, and the t and F quantiles equal scipy.stats'."""
+    import warnings
+
+    import numpy as np
+    import scipy.stats as sps
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(19)
+    for _ in range(200):
+        months = list(map(float, rng.choice([0, 1, 3, 6, 9, 12, 18, 24, 36], size=int(rng.integers(2, 7)))))
+        series = [stats.Series(f"b{i}", months, list(np.round(rng.normal(100 - 0.1 * np.asarray(months), 0.5), 1)))
+                  for i in range(int(rng.integers(1, 5)))]
+        for model in ("common", "common_slope", "separate"):
+            X, y = stats._design(series, model)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # rank-deficient designs and no residual degrees of freedom
+                fit = sm.OLS(y, X).fit()
+                expected = (fit.params, fit.cov_params(), fit.ssr, fit.df_resid)
+            params, cov, ssr, df = stats._ols(X, y)
+            assert np.array_equal(params, expected[0]) and np.array_equal(cov, expected[1], equal_nan=True)
+            assert (ssr, df) == (expected[2], expected[3])
+    for df in range(1, 60):
+        for level in (0.95, 0.975, 0.995):
+            assert stats._quantile(level, df) == sps.t.ppf(level, df)
+        for x in (0.0, 0.4, 1.7, 9.0):
+            assert stats.special.fdtrc(3, df, x) == sps.f.sf(x, 3, df)

@@ -26,8 +26,8 @@ import numpy as np
 
 
 class _Later:
-    """A module imported when first used: scipy and statsmodels take seconds to import, and a build that
-    reuses its verdicts and figures (reuse.py, attach.py) computes no statistics."""
+    """A module imported when first used: scipy takes a second to import, and a build that reuses its
+    verdicts and figures (reuse.py, attach.py) computes no statistics."""
 
     def __init__(self, name: str):
         self.name = name
@@ -38,7 +38,9 @@ class _Later:
         return getattr(importlib.import_module(self.name), attr)
 
 
-sm, optimize, sps = _Later("statsmodels.api"), _Later("scipy.optimize"), _Later("scipy.stats")
+# scipy.special, not scipy.stats: the t and F distributions' functions themselves (scipy.stats' t.ppf
+# and f.sf call stdtrit and fdtrc), without scipy.stats' 70 MB of modules (issue 19).
+optimize, special = _Later("scipy.optimize"), _Later("scipy.special")
 
 ALPHA = 0.05          # Q1E §2.2: 95 % confidence
 ALPHA_POOL = 0.25     # Q1E Appendix B.2.2
@@ -189,9 +191,9 @@ def evaluate(series: list[Series], lower: float | None = None, upper: float | No
             raise NotEnoughData("the results lie exactly on straight lines or do not vary; nothing to estimate (Q1E §2.4.1.1)")
         mse = full_rss / full_df
         result.f_slopes = max(0.0, (dics_rss - full_rss) / (k - 1)) / mse
-        result.p_slopes = float(sps.f.sf(result.f_slopes, k - 1, full_df))
+        result.p_slopes = float(special.fdtrc(k - 1, full_df, result.f_slopes))
         result.f_intercepts = max(0.0, (cics_rss - dics_rss) / (k - 1)) / mse
-        result.p_intercepts = float(sps.f.sf(result.f_intercepts, k - 1, full_df))
+        result.p_intercepts = float(special.fdtrc(k - 1, full_df, result.f_intercepts))
         if result.p_slopes > ALPHA_POOL:
             result.model = "common" if result.p_intercepts > ALPHA_POOL else "common_slope"
             result.fits = _fit_pooled(series, result.model)
@@ -226,24 +228,42 @@ def _design(series: list[Series], model: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(rows), np.asarray(y)
 
 
+def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Return the parameters, their covariance, the residual sum of squares and the residual degrees
+    of freedom of the least-squares fit of y on X, computed as statsmodels' OLS(y, X).fit() computes
+    them (its default 'pinv' method, operation for operation: the same numbers to the last bit, checked
+    by the tests), without importing statsmodels and pandas: about 70 MB and a second of the build's
+    main process (issue 19)."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    u, s, vt = np.linalg.svd(X, False)
+    singular = np.copy(s)
+    cutoff = 1e-15 * np.maximum.reduce(s)
+    for i in range(min(vt.shape[1], u.shape[0])):
+        s[i] = 1.0 / s[i] if s[i] > cutoff else 0.0
+    pinv = np.dot(np.transpose(vt), np.multiply(s[:, np.newaxis], np.transpose(u)))
+    params = np.dot(pinv, y)
+    residual = y - np.dot(X, params)
+    ssr = np.dot(residual, residual)
+    df_resid = float(X.shape[0]) - np.linalg.matrix_rank(np.diag(singular))
+    return params, np.dot(pinv, np.transpose(pinv)) * (ssr / df_resid), float(ssr), df_resid
+
+
 def _rss(X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    fit = sm.OLS(y, X).fit()
-    return float(fit.ssr), int(len(y) - np.linalg.matrix_rank(X))
+    return _ols(X, y)[2], int(len(y) - np.linalg.matrix_rank(X))
 
 
 def _fit_single(s: Series, model: str) -> Fit:
     t, y = np.asarray(s.months, float), np.asarray(s.values, float)
     if len(t) < 3 or len(np.unique(t)) < 2:
         raise NotEnoughData(f"batch {s.label}: a regression needs at least 3 results at 2 or more time points")
-    fit = sm.OLS(y, sm.add_constant(t, has_constant="add")).fit()
-    return Fit(s.label, float(fit.params[0]), float(fit.params[1]), None, None,
-               np.asarray(fit.params), np.asarray(fit.cov_params()), int(fit.df_resid), 0, model)
+    params, cov, _, df = _ols(np.column_stack((np.ones(t.shape[0]), t)), y)
+    return Fit(s.label, float(params[0]), float(params[1]), None, None, params, cov, int(df), 0, model)
 
 
 def _fit_pooled(series: list[Series], model: str) -> list[Fit]:
     X, y = _design(series, model)
-    fit = sm.OLS(y, X).fit()
-    params, cov, df = np.asarray(fit.params), np.asarray(fit.cov_params()), int(fit.df_resid)
+    params, cov, _, df = _ols(X, y)
+    df = int(df)
     if model == "common":
         return [Fit(s.label, float(params[0]), float(params[1]), None, None, params, cov, df, 0, model) for s in series]
     k = len(series)
@@ -253,7 +273,7 @@ def _fit_pooled(series: list[Series], model: str) -> list[Fit]:
 
 @functools.lru_cache(maxsize=1024)
 def _quantile(level: float, df: int) -> float:
-    return float(sps.t.ppf(level, df))
+    return float(special.stdtrit(df, level))
 
 
 def _var_mean(fit: Fit, t: np.ndarray) -> np.ndarray:
@@ -310,7 +330,7 @@ def out_of_trend(series: Series, level: float = OOT_LEVEL) -> list[tuple[float, 
     hat = np.einsum("ij,jk,ik->i", X, xtx_inv, X)
     residual = y - X @ (xtx_inv @ X.T @ y)
     sse = float(residual @ residual)
-    q = sps.t.ppf(1 - (1 - level) / 2, n - 3)
+    q = special.stdtrit(n - 3, 1 - (1 - level) / 2)
     for i in range(n):
         keep = np.arange(n) != i
         if hat[i] > 1 - 1e-9 or len(np.unique(t[keep])) < 2:
