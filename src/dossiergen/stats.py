@@ -245,7 +245,9 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, f
     residual = y - np.dot(X, params)
     ssr = np.dot(residual, residual)
     df_resid = float(X.shape[0]) - np.linalg.matrix_rank(np.diag(singular))
-    return params, np.dot(pinv, np.transpose(pinv)) * (ssr / df_resid), float(ssr), df_resid
+    with np.errstate(divide="ignore", invalid="ignore"):  # no residual freedom (the caller refuses it): no warning
+        cov = np.dot(pinv, np.transpose(pinv)) * (ssr / df_resid)
+    return params, cov, float(ssr), df_resid
 
 
 def _rss(X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
