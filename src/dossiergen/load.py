@@ -492,8 +492,9 @@ def _build(node, path: Path_, source: SourceFile, problems: list, shown: str) ->
                                     path=json_path(path), hint=f"'{key}' is already defined at line {first_seen[key]}; keep one"))
             continue
         first_seen[key] = line
-        source.key_marks[path + (key,)] = (line, col)
-        result[key] = _build(value_node, path + (key,), source, problems, shown)
+        child = path + (key,)  # one tuple for both position indexes (issue 19: memory)
+        source.key_marks[child] = (line, col)
+        result[key] = _build(value_node, child, source, problems, shown)
     return result
 
 
