@@ -62,3 +62,20 @@ def test_hidden_files_and_figures_are_ignored(minimal: Path):
     (minimal / "figures").mkdir()
     (minimal / "figures" / "flow.png").write_bytes(b"\x89PNG\r\n\x00")
     assert load_dossier(minimal).problems == []
+
+
+def test_csv_cell_positions_found_when_asked(minimal: Path):
+    """A CSV cell's line and column are found from the file's text when an error needs them (issue 19:
+    not held for every cell); a row after a quoted multi-line cell, a short row and an unknown
+    column still get the positions a writer can go to."""
+    path = minimal / "results" / "dp.csv"
+    path.write_text(path.read_text("utf-8") + 'b-dp-001,purity,"99.1\n",%,,\nb-dp-001,ph\nb-dp-001,water,0.4,%,,\n', "utf-8")
+    dossier = load_dossier(minimal, label="d")
+    where = lambda *path: str(dossier.locate("results/dp.csv", path))  # noqa: E731
+    assert where(1, "value") == "d/results/dp.csv:3:16"
+    assert where(2, "value") == "d/results/dp.csv:4:1"  # a quoted cell on the line: the line, column 1
+    assert where(3, "test") == "d/results/dp.csv:6:10"
+    assert where(3, "value") == "d/results/dp.csv:6:1"  # the row has no value cell: the row
+    assert where(4, "value") == "d/results/dp.csv:7:16"  # after the two-line row and the short one
+    assert where(4, "nope") == "d/results/dp.csv:7:1"
+    assert (4, "unit") in dossier.files["results/dp.csv"].marks and (5,) not in dossier.files["results/dp.csv"].marks
