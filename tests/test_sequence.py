@@ -182,7 +182,7 @@ def test_build_refuses_output_that_fails_the_check(tmp_path, monkeypatch):
     from dossiergen.check import Finding
 
     source = materialise_case("minimal", tmp_path)
-    monkeypatch.setattr(package, "check_build", lambda folder: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
+    monkeypatch.setattr(package, "check_build", lambda folder, known=None: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
     run = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "out"))
     assert run.exit_code == 1 and "[pdf.fonts]" in run.stderr
     assert not (tmp_path / "out" / "us" / "ind").exists()

@@ -259,7 +259,10 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
         manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
                                  "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(plan.target, artifacts, verify=_verify, spare=spare_folder(plan.target))
+    # the written documents' digests, kept with them in the cache: write_build verifies each placed file
+    # against its sha256 before the check runs, so the check takes them rather than hashing every file again
+    known = {a.path: (a.data.sha256, a.data.md5) for a in artifacts if isinstance(a.data, Stored)}
+    write_build(plan.target, artifacts, verify=lambda staging: _verify(staging, known), spare=spare_folder(plan.target))
     missing = sum(len(r.missing) for r in rendered)
     summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
                f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
@@ -437,12 +440,13 @@ def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
     return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element)
 
 
-def _verify(folder: Path) -> None:
-    """Run the technical check on the staged build; errors stop it from replacing the previous one."""
+def _verify(folder: Path, known: dict[str, tuple[str, str]] | None = None) -> None:
+    """Run the technical check on the staged build; errors stop it from replacing the previous one
+    (known: digests of files whose bytes write_build has verified, see check.check_build)."""
     from . import stopwatch
 
     with stopwatch.current().stage("check"):
-        findings = check_build(folder)
+        findings = check_build(folder, known)
     if any(f.severity == "error" for f in findings):
         raise InputError("the technical check failed", tuple(f.as_problem() for f in findings))
 

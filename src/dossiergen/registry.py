@@ -6,9 +6,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
-from .paths import REGIONAL, TEMPLATES
+from .paths import REGIONAL, TEMPLATES, read_yaml
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def _node(data: dict) -> Section:
 @functools.cache
 def load_registry(path: Path = TEMPLATES / "module3" / "sections.yaml") -> Section:
     """Return the root of the Module 3 section tree."""
-    return _node(yaml.safe_load(path.read_text("utf-8"))["root"])
+    return _node(read_yaml(path)["root"])
 
 
 @functools.cache
@@ -62,4 +61,4 @@ def load_annexes(market: str) -> tuple[Section, ...]:
     path = REGIONAL / market / "annexes.yaml"
     if not path.is_file():
         return ()
-    return tuple(_node({**entry, "regional": True}) for entry in yaml.safe_load(path.read_text("utf-8"))["documents"])
+    return tuple(_node({**entry, "regional": True}) for entry in read_yaml(path)["documents"])

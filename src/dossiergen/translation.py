@@ -16,11 +16,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-import yaml
 
 from .load import Dossier, json_path
 from .model import BIOLOGICAL_MOLECULES, select
-from .paths import REGIONAL
+from .paths import REGIONAL, read_yaml
 from .schema import _resolve, schema_of
 
 ALLOWED_FILE = REGIONAL / "cn" / "allowed-latin.yaml"
@@ -96,7 +95,7 @@ class Allowed:
 
 @functools.cache
 def _allowed_data() -> dict:
-    return yaml.safe_load(ALLOWED_FILE.read_text("utf-8"))
+    return read_yaml(ALLOWED_FILE)
 
 
 def allowed(extra: tuple[str, ...] = ()) -> Allowed:
@@ -131,7 +130,7 @@ def _en(value) -> str:
 @functools.cache
 def glossary() -> tuple[dict, ...]:
     """Return the NMPA/CDE glossary: entries {en, zh, note, source} (regional/cn/glossary.yaml)."""
-    return tuple(yaml.safe_load(GLOSSARY_FILE.read_text("utf-8"))["terms"])
+    return tuple(read_yaml(GLOSSARY_FILE)["terms"])
 
 
 def glossary_hits(english: str) -> list[dict]:
