@@ -62,3 +62,17 @@ def test_hidden_files_and_figures_are_ignored(minimal: Path):
     (minimal / "figures").mkdir()
     (minimal / "figures" / "flow.png").write_bytes(b"\x89PNG\r\n\x00")
     assert load_dossier(minimal).problems == []
+
+
+def test_knowledge_yaml_reads_as_safe_load_reads_it():
+    """The project's YAML knowledge (labels, sections, glossary, units, regional rules) is read with
+    PyYAML's C parser where installed (issue 19: a build process starts faster): every file gives
+    exactly the values yaml.safe_load gives."""
+    import yaml
+
+    from dossiergen.paths import REGIONAL, SCHEMAS, TEMPLATES, read_yaml
+
+    files = sorted([*TEMPLATES.rglob("*.yaml"), *REGIONAL.rglob("*.yaml"), *SCHEMAS.rglob("*.yaml")])
+    assert any(p.name == "sections.yaml" for p in files) and any(p.name == "glossary.yaml" for p in files)
+    for path in files:
+        assert read_yaml(path) == yaml.safe_load(path.read_text("utf-8")), path

@@ -102,7 +102,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             blobs = Path(out) / ".cache" / "blobs"
             with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
                 plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
-                plans = [replace(plan, submission=submission, history=history) for plan in plans]
+                plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in plans]
                 for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
                     progress(f"checking and packaging {plan.market}", number, len(plans))

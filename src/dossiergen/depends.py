@@ -280,9 +280,9 @@ def render_cached(context, document, hashes: Hashes):
     if common not in hashes.memo or hashes.memo[common][0] is not context:
         hashes.memo[common] = (context, content_key("render-3", engine_fingerprint(), knowledge_fingerprint(),
                                                     today().isoformat(), context.stage, context.lang, context.layout))
-    identity = content_key(hashes.memo[common][1], document.id, document.path, repr(document.section),
-                           repr(sorted(document.instance.items())), document.key_label, repr(document.chain),
-                           document.shown, [name for name, _ in document.scope])
+    identity = content_key([hashes.memo[common][1], document.id, document.path, repr(document.section),  # one part: one JSON text
+                            repr(sorted(document.instance.items())), document.key_label, repr(document.chain),
+                            document.shown, [name for name, _ in document.scope]])
     scope = document.scope
     recorded = store().get("reads", identity)
     if recorded is not None:

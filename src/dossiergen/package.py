@@ -234,6 +234,7 @@ class Plan:
     keys: list[str]
     submission: Submission = Submission()
     history: History | None = None
+    inputs: str = ""  # the digest of the inputs the build read (outputs.inputs_digest): "" reads them again
 
 
 def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
@@ -250,7 +251,7 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
     artifacts += [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key,
+    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine, plan.inputs), "supplied": supplied, "build_key": plan.key,
                 "verdicts": {v.id: v.status for v in plan.assessment.verdicts},
                 "warnings": [_portable(p, context.model.dossier.label) for p in plan.problems]}
     if context.layout == "ectd":
@@ -502,11 +503,12 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
 
 
-def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
+def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str,
+              inputs: str = "") -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
             "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
             "layout": context.layout, "sequence": f"ectd/{FIRST_SEQUENCE}" if context.layout == "ectd" else None,
-            "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
+            "inputs_sha256": inputs or inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
             "untranslated": _untranslated(rendered, False), "kept_in_original": _untranslated(rendered, True)}
 
