@@ -98,11 +98,28 @@ def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Pat
         os.replace(staging, target)  # a crash before this line: recover_output puts `old` back
         if spare is not None and old.is_dir():
             os.replace(old, spare)
+        elif spare is not None:  # a first build: the spare the next one puts its output together in
+            _link_tree(target, spare)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         if spare is None:
             shutil.rmtree(staging, ignore_errors=True)
         raise  # a spare stays: the next build makes it right whatever it holds
+
+
+def _link_tree(source: Path, copy: Path) -> None:
+    """Make copy a tree of hard links to the files of source (the output a first build placed), so that the
+    next build finds its folders made and its unchanged files in place (_fill changes only what differs,
+    and never writes into a kept file: the output's files are never changed through a link). Best effort:
+    whatever it leaves, _fill makes right."""
+    try:
+        for root, dirnames, filenames in os.walk(source):
+            into = os.path.join(copy, os.path.relpath(root, source))
+            os.makedirs(into, mode=0o700 if root == os.fspath(source) else 0o777, exist_ok=True)
+            for name in filenames:
+                os.link(os.path.join(root, name), os.path.join(into, name))
+    except OSError:
+        pass
 
 
 def _same_device(folder: Path, other: Path) -> bool:
