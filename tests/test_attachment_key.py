@@ -58,3 +58,74 @@ def test_a_drawn_figure_is_keyed_by_its_inputs_and_carries_them_to_the_writers()
     key = document_content_key(MARKDOWN, DOCX, PDF, attachments=(one,))
     assert key == document_content_key(MARKDOWN, DOCX, PDF, attachments=(two,))
     assert key != document_content_key(MARKDOWN, DOCX, PDF, attachments=(changed,))
+
+
+class _Planted:
+    """What a hostile cache entry would run if it were unpickled: it leaves a file behind."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_a_poisoned_render_cache_never_runs_code_and_a_drawn_figure_is_reused_by_reference(tmp_path, monkeypatch):
+    """The render cache lies in the output folder, which a CI cache may bring from elsewhere: a stored
+    figure recipe is its key, never a pickle. An entry of the old, pickled form (here one that would
+    create a file) is never loaded: the document is rendered again, with the same Markdown and figure
+    keys. In a new process a document whose figures are drawn in the store is reused, its figures
+    by reference with the digests (hence document keys) they had."""
+    import hashlib
+    import pickle
+
+    from conftest import ROOT
+    from dossiergen import attach, depends
+    from dossiergen.assemble import assemble_context
+    from dossiergen.attach import Drawn, materialize
+    from dossiergen.build import _model
+    from dossiergen.cache import BLOB_MAGIC, using_store
+    from dossiergen.depends import Hashes, render_cached
+
+    model, _ = _model(ROOT / "dossier")
+    context = assemble_context(model, "neutral", "marketing")
+    document = next(d for d in context.documents if d.number == "3.2.P.8.3")
+    renders = []
+    real = depends._render_noted
+    monkeypatch.setattr(depends, "_render_noted", lambda *args: renders.append(1) or real(*args))
+    folder = tmp_path / "blobs"
+    with using_store(folder):
+        fresh = render_cached(context, document, Hashes(model))
+        figures = [a for a in fresh.attachments if isinstance(a, Drawn)]
+        assert figures and len(renders) == 1
+        digests = [a.digest() for a in fresh.attachments]
+        entries = sorted((folder / "attachment").rglob("*"))
+        assert all(b"pickle" not in path.read_bytes() and b"\x80\x04" not in path.read_bytes()[:80]
+                   for path in entries if path.is_file())
+
+        # a new process (nothing made here yet), figures not drawn: rendered again
+        monkeypatch.setattr(attach, "_MADE", {})
+        again = render_cached(context, document, Hashes(model))
+        assert len(renders) == 2 and again.markdown == fresh.markdown
+        assert [a.digest() for a in again.attachments] == digests
+
+        # figures drawn (as the writers do): a new process reuses the document, figures by reference
+        for figure in figures:
+            materialize(figure)
+        monkeypatch.setattr(attach, "_MADE", {})
+        reused = render_cached(context, document, Hashes(model))
+        assert len(renders) == 2 and reused.markdown == fresh.markdown
+        assert [a.digest() for a in reused.attachments] == digests
+        assert [a.get("png") for a in reused.attachments] == [a.get("png") for a in fresh.attachments]
+
+        # a hostile entry in the old pickled form, with a valid blob header: never unpickled
+        planted = tmp_path / "planted"
+        payload = b"dossiergen-drawn-1\n" + pickle.dumps((_Planted(planted), (), "0" * 64), protocol=4)
+        for path in (p for p in entries if p.is_file()):
+            key = path.name
+            path.write_bytes(BLOB_MAGIC + bytes.fromhex(key) + hashlib.sha256(payload).digest() + payload)
+        monkeypatch.setattr(attach, "_MADE", {})
+        poisoned = render_cached(context, document, Hashes(model))
+        assert not planted.exists()
+        assert len(renders) == 3 and poisoned.markdown == fresh.markdown
+        assert [a.digest() for a in poisoned.attachments] == digests

@@ -222,6 +222,26 @@ def test_quality_standard_biologic_and_chemical(cn_builds):
             assert f"通则{test['compendial_reference']['chp']}" in antibody
 
 
+
+@pytest.mark.parametrize("source, stage", [(TABLETS, "ind"), (ROOT / "examples" / "quenatuzumab-vedotin", "marketing")])
+def test_each_instance_of_the_annexes_links_to_its_own_sections(source, stage):
+    """With several substance instances (one API from two manufacturers; an ADC's antibody, drug-linker
+    and conjugate), each one's specification and process lines in 1.3.3 link to that instance's own
+    3.2.S.4.1 and 3.2.S.2.2, never all to the first instance's, and every link of 1.3.8.1 reaches an
+    existing document of the instance it names."""
+    annex = render_folder(source, "cn", stage, "1.3.3")[0]
+    here = posixpath.dirname(annex.document.pdf_path)
+    targets = [posixpath.normpath(posixpath.join(here, link)) for link in LINK.findall(annex.markdown)]
+    for number in ("3.2.S.4.1", "3.2.S.2.2"):
+        own = [r.document.pdf_path for r in render_folder(source, "cn", stage, number)]
+        assert len(own) >= 2 and len(set(own)) == len(own)
+        assert sorted(t for t in targets if t in own) == sorted(own)  # each instance's own, once
+    review = render_folder(source, "cn", stage, "1.3.8.1")[0]
+    every = {r.document.pdf_path for r in render_folder(source, "cn", stage)}
+    here = posixpath.dirname(review.document.pdf_path)
+    links = [posixpath.normpath(posixpath.join(here, link)) for link in LINK.findall(review.markdown)]
+    assert links and all(link in every for link in links)
+
 # registration data messages ------------------------------------------------------------------------
 # The registered excipient of the minimal case's markets/cn.yaml.
 ENTRY = ("registration_number: F20190000123, status: A, registrant: Cellulose Co., "

@@ -89,6 +89,10 @@ def test_a_patient_lot_needs_its_patient_code_and_chain_of_identity(tmp_path):
 def test_a_single_dose_per_kg_and_a_lot_without_cells_print_plainly(tmp_path):
     folder = _lot(tmp_path, "    disposition: {status: released}\n", dose="    dose: {value: 2, unit: \"10*6{cells}\", per_kg: true}\n")
     assert "| 2\u00a0×10⁶ cells per kg body weight |" in _row(_render(folder))
+    # a CAR-T dose counts the CAR-positive viable T cells, and says so
+    car = _lot(tmp_path / "car", "    disposition: {status: released}\n",
+               dose="    dose: {value: 0.5, unit: \"10*6{CAR+_viable_T_cells}\", per_kg: true}\n")
+    assert "| 0.5\u00a0×10⁶ CAR-positive viable T cells per kg body weight |" in _row(_render(car))
     plain = materialise_case("minimal", tmp_path / "plain")
     assert "Patient lots" not in _render(plain)  # a tablet lot has no donor or disposition: no such table
 

@@ -419,6 +419,13 @@ def test_an_exposure_study_prints_its_exposure_not_days(tmp_path):
     assert "| st-dp-photo | " in summary.stdout
     row = next(line for line in summary.stdout.splitlines() if line.startswith("| st-dp-photo | "))
     assert row.endswith("| 1.2\u00a0million lux·h; 200\u00a0W·h/m² |")
+    # the column does not say "(months)" above an exposure; the studies in months say their unit
+    assert "| Data available |" in summary.stdout and "Data available (months)" not in summary.stdout
+    long_term = [line for line in summary.stdout.splitlines() if "| Long-term |" in line]
+    assert long_term and all(line.rstrip(" |").endswith("months") for line in long_term)
+    before_photo = run_cli("render", "--dossier", str(_copy(TABLETS, tmp_path / "plain")), "--section", "3.2.P.8.1").stdout
+    assert "Data available (months)" in before_photo  # all in months, no exposure: the column says it
+    assert all(not line.rstrip(" |").endswith("months") for line in before_photo.splitlines() if "| Long-term |" in line)
 
 
 def test_the_adc_photostability_studies_reach_the_q1b_exposure(tmp_path):

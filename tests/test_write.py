@@ -233,6 +233,28 @@ def test_table_words_break_without_changing_the_text_layer():
     assert all(x1 < method_left for _, _, _, _, x1, _ in name_words), "the long name stays inside its column"
 
 
+
+def test_a_number_and_unit_wider_than_their_column_break_inside_it():
+    """A number and its unit stay together (a no-break space) where they fit; in a column too narrow
+    for them ('≤ 1090 ppm' in a Chinese limit column) they break between them rather than overrun
+    the next column; a wide column keeps them on one line."""
+    markdown = ("# 3.2.S.3.2 杂质\n\n| 杂质 | 限度 | 控制 |\n|:------------|:-|:------------------------------|\n"
+                "| N,N-二甲基乙酰胺 | ≤ 1090 ppm | 原液质量标准 |\n\n: 表 1 杂质\n\n"
+                "| 杂质 | 限度 |\n|:----|:-----------|\n| N,N-二甲基乙酰胺 | ≤ 1090 ppm |\n\n: 表 2 杂质\n")
+    meta = PdfMeta(title="3.2.S.3.2 杂质", subject="s", header="h", lang="zh", toc=False)
+    source = convert_batch([(markdown, typst_settings(meta))])[0].typst
+    pdf, _ = typeset_pdf(source, meta)
+    words = _pdf_words(pdf)
+    control = min(x0 for _, word, x0, *_ in words if word.startswith("控制"))
+    numbers = [w for w in words if "1090" in w[1]]
+    units = [w for w in words if w[1].endswith("ppm")]
+    assert len(numbers) == 2 and len(units) == 2
+    first_number, first_unit = min(numbers, key=lambda w: w[3]), min(units, key=lambda w: w[3])
+    assert first_unit[4] < control, "the unit stays inside the narrow column"
+    assert first_unit[3] > first_number[3], "it goes to the next line of the cell"
+    last_number, last_unit = max(numbers, key=lambda w: w[3]), max(units, key=lambda w: w[3])
+    assert abs(last_unit[3] - last_number[3]) < 1, "in a wide column number and unit share a line"
+
 def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
     """'−18 to −12 °C' (a range with negative ends never reads '−18–−12' or '−18—12'), true minus
     signs, a no-break space between number and unit, CO2 and 10^3 as sub- and superscripts (Unicode

@@ -16,7 +16,6 @@ the document's cache key: drawing is deterministic, so the same key gives the sa
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -92,7 +91,22 @@ def drawn(name: str, draw: Callable, *args, code: tuple = ()) -> Drawn:
     parts = [Path(module.__file__).read_bytes(), *(_code_of(c) for c in code), draw.__qualname__.encode()]
     digest = hashlib.sha256(b"\0".join(parts))
     _canonical(args, digest)
-    return Drawn(name, draw, tuple(args), digest.hexdigest())
+    made = Drawn(name, draw, tuple(args), digest.hexdigest())
+    _remember(made)
+    return made
+
+
+# The Drawn attachments this process made, by key: a rendered document reused from the store within
+# the build that rendered it (another market of the same language) gets its figures' recipes back from
+# here, as the figures may not be drawn yet. Bounded: a long-lived process does not grow.
+_MADE: dict[str, Drawn] = {}
+MADE_LIMIT = 4096
+
+
+def _remember(made: Drawn) -> None:
+    if len(_MADE) >= MADE_LIMIT:
+        del _MADE[next(iter(_MADE))]
+    _MADE[made.key] = made
 
 
 def _canonical(value, digest) -> None:
@@ -154,25 +168,51 @@ def figure_markdown(name: str, alt: str, caption: str) -> Markdown:
                     f"::: {{custom-style=\"Image Caption\"}}\n{escape_md(caption)}\n:::\n::::\n")
 
 
-RECIPE = b"dossiergen-drawn-1\n"
+def stored_figure(key: str) -> tuple[tuple[str, bytes], ...]:
+    """The drawing of a Drawn attachment reused from the cache (unpack): its figure is in the build's
+    store, where materialize finds it before it would call this."""
+    raise RuntimeError(f"the figure {key[:12]}… is no longer in the build's cache folder (.cache/figure); build again")
+
+
+RECIPE = b"dossiergen-drawn-2\n"  # + the drawing's key: a stored Drawn attachment is a reference, never code
 
 
 def pack(attachment: Attachment | Drawn) -> bytes:
     """Return an attachment's variants as bytes (for the caches; unpack reads them back); a Drawn
-    attachment as its recipe (the function by reference, the inputs, the key)."""
+    attachment as a reference to its drawing (its key) only.
+
+    Nothing read back from the cache folder is ever code or a pickle: the folder lies in the output
+    folder, which a CI cache or a shared drive may bring from elsewhere, and a pickle there would run
+    whatever it names on the next build (the first version stored the drawing function and its
+    inputs pickled)."""
     if isinstance(attachment, Drawn):
-        return RECIPE + pickle.dumps((attachment.draw, attachment.args, attachment.key), protocol=4)
+        return RECIPE + attachment.key.encode("ascii")
     return b"".join(fmt.encode().ljust(8) + len(data).to_bytes(8, "big") + data for fmt, data in attachment.files)
 
 
-def unpack(name: str, data: bytes) -> Attachment | Drawn:
-    if data.startswith(RECIPE):  # written by pack into the build's own cache folder
-        draw, args, key = pickle.loads(data[len(RECIPE):])
-        return Drawn(name, draw, args, key)
+def unpack(name: str, data: bytes) -> Attachment | Drawn | None:
+    """Return the attachment packed in data, or None when it cannot be had: a drawing referred to that this
+    process did not make and that is not drawn in the build's store (the caller then renders its document
+    again, which makes it anew), an entry of an older format, or bytes that are not a packed attachment."""
+    if data.startswith(RECIPE):
+        key = data[len(RECIPE):].decode("ascii", "replace")
+        made = _MADE.get(key)
+        if made is not None:
+            return made if made.name == name else Drawn(name, made.draw, made.args, made.key)
+        from .cache import store
+
+        figure = store().get("figure", key) if re.fullmatch("[0-9a-f]{64}", key) else None
+        if figure is None or not isinstance(unpack(name, figure), Attachment):
+            return None
+        # drawn already: the same Drawn (same digest, so its document keeps its key), taken from the store
+        return Drawn(name, stored_figure, (key,), key)
     files, at = [], 0
     while at < len(data):
-        fmt, size = data[at:at + 8].decode().strip(), int.from_bytes(data[at + 8:at + 16], "big")
+        if at + 16 > len(data):
+            return None
+        fmt, size = data[at:at + 8].decode("ascii", "replace").strip(), int.from_bytes(data[at + 8:at + 16], "big")
+        if fmt not in FORMATS or at + 16 + size > len(data):
+            return None  # not a packed attachment (the first format's pickled recipe among them)
         files.append((fmt, data[at + 16:at + 16 + size]))
         at += 16 + size
-    return Attachment(name, tuple(files))
-
+    return Attachment(name, tuple(files)) if files else None

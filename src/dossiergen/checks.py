@@ -487,9 +487,9 @@ def check_irp_recognition(model: Model, check: dict) -> Outcome:
     """The IRP route claimed in markets/uk.yaml against the Recognition B criteria (a data file
     beside the rule pack): every criterion assessed, derived ones read from the data, and
     Recognition A only when none applies."""
-    from .paths import REGIONAL, read_yaml
+    from .paths import REGIONAL, project_yaml
 
-    criteria = read_yaml(REGIONAL / "uk" / check["triggers"])
+    criteria = project_yaml((REGIONAL / "uk" / check["triggers"]).read_text("utf-8"))
     route = model.single("market-uk").get("route") or {}
     where = model.dossier.location_of(route) if route else home(model, {"kind": "market-uk"})
     known = {t["id"]: t for t in criteria["triggers"]}

@@ -289,11 +289,12 @@ def render_cached(context, document, hashes: Hashes):
         reads = [tuple(d) for d in json.loads(recorded)]
         found = store().get("render", content_key(identity, [[list(d), hashes.of(d, scope, context)] for d in reads]))
         pieces = json.loads(found) if found is not None else None
-        attachments = [store().get("attachment", digest) for _, digest in (pieces or {}).get("attachments", [])]
-        if pieces is not None and None not in attachments:
+        stored = [store().get("attachment", digest) for _, digest in (pieces or {}).get("attachments", [])]
+        attachments = [unpack(name, data) if data is not None else None
+                       for (name, _), data in zip((pieces or {}).get("attachments", []), stored)]
+        if pieces is not None and None not in attachments:  # else rendered again: the figure is made anew
             return Rendered(document, pieces["markdown"], tuple(pieces["missing"]),
-                            tuple(Untranslated(*u) for u in pieces["untranslated"]),
-                            tuple(unpack(name, data) for (name, _), data in zip(pieces["attachments"], attachments)))
+                            tuple(Untranslated(*u) for u in pieces["untranslated"]), tuple(attachments))
     noted = Reads()
     for index in range(len(scope)):
         noted.add(("scope", index))

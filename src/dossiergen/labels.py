@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 
-from .paths import REGIONAL, TEMPLATES, read_yaml
+from .paths import REGIONAL, TEMPLATES, project_yaml
 
 
 @functools.cache
@@ -17,7 +17,7 @@ def labels() -> dict[str, dict[str, str]]:
     """Return the fixed words of documents in English and Chinese (templates/module3/labels*.yaml)."""
     found: dict[str, dict[str, str]] = {}
     for path in sorted((TEMPLATES / "module3").glob("labels*.yaml")) + sorted(REGIONAL.glob("*/labels*.yaml")):
-        for key, value in read_yaml(path)["labels"].items():
+        for key, value in project_yaml(path.read_text("utf-8"))["labels"].items():
             if key in found:
                 raise ValueError(f"label '{key}' is defined twice ({path.name})")
             found[key] = value

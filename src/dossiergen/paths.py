@@ -10,10 +10,11 @@ TEMPLATES = PROJECT_ROOT / "templates"
 REGIONAL = PROJECT_ROOT / "regional"
 
 
-def read_yaml(path: Path):
-    """Return the data of one of the project's YAML knowledge files: the values yaml.safe_load gives,
-    parsed by PyYAML's C parser where it is installed (about eight times faster: the labels, glossary
-    and section files are read at the start of every build process)."""
+def project_yaml(text: str):
+    """Return the data of one of the project's own YAML files (labels, the section registry, units,
+    glossaries): safe loading, through libyaml where PyYAML has it (the same data, about eight times
+    faster than the pure-Python parser: labels are read on every build). Never for a dossier's
+    files, which load.py reads with their locations."""
     import yaml
 
-    return yaml.load(Path(path).read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from .paths import REGIONAL, TEMPLATES, read_yaml
+from .paths import REGIONAL, TEMPLATES, project_yaml
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _node(data: dict) -> Section:
 @functools.cache
 def load_registry(path: Path = TEMPLATES / "module3" / "sections.yaml") -> Section:
     """Return the root of the Module 3 section tree."""
-    return _node(read_yaml(path)["root"])
+    return _node(project_yaml(path.read_text("utf-8"))["root"])
 
 
 @functools.cache
@@ -61,4 +61,4 @@ def load_annexes(market: str) -> tuple[Section, ...]:
     path = REGIONAL / market / "annexes.yaml"
     if not path.is_file():
         return ()
-    return tuple(_node({**entry, "regional": True}) for entry in read_yaml(path)["documents"])
+    return tuple(_node({**entry, "regional": True}) for entry in project_yaml(path.read_text("utf-8"))["documents"])

@@ -257,13 +257,14 @@ class _Helpers:
         """Return the statement that this section's content is not required at this stage."""
         return Markdown(f"*{escape_md(self.t('not_required_' + self.context.stage))}*")
 
-    def ref(self, number: str, subject: str | None = None, named: bool = True) -> str:
+    def ref(self, number: str, subject: str | tuple | None = None, named: bool = True) -> str:
         """Return a cross-reference to another section by its CTD number (a link in the output); with
-        subject (a substance or product instance id), to that instance's section, naming the instance
-        when it is not the referring document's own (unless named=False: the text names it already)."""
+        subject (a substance or product instance id; or the ids of nested instances, a product and its
+        excipient), to that instance's section, naming the instance when it is not the referring
+        document's own (unless named=False: the text names it already)."""
         shown = shown_number(number, self.context.layout)
         text = f"{self.t('see_section')} {shown}"
-        if subject and named and subject not in self.document.owners:
+        if isinstance(subject, str) and named and subject not in self.document.owners:
             text = self.t("see_section_of").format(number=shown, instance=self._instance_name(subject))
         target = self._target(number, subject)
         return text if target is None else f"\ue000{text}\ue001{target}\ue002"
@@ -283,12 +284,13 @@ class _Helpers:
             name += f" – {self.tx(entity.data.get('manufacturer'))}"  # one substance from two makers: name the maker
         return name
 
-    def _target(self, number: str, subject: str | None = None) -> int | None:
+    def _target(self, number: str, subject: str | tuple | None = None) -> int | None:
         """Return the index of the document a reference to a CTD number points to: of the subject's
-        instance when given, else nearest first."""
+        instance when given (all of them, for a tuple of ids), else nearest first."""
         matches, chain = self.context.matching(number), self.document.instance.get("chain", "")
-        if subject:
-            return next((i for i, d in matches if subject in d.owners), None)
+        if subject:  # an instance id, or the ids of nested instances (a product and its excipient)
+            wanted = (subject,) if isinstance(subject, str) else tuple(subject)
+            return next((i for i, d in matches if all(w in d.owners for w in wanted)), None)
         for i, d in matches:
             if d.instance.get("chain", "") == chain:
                 return i
@@ -511,15 +513,15 @@ class _Helpers:
 
         return all(study_unit(s) == "months" for s in studies)
 
-    def data_period(self, study, value) -> str:
-        """Return the longest time point with data of a study: the number for months (the column says
-        months), the number and unit otherwise; '–' without data."""
+    def data_period(self, study, value, column_in_months: bool = True) -> str:
+        """Return the longest time point with data of a study: the number alone for months under a
+        column that says months, the number and unit otherwise ('18 months', '24 hours'); '–' without data."""
         from .periods import duration, number_text, study_unit
 
         if value is None:
             return "–"
         unit = study_unit(study)
-        return number_text(value) if unit == "months" else duration(value, unit, self.context.lang)
+        return number_text(value) if unit == "months" and column_in_months else duration(value, unit, self.context.lang)
 
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as

@@ -8,7 +8,7 @@ import json
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from .paths import SCHEMAS, read_yaml
+from .paths import SCHEMAS, project_yaml
 
 NARRATIVE_DEFS = ("common.schema.json#/$defs/narrative", "#/$defs/narrative",
                   "common.schema.json#/$defs/narrative_section", "#/$defs/narrative_section")
@@ -60,7 +60,7 @@ def _inline(node, base: str, depth: int):
 @functools.cache
 def units() -> dict[str, dict[str, str]]:
     """Return the accepted unit codes with their printed labels (schemas/units.yaml)."""
-    return read_yaml(SCHEMAS / "units.yaml")["units"]
+    return project_yaml((SCHEMAS / "units.yaml").read_text("utf-8"))["units"]
 
 
 def _resolve(schema: dict, base: str) -> tuple[dict, str]:

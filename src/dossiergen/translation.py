@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .load import Dossier, json_path
 from .model import BIOLOGICAL_MOLECULES, select
-from .paths import REGIONAL, read_yaml
+from .paths import REGIONAL, project_yaml
 from .schema import _resolve, schema_of
 
 ALLOWED_FILE = REGIONAL / "cn" / "allowed-latin.yaml"
@@ -95,7 +95,7 @@ class Allowed:
 
 @functools.cache
 def _allowed_data() -> dict:
-    return read_yaml(ALLOWED_FILE)
+    return project_yaml(ALLOWED_FILE.read_text("utf-8"))
 
 
 def allowed(extra: tuple[str, ...] = ()) -> Allowed:
@@ -130,7 +130,7 @@ def _en(value) -> str:
 @functools.cache
 def glossary() -> tuple[dict, ...]:
     """Return the NMPA/CDE glossary: entries {en, zh, note, source} (regional/cn/glossary.yaml)."""
-    return tuple(read_yaml(GLOSSARY_FILE)["terms"])
+    return tuple(project_yaml(GLOSSARY_FILE.read_text("utf-8"))["terms"])
 
 
 def glossary_hits(english: str) -> list[dict]:

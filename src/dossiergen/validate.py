@@ -7,7 +7,6 @@ import hashlib
 import unicodedata
 
 from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
 
 from . import rules
 from .errors import Problem, sort_problems
@@ -139,9 +138,9 @@ def _check_csv(dossier: Dossier, source: SourceFile) -> list[Problem]:
 
 def _problems(dossier: Dossier, source: SourceFile, error: ValidationError, prefix: tuple = ()) -> list[Problem]:
     if error.validator in ("oneOf", "anyOf") and error.context:
-        deepest = _pick_branch(error)
-        if deepest is not None:
-            return _problems(dossier, source, deepest, prefix)
+        branch = _pick_branch(error)
+        if branch is not None:  # every problem of the branch the value is meant to be, each where it is
+            return [problem for inner in branch for problem in _problems(dossier, source, inner, prefix)]
     path = prefix + tuple(error.absolute_path)
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_keys(dossier, source, error, path)
@@ -151,8 +150,9 @@ def _problems(dossier: Dossier, source: SourceFile, error: ValidationError, pref
     return [Problem(code, message, dossier.locate(source.rel, path), path=shown, hint=hint)]
 
 
-def _pick_branch(error: ValidationError) -> ValidationError | None:
-    """For oneOf/anyOf: the sub-error of the branch whose type fits the value, else None."""
+def _pick_branch(error: ValidationError) -> list[ValidationError] | None:
+    """For oneOf/anyOf: the errors of the branch the value is meant to be (its type fits, and the fewest
+    errors about the value itself), in order, else None."""
     instance_type_errors = [e for e in error.context if e.validator == "type" and not e.absolute_path]
     if len(instance_type_errors) == len({e.relative_schema_path[0] for e in error.context}):
         return None  # the value fits no branch's type: report the whole choice
@@ -160,8 +160,17 @@ def _pick_branch(error: ValidationError) -> ValidationError | None:
     branches = {}
     for e in fitting:
         branches.setdefault(e.relative_schema_path[0], []).append(e)
-    best = min(branches.values(), key=len) if branches else None
-    return best_match(best) if best else None
+
+    def misfit(errors: list) -> tuple[int, int]:
+        # Errors about the value itself (a required key missing, keys the branch does not have) say the
+        # value is not of that branch; errors inside it (an item's typo) say it is, and is wrong there.
+        # So the branch with the fewest of the first wins, then the fewest errors: a mapping with two bad
+        # items is reported at those items, not as a 'not applicable' mark with unknown keys.
+        return sum(1 for e in errors if not e.relative_path), len(errors)
+
+    if not branches:
+        return None
+    return min(branches.values(), key=misfit)
 
 
 def _unknown_keys(dossier: Dossier, source: SourceFile, error: ValidationError, path: tuple) -> list[Problem]:

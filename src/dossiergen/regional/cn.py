@@ -57,11 +57,10 @@ def _materials(model) -> list[dict]:
     substances, products = model.of_type("substance"), [p.data for p in model.of_type("product")]
     several = len(products) > 1
     found = {s.id: _material(s.id, "api", s.data.get("substance"), s.data.get("manufacturer"),
-                             [_place("3.2.S", s.data.get("manufacturer") if len(substances) > 1 else None,
-                                     s.id == substances[0].id)])
+                             [_place("3.2.S", s.data.get("manufacturer") if len(substances) > 1 else None, (s.id,))])
              for s in substances if not _biological(model, s.data) and is_active_substance(s.data)}
-    for index, product in enumerate(products):
-        subject = product.get("name") if several else None
+    for product in products:
+        subject, pid = product.get("name") if several else None, product.get("id")
         controlled = _p4_ids(model, product)
         for component in product.get("composition") or []:
             cid = component.get("component")
@@ -69,14 +68,15 @@ def _materials(model) -> list[dict]:
                 continue  # the API rows come from the substances
             excipient = model.get(cid, "excipient")
             entry = found.setdefault(cid, _material(cid, "excipient", excipient.data.get("name") if excipient else cid))
-            number = "3.2.P.4" if cid in controlled else "3.2.P.1"  # without a 3.2.P.4: the composition
-            first = index == 0 and (cid not in controlled or controlled[0] == cid)
-            entry["sections"].append(_place(number, subject, first))
+            if cid in controlled:  # its own 3.2.P.4 in this product
+                entry["sections"].append(_place("3.2.P.4", subject, (pid, cid)))
+            else:  # without a 3.2.P.4: the composition
+                entry["sections"].append(_place("3.2.P.1", subject, (pid,)))
         for part in (product.get("container_closure") or {}).get("components") or []:
             if part.get("primary") and part.get("id") not in found:
                 found[part["id"]] = _material(part["id"], "packaging", part.get("component"), part.get("material"))
             if part.get("primary"):
-                found[part["id"]]["sections"].append(_place("3.2.P.7", subject, index == 0))
+                found[part["id"]]["sections"].append(_place("3.2.P.7", subject, (pid,)))
     return sorted(found.values(), key=lambda m: KINDS.index(m["kind"]))
 
 
@@ -103,7 +103,7 @@ def _declared(model, entry: dict) -> dict:
             number = "3.2.S.6" if owner.type == "substance" else "3.2.P.7"
             owners = model.of_type(owner.type)
             name = owner.data.get("manufacturer" if owner.type == "substance" else "name") if len(owners) > 1 else None
-            material["sections"].append(_place(number, name, owner.id == owners[0].id))
+            material["sections"].append(_place(number, name, (owner.id,)))
     return material
 
 
@@ -112,10 +112,11 @@ def _material(mid, kind, name, detail=None, sections=None, required: bool = True
             "detail": _text(detail), "required": required, "sections": sections or []}
 
 
-def _place(number: str, subject, link: bool) -> dict:
-    """Return a Module 3 cross-reference. `link`: ref(number) reaches this instance (ref() from an
-    annex reaches the first instance in document order, so only that one is linked)."""
-    return {"number": number, "subject": _text(subject), "link": link}
+def _place(number: str, subject, owners: tuple) -> dict:
+    """Return a Module 3 cross-reference to the section of one instance: `owners`, the ids of the
+    repeat instances its documents belong to (the substance; the product; the product and the
+    excipient), so that the link reaches that instance's document, not the first one in order."""
+    return {"number": number, "subject": _text(subject), "owners": [o for o in owners if isinstance(o, str)]}
 
 
 def _row(material: dict, entry: dict | None) -> dict:
@@ -145,19 +146,19 @@ def quality_standard_data(model, stage: str) -> dict:
 
     return {"market": "cn", "stage": stage, "section": "1.3.3", "molecule_type": molecule,
             "biologic": molecule in BIOLOGICS,
-            "products": [_subject(model, p.data, p.data.get("dosage_form"), i == 0) for i, p in enumerate(products)],
-            "substances": [{**_subject(model, s.data, s.data.get("manufacturer"), i == 0), "label_key": label_key(s.data)}
-                           for i, s in enumerate(substances)]}
+            "products": [_subject(model, p.data, p.data.get("dosage_form")) for p in products],
+            "substances": [{**_subject(model, s.data, s.data.get("manufacturer")), "label_key": label_key(s.data)}
+                           for s in substances]}
 
 
-def _subject(model, data: dict, detail, first: bool) -> dict:
+def _subject(model, data: dict, detail) -> dict:
     """Return one product or substance: names, specification with its tests, process steps."""
     entity = model.get((data.get("control") or {}).get("specification"), "specification")
     spec = entity.data if entity else None
     keys = ("id", "title", "number", "version", "status")
     steps = ((data.get("manufacture") or {}).get("process") or {}).get("steps") or []
     return {"id": data.get("id"), "name": _text(data.get("name") or data.get("substance")), "detail": _text(detail),
-            "link": first,
+
             "specification": {key: _text(spec.get(key)) for key in keys} if spec else None,
             "tests": [_test(model, t) for t in (spec or {}).get("tests") or [] if isinstance(t, dict)],
             "steps": [_step(s) for s in steps if isinstance(s, dict)]}

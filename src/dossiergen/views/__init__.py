@@ -142,7 +142,7 @@ class ViewContext:
     def md(self, value, where: str = ""):
         return self.h.md(value, where)
 
-    def ref(self, number: str, subject: str | None = None, named: bool = True) -> str:
+    def ref(self, number: str, subject: str | tuple | None = None, named: bool = True) -> str:
         """A cross-reference to a section (of the subject's instance when given: crossrefs.py)."""
         return self.h.ref(number, subject, named)
 

@@ -414,15 +414,15 @@ def _evaluation(c: ViewContext, claim: dict, where: str) -> Evaluation | None:
                       "; ".join(q1e["oos"]), "; ".join(q1e["oot"]), q1e["crossing_header"])
 
 
-def _data_available(c: ViewContext, study: dict) -> str:
-    """Return the latest time point with results ('18', '24 hours'), or a dash; an exposure study's
-    light exposure when it has results after it."""
+def _data_available(c: ViewContext, study: dict, in_months: bool) -> str:
+    """Return the latest time point with results ('18' under a column in months, else '18 months',
+    '24 hours'), or a dash; an exposure study's light exposure when it has results after it."""
     exposure = _exposure(c, study)
     if exposure is not None:
         exposed = any(p != 0 for group in c.h.stability_pivot(study) for p in group["time_points"])
         return exposure if exposed else "–"
     latest = max((p for group in c.h.stability_pivot(study) for p in group["time_points"]), default=None)
-    return c.h.data_period(study, latest)
+    return c.h.data_period(study, latest, in_months)
 
 
 @view("stability-summary")
@@ -438,17 +438,19 @@ def stability_summary(c: ViewContext) -> StabilitySummaryView:
         claims.append(Claim(tuple(facts), f"{c.t('c_claim_caption')} ({c.t(claim['kind'])})",
                             c.narrative(claim.get("basis"), f"{where}.basis"), _evaluation(c, claim, where)))
     studies = studies_of(c, owner)
+    # The column says "(months)" only when every study of the table counts months: a light exposure
+    # (ICH Q1B) or a time in days is never printed under it, and then each cell names its own unit.
+    in_months = not any(is_exposure_study(s) for s in studies) and c.h.all_in_months(studies)
     rows, samples = [], []
     for study in studies:
         batch = c.get(study.get("batch"))
         rows.append((study["id"], batch.get("number") if batch else study.get("batch"), c.t("c_cond_" + study["condition"]),
-                     c.t("c_purpose_" + study["purpose"]), study.get("start_date"), _data_available(c, study)))
+                     c.t("c_purpose_" + study["purpose"]), study.get("start_date"), _data_available(c, study, in_months)))
         samples.append((study["id"], Text.of(study.get("container")),
                         c.t("c_orientation_" + study["orientation"]) if "orientation" in study else "–",
                         (c.t("c_yes") if study["primary"] else c.t("c_no")) if "primary" in study else "–"))
     missing_studies = None if studies else Missing(f"stability.studies[subject={subject}]")
-    header = (c.t("c_data_available_months") if c.h.all_in_months([s for s in studies if not is_exposure_study(s)])
-              else c.t("c_data_available"))
+    header = c.t("c_data_available_months") if in_months else c.t("c_data_available")
     return StabilitySummaryView(None if claims else Missing(f"stability.claims[subject={subject}]"), tuple(claims),
                                 missing_studies, tuple(rows), tuple(samples), c.ref("3.2.S.7.3" if is_substance else "3.2.P.8.3"),
                                 header, c.h.principles_line(owner) if is_substance else "",

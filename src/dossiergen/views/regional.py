@@ -177,7 +177,7 @@ def _places(c: ViewContext, sections: list) -> str:
     """Return the Module 3 sections that describe a material (links where the document exists)."""
     items = []
     for s in sections:
-        text = c.ref(s["number"]) if s.get("link") else f"{c.t('see_section')} {s['number']}"
+        text = c.ref(s["number"], tuple(s["owners"]), named=False) if s.get("owners") else c.ref(s["number"])
         items.append(text + (c.t("cn_open") + s["subject"] + c.t("cn_close") if s.get("subject") else ""))
     return c.t("cn_list_sep").join(items) if items else c.t("cn_none")
 
@@ -258,7 +258,7 @@ def _quality_subject(c: ViewContext, s: dict, label: str, spec_number: str, proc
     colon, opening, closing = c.t("cn_colon"), c.t("cn_open"), c.t("cn_close")
     detail = opening + s["detail"] + closing if s.get("detail") else ""
     caption_name = s["name"] + detail if named else s["name"]
-    where = lambda number: c.ref(number) if s.get("link") else f"{c.t('see_section')} {number}"
+    where = lambda number: c.ref(number, s["id"], named=False) if s.get("id") else c.ref(number)
     spec = s.get("specification")
     line, tests = "", ()
     if spec:

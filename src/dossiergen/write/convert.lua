@@ -179,13 +179,17 @@ end
 
 local function raw(text) return pandoc.RawInline("typst", text) end
 
--- The inlines of a word that has `room` em to lay out in, or nil to leave it as it is.
+-- The inlines of a word that has `room` em to lay out in, or nil to leave it as it is. A number and
+-- its unit joined by a no-break space ("1090 ppm", typography below) that is wider than its column
+-- may break at that space: overrunning the column into the next one is worse than a break.
+local NBSP_TEXT = "\u{A0}"
 local function word(text, room)
-  local ends = line_end(text)
-  if not (ends or text:find("[%),%]]")) then return nil end
+  local ends, joined = line_end(text), text:find(NBSP_TEXT, 1, true)
+  if not (ends or joined or text:find("[%),%]]")) then return nil end
   if width_em(text) <= room then
     return ends and raw("#box[" .. typst_text(text) .. "];") or nil
   end
+  if joined then text = text:gsub(NBSP_TEXT, " ") end
   -- The pieces are escaped here: after a box, pandoc's "-3" would read as typst's minus sign.
   local pieces, start = {}, 1
   for pos, code in utf8.codes(text) do
@@ -195,7 +199,7 @@ local function word(text, room)
       start = after
     end
   end
-  if start == 1 then return nil end
+  if start == 1 then return joined and raw(typst_text(text)) or nil end
   pieces[#pieces + 1] = typst_text(text:sub(start))
   return raw(table.concat(pieces, "#box();"))
 end
