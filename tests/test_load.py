@@ -70,9 +70,9 @@ def test_knowledge_yaml_reads_as_safe_load_reads_it():
     exactly the values yaml.safe_load gives."""
     import yaml
 
-    from dossiergen.paths import REGIONAL, SCHEMAS, TEMPLATES, read_yaml
+    from dossiergen.paths import REGIONAL, SCHEMAS, TEMPLATES, project_yaml
 
     files = sorted([*TEMPLATES.rglob("*.yaml"), *REGIONAL.rglob("*.yaml"), *SCHEMAS.rglob("*.yaml")])
     assert any(p.name == "sections.yaml" for p in files) and any(p.name == "glossary.yaml" for p in files)
     for path in files:
-        assert read_yaml(path) == yaml.safe_load(path.read_text("utf-8")), path
+        assert project_yaml(path.read_text("utf-8")) == yaml.safe_load(path.read_text("utf-8")), path
