@@ -67,13 +67,29 @@ def check_build(folder: Path, known: dict[str, tuple[str, str]] | None = None) -
 
 def check_sequence(folder: Path, sequence: Path, known: dict[str, tuple[str, str]] | None = None) -> list[Finding]:
     """Return the findings of one sequence: names, backbone, checksums and every PDF (known: see check_build)."""
-    rel = lambda p: p.relative_to(folder).as_posix()
-    known = known or {}
-    md5_of = lambda p: known[rel(p)][1] if rel(p) in known else md5_hex(p.read_bytes())  # noqa: E731
+    rel, known = _relative(folder), known or {}
+
+    def md5_of(path: Path) -> str:
+        found = known.get(rel(path))
+        return found[1] if found else md5_hex(path.read_bytes())
+
     findings = _names(sequence, rel) + _backbone(sequence, rel, md5_of)
     for pdf in sorted(sequence.rglob("*.pdf")):
-        findings += check_pdf(pdf, rel(pdf), sequence, _sha256(known, folder, pdf))
+        shown = rel(pdf)
+        findings += check_pdf(pdf, shown, sequence, (known.get(shown) or (None,))[0])
     return findings
+
+
+def _relative(folder: Path):
+    """Return rel(path): a path below folder as text relative to it (what Path.relative_to(folder).as_posix()
+    gives, from the strings: the check asks for thousands of them)."""
+    base = os.fspath(folder).rstrip(os.sep) + os.sep
+
+    def rel(path: Path) -> str:
+        text = os.fspath(path)
+        return text[len(base):].replace(os.sep, "/") if text.startswith(base) else path.relative_to(folder).as_posix()
+
+    return rel
 
 
 def _sha256(known: dict[str, tuple[str, str]], folder: Path, path: Path) -> str | None:
@@ -115,7 +131,7 @@ def _leaves(sequence: Path, index: Path, rel, md5_of) -> list[Finding]:
     from lxml import etree
 
     tree = etree.parse(str(index), etree.XMLParser(resolve_entities=False, no_network=True))
-    referenced, resolve = set(), _resolver()
+    referenced, resolve = set(), _resolver()  # resolved paths as text
     findings = []
     for leaf in tree.iter("leaf"):
         if leaf.get("operation") == "delete":
@@ -146,22 +162,23 @@ def _regions(sequence: Path):
 
 
 def _resolver():
-    """Return a Path.resolve that resolves each folder once: a name that is not a link, '.' or '..' resolves
-    to its resolved folder joined with the name (what resolve gives, without a system call per component)."""
-    folders: dict[Path, Path] = {}
+    """Return a Path.resolve, as text, that resolves each folder once: a name that is not a link, '.' or '..'
+    resolves to its resolved folder joined with the name (what resolve gives, without a system call per
+    component)."""
+    folders: dict[Path, str] = {}
 
-    def resolve(path: Path) -> Path:
+    def resolve(path: Path) -> str:
         if path.name in ("", ".", "..") or path.is_symlink():
-            return path.resolve()
+            return os.fspath(path.resolve())
         parent = folders.get(path.parent)
         if parent is None:
-            parent = folders[path.parent] = path.parent.resolve()
-        return parent / path.name
+            parent = folders[path.parent] = os.fspath(path.parent.resolve())
+        return os.path.join(parent, path.name)
 
     return resolve
 
 
-def _regional(sequence: Path, reg, rel, referenced: set, resolve=Path.resolve,
+def _regional(sequence: Path, reg, rel, referenced: set, resolve=lambda path: os.fspath(path.resolve()),
               md5_of=lambda path: md5_hex(path.read_bytes())) -> list[Finding]:
     """Return the findings of a regional backbone: its schema (official bytes), validity, leaves."""
     backbone = sequence / reg.backbone
