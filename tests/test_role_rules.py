@@ -110,7 +110,11 @@ def test_uk_qp_declaration_by_the_uk_qp_is_met_and_printed(adc_model, tmp_path):
     assert "made by the QP of the UK manufacturing authorisation holder" in document.markdown
     assert "Dr. Eleanor Whitcombe" in document.markdown and "MIA 41872" in document.markdown
     assert "Dr. Katharina Weiß" not in document.markdown  # not the EEA QP's declaration
+    assert "regulation 37(3)(a) of the Human Medicines Regulations 2012" in document.markdown  # UK law
+    assert "Directive 2001/83/EC" not in document.markdown
     assert document.missing == ()
+    [eu] = [r for r in render_folder(ADC, "eu", "marketing", "1.2") if "qp-declaration" in r.document.path]
+    assert "Article 46(f) of Directive 2001/83/EC" in eu.markdown and "Human Medicines Regulations" not in eu.markdown
 
 
 def test_uk_declaration_signed_by_another_sites_qp_is_missing(tmp_path):

@@ -482,7 +482,7 @@ def qp_declaration(c: ViewContext) -> QpDeclarationView:
     return QpDeclarationView(
         qpd["reference"], uk_reuse, name, fill("eu_qpd_part_a_intro"), part_a, fill("eu_qpd_part_a_caption"),
         fill("eu_qpd_part_b_intro"), part_b, bool(part_c.get("on_site")), not_audited, tuple(audits),
-        fill("eu_qpd_declaration_text"),
+        fill("uk_qpd_declaration_text" if uk_own else "eu_qpd_declaration_text"),  # the UK QP declares under UK law
         c.t("eu_qpd_on_behalf_text").replace("{sites}", c.t("eu_list_sep").join(behalf)) if behalf else "",
         signature, where)
 
