@@ -5,6 +5,7 @@ applicant's own figure placed from the dossier folder."""
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import subprocess
 import sys
@@ -154,3 +155,55 @@ def test_an_svg_figure_gets_a_png_for_word(tmp_path):
     attachment = flow.supplied_figure("flow-x", tmp_path, "f.svg")
     assert attachment.get("svg").startswith(b"<svg")
     assert _png_size(attachment.get("png"))[0] > 100
+
+
+HOSTILE = ['#import "/etc/passwd": *', "]", "\\", '"', "$x^2$ *bold* _it_", "<label> @ref // not a comment", "#{panic()}"]
+
+
+def _pdf_text(data: dict, tmp_path: Path) -> str:
+    """Return the diagram's text as a PDF of the same program shows it, without white space."""
+    from dossiergen import plots
+    from tools import require_tool
+
+    path = tmp_path / "flow.pdf"
+    path.write_bytes(plots._compiler().compile(flow.FLOW.encode(), format="pdf",
+                                               sys_inputs={"flow": json.dumps(data, ensure_ascii=False)}))
+    text = subprocess.run([require_tool("pdftotext"), "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return "".join(text.split())
+
+
+def test_every_step_material_and_control_is_printed_as_written(tmp_path):
+    """typst wraps and sets the texts; text from the data never becomes typst markup or code (DESIGN.md
+    section 8), and the fixed words, steps, materials, controls and CPPs are all there."""
+    steps = [flow.Step("1", HOSTILE[0], True, (HOSTILE[1], HOSTILE[2]), ((HOSTILE[3], True), (HOSTILE[4], False)), (HOSTILE[5],)),
+             flow.Step("2", HOSTILE[6], False, (), (("Appearance", True),))]
+    data = flow.flow_input(steps, LABELS, "en", after=flow.Step("3", "Fill"))
+    text = _pdf_text(data, tmp_path)
+    for word in HOSTILE + [LABELS.materials, LABELS.step, LABELS.controls, LABELS.critical, LABELS.control, LABELS.monitor,
+                           LABELS.cpp_legend, "continuedinthenextfigure(step3)", "Appearance"]:
+        assert "".join(word.split()) in text, word
+    files = dict(flow.draw_flow(steps, LABELS, "en", after=flow.Step("3", "Fill")))
+    assert files["svg"].startswith(b"<svg") and _png_size(files["png"])[0] == round(flow.WIDTH * flow.DPI)
+
+
+def test_a_chinese_diagram_sets_its_text_inside_the_figure(tmp_path):
+    """Chinese text wraps inside its column (no text on the figure's outer pixels, which only the
+    legend's light rule reaches) and is printed as text."""
+    import io
+
+    from PIL import Image
+
+    labels = flow.Labels("进入的物料", "工艺步骤", "过程控制", "关键步骤", "有可接受标准的控制", "监测", "关键工艺参数",
+                         "关键工艺参数（CPP）", "接第{step}步", "转下图（第{step}步）", "、")
+    long = "脱Boc保护及成盐（盐酸维卡替尼粗品），经重结晶、干燥和粉碎后所得的原料药，批量约为25 kg"
+    steps = [flow.Step("1", long, True, ("纯化水", "盐酸（36%）"), (("洗脱合并液中的高分子量物质（SE-HPLC）" * 2, True),),
+                       ("温度",)), flow.Step("2", "溶解")]
+    text = _pdf_text(flow.flow_input(steps, labels, "zh"), tmp_path).replace("-", "")   # pdftotext joins "SE-|HPLC"
+    for word in (long, "纯化水", "盐酸（36%）", "洗脱合并液中的高分子量物质（SE-HPLC）" * 2, "关键工艺参数:温度", labels.cpp_legend):
+        assert "".join(word.split()).replace("-", "") in text, word
+    image = Image.open(io.BytesIO(dict(flow.draw_flow(steps, labels, "zh"))["png"])).convert("RGB")
+    width, height = image.size
+    edge = [image.getpixel((x, y)) for y in range(height) for x in (0, width - 1)] + \
+           [image.getpixel((x, 0)) for x in range(width)]
+    assert all(min(pixel) >= 200 for pixel in edge)

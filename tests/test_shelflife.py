@@ -165,8 +165,8 @@ def test_a_plot_has_the_same_bytes_on_two_builds(lang):
 
 
 def test_the_word_picture_is_the_pdf_drawing_rasterised():
-    """matplotlib draws a plot once, as SVG (vector, text as paths: the PDF); Word gets that SVG
-    rasterised at 150 ppi: a PNG of the plot's size, on white, showing the batches' colours."""
+    """typst draws a plot from one program: as SVG (vector, text as paths: the PDF) and, for Word,
+    as a PNG at 150 ppi: the plot's size, on white, showing the batches' colours."""
     import io
 
     from PIL import Image

@@ -254,6 +254,12 @@ def test_a_number_and_unit_wider_than_their_column_break_inside_it():
     assert first_unit[3] > first_number[3], "it goes to the next line of the cell"
     last_number, last_unit = max(numbers, key=lambda w: w[3]), max(units, key=lambda w: w[3])
     assert abs(last_unit[3] - last_number[3]) < 1, "in a wide column number and unit share a line"
+    # in Chinese text (one word for the writers: no spaces), where typst breaks between the characters
+    # anyway, a number keeps its unit: only a Latin stretch too wide for the column comes apart
+    cjk = ("# 3.2.P.1 组成\n\n| 组分 | 作用 | 标准 |\n|:------|:----|:--------|\n"
+           "| 盐酸维卡替尼 | 活性成分（来自Sarvana生命科学；26.82 mg 和 107.30 mg 分别相当于维卡替尼） | 企业内控 |\n\n: 表 1\n")
+    source = convert_batch([(cjk, typst_settings(meta))])[0].typst
+    assert "学；26.82~mg" in source and "107.30~mg" in source  # typst's no-break space
 
 def test_ranges_minus_signs_units_and_scripts_print_right_in_docx_and_pdf():
     """'−18 to −12 °C' (a range with negative ends never reads '−18–−12' or '−18—12'), true minus

@@ -13,19 +13,23 @@ controls of the step (right: a filled square for a control with an acceptance cr
 circle for a monitored test). A process too long for one page is split into several figures at
 step boundaries, each saying where it continues.
 
-matplotlib (no pyplot state) draws each figure once like plots.py: SVG for the typst PDF, with fixed
-metadata, rasterised by typst into the PNG for Word (plots.save). Same inputs, same bytes. Text is wrapped by measuring it with
-the Agg renderer (CJK text breaks between characters), so every language stays inside its column.
+typst draws each figure once, like the trend plots (plots.py): a fixed program (FLOW) reads the
+steps as JSON, wraps every text in its column with the documents' fonts (Chinese by its
+line-breaking rules) and places boxes, arrows and marks; one warm compiler makes the SVG for the
+typst PDF and the PNG for Word. Same inputs, same bytes. Where a long process is split (parts), the
+rows are measured before, when the document is rendered, with matplotlib's Agg renderer (CJK text
+breaks between characters).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .attach import Attachment, Drawn, drawn
-from .plots import _setup, save
 
 WIDTH = 6.3          # inches: the text width of a portrait page
 MAX_HEIGHT = 8.4     # inches: the most one figure may take (a portrait page less its caption)
@@ -36,6 +40,7 @@ GAP = 0.16           # inches between two step rows (the arrow's length)
 PAD = 0.06           # inches inside a box around its text
 ITEM_GAP = 0.035     # inches between two items of a side column
 CRITICAL_FILL, PLAIN_FILL, ACCENT = "#FBE3D6", "#EEF3F8", "#C0392B"
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _OPENING, _CLOSING = "（「『【〔《“‘", "）」』】〕》”’、。，；：！？％"
 # A token is a Latin word or one CJK character with the punctuation that may not start or end a line
@@ -148,90 +153,174 @@ def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before
     from . import plots
 
     return drawn(name, draw_flow, list(steps), labels, lang, before, after, list(all_steps) if all_steps else None,
-                 code=(plots, *plots.library_versions()))
+                 code=(plots, *plots.flow_versions()))
 
 
 def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
               all_steps: list[Step] | None = None) -> tuple[tuple[str, bytes], ...]:
-    """Return the PNG and SVG of a flow diagram (flow_diagram)."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    """Return the PNG and SVG of a flow diagram (flow_diagram), drawn by typst (FLOW) with one warm compiler."""
+    from . import plots
 
-    columns = _columns(all_steps or steps)
-    rows = _rows(steps, lang, labels, columns)
-    line_in, side_in = BOX_PT * LEADING / 72, SIDE_PT * LEADING / 72
-    heights = [row.height(line_in, side_in) for row in rows]
-    top_note = side_in + GAP if before else 0.0
-    bottom_note = side_in + GAP if after else 0.0
-    total = (_header_height() + top_note + sum(heights) + GAP * (len(rows) - 1) + bottom_note + _legend_height())
-    with matplotlib.rc_context(_setup(lang)):
-        figure = Figure(figsize=(WIDTH, total), dpi=DPI)
-        FigureCanvasAgg(figure)
-        ax = figure.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, WIDTH)
-        ax.set_ylim(total, 0)   # y grows downwards, in inches
-        ax.axis("off")
-        mat, box, ctl = columns
-        y = 0.05
-        for (left, right), text in ((mat, labels.materials), (box, labels.step), (ctl, labels.controls)):
-            if right > left:
-                ax.text((left + right) / 2, y, text, ha="center", va="top", fontsize=HEAD_PT, fontweight="bold")
-        y = _header_height()
-        centre = (box[0] + box[1]) / 2
-        if before:
-            ax.text(centre, y, labels.continued_from.replace("{step}", before.number), ha="center", va="top",
-                    fontsize=SIDE_PT, style="italic", color="#444444")
-            ax.add_patch(FancyArrowPatch((centre, y + side_in), (centre, y + top_note), arrowstyle="-|>",
-                                         mutation_scale=8, color="#333333", linewidth=0.8))
-            y += top_note
-        previous_bottom = None
-        for row, height in zip(rows, heights):
-            box_h = len(row.box) * line_in + 2 * PAD
-            top = y + (height - box_h) / 2
-            mid = y + height / 2
-            critical = row.step.critical
-            ax.add_patch(FancyBboxPatch((box[0], top), box[1] - box[0], box_h, boxstyle="round,pad=0,rounding_size=0.04",
-                                        facecolor=CRITICAL_FILL if critical else PLAIN_FILL,
-                                        edgecolor=ACCENT if critical else "#4A6A8A", linewidth=1.8 if critical else 0.8))
-            if critical:  # a mark beside the box that does not rely on colour
-                ax.plot([box[0] - 0.1], [top + 0.09], marker="^", markersize=6, color=ACCENT, clip_on=False)
-            ty = top + PAD
-            for line, style in row.box:
-                ax.text(centre, ty, line, ha="center", va="top", fontsize=BOX_PT if style == "head" else SIDE_PT,
-                        fontweight="bold" if style == "head" else "normal", style="italic" if style == "cpp" else "normal",
-                        color=ACCENT if style == "cpp" else "#111111")
-                ty += line_in
-            if previous_bottom is not None:
-                ax.add_patch(FancyArrowPatch((centre, previous_bottom), (centre, top), arrowstyle="-|>",
-                                             mutation_scale=8, color="#333333", linewidth=0.8, shrinkA=0, shrinkB=0))
-            previous_bottom = top + box_h
-            if row.materials:
-                m_top = mid - _block(row.materials, side_in) / 2
-                for (line, _), offset in zip(row.materials, _offsets(row.materials, side_in)):
-                    ax.text(mat[1] - 0.05, m_top + offset, line, ha="right", va="top", fontsize=SIDE_PT)
-                ax.add_patch(FancyArrowPatch((mat[1], mid), (box[0] - 0.02, mid), arrowstyle="-|>", mutation_scale=7,
-                                             color="#555555", linewidth=0.7, shrinkA=0, shrinkB=0))
-            if row.controls:
-                c_top = mid - _block(row.controls, side_in) / 2
-                ax.plot([box[1], ctl[0] - 0.02], [mid, mid], color="#555555", linewidth=0.7, linestyle=(0, (3, 2)))
-                for (line, marker), offset in zip(row.controls, _offsets(row.controls, side_in)):
-                    ly = c_top + offset
-                    if marker is not None:
-                        ax.plot([ctl[0] + 0.05], [ly + side_in * 0.42], marker="s" if marker else "o", markersize=3.6,
-                                color="#333333", markerfacecolor="#333333" if marker else "white", markeredgewidth=0.8)
-                    ax.text(ctl[0] + 0.13, ly, line, ha="left", va="top", fontsize=SIDE_PT)
-            y += height + GAP
-        y -= GAP
-        if after:
-            ax.add_patch(FancyArrowPatch((centre, previous_bottom), (centre, y + GAP), arrowstyle="-|>",
-                                         mutation_scale=8, color="#333333", linewidth=0.8, shrinkA=0, shrinkB=0))
-            ax.text(centre, y + GAP + 0.02, labels.continued_in.replace("{step}", after.number), ha="center", va="top",
-                    fontsize=SIDE_PT, style="italic", color="#444444")
-            y += bottom_note
-        _legend(ax, y + 0.12, labels)
-        return save(figure)
+    data = json.dumps(flow_input(steps, labels, lang, before, after, all_steps), ensure_ascii=False, separators=(",", ":"))
+    compiler, source = plots._compiler(), FLOW.encode()
+    svg = compiler.compile(source, format="svg", sys_inputs={"flow": data})
+    png = compiler.compile(source, format="png", ppi=DPI, sys_inputs={"flow": data})
+    return (("png", plots._with_resolution(png, DPI)), ("svg", plots.compact(svg)))
+
+
+def flow_input(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
+               all_steps: list[Step] | None = None) -> dict:
+    """Return what FLOW draws: the columns (inches), the steps' texts (a number held to its unit by a
+    no-break space), the fixed words."""
+    def text(value: str) -> str:
+        return _UNIT_SPACE.sub("\u00a0", re.sub(r"[ \t\r\n]+", " ", str(value).strip()))
+
+    rows = [{"head": text(f"{step.number}\u2002{step.name}"), "critical": step.critical,
+             "cpp": text(f"{labels.cpp}: {labels.sep.join(step.cpps)}") if step.cpps else None,
+             "materials": [text(m) for m in step.materials],
+             "controls": [[text(test), bool(is_control)] for test, is_control in step.controls]} for step in steps]
+    return {"lang": lang, "width": WIDTH, "columns": [list(c) for c in _columns(all_steps or steps)],
+            "headings": [labels.materials, labels.step, labels.controls], "rows": rows,
+            "before": labels.continued_from.replace("{step}", before.number) if before else None,
+            "after": labels.continued_in.replace("{step}", after.number) if after else None,
+            "critical": labels.critical, "control": labels.control, "monitor": labels.monitor, "cpp": labels.cpp_legend}
+
+
+# The program that draws a diagram from sys.inputs.flow (JSON, flow_input; the texts stay strings,
+# never source): typst wraps each text in its column (Chinese by its line-breaking rules), measures
+# it and places the boxes, arrows and marks as the matplotlib drawing before it did.
+FLOW = """
+#let d = json(bytes(sys.inputs.flow))
+#let IN = 1in
+#let W = d.width * IN
+#set page(width: W, height: auto, margin: 0pt, fill: white)
+#set text(font: ("Liberation Sans", "Noto Sans CJK SC"), lang: d.lang, fill: rgb("#111111"),
+  top-edge: "ascender", bottom-edge: "descender")
+#set par(leading: %(leading)sem, spacing: %(leading)sem, justify: false)
+#let (BOX, SIDE, HEAD) = (%(box)spt, %(side)spt, %(head)spt)
+#let (GAP, PAD, ITEM) = (%(gap)s * IN, %(pad)s * IN, %(item)s * IN)
+#let SL = SIDE * %(lh)s
+#let ACCENT = rgb("%(accent)s")
+#let at(x, y, body) = place(top + left, dx: x, dy: y, body)
+#let col(i) = (d.columns.at(i).at(0) * IN, d.columns.at(i).at(1) * IN)
+#let down(x, y0, y1, paint: rgb("#333333"), thickness: 0.8pt) = {
+  at(0pt, 0pt, line(start: (x, y0), end: (x, y1 - 3.6pt), stroke: (paint: paint, thickness: thickness)))
+  at(0pt, 0pt, polygon(fill: paint, stroke: none, (x, y1), (x - 1.9pt, y1 - 4.2pt), (x + 1.9pt, y1 - 4.2pt)))
+}
+#let rightwards(x0, x1, y) = {
+  let paint = rgb("#555555")
+  at(0pt, 0pt, line(start: (x0, y), end: (x1 - 3pt, y), stroke: (paint: paint, thickness: 0.7pt)))
+  at(0pt, 0pt, polygon(fill: paint, stroke: none, (x1, y), (x1 - 3.6pt, y - 1.6pt), (x1 - 3.6pt, y + 1.6pt)))
+}
+#let triangle(x, y) = at(0pt, 0pt, polygon(fill: ACCENT, stroke: none, (x, y - 3.4pt), (x + 3pt, y + 1.8pt), (x - 3pt, y + 1.8pt)))
+#let mark(x, y, filled) = if filled {
+  at(x - 1.6pt, y - 1.6pt, rect(width: 3.2pt, height: 3.2pt, fill: rgb("#333333"), stroke: none))
+} else {
+  at(x - 1.6pt, y - 1.6pt, circle(radius: 1.6pt, fill: white, stroke: 0.8pt + rgb("#333333")))
+}
+#context {
+  let (mat, bx, ctl) = (col(0), col(1), col(2))
+  let centre = (bx.at(0) + bx.at(1)) / 2
+  let note(body) = block(width: 4 * IN, align(center, text(size: SIDE, style: "italic", fill: rgb("#444444"), body)))
+  let shown = range(3).filter(i => col(i).at(1) > col(i).at(0))
+  let headings = range(3).map(i => block(width: col(i).at(1) - col(i).at(0),
+    align(center, text(size: HEAD, weight: "bold", d.headings.at(i)))))
+  let head-h = calc.max(..shown.map(i => measure(headings.at(i)).height))
+  let rows = d.rows.map(r => {
+    let inside = block(width: bx.at(1) - bx.at(0) - 2 * PAD, align(center, {
+      par(text(size: BOX, weight: "bold", r.head))
+      if r.cpp != none { par(text(size: SIDE, style: "italic", fill: ACCENT, r.cpp)) }
+    }))
+    let materials = block(width: calc.max(0pt, mat.at(1) - mat.at(0) - 0.1 * IN), align(right,
+      stack(dir: ttb, spacing: ITEM, ..r.materials.map(m => par(text(size: SIDE, m))))))
+    let controls = block(width: calc.max(0pt, ctl.at(1) - ctl.at(0) - 0.15 * IN),
+      stack(dir: ttb, spacing: ITEM, ..r.controls.map(c => block({
+        place(top + left, dx: -0.08 * IN, dy: SL * 0.42, mark(0pt, 0pt, c.at(1)))
+        par(text(size: SIDE, c.at(0)))
+      }))))
+    let box-h = measure(inside).height + 2 * PAD
+    let mat-h = if r.materials.len() > 0 { measure(materials).height } else { 0pt }
+    let ctl-h = if r.controls.len() > 0 { measure(controls).height } else { 0pt }
+    (r: r, inside: inside, materials: materials, controls: controls, box-h: box-h, mat-h: mat-h, ctl-h: ctl-h,
+     height: calc.max(box-h, mat-h + 2 * PAD, ctl-h + 2 * PAD))
+  })
+  let parts = ()
+  for i in shown { parts.push(at(col(i).at(0), 0.05 * IN, headings.at(i))) }
+  let y = head-h + 0.14 * IN
+  if d.before != none {
+    let n = note(d.before)
+    parts.push(at(centre - 2 * IN, y, n))
+    let h = measure(n).height
+    parts.push(down(centre, y + h + 0.02 * IN, y + h + GAP))
+    y += h + GAP
+  }
+  let previous = none
+  for row in rows {
+    let top = y + (row.height - row.box-h) / 2
+    let mid = y + row.height / 2
+    let critical = row.r.critical
+    parts.push(at(bx.at(0), top, rect(width: bx.at(1) - bx.at(0), height: row.box-h, radius: 0.04 * IN,
+      fill: rgb(if critical { "%(critical_fill)s" } else { "%(plain_fill)s" }),
+      stroke: if critical { 1.8pt + ACCENT } else { 0.8pt + rgb("#4A6A8A") })))
+    if critical { parts.push(triangle(bx.at(0) - 0.1 * IN, calc.min(top + 0.09 * IN, mid - 6pt))) }  // clear of an arrow at mid
+    parts.push(at(bx.at(0) + PAD, top + PAD, row.inside))
+    if previous != none { parts.push(down(centre, previous, top)) }
+    previous = top + row.box-h
+    if row.r.materials.len() > 0 {
+      parts.push(at(mat.at(0), mid - row.mat-h / 2, row.materials))
+      parts.push(rightwards(mat.at(1), bx.at(0) - 0.02 * IN, mid))
+    }
+    if row.r.controls.len() > 0 {
+      parts.push(at(0pt, 0pt, line(start: (bx.at(1), mid), end: (ctl.at(0) - 0.02 * IN, mid),
+        stroke: (paint: rgb("#555555"), thickness: 0.7pt, dash: (2.1pt, 1.4pt)))))
+      parts.push(at(ctl.at(0) + 0.13 * IN, mid - row.ctl-h / 2, row.controls))
+    }
+    y += row.height + GAP
+  }
+  y -= GAP
+  if d.after != none {
+    parts.push(down(centre, previous, y + GAP))
+    let n = note(d.after)
+    parts.push(at(centre - 2 * IN, y + GAP + 0.02 * IN, n))
+    y += GAP + 0.04 * IN + measure(n).height
+  }
+  let ly = y + 0.12 * IN
+  let left-w = 2.0 * IN
+  let right-w = W - 2.3 * IN
+  let critical = block(width: left-w, text(size: SIDE, d.critical))
+  let cpp = block(width: left-w, text(size: SIDE, style: "italic", fill: ACCENT, d.cpp))
+  let control = block(width: right-w, text(size: SIDE, d.control))
+  let monitor = block(width: right-w, text(size: SIDE, d.monitor))
+  let second = calc.max(SL, measure(critical).height, measure(control).height)
+  parts.push(at(0pt, 0pt, line(start: (0pt, ly - 0.06 * IN), end: (W, ly - 0.06 * IN), stroke: 0.5pt + rgb("#BBBBBB"))))
+  parts.push(triangle(0.1 * IN, ly + SL / 2))
+  parts.push(at(0.22 * IN, ly, critical))
+  parts.push(at(0.1 * IN, ly + second, cpp))
+  parts.push(mark(2.2 * IN, ly + SL / 2, true))
+  parts.push(at(2.3 * IN, ly, control))
+  parts.push(mark(2.2 * IN, ly + second + SL / 2, false))
+  parts.push(at(2.3 * IN, ly + second, monitor))
+  let total = ly + second + calc.max(measure(cpp).height, measure(monitor).height) + 0.06 * IN
+  box(width: W, height: total, parts.join())
+}
+""" % {"leading": round(LEADING - 1.117, 3), "box": BOX_PT, "side": SIDE_PT, "head": HEAD_PT, "gap": GAP, "pad": PAD,
+       "item": ITEM_GAP, "lh": LEADING, "accent": ACCENT, "critical_fill": CRITICAL_FILL, "plain_fill": PLAIN_FILL}
+
+
+@functools.cache
+def _setup(lang: str) -> dict:
+    """Return matplotlib settings for a language (registers the CJK font once for zh): measuring only."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    families = ["DejaVu Sans"]
+    if lang == "zh" and CJK_FONT.is_file():
+        from matplotlib import font_manager
+
+        font_manager.fontManager.addfont(str(CJK_FONT))
+        families.append(font_manager.FontProperties(fname=str(CJK_FONT)).get_name())
+    return {"font.family": families, "font.size": 8, "svg.hashsalt": "dossiergen", "svg.fonttype": "path",
+            "axes.unicode_minus": False, "path.simplify": False}
 
 
 def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:
@@ -272,20 +361,6 @@ def _header_height() -> float:
 
 def _legend_height() -> float:
     return 2 * SIDE_PT * LEADING / 72 + 0.2
-
-
-def _legend(ax, y: float, labels: Labels) -> None:
-    ax.plot([0, WIDTH], [y - 0.06, y - 0.06], color="#BBBBBB", linewidth=0.5)
-    x = 0.1
-    ax.plot([x], [y + 0.06], marker="^", markersize=6, color=ACCENT)
-    ax.text(x + 0.12, y, labels.critical, va="top", fontsize=SIDE_PT)
-    x = 2.2
-    ax.plot([x], [y + 0.06], marker="s", markersize=3.6, color="#333333")
-    ax.text(x + 0.1, y, labels.control, va="top", fontsize=SIDE_PT)
-    ax.plot([x], [y + 0.06 + SIDE_PT * LEADING / 72], marker="o", markersize=3.6, color="#333333",
-            markerfacecolor="white", markeredgewidth=0.8)
-    ax.text(x + 0.1, y + SIDE_PT * LEADING / 72, labels.monitor, va="top", fontsize=SIDE_PT)
-    ax.text(0.1, y + SIDE_PT * LEADING / 72, labels.cpp_legend, va="top", fontsize=SIDE_PT, style="italic", color=ACCENT)
 
 
 def _rows(steps: list[Step], lang: str, labels: Labels, columns) -> list[_Row]:

@@ -83,11 +83,12 @@ class Fit:
     def mean(self, months) -> np.ndarray:
         return self.intercept + self.slope * np.asarray(months, dtype=float)
 
-    def bounds(self, months, level_q: float) -> tuple[np.ndarray, np.ndarray]:
-        """Return the lower and upper confidence bound of the mean at the months (quantile level_q)."""
+    def bounds(self, months, level_q: float, quantile: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the lower and upper confidence bound of the mean at the months (quantile level_q;
+        quantile: its value from _quantile, given by a caller that does without scipy)."""
         t = np.asarray(months, dtype=float)
         se = np.sqrt(np.maximum(_var_mean(self, t), 0.0))
-        q = _quantile(level_q, self.df)
+        q = _quantile(level_q, self.df) if quantile is None else quantile
         return self.mean(t) - q * se, self.mean(t) + q * se
 
 

@@ -247,10 +247,9 @@ def _worker_context(drawing: bool = True):
     return context
 
 
-# Imported once by the fork server, not by each writer on its first figure (about 1.6 CPU s each):
-# statistics for the trend plots, matplotlib and its Agg and SVG backends.
-PRELOAD = ("dossiergen.plots", "dossiergen.flow", "matplotlib.figure", "matplotlib.backends.backend_agg",
-           "matplotlib.backends.backend_svg")
+# Imported once by the fork server, not by each writer on its first figure: the trend plots and
+# flow diagrams (both drawn by typst; numpy for the plots' geometry).
+PRELOAD = ("dossiergen.plots", "dossiergen.flow", "typst")
 
 
 def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:

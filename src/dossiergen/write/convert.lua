@@ -183,13 +183,39 @@ local function raw(text) return pandoc.RawInline("typst", text) end
 -- its unit joined by a no-break space ("1090 ppm", typography below) that is wider than its column
 -- may break at that space: overrunning the column into the next one is worse than a break.
 local NBSP_TEXT = "\u{A0}"
+-- The text with the no-break spaces of its stretches wider than `room` made breakable; a stretch
+-- ends at a CJK character (typst may break there anyway), so that in Chinese text "和107.30 mg"
+-- keeps its number and unit together: only a number and unit too wide for the column come apart.
+local function loosen(text, room)
+  local out, stretch = {}, {}
+  local function flush()
+    local piece = table.concat(stretch)
+    if piece:find(NBSP_TEXT, 1, true) and width_em(piece) > room then piece = piece:gsub(NBSP_TEXT, " ") end
+    out[#out + 1], stretch = piece, {}
+  end
+  for _, code in utf8.codes(text) do
+    if code >= 0x2E80 then
+      flush()
+      out[#out + 1] = utf8.char(code)
+    else
+      stretch[#stretch + 1] = utf8.char(code)
+    end
+  end
+  flush()
+  return table.concat(out)
+end
+
 local function word(text, room)
   local ends, joined = line_end(text), text:find(NBSP_TEXT, 1, true)
   if not (ends or joined or text:find("[%),%]]")) then return nil end
   if width_em(text) <= room then
     return ends and raw("#box[" .. typst_text(text) .. "];") or nil
   end
-  if joined then text = text:gsub(NBSP_TEXT, " ") end
+  local loosened = false
+  if joined then
+    local loose = loosen(text, room)
+    loosened, text = loose ~= text, loose
+  end
   -- The pieces are escaped here: after a box, pandoc's "-3" would read as typst's minus sign.
   local pieces, start = {}, 1
   for pos, code in utf8.codes(text) do
@@ -199,7 +225,7 @@ local function word(text, room)
       start = after
     end
   end
-  if start == 1 then return joined and raw(typst_text(text)) or nil end
+  if start == 1 then return loosened and raw(typst_text(text)) or nil end
   pieces[#pieces + 1] = typst_text(text:sub(start))
   return raw(table.concat(pieces, "#box();"))
 end
