@@ -61,9 +61,7 @@ class DocumentWriter:
         self.submitted = self.done = 0
 
     def __enter__(self) -> "DocumentWriter":
-        # the drawing libraries are preloaded when figures may have to be drawn: not when the build's store
-        # already holds drawn figures (a later build draws again only a changed figure, importing them then)
-        context = _worker_context(self.store is None or not any((Path(self.store) / "figure").glob("*/*")))
+        context = _worker_context()
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                         initializer=die_with_parent)  # workers die with the fork server
         if context.get_start_method() == "forkserver":
@@ -235,15 +233,14 @@ def check_engine(engine: str) -> None:
     check_tools(engine)
 
 
-def _worker_context(drawing: bool = True):
-    """Return the way worker processes start: from a fork server that has imported the writers (and,
-    with drawing, the drawing libraries: PRELOAD).
+def _worker_context():
+    """Return the way worker processes start: from a fork server that has imported the writers.
 
     Not plain fork: a process that has already run typst holds a thread pool that does not
     survive fork, and its forked children hang (seen when a test or a library user writes a
     document before building)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, *(PRELOAD if drawing else ())])
+    context.set_forkserver_preload([__name__, *PRELOAD])
     return context
 
 
