@@ -187,3 +187,24 @@ def test_a_second_change_reuses_the_spare_folder_and_verdicts_and_gives_the_cold
     assert status(after)["core.data-result-limits"] == "missing"
     assert any(p.code == "result.out_of_specification" and "106" in p.message for p in second.problems)
     assert sorted(p.name for p in (out / "us").iterdir()) == ["ind"]  # nothing beside the output
+
+
+def test_a_first_build_leaves_a_spare_of_linked_files_and_the_next_build_never_writes_through_them(tmp_path):
+    """A first build leaves in .cache/spare a tree of hard links to its output, so the next build finds
+    its folders made and its unchanged files in place (issue 19); that build changes files by replacing
+    them, never by writing into them: the first output, now the spare, keeps its bytes."""
+    import os
+
+    source = materialise_case("minimal", tmp_path / "source")
+    out = tmp_path / "out"
+    build_dossier(source, "us", "ind", out, final=False)
+    target, spare = out / "us" / "ind", out / ".cache" / "spare" / "us-ind"
+    first = _tree(target)
+    assert _tree(spare) == first
+    assert os.stat(spare / "manifest.json").st_ino == os.stat(target / "manifest.json").st_ino
+    results = source / "results" / "dp.csv"
+    results.write_text(results.read_text("utf-8").replace("b-dp-001,assay,100.4,", "b-dp-001,assay,100.6,", 1), "utf-8")
+    build_dossier(source, "us", "ind", out, final=False)
+    assert _tree(target) != first and _tree(spare) == first  # the previous output, untouched
+    build_dossier(source, "us", "ind", tmp_path / "cold", final=False)
+    assert _tree(target) == _tree(tmp_path / "cold" / "us" / "ind")

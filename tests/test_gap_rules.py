@@ -403,3 +403,22 @@ def test_registration_batches_need_remaining_shelf_life(tmp_path):
     path.write_text(path.read_text("utf-8").replace('planned_submission: "2026-11-23"', 'planned_submission: "2028-06-01"'), "utf-8")
     gaps = [g for g in find_gaps(_model(source), "cn", "marketing") if g.rule == rule]
     assert gaps and all(g.location.file.endswith("markets/cn.yaml") and "months of shelf life left on 2028-06-01" in g.detail for g in gaps)
+
+
+def test_a_sound_rule_pack_is_reused_from_the_store_and_checked_again_when_the_knowledge_changes(tmp_path, monkeypatch):
+    """In a build, a rule pack's parse and check are kept in the store by the hashes of the code and the
+    knowledge files (issue 19: a build process does not check the packs again); the same rules come
+    back, and another knowledge (a changed pack or schema) checks the pack again."""
+    from dossiergen import cache, gaps
+    from dossiergen.cache import using_store
+
+    checked = []
+    original = gaps.check_rule_pack
+    monkeypatch.setattr(gaps, "check_rule_pack", lambda path: checked.append(path) or original(path))
+    path = gaps.rule_packs("cn")[-1]
+    with using_store(tmp_path / "store"):
+        first = gaps._checked_pack(path)
+        again = gaps._checked_pack(path)
+        assert checked == [path] and again == first and first[0] and first[1] == []
+        monkeypatch.setattr(cache, "knowledge_fingerprint", lambda: "another knowledge")
+        assert gaps._checked_pack(path) == first and checked == [path, path]

@@ -195,6 +195,28 @@ def test_cache_entries_are_checked_against_key_and_bytes(tmp_path: Path):
     assert "belongs to another document" in cache.warnings[0].message
 
 
+def test_a_cache_entry_keeps_the_digests_of_its_documents_under_its_hash(tmp_path: Path):
+    """An entry keeps the sha256 and MD5 of its DOCX and PDF (the manifest's and the backbone's
+    checksums), so a later build finds them without hashing every document again (issue 19); they
+    are checked with the bytes: an entry whose digests were altered is damaged, written again."""
+    import hashlib
+
+    from dossiergen.cache import DocumentCache
+
+    cache = DocumentCache(tmp_path / "c")
+    key = "d" * 64
+    cache.put(key, (b"PK-docx-d", b"%PDF-d", 4))
+    docx, pdf, pages = cache.find(key)
+    assert (docx.sha256, docx.md5) == (hashlib.sha256(b"PK-docx-d").hexdigest(), hashlib.md5(b"PK-docx-d").hexdigest())
+    assert (pdf.sha256, pdf.md5, pages) == (hashlib.sha256(b"%PDF-d").hexdigest(), hashlib.md5(b"%PDF-d").hexdigest(), 4)
+    assert (docx.read(), pdf.read()) == (b"PK-docx-d", b"%PDF-d")
+    entry = tmp_path / "c" / "dd" / key
+    data = bytearray(entry.read_bytes())
+    data[data.index(bytes.fromhex(pdf.md5))] ^= 1  # the PDF's MD5 as kept in the entry, one bit flipped
+    entry.write_bytes(bytes(data))
+    assert cache.find(key) is None and [w.code for w in cache.warnings] == ["cache.damaged"]
+
+
 def test_written_documents_are_placed_from_the_cache_and_checked(tmp_path: Path):
     """A large build holds no document in memory: the writers hand over where each one lies in the
     cache (cache.Stored), with the digests the manifest gives; packaging reads the bytes when it

@@ -79,3 +79,17 @@ def test_csv_cell_positions_found_when_asked(minimal: Path):
     assert where(4, "value") == "d/results/dp.csv:7:16"  # after the two-line row and the short one
     assert where(4, "nope") == "d/results/dp.csv:7:1"
     assert (4, "unit") in dossier.files["results/dp.csv"].marks and (5,) not in dossier.files["results/dp.csv"].marks
+
+
+def test_knowledge_yaml_reads_as_safe_load_reads_it():
+    """The project's YAML knowledge (labels, sections, glossary, units, regional rules) is read with
+    PyYAML's C parser where installed (issue 19: a build process starts faster): every file gives
+    exactly the values yaml.safe_load gives."""
+    import yaml
+
+    from dossiergen.paths import REGIONAL, SCHEMAS, TEMPLATES, project_yaml
+
+    files = sorted([*TEMPLATES.rglob("*.yaml"), *REGIONAL.rglob("*.yaml"), *SCHEMAS.rglob("*.yaml")])
+    assert any(p.name == "sections.yaml" for p in files) and any(p.name == "glossary.yaml" for p in files)
+    for path in files:
+        assert project_yaml(path.read_text("utf-8")) == yaml.safe_load(path.read_text("utf-8")), path

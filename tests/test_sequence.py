@@ -182,7 +182,7 @@ def test_build_refuses_output_that_fails_the_check(tmp_path, monkeypatch):
     from dossiergen.check import Finding
 
     source = materialise_case("minimal", tmp_path)
-    monkeypatch.setattr(package, "check_build", lambda folder: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
+    monkeypatch.setattr(package, "check_build", lambda folder, known=None: [Finding("pdf.fonts", "error", "x.pdf", "font not embedded")])
     run = run_cli("build", "--dossier", str(source), "--market", "us", "--out", str(tmp_path / "out"))
     assert run.exit_code == 1 and "[pdf.fonts]" in run.stderr
     assert not (tmp_path / "out" / "us" / "ind").exists()
@@ -200,3 +200,30 @@ def test_unchanged_documents_are_reused(tmp_path):
     changed = build_dossier(source, "us", "ind", tmp_path / "out", final=False)
     assert "2 written" in changed.summary, changed.summary  # 3.2.S.4.4 and 3.2.S.4.5 show that result
     assert first.manifest["documents"][0]["docx_sha256"] == changed.manifest["documents"][0]["docx_sha256"]
+
+
+def test_the_check_takes_the_digests_a_build_verified_and_reads_every_other_file(copy_of_build, monkeypatch):
+    """In a build, write_build has compared every placed document with the bytes it must hold, so the
+    check takes their sha256 and MD5 from the cache rather than hashing each PDF again (issue 19): the
+    findings are those of a check that reads everything, no PDF is read, and the checksums in index.xml
+    are compared with those digests (a wrong one is a finding); a file the caller does not vouch for
+    (the tampered one here) is read and its tampering found."""
+    import pathlib
+
+    manifest = json.loads((copy_of_build / "manifest.json").read_text("utf-8"))
+    known = {e["pdf"]: (e["pdf_sha256"], e["pdf_md5"]) for e in manifest["documents"]}
+    assert any(path.startswith("ectd/0000/m3/") for path in known)
+    full = [f.format() for f in check_build(copy_of_build)]
+    read, original = [], pathlib.Path.read_bytes
+    monkeypatch.setattr(pathlib.Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    assert [f.format() for f in check_build(copy_of_build, known)] == full
+    assert not [name for name in read if name.endswith(".pdf")]
+
+    pdf = next(path for path in known if path.endswith("specification.pdf"))
+    wrong = {**known, pdf: (known[pdf][0], "0" * 32)}
+    assert "ectd.checksum" in {f.rule for f in check_build(copy_of_build, wrong)}
+    tampered = copy_of_build / pdf
+    tampered.write_bytes(original(tampered) + b"\n%tampered\n")
+    vouched = {path: digests for path, digests in known.items() if path != pdf}
+    found = check_build(copy_of_build, vouched)
+    assert [(f.rule, f.file) for f in found if f.rule == "ectd.checksum"] == [("ectd.checksum", pdf)]

@@ -102,7 +102,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             blobs = Path(out) / ".cache" / "blobs"
             with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
                 plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
-                plans = [replace(plan, submission=submission, history=history) for plan in plans]
+                plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in plans]
                 for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
                     progress(f"checking and packaging {plan.market}", number, len(plans))
@@ -244,7 +244,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
 
     model, problems = validated
     plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
-    for market, target, key in pending:
+    for market, target, key in _first_of_each_language(pending):
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
@@ -265,6 +265,18 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
     return plans
+
+
+def _first_of_each_language(pending: list[tuple[str, Path, str]]) -> list[tuple[str, Path, str]]:
+    """Return the markets in the order they are rendered: the first market of each document language
+    first (neutral, then cn, then us, eu, uk), so that the documents only the later language has are
+    handed to the writers early, and are written on the other core while the markets that share the
+    English core are rendered (a build after one change writes an English and a Chinese document)."""
+    from .assemble import LANGUAGE
+
+    seen: set[str] = set()
+    firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
+    return firsts + [item for item in pending if item not in firsts]
 
 
 # Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for

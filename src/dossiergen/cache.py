@@ -68,8 +68,10 @@ def knowledge_fingerprint() -> str:
     return digest.hexdigest()
 
 
-MAGIC = b"dossiergen-cache-1\n"
-_HEAD = struct.Struct(">32s32sQI")  # key, sha256 of the body, DOCX length, page count
+MAGIC = b"dossiergen-cache-2\n"
+_HEAD = struct.Struct(">32s32sQI")  # key, sha256 of the digests and the body, DOCX length, page count
+_DIGESTS = struct.Struct(">32s16s32s16s")  # sha256 and MD5 of the DOCX, then of the PDF (what the manifest and
+# the backbones give): kept with the entry, so that a later build does not hash every document again
 
 
 class DocumentCache:
@@ -85,6 +87,11 @@ class DocumentCache:
 
     def get(self, key: str) -> tuple[bytes, bytes, int] | None:
         """Return the cached outputs for a key, or None (also for an entry that fails its check)."""
+        found = self._entry(key)
+        return None if found is None else found[:3]
+
+    def _entry(self, key: str) -> tuple[bytes, bytes, int, tuple] | None:
+        """Return an entry's DOCX, PDF, page count and digests (_DIGESTS), checked; None when missing or damaged."""
         path = self.folder / key[:2] / key
         try:
             data = path.read_bytes()
@@ -93,18 +100,19 @@ class DocumentCache:
         except OSError as exc:
             return self._damaged(path, f"cannot be read ({exc.strerror})")
         head = len(MAGIC) + _HEAD.size
-        if not data.startswith(MAGIC) or len(data) < head:
+        if not data.startswith(MAGIC) or len(data) < head + _DIGESTS.size:
             return self._damaged(path, "is not a cache entry of this version, or is cut short")
         stored_key, digest, docx_len, pages = _HEAD.unpack_from(data, len(MAGIC))
-        body = data[head:]
+        checked = memoryview(data)[head:]  # the digests and the body, under one hash
         if stored_key != bytes.fromhex(key):
             return self._damaged(path, "belongs to another document")
-        if hashlib.sha256(body).digest() != digest or docx_len > len(body):
+        if hashlib.sha256(checked).digest() != digest or docx_len > len(checked) - _DIGESTS.size:
             return self._damaged(path, "is damaged (its bytes do not match their hash)")
-        docx, pdf = body[:docx_len], body[docx_len:]
+        body = head + _DIGESTS.size
+        docx, pdf = data[body:body + docx_len], data[body + docx_len:]
         if not docx.startswith(b"PK") or not pdf.startswith(b"%PDF"):
             return self._damaged(path, "does not hold a DOCX and a PDF")
-        return docx, pdf, pages
+        return docx, pdf, pages, _DIGESTS.unpack_from(data, head)
 
     def _damaged(self, path: Path, why: str) -> None:
         self.warnings.append(Problem("cache.damaged", f"cache entry {path.name[:12]}… {why}; the document is written again",
@@ -128,16 +136,19 @@ class DocumentCache:
         path = self.folder / key[:2] / key
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        body = docx + pdf
-        tmp.write_bytes(MAGIC + _HEAD.pack(bytes.fromhex(key), hashlib.sha256(body).digest(), len(docx), pages) + body)
+        digests = (hashlib.sha256(docx).digest(), hashlib.md5(docx).digest(), hashlib.sha256(pdf).digest(),
+                   hashlib.md5(pdf).digest())
+        checked = _DIGESTS.pack(*digests) + docx + pdf
+        tmp.write_bytes(MAGIC + _HEAD.pack(bytes.fromhex(key), hashlib.sha256(checked).digest(), len(docx), pages) + checked)
         os.replace(tmp, path)
-        return _stored(path, docx, pdf, pages)
+        return _stored(path, len(docx), len(pdf), pages, digests)
 
     def find(self, key: str) -> tuple["Stored", "Stored", int] | None:
         """Return where a cached entry's DOCX and PDF lie and its page count (None: not cached or
-        damaged, as get): the caller holds no bytes until it places them."""
-        found = self.get(key)
-        return None if found is None else _stored(self.folder / key[:2] / key, *found)
+        damaged, as get): the caller holds no bytes until it places them. The digests are those the
+        entry keeps (checked with its bytes), not computed again."""
+        found = self._entry(key)
+        return None if found is None else _stored(self.folder / key[:2] / key, len(found[0]), len(found[1]), *found[2:])
 
 
 @dataclass(frozen=True)
@@ -171,11 +182,11 @@ def content(data) -> bytes:
     return data.read() if isinstance(data, Stored) else data
 
 
-def _stored(path: Path, docx: bytes, pdf: bytes, pages: int) -> tuple[Stored, Stored, int]:
-    start = len(MAGIC) + _HEAD.size
-    return (Stored(str(path), start, len(docx), hashlib.sha256(docx).hexdigest(), hashlib.md5(docx).hexdigest()),
-            Stored(str(path), start + len(docx), len(pdf), hashlib.sha256(pdf).hexdigest(), hashlib.md5(pdf).hexdigest()),
-            pages)
+def _stored(path: Path, docx_len: int, pdf_len: int, pages: int, digests: tuple) -> tuple[Stored, Stored, int]:
+    start = len(MAGIC) + _HEAD.size + _DIGESTS.size
+    docx_sha, docx_md5, pdf_sha, pdf_md5 = (d.hex() for d in digests)
+    return (Stored(str(path), start, docx_len, docx_sha, docx_md5),
+            Stored(str(path), start + docx_len, pdf_len, pdf_sha, pdf_md5), pages)
 
 
 class BlobStore:
@@ -196,7 +207,7 @@ class BlobStore:
             return None
         found = self.memory.get((kind, key))
         if found is None and self.folder is not None:
-            found = self._read(self.folder / kind / key[:2] / key, key)
+            found = self._read(os.path.join(self.folder, kind, key[:2], key), key)  # a string: no Path made per read
         self.hits, self.misses = self.hits + (found is not None), self.misses + (found is None)
         return found
 
@@ -213,9 +224,10 @@ class BlobStore:
         os.replace(tmp, path)
 
     @staticmethod
-    def _read(path: Path, key: str) -> bytes | None:
+    def _read(path: str, key: str) -> bytes | None:
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as handle:
+                raw = handle.read()
         except OSError:
             return None
         head = len(BLOB_MAGIC) + 64

@@ -44,29 +44,57 @@ class Finding:
                        Location(self.file), severity=self.severity)
 
 
-def check_build(folder: Path) -> list[Finding]:
+def check_build(folder: Path, known: dict[str, tuple[str, str]] | None = None) -> list[Finding]:
     """Return every finding of a build folder: its ectd/ sequences and their PDFs, or the PDFs of an
-    IMPD (impd/, a clinical trial application outside eCTD), and the regional PDFs."""
-    folder = Path(folder)
+    IMPD (impd/, a clinical trial application outside eCTD), and the regional PDFs.
+
+    known: the sha256 and MD5 of files of the folder (by path inside it) whose bytes the caller has just
+    verified (a build's staging folder: package.write_build compares each file it keeps or links with the
+    bytes it must hold): their digests are taken from there rather than read and hashed again; every
+    other file is read."""
+    folder, known = Path(folder), known or {}
     findings: list[Finding] = []
     for sequence in sorted((folder / "ectd").glob("[0-9][0-9][0-9][0-9]")):
-        findings += check_sequence(folder, sequence)
+        findings += check_sequence(folder, sequence, known)
     if not (folder / "ectd").is_dir() and not (folder / "impd").is_dir():
         findings.append(Finding("ectd.missing", "error", "ectd", "no eCTD sequence (nor IMPD) in the build folder"))
     for pdf in sorted((folder / "impd").rglob("*.pdf")):
-        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix(), folder / "impd")
+        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix(), folder / "impd", _sha256(known, folder, pdf))
     for pdf in sorted([*(folder / "regional").rglob("*.pdf"), *(folder / "working").rglob("*.pdf")]):
-        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix())
+        findings += check_pdf(pdf, pdf.relative_to(folder).as_posix(), sha256=_sha256(known, folder, pdf))
     return findings
 
 
-def check_sequence(folder: Path, sequence: Path) -> list[Finding]:
-    """Return the findings of one sequence: names, backbone, checksums and every PDF."""
-    rel = lambda p: p.relative_to(folder).as_posix()
-    findings = _names(sequence, rel) + _backbone(sequence, rel)
+def check_sequence(folder: Path, sequence: Path, known: dict[str, tuple[str, str]] | None = None) -> list[Finding]:
+    """Return the findings of one sequence: names, backbone, checksums and every PDF (known: see check_build)."""
+    rel, known = _relative(folder), known or {}
+
+    def md5_of(path: Path) -> str:
+        found = known.get(rel(path))
+        return found[1] if found else md5_hex(path.read_bytes())
+
+    findings = _names(sequence, rel) + _backbone(sequence, rel, md5_of)
     for pdf in sorted(sequence.rglob("*.pdf")):
-        findings += check_pdf(pdf, rel(pdf), sequence)
+        shown = rel(pdf)
+        findings += check_pdf(pdf, shown, sequence, (known.get(shown) or (None,))[0])
     return findings
+
+
+def _relative(folder: Path):
+    """Return rel(path): a path below folder as text relative to it (what Path.relative_to(folder).as_posix()
+    gives, from the strings: the check asks for thousands of them)."""
+    base = os.fspath(folder).rstrip(os.sep) + os.sep
+
+    def rel(path: Path) -> str:
+        text = os.fspath(path)
+        return text[len(base):].replace(os.sep, "/") if text.startswith(base) else path.relative_to(folder).as_posix()
+
+    return rel
+
+
+def _sha256(known: dict[str, tuple[str, str]], folder: Path, path: Path) -> str | None:
+    found = known.get(path.relative_to(folder).as_posix())
+    return found[0] if found else None
 
 
 def _names(sequence: Path, rel) -> list[Finding]:
@@ -84,7 +112,7 @@ def _names(sequence: Path, rel) -> list[Finding]:
     return findings
 
 
-def _backbone(sequence: Path, rel) -> list[Finding]:
+def _backbone(sequence: Path, rel, md5_of=lambda path: md5_hex(path.read_bytes())) -> list[Finding]:
     index = sequence / "index.xml"
     if not index.is_file():
         return [Finding("ectd.backbone_missing", "error", rel(sequence), "index.xml is missing")]
@@ -95,15 +123,15 @@ def _backbone(sequence: Path, rel) -> list[Finding]:
     md5_file = sequence / "index-md5.txt"
     if not md5_file.is_file() or md5_file.read_text().strip() != md5_hex(index.read_bytes()):
         findings.append(Finding("ectd.index_md5", "error", rel(index), "index-md5.txt does not hold the MD5 of index.xml"))
-    findings += _leaves(sequence, index, rel)
+    findings += _leaves(sequence, index, rel, md5_of)
     return findings
 
 
-def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
+def _leaves(sequence: Path, index: Path, rel, md5_of) -> list[Finding]:
     from lxml import etree
 
     tree = etree.parse(str(index), etree.XMLParser(resolve_entities=False, no_network=True))
-    referenced, resolve = set(), _resolver()
+    referenced, resolve = set(), _resolver()  # resolved paths as text
     findings = []
     for leaf in tree.iter("leaf"):
         if leaf.get("operation") == "delete":
@@ -113,10 +141,10 @@ def _leaves(sequence: Path, index: Path, rel) -> list[Finding]:
         referenced.add(resolve(target))
         if href.startswith("/") or "\\" in href or not target.is_file():
             findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
-        elif md5_hex(target.read_bytes()) != leaf.get("checksum"):
+        elif md5_of(target) != leaf.get("checksum"):
             findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
     for reg in _regions(sequence):
-        findings += _regional(sequence, reg, rel, referenced, resolve)
+        findings += _regional(sequence, reg, rel, referenced, resolve, md5_of)
     for path in sorted(sequence.glob("m[1-5]/**/*")):
         if path.is_file() and resolve(path) not in referenced:
             findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf of index.xml "
@@ -134,22 +162,24 @@ def _regions(sequence: Path):
 
 
 def _resolver():
-    """Return a Path.resolve that resolves each folder once: a name that is not a link, '.' or '..' resolves
-    to its resolved folder joined with the name (what resolve gives, without a system call per component)."""
-    folders: dict[Path, Path] = {}
+    """Return a Path.resolve, as text, that resolves each folder once: a name that is not a link, '.' or '..'
+    resolves to its resolved folder joined with the name (what resolve gives, without a system call per
+    component)."""
+    folders: dict[Path, str] = {}
 
-    def resolve(path: Path) -> Path:
+    def resolve(path: Path) -> str:
         if path.name in ("", ".", "..") or path.is_symlink():
-            return path.resolve()
+            return os.fspath(path.resolve())
         parent = folders.get(path.parent)
         if parent is None:
-            parent = folders[path.parent] = path.parent.resolve()
-        return parent / path.name
+            parent = folders[path.parent] = os.fspath(path.parent.resolve())
+        return os.path.join(parent, path.name)
 
     return resolve
 
 
-def _regional(sequence: Path, reg, rel, referenced: set, resolve=Path.resolve) -> list[Finding]:
+def _regional(sequence: Path, reg, rel, referenced: set, resolve=lambda path: os.fspath(path.resolve()),
+              md5_of=lambda path: md5_hex(path.read_bytes())) -> list[Finding]:
     """Return the findings of a regional backbone: its schema (official bytes), validity, leaves."""
     backbone = sequence / reg.backbone
     findings = []
@@ -171,19 +201,23 @@ def _regional(sequence: Path, reg, rel, referenced: set, resolve=Path.resolve) -
         referenced.add(resolve(target))
         if not target.is_file():
             findings.append(Finding("ectd.leaf_target", "error", rel(backbone), f"leaf {leaf_id} points to missing '{href}'"))
-        elif md5_hex(target.read_bytes()) != checksum:
+        elif md5_of(target) != checksum:
             findings.append(Finding("ectd.checksum", "error", rel(target), f"MD5 differs from the checksum in {reg.backbone}"))
     return findings
 
 
-def check_pdf(path: Path, shown: str, sequence: Path | None = None) -> list[Finding]:
+def check_pdf(path: Path, shown: str, sequence: Path | None = None, sha256: str | None = None) -> list[Finding]:
     """Return the findings of one PDF.
 
     The rules that read only the file's bytes are remembered by content hash: the English core
     PDFs of neutral, us, eu and uk are the same bytes and are read once. Link targets are
-    always looked for next to this file."""
-    data = path.read_bytes()
-    findings, links = _content_findings(hashlib.sha256(data).hexdigest(), data, shown)
+    always looked for next to this file. sha256: the hash of the file's bytes, known to the caller
+    (check_build's known): the file is then read only when its findings are not remembered."""
+    found = _remembered(sha256, shown) if sha256 is not None else None
+    if found is None:
+        data = path.read_bytes()
+        found = _content_findings(hashlib.sha256(data).hexdigest(), data, shown)
+    findings, links = found
     return findings + [Finding("pdf.link_target", "error", shown, f"link target {target} does not exist", number)
                        for target, number in links
                        if not (path.parent / target).is_file() and not _other_sequence(path, target, sequence)]
@@ -208,34 +242,57 @@ _SEEN: dict[tuple[str, str], tuple[list[Finding], list[tuple[str, int]]]] = {}
 
 def _content_findings(digest: str, data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:
     """Return the findings of a PDF's bytes, and its relative link targets with their pages."""
+    found = _remembered(digest, shown)
+    if found is None:
+        findings, links = _read_findings(data, shown)
+        _remember(digest, shown, findings, links)
+        found = list(findings), links
+    return found
+
+
+def _remembered(digest: str, shown: str) -> tuple[list[Finding], list[tuple[str, int]]] | None:
+    """Return the findings of the PDF with these bytes (sha256) at this place, if this process or the
+    build's store (cache.store: a later build checks again only the PDFs that changed; the rules are
+    code, its fingerprint is in the key) has them; else None."""
+    import marshal
+
     if (digest, shown) not in _SEEN:
-        if len(_SEEN) > 20000:
-            _SEEN.clear()
-        _SEEN[digest, shown] = _stored_findings(digest, data, shown)
+        found = _store().get("check", _check_key(digest, shown))
+        if found is None:
+            return None
+        try:
+            findings, links = marshal.loads(found)
+        except (ValueError, EOFError, TypeError):
+            return None
+        _seen(digest, shown, [Finding(*f) for f in findings], [tuple(link) for link in links])
     findings, links = _SEEN[digest, shown]
     return list(findings), links
 
 
-def _stored_findings(digest: str, data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:
-    """Return _read_findings, kept by the PDF's content hash in the build's store (cache.store), so a
-    later build checks again only the PDFs that changed (the rules are code: its fingerprint is in the key)."""
-    import hashlib
+def _remember(digest: str, shown: str, findings: list[Finding], links: list[tuple[str, int]]) -> None:
     import marshal
 
-    from .cache import engine_fingerprint, store
+    _store().put("check", _check_key(digest, shown), marshal.dumps((
+        [(f.rule, f.severity, f.file, f.message, f.page) for f in findings], [tuple(link) for link in links])))
+    _seen(digest, shown, findings, links)
 
-    key = hashlib.sha256(f"check-1|{engine_fingerprint()}|{shown}|{digest}".encode()).hexdigest()
-    found = store().get("check", key)
-    if found is not None:
-        try:
-            findings, links = marshal.loads(found)
-            return [Finding(*f) for f in findings], [tuple(link) for link in links]
-        except (ValueError, EOFError, TypeError):
-            pass
-    findings, links = _read_findings(data, shown)
-    store().put("check", key, marshal.dumps(([(f.rule, f.severity, f.file, f.message, f.page) for f in findings],
-                                             [tuple(link) for link in links])))
-    return findings, links
+
+def _seen(digest: str, shown: str, findings: list[Finding], links: list[tuple[str, int]]) -> None:
+    if len(_SEEN) > 20000:
+        _SEEN.clear()
+    _SEEN[digest, shown] = (findings, links)
+
+
+def _check_key(digest: str, shown: str) -> str:
+    from .cache import engine_fingerprint
+
+    return hashlib.sha256(f"check-1|{engine_fingerprint()}|{shown}|{digest}".encode()).hexdigest()
+
+
+def _store():
+    from .cache import store
+
+    return store()
 
 
 def _read_findings(data: bytes, shown: str) -> tuple[list[Finding], list[tuple[str, int]]]:

@@ -214,8 +214,11 @@ class Hashes:
         self.model, self.memo = unwrap(model), {}
 
     def of(self, dependency: Dependency, scope: tuple = (), context=None) -> str:
-        if dependency[0] in CONTEXT_READS:
-            return context_hash(dependency, context)
+        if dependency[0] in CONTEXT_READS:  # once per context (market) and read: the context is held, its id stays its own
+            key = ("context", id(context), dependency)
+            if key not in self.memo or self.memo[key][0] is not context:
+                self.memo[key] = (context, context_hash(dependency, context))
+            return self.memo[key][1]
         if dependency[0] == "scope":
             if dependency[1] >= len(scope):
                 return "absent"
@@ -273,10 +276,13 @@ def render_cached(context, document, hashes: Hashes):
     from .render import Rendered
     from .translation import Untranslated
 
-    identity = content_key("render-2", engine_fingerprint(), knowledge_fingerprint(), today().isoformat(),
-                           context.stage, context.lang, context.layout, document.id, document.path,
-                           repr(document.section), repr(sorted(document.instance.items())), document.key_label,
-                           repr(document.chain), document.shown, [name for name, _ in document.scope])
+    common = ("render-identity", id(context))  # the parts every document of the context shares, hashed once
+    if common not in hashes.memo or hashes.memo[common][0] is not context:
+        hashes.memo[common] = (context, content_key("render-3", engine_fingerprint(), knowledge_fingerprint(),
+                                                    today().isoformat(), context.stage, context.lang, context.layout))
+    identity = content_key([hashes.memo[common][1], document.id, document.path, repr(document.section),  # one part: one JSON text
+                            repr(sorted(document.instance.items())), document.key_label, repr(document.chain),
+                            document.shown, [name for name, _ in document.scope]])
     scope = document.scope
     recorded = store().get("reads", identity)
     if recorded is not None:

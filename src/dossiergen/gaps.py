@@ -117,12 +117,35 @@ def load_rules(market: str) -> tuple[dict, ...]:
 
     rules, problems = as_pack(), []
     for path in rule_packs(market):
-        pack, found = check_rule_pack(path)
+        pack, found = _checked_pack(path)
         rules += pack
         problems += found
     if problems:
         raise InputError("a rule pack is malformed", tuple(problems))
     return tuple(rules)
+
+
+def _checked_pack(path) -> tuple[list[dict], list[Problem]]:
+    """Return check_rule_pack(path), a sound pack's rules reused from the build's store (cache.store) by the
+    hashes of the code and of the knowledge files (the packs and their schema): a build process does not
+    parse and check the packs again (issue 19)."""
+    import marshal
+
+    from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
+
+    if not store().enabled:
+        return check_rule_pack(path)
+    key = content_key("rule-pack-1", engine_fingerprint(), knowledge_fingerprint(), str(path))
+    found = store().get("rule-pack", key)
+    if found is not None:
+        try:
+            return marshal.loads(found), []
+        except (ValueError, EOFError, TypeError):
+            pass
+    pack, problems = check_rule_pack(path)
+    if not problems:
+        store().put("rule-pack", key, marshal.dumps(pack))
+    return pack, problems
 
 
 def check_rule_pack(path) -> tuple[list[dict], list[Problem]]:

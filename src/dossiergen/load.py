@@ -140,10 +140,19 @@ class Dossier:
     origins: dict[int, tuple[str, Path_]] = field(default_factory=dict)  # CSV rows: see where
     rows: dict[int, tuple[str, Path_]] | None = field(default=None, repr=False)  # built when first needed
     problems: list[Problem] = field(default_factory=list)
+    _kinds: dict = field(default_factory=dict, repr=False, compare=False)  # of_kind's index, with the files it was made from
 
     def of_kind(self, kind: str) -> list[SourceFile]:
-        """Return the files of one kind, sorted by path."""
-        return [f for rel, f in sorted(self.files.items()) if f.kind == kind]
+        """Return the files of one kind, sorted by path (from an index made once for the files as they are:
+        rules and documents ask thousands of times in a build)."""
+        files = tuple(self.files.items())
+        if self._kinds.get("files") != files:
+            index: dict[str, list[SourceFile]] = {}
+            for _, source in sorted(files):
+                index.setdefault(source.kind, []).append(source)
+            self._kinds.clear()
+            self._kinds.update(files=files, index=index)
+        return list(self._kinds["index"].get(kind, ()))
 
     def locate(self, rel: str, path: Path_ = (), key: bool = False) -> Location:
         """Return the location of a path in a file (its key when key=True), or its nearest parent."""

@@ -98,11 +98,28 @@ def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Pat
         os.replace(staging, target)  # a crash before this line: recover_output puts `old` back
         if spare is not None and old.is_dir():
             os.replace(old, spare)
+        elif spare is not None:  # a first build: the spare the next one puts its output together in
+            _link_tree(target, spare)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         if spare is None:
             shutil.rmtree(staging, ignore_errors=True)
         raise  # a spare stays: the next build makes it right whatever it holds
+
+
+def _link_tree(source: Path, copy: Path) -> None:
+    """Make copy a tree of hard links to the files of source (the output a first build placed), so that the
+    next build finds its folders made and its unchanged files in place (_fill changes only what differs,
+    and never writes into a kept file: the output's files are never changed through a link). Best effort:
+    whatever it leaves, _fill makes right."""
+    try:
+        for root, dirnames, filenames in os.walk(source):
+            into = os.path.join(copy, os.path.relpath(root, source))
+            os.makedirs(into, mode=0o700 if root == os.fspath(source) else 0o777, exist_ok=True)
+            for name in filenames:
+                os.link(os.path.join(root, name), os.path.join(into, name))
+    except OSError:
+        pass
 
 
 def _same_device(folder: Path, other: Path) -> bool:
@@ -234,6 +251,7 @@ class Plan:
     keys: list[str]
     submission: Submission = Submission()
     history: History | None = None
+    inputs: str = ""  # the digest of the inputs the build read (outputs.inputs_digest): "" reads them again
 
 
 def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, int]], fresh: int,
@@ -250,7 +268,7 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
     artifacts += [Artifact(path, data) for path, data in data_packages(context)]
     gaps_json, gaps_md = gaps_report(plan.assessment, context.model.dossier.label)
     artifacts += [Artifact("gaps.json", gaps_json), Artifact("gaps.md", gaps_md)]
-    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine), "supplied": supplied, "build_key": plan.key,
+    manifest = {**_manifest(folder, context, entries, rendered, pdf_engine, plan.inputs), "supplied": supplied, "build_key": plan.key,
                 "verdicts": {v.id: v.status for v in plan.assessment.verdicts},
                 "warnings": [_portable(p, context.model.dossier.label) for p in plan.problems]}
     if context.layout == "ectd":
@@ -259,7 +277,10 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
         manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
                                  "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    write_build(plan.target, artifacts, verify=_verify, spare=spare_folder(plan.target))
+    # the written documents' digests, kept with them in the cache: write_build verifies each placed file
+    # against its sha256 before the check runs, so the check takes them rather than hashing every file again
+    known = {a.path: (a.data.sha256, a.data.md5) for a in artifacts if isinstance(a.data, Stored)}
+    write_build(plan.target, artifacts, verify=lambda staging: _verify(staging, known), spare=spare_folder(plan.target))
     missing = sum(len(r.missing) for r in rendered)
     summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
                f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
@@ -437,12 +458,13 @@ def m1_leaf(context: Context, entry: dict, prefix: str) -> Leaf:
     return Leaf(leaf_id(entry["id"]), title, entry["pdf"][len(prefix):], entry["pdf_md5"], element)
 
 
-def _verify(folder: Path) -> None:
-    """Run the technical check on the staged build; errors stop it from replacing the previous one."""
+def _verify(folder: Path, known: dict[str, tuple[str, str]] | None = None) -> None:
+    """Run the technical check on the staged build; errors stop it from replacing the previous one
+    (known: digests of files whose bytes write_build has verified, see check.check_build)."""
     from . import stopwatch
 
     with stopwatch.current().stage("check"):
-        findings = check_build(folder)
+        findings = check_build(folder, known)
     if any(f.severity == "error" for f in findings):
         raise InputError("the technical check failed", tuple(f.as_problem() for f in findings))
 
@@ -498,11 +520,12 @@ def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, page
             "kept_in_original": [u.as_dict() for u in item.untranslated if u.kept]}
 
 
-def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str) -> dict:
+def _manifest(folder: Path, context: Context, entries: list[dict], rendered: list[Rendered], pdf_engine: str,
+              inputs: str = "") -> dict:
     return {"tool": "dossiergen", "version": __version__, "market": context.market, "stage": context.stage,
             "language": context.lang, "pandoc": pypandoc.get_pandoc_version(), "pdf_engine": pdf_engine,
             "layout": context.layout, "sequence": f"ectd/{FIRST_SEQUENCE}" if context.layout == "ectd" else None,
-            "inputs_sha256": inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
+            "inputs_sha256": inputs or inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL]),
             "documents": entries,
             "untranslated": _untranslated(rendered, False), "kept_in_original": _untranslated(rendered, True)}
 

@@ -630,9 +630,13 @@ def check_release_t0(model: Model):
     from .limits import meets
     from .model import version_test
 
+    studies_of: dict[str, list[str]] = {}  # each batch's studies, found once
+    for entity in model.of_type("study"):
+        if isinstance(entity.data.get("batch"), str):
+            studies_of.setdefault(entity.data["batch"], []).append(entity.id)
     for batch, test_id, release, initial, study, released in _release_pairs(model):
         number = batch.data.get("number", batch.id)
-        studies = [s.id for s in model.of_type("study") if s.data.get("batch") == batch.id]
+        studies = studies_of.get(batch.id, [])
         if any(note_for(model, other, 0.0, test_id) is not None for other in studies):
             continue  # a note on the batch's initial result, in any of its studies
         version = (batch.data.get("specification") or {}).get("version")
