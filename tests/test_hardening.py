@@ -265,6 +265,42 @@ def test_build_rewrites_damaged_cache_entries_with_a_warning(tmp_path: Path):
     assert (out / "neutral" / "ind" / "manifest.json").read_bytes() == first  # the same documents, right names
 
 
+
+def test_a_forged_md5_in_a_cache_entry_fails_the_check_not_passes_it(tmp_path: Path):
+    """The backbone's leaf checksums come from the cache entries' kept MD5s; the check compares them
+    with MD5s computed from the bytes placed, never with the same kept values. An entry whose PDF MD5
+    was changed and its hash made again (a forged cache: the entry's own check passes) makes the
+    build fail with a checksum error, and the previous output stays."""
+    import struct
+
+    from dossiergen.build import build_dossier
+    from dossiergen.cache import _DIGESTS, _HEAD, MAGIC
+    from dossiergen.errors import InputError
+
+    source = materialise_case("minimal", tmp_path)
+    out = tmp_path / "build"
+    build_dossier(source, "us", "ind", out, final=False)
+    shutil.copytree(out / "us", tmp_path / "kept")
+    head = len(MAGIC) + _HEAD.size
+    for entry in (p for p in (out / ".cache").glob("[0-9a-f][0-9a-f]/*") if p.is_file()):
+        data = bytearray(entry.read_bytes())
+        if not data.startswith(MAGIC):
+            continue
+        pdf_md5 = head + 32 + 16 + 32
+        data[pdf_md5] ^= 1
+        key, _, docx_len, pages = _HEAD.unpack_from(data, len(MAGIC))
+        struct.pack_into(">32s32sQI", data, len(MAGIC), key, hashlib.sha256(bytes(data[head:])).digest(), docx_len, pages)
+        entry.write_bytes(bytes(data))
+    assert _DIGESTS.size == 96
+    shutil.rmtree(out / "us")  # the documents are placed from the (forged) cache
+    shutil.copytree(tmp_path / "kept", out / "us")
+    (source / "application.yaml").write_text((source / "application.yaml").read_text() + "\n")  # not up to date
+    with pytest.raises(InputError) as raised:
+        build_dossier(source, "us", "ind", out, final=False)
+    assert "ectd.checksum" in {p.code for p in raised.value.problems}
+    assert {p.relative_to(out / "us").as_posix(): p.read_bytes() for p in (out / "us").rglob("*") if p.is_file()} == \
+        {p.relative_to(tmp_path / "kept").as_posix(): p.read_bytes() for p in (tmp_path / "kept").rglob("*") if p.is_file()}
+
 # 4. Located errors and exit codes ----------------------------------------------------------------
 
 def test_deep_nesting_is_a_located_error(minimal: Path):

@@ -68,10 +68,13 @@ def manifest_bytes(manifest: dict) -> bytes:
     return (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Path | None = None) -> None:
+def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Path | None = None,
+                digests: dict | None = None) -> None:
     """Write every artifact into target, replacing its previous content only on success.
 
-    verify(staging_folder) may raise to refuse the new output (the previous one stays).
+    verify(staging_folder) may raise to refuse the new output (the previous one stays). digests, when
+    given, is filled before verify runs with the sha256 and MD5 of each placed file whose bytes come
+    from the build's cache (Stored), computed from the bytes placed, not taken from the cache entry.
     The new output is put together in a staging folder and swapped in whole. A file whose bytes
     equal those of the same file in the previous output is a hard link to it rather than written
     again (compared byte for byte, never by date). With spare (a folder in the output's .cache), the
@@ -84,7 +87,7 @@ def write_build(target: Path, artifacts: list[Artifact], verify=None, spare: Pat
     spare = spare if spare is not None and _same_device(Path(spare).parent, target.parent) else None
     staging = _staging(target, spare)
     try:
-        _fill(staging, target, artifacts)
+        _fill(staging, target, artifacts, digests)
         if verify is not None:
             verify(staging)
         if target.exists() and _exchange(staging, target):
@@ -145,7 +148,7 @@ def _staging(target: Path, spare: Path | None) -> Path:
     return spare
 
 
-def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
+def _fill(staging: Path, target: Path, artifacts: list[Artifact], digests: dict | None = None) -> None:
     """Make the staging folder hold exactly the artifacts: remove every file and folder it holds that
     is not one of them, keep a file whose bytes are already right, link one whose bytes equal the
     previous output's file (target), and write the rest (each as a new file: a kept or linked file
@@ -176,9 +179,15 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
     mode, made = os.stat(probe).st_mode, {"."}
     os.unlink(probe)
     previous_top = os.fspath(target)
+    def placed(name: str, data, found: bytes) -> None:
+        if digests is not None and isinstance(data, Stored):  # found: the bytes now in the output
+            digests[name] = (data.sha256, hashlib.md5(found).hexdigest())
+
     for name, data in wanted.items():
         path = os.path.join(top, name)
-        if _same_bytes(path, data, mode):
+        found = _holding(path, data, mode)
+        if found is not None:
+            placed(name, data, found)
             continue
         parent = name.rpartition("/")[0] or "."
         if parent not in made:
@@ -189,34 +198,39 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact]) -> None:
         elif os.path.lexists(path):
             os.unlink(path)
         previous = os.path.join(previous_top, name)
-        if _same_bytes(previous, data, mode):
+        found = _holding(previous, data, mode)
+        if found is not None:
             try:
                 os.link(previous, path)
+                placed(name, data, found)
                 continue
             except OSError:  # a file system without hard links: written
                 pass
+        written = content(data)  # a Stored one is checked against its sha256 as it is read
         with open(path, "xb") as handle:
-            handle.write(content(data))
+            handle.write(written)
+        placed(name, data, written)
 
 
-def _same_bytes(path: str, data: bytes | Stored, mode: int) -> bool:
-    """True when path is a regular file holding exactly data (bytes, or Stored: compared by its
-    sha256, without reading the cache), with the mode a written file gets."""
+def _holding(path: str, data: bytes | Stored, mode: int) -> bytes | None:
+    """Return the bytes of path when it is a regular file holding exactly data (bytes, or Stored:
+    compared by its sha256, without reading the cache), with the mode a written file gets; else None."""
     import stat
 
     try:
         info = os.lstat(path)
     except OSError:
-        return False
+        return None
     size = data.size if isinstance(data, Stored) else len(data)
     if not stat.S_ISREG(info.st_mode) or info.st_size != size or info.st_mode != mode:
-        return False
+        return None
     try:
         with open(path, "rb") as handle:
             found = handle.read()
     except OSError:
-        return False
-    return hashlib.sha256(found).hexdigest() == data.sha256 if isinstance(data, Stored) else found == data
+        return None
+    same = hashlib.sha256(found).hexdigest() == data.sha256 if isinstance(data, Stored) else found == data
+    return found if same else None
 
 
 def spare_folder(target: Path) -> Path:
@@ -277,10 +291,13 @@ def package_market(folder: Path, plan: Plan, written: list[tuple[bytes, bytes, i
         manifest["lifecycle"] = {"previous": str(plan.history.folder), "submitted": plan.history.sequences,
                                  "related_sequence": plan.submission.related, "submission_unit": plan.submission.unit}
     artifacts.append(Artifact("manifest.json", manifest_bytes(manifest)))
-    # the written documents' digests, kept with them in the cache: write_build verifies each placed file
-    # against its sha256 before the check runs, so the check takes them rather than hashing every file again
-    known = {a.path: (a.data.sha256, a.data.md5) for a in artifacts if isinstance(a.data, Stored)}
-    write_build(plan.target, artifacts, verify=lambda staging: _verify(staging, known), spare=spare_folder(plan.target))
+    # the written documents' digests as write_build computes them from the bytes it places (it reads
+    # them anyway, to compare them): the check takes them rather than reading every file again, and its
+    # MD5s are the placed bytes', not the cache entry's, so the backbone's checksums (from the cache
+    # entry) are still checked against the files
+    known: dict[str, tuple[str, str]] = {}
+    write_build(plan.target, artifacts, verify=lambda staging: _verify(staging, known), spare=spare_folder(plan.target),
+                digests=known)
     missing = sum(len(r.missing) for r in rendered)
     summary = (f"{len(entries)} documents in {plan.target} ({plan.market}, {context.stage}; {fresh} written, "
                f"{len(entries) - fresh} unchanged); {missing} missing item(s)")
