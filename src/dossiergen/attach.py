@@ -153,8 +153,9 @@ def materialize(attachment) -> Attachment:
     from .cache import store
 
     found = store().get("figure", attachment.key)
-    if found is not None:
-        return unpack(attachment.name, found)
+    kept = unpack(attachment.name, found) if found is not None else None
+    if isinstance(kept, Attachment):  # else not a drawing's bytes (an entry of another kind): drawn again
+        return kept
     started, cpu = time.perf_counter(), stopwatch.cpu_seconds()
     made = Attachment(attachment.name, tuple(attachment.draw(*attachment.args)))
     stopwatch.current().add("draw figures", time.perf_counter() - started, 1, stopwatch.cpu_seconds() - cpu)

@@ -97,17 +97,6 @@ def _block(lines: list[tuple], side_in: float) -> float:
     return len(lines) * side_in + max(0, items - 1) * ITEM_GAP
 
 
-def _offsets(lines: list[tuple], side_in: float) -> list[float]:
-    """Return the top of each line of a side column, from the column's top."""
-    found, y = [], 0.0
-    for index, (_, first) in enumerate(lines):
-        if index and first is not None:
-            y += ITEM_GAP
-        found.append(y)
-        y += side_in
-    return found
-
-
 def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
     """Return the steps split into figures that each fit one portrait page (measured once per
     content in a process: the English markets show the same process)."""

@@ -170,7 +170,10 @@ def _pick_branch(error: ValidationError) -> list[ValidationError] | None:
 
     if not branches:
         return None
-    return min(branches.values(), key=misfit)
+    ranked = sorted(branches.values(), key=misfit)
+    if len(ranked) > 1 and misfit(ranked[0]) == misfit(ranked[1]):
+        return None  # no branch fits better than another: report the whole choice, not one at random
+    return ranked[0]
 
 
 def _unknown_keys(dossier: Dossier, source: SourceFile, error: ValidationError, path: tuple) -> list[Problem]:

@@ -158,7 +158,6 @@ def _subject(model, data: dict, detail) -> dict:
     keys = ("id", "title", "number", "version", "status")
     steps = ((data.get("manufacture") or {}).get("process") or {}).get("steps") or []
     return {"id": data.get("id"), "name": _text(data.get("name") or data.get("substance")), "detail": _text(detail),
-
             "specification": {key: _text(spec.get(key)) for key in keys} if spec else None,
             "tests": [_test(model, t) for t in (spec or {}).get("tests") or [] if isinstance(t, dict)],
             "steps": [_step(s) for s in steps if isinstance(s, dict)]}

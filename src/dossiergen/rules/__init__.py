@@ -17,7 +17,7 @@ from typing import Callable
 
 from ..errors import Problem
 from ..load import Dossier
-from ..model import Model, build_model
+from ..model import Model
 from . import formats, pairs, refs, results
 from .. import bispecific, conjugation, genealogy, literature, patientlots, supplied
 
@@ -86,11 +86,6 @@ RULES = (
          literature.check_literature),
 )
 BY_ID = {rule.id: rule for rule in RULES}
-
-
-def check_rules(dossier: Dossier) -> list[Problem]:
-    """Return the problems found by every semantic rule."""
-    return check_model_rules(build_model(dossier))
 
 
 def check_model_rules(model: Model, run=None) -> list[Problem]:

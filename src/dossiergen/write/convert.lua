@@ -182,7 +182,7 @@ local function raw(text) return pandoc.RawInline("typst", text) end
 -- The inlines of a word that has `room` em to lay out in, or nil to leave it as it is. A number and
 -- its unit joined by a no-break space ("1090 ppm", typography below) that is wider than its column
 -- may break at that space: overrunning the column into the next one is worse than a break.
-local NBSP_TEXT = "\u{A0}"
+local NBSP = "\u{A0}"
 -- The text with the no-break spaces of its stretches wider than `room` made breakable; a stretch
 -- ends at a CJK character (typst may break there anyway), so that in Chinese text "和107.30 mg"
 -- keeps its number and unit together: only a number and unit too wide for the column come apart.
@@ -190,7 +190,7 @@ local function loosen(text, room)
   local out, stretch = {}, {}
   local function flush()
     local piece = table.concat(stretch)
-    if piece:find(NBSP_TEXT, 1, true) and width_em(piece) > room then piece = piece:gsub(NBSP_TEXT, " ") end
+    if piece:find(NBSP, 1, true) and width_em(piece) > room then piece = piece:gsub(NBSP, " ") end
     out[#out + 1], stretch = piece, {}
   end
   for _, code in utf8.codes(text) do
@@ -206,7 +206,7 @@ local function loosen(text, room)
 end
 
 local function word(text, room)
-  local ends, joined = line_end(text), text:find(NBSP_TEXT, 1, true)
+  local ends, joined = line_end(text), text:find(NBSP, 1, true)
   if not (ends or joined or text:find("[%),%]]")) then return nil end
   if width_em(text) <= room then
     return ends and raw("#box[" .. typst_text(text) .. "];") or nil
@@ -355,7 +355,6 @@ for name in ([[°C % ‰ mg g kg µg μg ng pg fg mL L µL μL nL dL mm cm nm µ
   ms µs Hz kHz MHz V kV mV mA µA µS mS S cm⁻¹ log mAU AU]]):gmatch("%S+") do
   UNITS[name] = true
 end
-local NBSP = "\u{A0}"
 local MINUS = "\u{2212}"
 
 local function minus_signs(text)
