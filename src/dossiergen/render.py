@@ -523,13 +523,19 @@ class _Helpers:
         unit = study_unit(study)
         return number_text(value) if unit == "months" and column_in_months else duration(value, unit, self.context.lang)
 
+    def stability_time_points(self, study) -> list:
+        """Return the time points of a study that have results, in the study's order (the columns of
+        its stability tables, without formatting and flagging every result)."""
+        return [p for group in tables.stability_pivot(self.context.model, study) for p in group["time_points"]]
+
     def stability_pivot(self, study, per_table: int = tables.TIME_POINTS_PER_TABLE):
         """Return the stability tables (tables.stability_pivot), each row with 'shown' (each result as
         printed, with its marks: OOS, OOT, note number) and each table with 'legend' (the marks it
         uses and the notes, in the document language)."""
-        from .shelflife import result_flags
+        from .shelflife import result_flagger
 
         groups = tables.stability_pivot(self.context.model, study, per_table)
+        result_flags = result_flagger(self.context.model)
         for group in groups:
             notes: list = []
             used = set()
@@ -537,7 +543,7 @@ class _Helpers:
             for row in group["rows"]:
                 row["shown"], row["marks_text"] = [], []
                 for result, point in zip(row["results"], group["time_points"]):
-                    flags = result_flags(self.context.model, study, row["test"]["id"], point)
+                    flags = result_flags(study, row["test"]["id"], point)
                     kinds = [kind for kind in ("oos", "oot") if flags[kind]]
                     used.update(kinds)
                     marks = [self.t(f"{kind}_mark") for kind in kinds]

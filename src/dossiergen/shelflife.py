@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import stats
 from .model import Model, results_by_study
@@ -540,13 +541,32 @@ def _study_for(model: Model, group: Group, label: str) -> dict:
 
 
 def note_for(model: Model, study: str, month: float, test: str):
-    """Return the note on one result (stability.yaml result_notes), or None."""
-    for note in model.single("stability").get("result_notes", []) or []:
-        tests = note.get("test") if isinstance(note, dict) and isinstance(note.get("test"), list) else [note.get("test") if isinstance(note, dict) else None]
-        if (isinstance(note, dict) and note.get("study") == study and test in tests
-                and _number(note.get("time_point")) and abs(float(note["time_point"]) - month) < 1e-9):
-            return note.get("note")
-    return None
+    """Return the note on one result (stability.yaml result_notes), or None: the first note of the
+    study and test whose time point is the month."""
+    try:
+        notes = _notes(model).get((study, test), ())
+    except TypeError:  # an unhashable id: no note names it
+        return None
+    return next((note for point, note in notes if abs(point - month) < 1e-9), None)
+
+
+def _notes(model: Model) -> dict[tuple, list[tuple[float, Any]]]:
+    """Return {(study id, test id): [(time point, note), …]} of stability.yaml result_notes, in their
+    order (a note naming several tests is listed under each). Computed once per model (Model.memo: a
+    table of stability results looks up a note per result)."""
+    def compute() -> dict[tuple, list[tuple[float, Any]]]:
+        found: dict[tuple, list[tuple[float, Any]]] = {}
+        for note in model.single("stability").get("result_notes", []) or []:
+            if not isinstance(note, dict) or not _number(note.get("time_point")):
+                continue
+            for test in note.get("test") if isinstance(note.get("test"), list) else [note.get("test")]:
+                try:
+                    found.setdefault((note.get("study"), test), []).append((float(note["time_point"]), note.get("note")))
+                except TypeError:  # an unhashable study or test (a mapping): it names no result
+                    continue
+        return found
+
+    return model.memo("shelflife.notes", compute)
 
 
 def result_marks(model: Model) -> dict[tuple, set]:
@@ -570,10 +590,22 @@ def result_marks(model: Model) -> dict[tuple, set]:
 def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
     """Return how a stability result is marked: {'oos': bool, 'oot': bool, 'note': note or None},
     from shelflife.result_marks (the computation behind core.stability-oos/-oot) and result_notes."""
-    if not isinstance(point, (int, float)) or isinstance(point, bool):
-        return {"oos": False, "oot": False, "note": None}
-    found = result_marks(model).get((study.get("id"), test_id, float(point)), set())
-    return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
+    return result_flagger(model)(study, test_id, point)
+
+
+def result_flagger(model: Model):
+    """Return result_flags for many results of a model: the marks are looked up once (a table of
+    stability results flags every result it shows)."""
+    marks = result_marks(model)
+    _notes(model)  # read (and charged) once: note_for finds it in the model's memo
+
+    def flags(study: dict, test_id: str, point) -> dict:
+        if not isinstance(point, (int, float)) or isinstance(point, bool):
+            return {"oos": False, "oot": False, "note": None}
+        found = marks.get((study.get("id"), test_id, float(point)), set())
+        return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
+
+    return flags
 
 
 def check_results(model: Model, kind: str):

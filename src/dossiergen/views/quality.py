@@ -187,7 +187,7 @@ def _study(c: ViewContext, study: dict) -> StudyData:
     batch = c.get(study.get("batch"))
     batch_no = batch.get("number") if batch else study.get("batch")
     condition = c.t("c_cond_" + study["condition"])
-    measured = sum(len(group["time_points"]) for group in c.h.stability_pivot(study))
+    measured = len(c.h.stability_time_points(study))
     wide, per_table = split_columns(measured, 4)
     heading = Joined((study["id"], c.t("s_colon"), condition, c.t("c_sep"), f"{c.t('c_batch_lc')} {batch_no}"))
     spec = c.get((study.get("specification") or {}).get("id"))
@@ -419,9 +419,9 @@ def _data_available(c: ViewContext, study: dict, in_months: bool) -> str:
     '24 hours'), or a dash; an exposure study's light exposure when it has results after it."""
     exposure = _exposure(c, study)
     if exposure is not None:
-        exposed = any(p != 0 for group in c.h.stability_pivot(study) for p in group["time_points"])
+        exposed = any(p != 0 for p in c.h.stability_time_points(study))
         return exposure if exposed else "–"
-    latest = max((p for group in c.h.stability_pivot(study) for p in group["time_points"]), default=None)
+    latest = max(c.h.stability_time_points(study), default=None)
     return c.h.data_period(study, latest, in_months)
 
 
