@@ -281,6 +281,17 @@ def plain_cell(markdown: str) -> str:
     return _MARKUP.sub("", str(markdown)).replace("[", "").replace("]", "")
 
 
+@functools.lru_cache(maxsize=65536)
+def _cell_room(cell: str, pieces: bool) -> tuple[float, float]:
+    """Return the width in em a cell's text needs at least (its longest word, or piece of a word with
+    pieces) and its whole width (remembered: the cells of a table are measured again when it turns to
+    landscape, and cells repeat across tables and documents)."""
+    text = plain_cell(cell)
+    words = _words(text) or [""]
+    least = max(max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words), 0.0 if pieces else _cjk_room(text))
+    return least, em_width(text)
+
+
 def column_widths(cells: list[list[str]], weights: list[float], room_em: float, pad_em: float,
                   pieces: bool = False) -> tuple[list[float], bool]:
     """Return each column's share of the text width, and whether the table's words fit at all.
@@ -297,12 +308,10 @@ def column_widths(cells: list[list[str]], weights: list[float], room_em: float, 
     for number, row in enumerate(cells):
         bold = 1.1 if number == 0 else 1.0
         for index, cell in enumerate(row[:count]):
-            text = plain_cell(cell)
-            words = _words(text) or [""]
-            least = max(max(word_room(w, 0.0 if pieces else LONG_WORD_EM) for w in words), 0.0 if pieces else _cjk_room(text))
+            least, width = _cell_room(str(cell), pieces)
             shortest[index] = max(shortest[index], bold * least + 0.3)
-            longest[index] = max(longest[index], bold * em_width(text) + 0.3)
-            total[index] += em_width(text)
+            longest[index] = max(longest[index], bold * width + 0.3)
+            total[index] += width
     available = room_em - count * pad_em
     fits = sum(shortest) <= available
     if not fits:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 from .load import Dossier, json_path
@@ -74,10 +74,19 @@ class Allowed:
 
     phrases: tuple[str, ...]
     patterns: tuple[re.Pattern, ...]
+    found: dict = field(default_factory=dict, compare=False, repr=False)  # residue of each text asked (texts repeat)
 
     def residue(self, text: str) -> list[str]:
         """Return the Latin words of a text that are not allowed terms (in order)."""
         text = str(text)
+        words = self.found.get(text)
+        if words is None:
+            if len(self.found) >= 100_000:  # a bound for a very large dossier
+                self.found.clear()
+            words = self.found[text] = tuple(self._residue(text))
+        return list(words)
+
+    def _residue(self, text: str) -> list[str]:
         for phrase in self.phrases:
             if phrase in text:
                 text = re.sub(r"(?<![A-Za-z])" + re.escape(phrase) + r"(?![A-Za-z])", " ", text)

@@ -13,6 +13,7 @@ Every module of this package is imported on first use, so a new views/<part>.py 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, fields, is_dataclass, replace
@@ -72,17 +73,30 @@ def build_view(template: str, helpers) -> Any:
 def freeze(value):
     """Return a view value immutable all the way down: a text given as {en, zh} becomes a Text
     (it prints the same way), lists become tuples, dataclasses are rebuilt with frozen fields."""
+    if type(value) in _PLAIN:  # most of a view: strings and numbers, returned as they are
+        return value
     if isinstance(value, dict):
         if "en" in value and set(value) <= {"en", "zh"}:
             return Text.of(value)
         return tuple((k, freeze(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
-    if is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: freeze(getattr(value, f.name)) for f in fields(value) if f.init}
+    names = _init_fields(type(value))
+    if names:
+        changed = {name: freeze(getattr(value, name)) for name in names}
         if any(changed[k] is not getattr(value, k) for k in changed):
             return replace(value, **changed)
     return value
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    """Return the names of a dataclass's init fields (none for any other class; a class itself is
+    an instance of type, not a dataclass): the same for every instance, found once per class."""
+    return tuple(f.name for f in fields(cls) if f.init) if is_dataclass(cls) else ()
 
 
 @dataclass(frozen=True)
