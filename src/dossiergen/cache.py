@@ -201,6 +201,7 @@ class BlobStore:
         self.memory: dict[tuple[str, str], bytes] = {}
         self.hits = self.misses = 0
         self.enabled = enabled
+        self.made: set[Path] = set()  # the folders put has made (one mkdir per folder, not per entry)
 
     def get(self, kind: str, key: str) -> bytes | None:
         if not self.enabled:
@@ -218,9 +219,16 @@ class BlobStore:
             self.memory[(kind, key)] = data
             return
         path = self.folder / kind / key[:2] / key
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(BLOB_MAGIC + bytes.fromhex(key) + hashlib.sha256(data).digest() + data)
+        entry = BLOB_MAGIC + bytes.fromhex(key) + hashlib.sha256(data).digest() + data
+        try:
+            tmp.write_bytes(entry)
+        except FileNotFoundError:  # the folder was removed since (the cache deleted by hand): made again
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(entry)
         os.replace(tmp, path)
 
     @staticmethod

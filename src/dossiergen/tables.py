@@ -123,13 +123,27 @@ def batch_pivot(model: Model, spec: dict, batch_ids: list[str], per_table: int =
         for test in spec.get("tests", []):
             found = [_result_for(by_batch.get(b["id"], []), test["id"]) for b in group]
             # a result of a test its version did not have (reported by validate) is judged by the current criteria
-            criteria = [criterion_for(spec, v, test["id"]) for v in versions]
+            criteria = _criteria(spec, versions, test["id"])
             rows.append({"test": test, "results": found, "criteria": criteria,
                          "oos": [meets(c.get("limit"), r.get("value")) is False if r else False for r, c in zip(found, criteria)]})
         table = {"batches": group, "rows": rows, "versions": versions}
         table["earlier"] = earlier_versions(spec, table)
         tables.append(table)
     return tables
+
+
+def _criteria(spec: dict, versions: list, test_id: str) -> list[dict]:
+    """Return criterion_for each version of a table's batches, found once per distinct version (a table's
+    batches mostly share one)."""
+    found: list[tuple] = []  # (version, criterion): versions compared as criterion_for would tell them apart
+    criteria = []
+    for version in versions:
+        known = next((c for v, c in found if v == version and type(v) is type(version)), None)
+        if known is None:
+            known = criterion_for(spec, version, test_id)
+            found.append((version, known))
+        criteria.append(known)
+    return criteria
 
 
 def tested_version(spec: dict, batch: dict):

@@ -78,12 +78,12 @@ def freeze(value):
     if isinstance(value, dict):
         if "en" in value and set(value) <= {"en", "zh"}:
             return Text.of(value)
-        return tuple((k, freeze(v)) for k, v in value.items())
+        return tuple((k, v if type(v) in _PLAIN else freeze(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
+        return tuple(v if type(v) in _PLAIN else freeze(v) for v in value)
     names = _init_fields(type(value))
     if names:
-        changed = {name: freeze(getattr(value, name)) for name in names}
+        changed = {name: v if type(v := getattr(value, name)) in _PLAIN else freeze(v) for name in names}
         if any(changed[k] is not getattr(value, k) for k in changed):
             return replace(value, **changed)
     return value
