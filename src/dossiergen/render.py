@@ -12,6 +12,7 @@ import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 
@@ -47,11 +48,43 @@ class Rendered:
 @functools.cache
 def _environment() -> jinja2.Environment:
     regional = sorted(str(p) for p in REGIONAL.glob("*/templates") if p.is_dir())
+    return new_environment([str(TEMPLATE_DIR), *regional], _bytecode_cache())
+
+
+def new_environment(folders: list[str], bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """Return the Jinja environment of documents over template folders (with a bytecode cache: each
+    template is compiled once per machine, not once per build)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(TEMPLATE_DIR), *regional]), undefined=jinja2.StrictUndefined,
+        loader=jinja2.FileSystemLoader(folders), undefined=jinja2.StrictUndefined, bytecode_cache=bytecode_cache,
         finalize=_finalize, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["markup"] = _macro_markup
     return env
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache in its own per-user folder of the temporary directory (mode 0700, checked).
+
+    An entry is used only for the same template name and file, the same source (Jinja checks its
+    checksum) and the same Python; the file names carry a hash of Jinja's version and of this module
+    (the environment's options, finalize and filters are set here: they shape the compiled code).
+    Writing is an optimisation: a cache that cannot be written is skipped."""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache(directory: str | None = None) -> jinja2.BytecodeCache | None:
+    """Return the bytecode cache of document templates (None where no safe folder can be made)."""
+    import hashlib
+
+    signature = hashlib.sha256(jinja2.__version__.encode() + b"\0" + Path(__file__).read_bytes()).hexdigest()[:16]
+    try:
+        return _BytecodeCache(directory, f"dossiergen-{signature}-%s.cache")
+    except (OSError, RuntimeError):  # no writable, private temporary folder
+        return None
 
 
 _HELPERS: contextvars.ContextVar = contextvars.ContextVar("dossiergen_render_helpers")
