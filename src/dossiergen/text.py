@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -20,7 +21,13 @@ def escape_md(value) -> Markdown:
     """Return a data value as Markdown that shows exactly its characters (DESIGN.md §8)."""
     if isinstance(value, Markdown):
         return value
-    text = _SPACES.sub(" ", str(value)).strip()  # no-break spaces (number and unit) stay
+    return _escaped(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _escaped(text: str) -> Markdown:
+    """escape_md of a text (remembered: labels, units and numbers repeat in every table)."""
+    text = _SPACES.sub(" ", text).strip()  # no-break spaces (number and unit) stay
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return Markdown(_LINE_START.sub(r"\1\\\2", text))  # "1. x", "- x", ": x" would start a block
 
@@ -85,6 +92,7 @@ _PERIOD = re.compile(rf"(?<=[{_HAN}）》”])\.(?=\s|$)")
 _PERCENT = re.compile("(?<=\\d)[ \u00a0](?=%)")  # also the no-break space render puts between number and unit
 _SPACED = re.compile(rf"[ \t]+(?=（)|(?<=[）：；，])(\*\*)?[ \t]+(?=[{_HAN}*\d])")
 _HEADING_COLON = re.compile(r"(?<=\S):[ \t]+(?=\S)")  # "3.2.S.7.3 st-01: 5 °C，批号 B1", "步骤 7: 100%目检"
+_ZH_ANY = re.compile(f"[{_HAN}{_ZH_PUNCT}\u201d]")  # what every rule but the date and percent ones needs in a line
 _FULL = {":": "：", ";": "；", ",": "，", "?": "？", "!": "！"}
 
 
@@ -106,6 +114,9 @@ def zh_typography(markdown: str) -> str:
             lines.append(": " + zh_typography(line[2:]))
             continue
         line = _ISO_DATE.sub(lambda m: chinese_date(m.group(0)), line)
+        if not _ZH_ANY.search(line):  # nothing Chinese next to which the rules below apply: only the percent one can
+            lines.append(_PERCENT.sub("", line))
+            continue
         if line.startswith("#") and re.search(f"[{_HAN}]", line):  # a Chinese heading: the colon after an id or number too
             line = _HEADING_COLON.sub("：", line)
         line = _AFTER_HAN.sub(lambda m: _FULL[m.group(1)], line)
