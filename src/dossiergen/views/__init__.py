@@ -80,7 +80,10 @@ def freeze(value):
             return Text.of(value)
         return tuple((k, v if type(v) in _PLAIN else freeze(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return tuple(v if type(v) in _PLAIN else freeze(v) for v in value)
+        frozen = tuple(v if type(v) in _PLAIN else freeze(v) for v in value)
+        if type(value) is tuple and all(a is b for a, b in zip(frozen, value)):
+            return value  # frozen already: kept, so that a dataclass holding it is not rebuilt
+        return frozen
     names = _init_fields(type(value))
     if names:
         changed = {name: v if type(v := getattr(value, name)) in _PLAIN else freeze(v) for name in names}
