@@ -29,6 +29,8 @@ CSV_TEXT, CSV_TEXT_ZH = "text", "text_zh"
 _TEXT_DEFS = ("/narrative", "/narrative_section", "/text")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[-/][A-Za-z]+)*")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
+_LETTER = re.compile(r"[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,9 @@ class Index:
         known = [_norm(r) for r in recorded]
         found = []
         for piece in _CHUNK.split(text):
-            for segment in _CJK.split(piece):
+            for segment in _CJK_RUN.split(piece):  # the text between CJK characters
+                if not _LETTER.search(segment):  # no Latin letter: no Latin word (Allowed.residue)
+                    continue
                 segment = _norm(segment).strip(" :;,.()-–")
                 if not segment or not self.terms.residue(segment):
                     continue
