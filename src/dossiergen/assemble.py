@@ -72,7 +72,8 @@ class Context:
 
     def matching(self, number: str) -> list[tuple[int, Document]]:
         """Return (index, document) of the documents at a CTD number or below it, in order."""
-        return [(i, d) for i, d in enumerate(self.documents) if d.number == number or d.number.startswith(number + ".")]
+        below = number + "."
+        return [(i, d) for i, d in enumerate(self.documents) if (n := d.section.number) == number or n.startswith(below)]
 
     def document_at(self, index: int) -> Document:
         """Return the document at an index that matching() gave."""

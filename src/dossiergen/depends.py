@@ -170,6 +170,8 @@ class RecordingContext:
 
     def __init__(self, context, reads: Reads):
         self._context, self._reads = context, reads
+        # read at every turn of a render and part of the document's identity (render_cached): plain attributes
+        self.model, self.lang, self.stage, self.layout = context.model, context.lang, context.stage, context.layout
 
     @property
     def market(self) -> str:
