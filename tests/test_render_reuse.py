@@ -126,3 +126,23 @@ def test_a_cells_room_is_what_its_text_needs(pieces):
     assert long_[0] > short[0]
     widths, fits = tables.column_widths([["Test", "Result"], ["pH", "7.0"]], [1, 1], 40.0, 1.0, pieces)
     assert fits and len(widths) == 2
+
+
+def test_an_escaped_text_is_remembered_by_value_and_markup_still_passes_unchanged():
+    from dossiergen.text import Markdown, escape_md
+
+    assert escape_md("*x*") == "\\*x\\*"
+    assert escape_md(Markdown("*x*")) == "*x*"  # the same characters as markup: not taken from the escaped texts
+    assert escape_md("*x*") == "\\*x\\*" and isinstance(escape_md("*x*"), Markdown)
+    assert escape_md(12.5) == "12.5" and escape_md("1. step") == "1\\. step"
+
+
+def test_the_blob_store_puts_an_entry_again_after_its_folder_was_removed(tmp_path):
+    """The store makes each folder once per build; a folder removed since (the cache deleted by hand)
+    is made again, not a failed build."""
+    with using_store(tmp_path / "blobs") as store:
+        key = "ab" + "0" * 62
+        store.put("render", key, b"first")
+        shutil.rmtree(tmp_path / "blobs" / "render")
+        store.put("render", key, b"second")
+        assert store.get("render", key) == b"second"
