@@ -208,10 +208,17 @@ class _Styles:
     def __init__(self, document):
         self.document = document
         self.paragraph_ids: dict[str, str | None] = {}
+        self.style_ids: dict[str, str] = {}
 
     def __getitem__(self, name: str):
         found = _STYLE_BY_NAME(self.document.styles.element, name=BabelFish.ui2internal(name))
         return StyleFactory(found[0]) if found else self.document.styles[name]
+
+    def style_id(self, name: str) -> str:
+        """Return self[name].style_id, looked up once per name."""
+        if name not in self.style_ids:
+            self.style_ids[name] = self[name].style_id
+        return self.style_ids[name]
 
     def paragraph_id(self, name: str) -> str | None:
         """Return the id `paragraph.style = document.styles[name]` writes (None for the default
@@ -293,8 +300,8 @@ def _style_tables(document, styles: _Styles) -> None:
     give each table the text width of its page (portrait or landscape section).
 
     Works on the XML directly: python-docx's cell objects are slow on large tables."""
-    heading_id = styles["Table Heading"].style_id
-    text_id = styles["Table Text"].style_id
+    heading_id = styles.style_id("Table Heading")
+    text_id = styles.style_id("Table Text")
     landscape = False
     for element in document.element.body.iterchildren():
         if element.tag == qn("w:p"):
@@ -307,11 +314,12 @@ def _style_tables(document, styles: _Styles) -> None:
     for tbl in document.element.body.iter(qn("w:tbl")):
         for index, tr in enumerate(tbl.iterchildren(tr_tag)):
             tr_pr = tr.find(tr_pr_tag)  # what get_or_add_trPr finds; it adds one in schema order
-            if tr_pr is None:
-                tr_pr = tr.get_or_add_trPr()
-            if index == 0:
-                set_child(tr_pr, "w:tblHeader", val="true")
-            set_child(tr_pr, "w:cantSplit", val="true")
+            if tr_pr is None:  # the row properties set_child would build, copied whole
+                tr._insert_trPr(copy.deepcopy(_HEADER_ROW if index == 0 else _BODY_ROW))
+            else:
+                if index == 0:
+                    set_child(tr_pr, "w:tblHeader", val="true")
+                set_child(tr_pr, "w:cantSplit", val="true")
             style_id = heading_id if index == 0 else text_id
             for tc in tr.iterchildren(tc_tag):
                 if index == 0:
@@ -320,7 +328,23 @@ def _style_tables(document, styles: _Styles) -> None:
                               val="clear", color="auto", fill="E7E6E6")
                 for p in tc.iter(p_tag):
                     p_pr = p.find(_PPR)
-                    set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
+                    p_style = p_pr.find(_PSTYLE) if p_pr is not None else None
+                    if p_style is not None:  # set_child's find-and-set, without its look-ups
+                        p_style.set(_VAL, style_id)
+                    else:
+                        set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
+
+
+def _row_properties(header: bool):
+    """The w:trPr that set_child builds in a row without one: w:tblHeader first for the header row."""
+    tr_pr = OxmlElement("w:trPr")
+    if header:
+        set_child(tr_pr, "w:tblHeader", val="true")
+    set_child(tr_pr, "w:cantSplit", val="true")
+    return tr_pr
+
+
+_HEADER_ROW, _BODY_ROW = _row_properties(True), _row_properties(False)
 
 
 def _first_paragraph(story) -> Paragraph:
@@ -375,14 +399,14 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     their page numbers after a dot-leader tab, so the document reads right in any viewer before
     fields are updated (LibreOffice does not update them on opening; Word does, as updateFields
     asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
-    levels = {styles[name].style_id: name for name in ("Heading 2", "Heading 3")}
+    levels = {styles.style_id(name): name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
     headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p")) if (style := _style_of(p)) in levels]
     sections = sum(level == "Heading 2" for _, level in headings)
     field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
     if not sections and pages is not None and pages > 5:
         # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
-        captions = {styles[name].style_id: "Heading 2" for name in ("Table Caption", "Image Caption")}
+        captions = {styles.style_id(name): "Heading 2" for name in ("Table Caption", "Image Caption")}
         headings = [(p, captions[style]) for p in body.iter(qn("w:p")) if (style := _style_of(p)) in captions]
         field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
         if not headings:
