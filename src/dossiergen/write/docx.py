@@ -303,14 +303,15 @@ def _style_tables(document, styles: _Styles) -> None:
     heading_id = styles.style_id("Table Heading")
     text_id = styles.style_id("Table Text")
     landscape = False
-    for element in document.element.body.iterchildren():
-        if element.tag == qn("w:p"):
-            sect = element.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
+    p_tag, tbl_tag, sect_path = qn("w:p"), qn("w:tbl"), f"{qn('w:pPr')}/{qn('w:sectPr')}"
+    for element in document.element.body.iterchildren(p_tag, tbl_tag):
+        if element.tag == p_tag:
+            sect = element.find(sect_path)
             if sect is not None:  # ends a section: what follows is the other orientation
                 landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
-        elif element.tag == qn("w:tbl"):
+        else:
             _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
-    tr_tag, tc_tag, p_tag, tr_pr_tag, tc_pr_tag = (qn(t) for t in ("w:tr", "w:tc", "w:p", "w:trPr", "w:tcPr"))
+    tr_tag, tc_tag, tr_pr_tag, tc_pr_tag = (qn(t) for t in ("w:tr", "w:tc", "w:trPr", "w:tcPr"))
     for tbl in document.element.body.iter(qn("w:tbl")):
         for index, tr in enumerate(tbl.iterchildren(tr_tag)):
             tr_pr = tr.find(tr_pr_tag)  # what get_or_add_trPr finds; it adds one in schema order
@@ -320,19 +321,22 @@ def _style_tables(document, styles: _Styles) -> None:
                 if index == 0:
                     set_child(tr_pr, "w:tblHeader", val="true")
                 set_child(tr_pr, "w:cantSplit", val="true")
-            style_id = heading_id if index == 0 else text_id
-            for tc in tr.iterchildren(tc_tag):
-                if index == 0:
+            if index == 0:
+                for tc in tr.iterchildren(tc_tag):
                     tc_pr = tc.find(tc_pr_tag)
                     set_child(tc_pr if tc_pr is not None else tc.get_or_add_tcPr(), "w:shd",
                               val="clear", color="auto", fill="E7E6E6")
-                for p in tc.iter(p_tag):
-                    p_pr = p.find(_PPR)
-                    p_style = p_pr.find(_PSTYLE) if p_pr is not None else None
-                    if p_style is not None:  # set_child's find-and-set, without its look-ups
-                        p_style.set(_VAL, style_id)
-                    else:
-                        set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
+        # every paragraph of a cell (nested tables' too, which their own turn sets again)
+        for style_id, first in ((heading_id, True), (text_id, False)):
+            for p_style in _CELL_STYLES(tbl, first=first):  # p.find(w:pPr).find(w:pStyle)
+                p_style.set(_VAL, style_id)
+            for p in _CELL_UNSTYLED(tbl, first=first):
+                p_pr = p.find(_PPR)
+                set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
+
+
+_CELL_STYLES = etree.XPath("w:tr[(position() = 1) = $first]/w:tc//w:p/w:pPr[1]/w:pStyle[1]", namespaces=_W)
+_CELL_UNSTYLED = etree.XPath("w:tr[(position() = 1) = $first]/w:tc//w:p[not(w:pPr[1]/w:pStyle)]", namespaces=_W)
 
 
 def _row_properties(header: bool):

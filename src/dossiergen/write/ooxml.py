@@ -253,8 +253,9 @@ class LeanPackage:
     remembered keyed by them (the lru_caches below), so they can never be stale."""
 
     def __init__(self, data: bytes):
+        self._data = data
         self._zip = zipfile.ZipFile(io.BytesIO(data))
-        self._types = _content_type_map(self._zip.read(CONTENT_TYPES_URI.membername))
+        self._types = _content_type_map(self._read(CONTENT_TYPES_URI.membername))
         self.rels: dict[str, dict[str, Rel]] = {}   # source partname ("/" for the package) -> rId -> Rel
         self.content_types: dict[str, str] = {}     # partname -> content type, in python-docx's load order
         self.blobs: dict[str, bytes] = {}
@@ -264,13 +265,31 @@ class LeanPackage:
         self.rels[PACKAGE_URI] = self._load_rels(PACKAGE_URI)
         self._walk(PACKAGE_URI)
 
-    def _load_rels(self, source: PackURI) -> dict[str, Rel]:
+    def _read(self, name: str) -> bytes | None:
+        """Return a member's bytes (None if there is none), as ZipFile.read checks them.
+
+        A stored member (pandoc stores its parts) is cut from the bytes after its local
+        header, CRC-checked; others go through zipfile."""
         try:
-            xml = self._zip.read(source.rels_uri.membername)
+            info = self._zip.getinfo(name)
         except KeyError:
-            xml = None
+            return None
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            return self._zip.read(name)
+        header = self._data[info.header_offset:info.header_offset + 30]
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            return self._zip.read(name)  # zipfile says what is wrong
+        name_end = info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+        start = name_end + int.from_bytes(header[28:30], "little")
+        blob = self._data[start:start + info.compress_size]
+        if (self._data[info.header_offset + 30:name_end] != info.orig_filename.encode("ascii" if info.flag_bits & 0x800 == 0 and info.orig_filename.isascii() else "utf-8")
+                or len(blob) != info.file_size or zlib.crc32(blob) != info.CRC):
+            return self._zip.read(name)
+        return blob
+
+    def _load_rels(self, source: PackURI) -> dict[str, Rel]:
         rels: dict[str, Rel] = {}
-        for rId, reltype, target, external in _serialized_rels(source.baseURI, xml):
+        for rId, reltype, target, external in _serialized_rels(_base(source), self._read(_rels_member(source))):
             rels[rId] = Rel(rId, reltype, target, external)
         return rels
 
@@ -282,7 +301,9 @@ class LeanPackage:
             partname = rel._target
             content_type = self.content_types[partname] = self._types[partname]
             self.rels[partname] = self._load_rels(partname)
-            self.blobs[partname] = self._zip.read(partname.membername)
+            blob = self.blobs[partname] = self._read(partname.membername)
+            if blob is None:
+                raise KeyError(f"There is no item named '{partname.membername}' in the archive")
             if issubclass(_part_class(content_type, rel.reltype), XmlPart):
                 self.xml_parts.add(partname)
             self._walk(partname)
@@ -329,8 +350,8 @@ class LeanPackage:
         yield from walk(PACKAGE_URI)
 
     def _rels_xml(self, source: PackURI) -> bytes:
-        base = source.baseURI
-        return _rels_xml(tuple((rel.rId, rel.reltype, rel._target if rel.is_external else rel._target.relative_ref(base),
+        base = _base(source)
+        return _rels_xml(tuple((rel.rId, rel.reltype, rel._target if rel.is_external else _relative(rel._target, base),
                                 rel.is_external) for rel in self.rels[source].values()))
 
     def _blob(self, partname: str) -> bytes:
@@ -349,10 +370,25 @@ class LeanPackage:
         members = [(CONTENT_TYPES_URI.membername, _content_types_xml(tuple((p, self.content_types[p]) for p in parts))),
                    (PACKAGE_URI.rels_uri.membername, self._rels_xml(PACKAGE_URI))]
         for partname in parts:
-            members.append((partname.membername, self._blob(partname)))
+            members.append((partname[1:], self._blob(partname)))  # PackURI.membername
             if self.rels[partname]:
-                members.append((partname.rels_uri.membername, self._rels_xml(partname)))
+                members.append((_rels_member(partname), self._rels_xml(partname)))
         return fixed_time_zip(members, shared)
+
+
+@functools.lru_cache(maxsize=1024)
+def _base(partname: PackURI) -> str:
+    return partname.baseURI
+
+
+@functools.lru_cache(maxsize=1024)
+def _rels_member(partname: PackURI) -> str:
+    return partname.rels_uri.membername
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative(partname: PackURI, base: str) -> str:
+    return partname.relative_ref(base)
 
 
 @functools.lru_cache(maxsize=32)
