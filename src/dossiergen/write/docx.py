@@ -405,13 +405,13 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     asks). Works on the XML: python-docx's paragraph and style objects are slow on long documents."""
     levels = {styles.style_id(name): name for name in ("Heading 2", "Heading 3")}
     body = document.element.body
-    headings = [(p, levels[style]) for p in body.iterchildren(qn("w:p")) if (style := _style_of(p)) in levels]
+    headings = [(p, levels[_style_of(p)]) for p in _styled(body, "w:p", levels)]
     sections = sum(level == "Heading 2" for _, level in headings)
     field, anchor = 'TOC \\o "2-3" \\h \\z \\u', None
     if not sections and pages is not None and pages > 5:
         # no sub-headings: the contents list the captioned tables and figures, as the PDF's do
         captions = {styles.style_id(name): "Heading 2" for name in ("Table Caption", "Image Caption")}
-        headings = [(p, captions[style]) for p in body.iter(qn("w:p")) if (style := _style_of(p)) in captions]
+        headings = [(p, captions[_style_of(p)]) for p in _styled(body, ".//w:p", captions)]
         field = 'TOC \\h \\z \\t "Table Caption,2,Image Caption,2"'
         if not headings:
             return
@@ -420,19 +420,23 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
     elif not (sections >= 2 or (sections and pages is not None and pages > 5)):
         return
     found, before = 0, anchor if anchor is not None else headings[0][0]
+    entries = {}  # style id -> the empty entry paragraph `entry.style = id` makes, copied for each
     for index, (heading, level) in enumerate(headings):
-        entry = OxmlElement("w:p")
+        style_id = styles.paragraph_id("toc 2" if level == "Heading 2" else "toc 3")
+        if style_id not in entries:
+            entries[style_id] = OxmlElement("w:p")
+            entries[style_id].style = style_id
+        entry = copy.deepcopy(entries[style_id])
         before.addprevious(entry)
         paragraph = Paragraph(entry, document._body)
-        entry.style = styles.paragraph_id("toc 2" if level == "Heading 2" else "toc 3")
         if index == 0:
             add_field_start(paragraph, field)
         title = Paragraph(heading, document._body).text
-        paragraph.add_run(title)
+        _add_run(paragraph, title)
         page, found = _page_of(title, contents, found)
         if page is not None:
-            paragraph.add_run().add_tab()
-            paragraph.add_run(str(page))
+            etree.SubElement(etree.SubElement(entry, _R), _TAB)  # paragraph.add_run().add_tab()
+            _add_run(paragraph, str(page))
         if index == len(headings) - 1:
             add_field_end(paragraph)
     if anchor is not None:
@@ -441,6 +445,35 @@ def _table_of_contents(document, pages: int | None, contents: list[tuple[str, in
 
 
 _PPR, _PSTYLE, _VAL = qn("w:pPr"), qn("w:pStyle"), qn("w:val")
+_R, _T, _TAB, _XML_SPACE = qn("w:r"), qn("w:t"), qn("w:tab"), qn("xml:space")
+
+
+def _add_run(paragraph: Paragraph, text: str) -> None:
+    """paragraph.add_run(text), without python-docx's character-by-character reading of the text
+    when it has no tab or line break (which that reading turns into w:tab and w:br)."""
+    if "\t" in text or "\r" in text or "\n" in text:
+        paragraph.add_run(text)
+        return
+    run = etree.SubElement(paragraph._p, _R)  # CT_P.add_r appends: nothing follows a w:r
+    if text:
+        t = etree.SubElement(run, _T)
+        t.text = text
+        if len(text.strip()) < len(text):  # CT_R.add_t
+            t.set(_XML_SPACE, "preserve")
+
+
+def _styled(body, path: str, style_ids) -> list:
+    """Return the paragraphs at `path` (w:p children, .//w:p all) whose _style_of is one of
+    `style_ids`, in document order: one XPath instead of a look at every paragraph."""
+    wanted = sorted(s for s in style_ids if s)  # _style_of is never None, "" only for no style
+    if not wanted:
+        return []
+    return _styled_xpath(path, len(wanted))(body, **{f"s{i}": s for i, s in enumerate(wanted)})
+
+
+@functools.lru_cache(maxsize=None)
+def _styled_xpath(path: str, count: int) -> etree.XPath:
+    return etree.XPath(f"{path}[w:pPr[1]/w:pStyle[1]/@w:val[{' or '.join(f'. = $s{i}' for i in range(count))}]]", namespaces=_W)
 
 
 def _style_of(p) -> str:
