@@ -85,7 +85,8 @@ def finish_docx(converted: bytes, meta: DocxMeta, pages: int | None = None,
     _links_to_docx(document)
     _landscape_sections(document)
     _style_tables(document, styles)
-    _fill_header_footer(document.add_story(_HEADER), document.add_story(_FOOTER), meta, styles)
+    document.add_story(_HEADER, _fill_header, meta.header, styles.paragraph_id("Header"))
+    document.add_story(_FOOTER, _fill_footer, meta.lang, styles.paragraph_id("Footer"))
     _same_header_footer(document)
     _table_of_contents(document, pages, contents or [], styles)
     document.package.written[document.styles_part] = _styles_xml(document.package.blobs[document.styles_part], meta.lang)
@@ -150,17 +151,15 @@ class _LeanDocument:
     def core_properties(self):
         return CoreProperties(self.package.element(self.core_part))
 
-    def add_story(self, kind) -> Paragraph:
+    def add_story(self, kind, fill, *args) -> None:
         """Add the first section's header or footer as `is_linked_to_previous = False` does
         (a new part from python-docx's template, the next free name and rId, a reference in
-        the first sectPr); return its first paragraph."""
+        the first sectPr), its first paragraph filled by `fill(paragraph, *args)`."""
         template, reltype, content_type, xml, add_reference = kind
-        element = parse_xml(xml)
-        partname, rId = self.package.add_part(self.main, template, reltype, content_type, element)
+        partname, rId = self.package.add_part(self.main, template, reltype, content_type, None)
         getattr(self.element.sectPr_lst[0], add_reference)(WD_HEADER_FOOTER.PRIMARY, rId)
+        self.package.written[partname] = _story_xml(xml, fill, *args)
         self.stories.append(partname)
-        paragraphs = element.p_lst
-        return Paragraph(paragraphs[0] if paragraphs else element.add_p(), None)
 
     def save(self) -> bytes:
         """The DOCX bytes; the parts every document of a batch shares are deflated once (by bytes)."""
@@ -171,6 +170,16 @@ class _LeanDocument:
 def _members(package) -> list[str]:
     return [name.membername for name in package.content_types] + [name.rels_uri.membername for name in package.content_types] + [
         CONTENT_TYPES_URI.membername, PACKAGE_URI.rels_uri.membername]
+
+
+@functools.lru_cache(maxsize=64)
+def _story_xml(xml: bytes, fill, *args) -> bytes:
+    """A new header or footer part's bytes: python-docx's template with its first paragraph
+    filled by `fill(paragraph, *args)`, remembered for the same template, function and values."""
+    element = parse_xml(xml)
+    paragraphs = element.p_lst  # what story.paragraphs[0] is, or story.add_paragraph() adds
+    fill(Paragraph(paragraphs[0] if paragraphs else element.add_p(), None), *args)
+    return serialize_part_xml(element)
 
 
 class _StylesOnly:
@@ -369,11 +378,19 @@ def _header_footer(document, meta: DocxMeta, styles: _Styles) -> None:
 
 
 def _fill_header_footer(header: Paragraph, footer: Paragraph, meta: DocxMeta, styles: _Styles) -> None:
-    header.text = meta.header
-    header._p.style = styles.paragraph_id("Header")
-    footer._p.style = styles.paragraph_id("Footer")
+    _fill_header(header, meta.header, styles.paragraph_id("Header"))
+    _fill_footer(footer, meta.lang, styles.paragraph_id("Footer"))
+
+
+def _fill_header(header: Paragraph, text: str, style_id: str | None) -> None:
+    header.text = text
+    header._p.style = style_id
+
+
+def _fill_footer(footer: Paragraph, lang: str, style_id: str | None) -> None:
+    footer._p.style = style_id
     footer.alignment = 1  # centre
-    words = FOOTER_WORDS.get(meta.lang, FOOTER_WORDS["en"])
+    words = FOOTER_WORDS.get(lang, FOOTER_WORDS["en"])
     footer.add_run(words[0])
     add_field(footer, "PAGE")
     footer.add_run(words[1])
