@@ -136,7 +136,7 @@ class _LeanDocument:
             raise _NotLean
         self.element = package.element(self.main)
         sections = self.element.sectPr_lst
-        if not sections or any(sections[0].iterchildren(qn("w:headerReference"), qn("w:footerReference"))):
+        if not sections or next(sections[0].iterchildren(qn("w:headerReference"), qn("w:footerReference")), None) is not None:
             raise _NotLean  # python-docx keeps (or inherits) an existing header or footer
         self.part = self
         self.rels = package.rels[self.main]
