@@ -46,7 +46,8 @@ def converted() -> list[bytes]:
               '<w:p><w:r><w:t xml:space="preserve">Assay'),
              ('<w:p><w:pPr><w:pStyle w:val="Compact"/></w:pPr><w:r><w:t xml:space="preserve">HPLC',
               '<w:p><w:pPr><w:jc w:val="left"/></w:pPr><w:r><w:t xml:space="preserve">HPLC'),
-             ('6.5–7.5</w:t></w:r></w:p>', '6.5–7.5</w:t></w:r></w:p>' + table),
+             ('6.5–7.5</w:t></w:r></w:p>', '6.5–7.5</w:t></w:r></w:p>' + table.replace(
+                 '<w:trPr><w:tblHeader w:val="on"/></w:trPr>', "")),  # its header row without properties
              ('<w:t xml:space="preserve">Release</w:t>', '<w:t xml:space="preserve"> Release </w:t>'),
              ('<w:t xml:space="preserve">Shelf life</w:t>', '<w:t xml:space="preserve"> Shelf </w:t><w:tab/><w:t>life</w:t>')]
     for old, new in edits:
@@ -147,3 +148,21 @@ def test_the_zip_is_the_bytes_zipfile_writes_and_reused_deflation_is_never_stale
     archive = zipfile.ZipFile(io.BytesIO(written))
     assert archive.testzip() is None
     assert [(name, archive.read(name)) for name in archive.namelist()] == changed
+
+
+def test_rare_cells_and_headings_are_styled_as_before(converted):
+    """The edited document (written by the code before issue 19's lean path, python-docx's calls
+    throughout): a cell paragraph without a style or without properties gets the table text style
+    (first in its properties), a table in a cell gets its own header style and rows kept whole,
+    (header row properties added in order when it has none), and contents entries keep a
+    heading's outer spaces and its tab."""
+    body = zipfile.ZipFile(io.BytesIO(finish_docx(converted[-1], META, 12, [("Release", 3)]))).read(
+        "word/document.xml").decode("utf-8")
+    assert '<w:p><w:pPr><w:pStyle w:val="TableText"/></w:pPr><w:r><w:t xml:space="preserve">Assay' in body
+    assert '<w:pPr><w:pStyle w:val="TableText"/><w:jc w:val="left"/></w:pPr><w:r><w:t xml:space="preserve">HPLC' in body
+    assert (body.count('w:val="TableHeading"'), body.count('w:val="TableText"')) == (6, 12)
+    assert (body.count("<w:tblHeader"), body.count("<w:cantSplit")) == (2, 6)
+    assert '<w:trPr><w:tblHeader w:val="true"/><w:cantSplit w:val="true"/></w:trPr>' in body
+    assert ('<w:r><w:t xml:space="preserve"> Release </w:t></w:r><w:r><w:tab/></w:r><w:r><w:t>3</w:t></w:r></w:p>'
+            '<w:p><w:pPr><w:pStyle w:val="toc2"/></w:pPr><w:r><w:t xml:space="preserve"> Shelf </w:t><w:tab/><w:t>life</w:t>'
+            '</w:r></w:p>') in body
