@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import functools
 import io
-import zipfile
 from dataclasses import dataclass
 
 import docx
@@ -17,7 +16,7 @@ from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.coreprops import CoreProperties
 from docx.opc.oxml import serialize_part_xml
-from docx.opc.packuri import CONTENT_TYPES_URI, PACKAGE_URI
+from docx.opc.packuri import PACKAGE_URI
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
@@ -122,21 +121,22 @@ class _LeanDocument:
     core_properties, the first section's new header and footer), over a LeanPackage."""
 
     def __init__(self, converted: bytes):
-        try:
+        try:  # anything unexpected (a broken package too): python-docx does it, or says what is wrong
             package = self.package = LeanPackage(converted)
             self.main = package.related(PACKAGE_URI, RT.OFFICE_DOCUMENT)
             self.styles_part = package.related(self.main, RT.STYLES)
             self.settings_part = package.related(self.main, RT.SETTINGS)
             self.core_part = package.related(PACKAGE_URI, RT.CORE_PROPERTIES)
-        except (KeyError, ValueError, zipfile.BadZipFile) as error:
+            wanted = {self.main: CT.WML_DOCUMENT_MAIN, self.styles_part: CT.WML_STYLES,
+                      self.settings_part: CT.WML_SETTINGS, self.core_part: CT.OPC_CORE_PROPERTIES}
+            self.element = package.element(self.main)
+            sections = self.element.sectPr_lst
+        except Exception as error:
             raise _NotLean from error
-        wanted = {self.main: CT.WML_DOCUMENT_MAIN, self.styles_part: CT.WML_STYLES,
-                  self.settings_part: CT.WML_SETTINGS, self.core_part: CT.OPC_CORE_PROPERTIES}
         if any(package.content_types[name] != content_type for name, content_type in wanted.items()):
             raise _NotLean
-        self.element = package.element(self.main)
-        sections = self.element.sectPr_lst
-        if not sections or next(sections[0].iterchildren(qn("w:headerReference"), qn("w:footerReference")), None) is not None:
+        references = (qn("w:headerReference"), qn("w:footerReference"))
+        if not sections or any(next(sect.iterchildren(*references), None) is not None for sect in sections):
             raise _NotLean  # python-docx keeps (or inherits) an existing header or footer
         self.part = self
         self.rels = package.rels[self.main]
@@ -162,14 +162,8 @@ class _LeanDocument:
         self.stories.append(partname)
 
     def save(self) -> bytes:
-        """The DOCX bytes; the parts every document of a batch shares are deflated once (by bytes)."""
-        own = {name.membername for name in (self.main, self.core_part, *self.stories)}
-        return self.package.save(frozenset(name for name in _members(self.package) if name not in own))
-
-
-def _members(package) -> list[str]:
-    return [name.membername for name in package.content_types] + [name.rels_uri.membername for name in package.content_types] + [
-        CONTENT_TYPES_URI.membername, PACKAGE_URI.rels_uri.membername]
+        """The DOCX bytes; the parts not this document's own are deflated once per process (by bytes)."""
+        return self.package.save(frozenset(name.membername for name in (self.main, self.core_part, *self.stories)))
 
 
 @functools.lru_cache(maxsize=64)

@@ -161,7 +161,8 @@ def fixed_time_zip(members: list[tuple[str, bytes]], shared: frozenset[str] = fr
 
     Writes the zip records itself so that a member's deflated bytes can be reused: members
     named in `shared` (the parts a batch's documents have in common) are compressed once per
-    process for the same bytes (_deflate_shared, keyed by the bytes themselves). A package too
+    process for the same bytes (_deflate_shared, keyed by the bytes themselves; members up to
+    _SHARED_LIMIT, so that what it keeps stays small beside big pictures). A package too
     big for plain zip records (ZIP64) goes through zipfile."""
     if sum(len(blob) for _, blob in members) > _ZIP64_SAFE or len(members) > 0xFFFF:
         out = io.BytesIO()
@@ -174,7 +175,7 @@ def fixed_time_zip(members: list[tuple[str, bytes]], shared: frozenset[str] = fr
         return out.getvalue()
     local, central, offset = [], [], 0
     for name, blob in members:
-        crc, data = _deflate_shared(blob) if name in shared else _deflate(blob)
+        crc, data = _deflate_shared(blob) if name in shared and len(blob) <= _SHARED_LIMIT else _deflate(blob)
         try:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
@@ -200,6 +201,7 @@ _DOS_DATE = (FIXED_ZIP_TIME[0] - 1980) << 9 | FIXED_ZIP_TIME[1] << 5 | FIXED_ZIP
 _DOS_TIME = FIXED_ZIP_TIME[3] << 11 | FIXED_ZIP_TIME[4] << 5 | FIXED_ZIP_TIME[5] // 2
 _CREATE_SYSTEM = 0 if sys.platform == "win32" else 3  # as zipfile.ZipInfo sets it
 _ZIP64_SAFE = 1 << 30  # far below the 4 GiB where zipfile switches to ZIP64 records
+_SHARED_LIMIT = 256 * 1024  # _deflate_shared keeps at most 128 members of up to this size
 
 
 def _deflate(blob: bytes) -> tuple[int, bytes]:
@@ -281,16 +283,19 @@ class LeanPackage:
             return self._zip.read(name)  # zipfile says what is wrong
         name_end = info.header_offset + 30 + int.from_bytes(header[26:28], "little")
         start = name_end + int.from_bytes(header[28:30], "little")
+        end = getattr(info, "_end_offset", None)  # where the next entry starts (zipfile's overlap check)
         blob = self._data[start:start + info.compress_size]
-        if (self._data[info.header_offset + 30:name_end] != info.orig_filename.encode("ascii" if info.flag_bits & 0x800 == 0 and info.orig_filename.isascii() else "utf-8")
+        if (self._data[info.header_offset + 30:name_end] != info.orig_filename.encode("utf-8")
+                or (end is not None and start + info.compress_size > end)
                 or len(blob) != info.file_size or zlib.crc32(blob) != info.CRC):
-            return self._zip.read(name)
+            return self._zip.read(name)  # anything unusual: zipfile reads it (or says what is wrong)
         return blob
 
     def _load_rels(self, source: PackURI) -> dict[str, Rel]:
-        rels: dict[str, Rel] = {}
-        for rId, reltype, target, external in _serialized_rels(_base(source), self._read(_rels_member(source))):
-            rels[rId] = Rel(rId, reltype, target, external)
+        serialized = _serialized_rels(_base(source), self._read(_rels_member(source)))
+        rels = {rId: Rel(rId, reltype, target, external) for rId, reltype, target, external in serialized}
+        if len(rels) != len(serialized):
+            raise KeyError(f"a relationship id is used twice in {_rels_member(source)}")
         return rels
 
     def _walk(self, source: str) -> None:
@@ -309,11 +314,12 @@ class LeanPackage:
             self._walk(partname)
 
     def related(self, source: str, reltype: str) -> str:
-        """Return the partname `source` relates to by `reltype`, exactly one (part_related_by)."""
-        found = [rel._target for rel in self.rels[source].values() if rel.reltype == reltype and not rel.is_external]
-        if len(found) != 1:
+        """Return the partname `source` relates to by `reltype`, its only relationship of that
+        type (part_related_by); KeyError if there is none, several or an external one."""
+        found = [rel for rel in self.rels[source].values() if rel.reltype == reltype]
+        if len(found) != 1 or found[0].is_external:
             raise KeyError(f"{len(found)} relationships of type '{reltype}' from {source}")
-        return found[0]
+        return found[0]._target
 
     def element(self, partname: str):
         """Return the part's XML element, parsed as python-docx parses it, to edit."""
@@ -363,9 +369,10 @@ class LeanPackage:
             return _reserialized(self.blobs[partname])
         return self.blobs[partname]
 
-    def save(self, shared: frozenset[str] = frozenset()) -> bytes:
-        """Return the package's bytes, as save_document writes them; `shared` names the
-        members (zip names) that are the same in many documents (see fixed_time_zip)."""
+    def save(self, own: frozenset[str] = frozenset()) -> bytes:
+        """Return the package's bytes, as save_document writes them. The parts named in `own`
+        are this document's own; the others (styles, theme, fonts, relationships ...) are
+        mostly the same bytes in every document of a batch (shared, see fixed_time_zip)."""
         parts = list(self._iter_parts())
         members = [(CONTENT_TYPES_URI.membername, _content_types_xml(tuple((p, self.content_types[p]) for p in parts))),
                    (PACKAGE_URI.rels_uri.membername, self._rels_xml(PACKAGE_URI))]
@@ -373,7 +380,7 @@ class LeanPackage:
             members.append((partname[1:], self._blob(partname)))  # PackURI.membername
             if self.rels[partname]:
                 members.append((_rels_member(partname), self._rels_xml(partname)))
-        return fixed_time_zip(members, shared)
+        return fixed_time_zip(members, frozenset(name for name, _ in members if name not in own))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -405,7 +412,6 @@ def _serialized_rels(base: str, xml: bytes | None) -> tuple[tuple[str, str, str,
                  for srel in _SerializedRelationships.load_from_xml(base, xml))
 
 
-@functools.lru_cache(maxsize=None)
 def _part_class(content_type: str, reltype: str) -> type:
     """The part class python-docx's PartFactory loads a part of this content type as."""
     chosen = PartFactory.part_class_selector(content_type, reltype) if PartFactory.part_class_selector else None
