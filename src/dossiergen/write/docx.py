@@ -314,12 +314,14 @@ def _style_tables(document, styles: _Styles) -> None:
                 landscape = sect.find(qn("w:pgSz")).get(qn("w:orient")) != "landscape"
         else:
             _table_widths(element, LANDSCAPE if landscape else PORTRAIT)
-    tr_tag, tc_tag, tr_pr_tag, tc_pr_tag = (qn(t) for t in ("w:tr", "w:tc", "w:trPr", "w:tcPr"))
+    tr_tag, tc_tag, tr_pr_tag, tc_pr_tag, tblpr_ex_tag = (qn(t) for t in ("w:tr", "w:tc", "w:trPr", "w:tcPr", "w:tblPrEx"))
     for tbl in document.element.body.iter(qn("w:tbl")):
         for index, tr in enumerate(tbl.iterchildren(tr_tag)):
             tr_pr = tr.find(tr_pr_tag)  # what get_or_add_trPr finds; it adds one in schema order
-            if tr_pr is None:  # the row properties set_child would build, copied whole
-                tr._insert_trPr(copy.deepcopy(_HEADER_ROW if index == 0 else _BODY_ROW))
+            if tr_pr is None:  # the row properties set_child would build, copied whole, placed as
+                tr_pr = copy.deepcopy(_HEADER_ROW if index == 0 else _BODY_ROW)  # CT_Row._insert_trPr
+                ex = tr.find(tblpr_ex_tag)
+                ex.addnext(tr_pr) if ex is not None else tr.insert(0, tr_pr)
             else:
                 if index == 0:
                     set_child(tr_pr, "w:tblHeader", val="true")
@@ -330,15 +332,21 @@ def _style_tables(document, styles: _Styles) -> None:
                     set_child(tc_pr if tc_pr is not None else tc.get_or_add_tcPr(), "w:shd",
                               val="clear", color="auto", fill="E7E6E6")
         # every paragraph of a cell (nested tables' too, which their own turn sets again)
+        styled = 0
         for style_id, first in ((heading_id, True), (text_id, False)):
             for p_style in _CELL_STYLES(tbl, first=first):  # p.find(w:pPr).find(w:pStyle)
                 p_style.set(_VAL, style_id)
+                styled += 1
+        if styled == _CELL_PARAGRAPHS(tbl):
+            continue  # no cell paragraph without a style (pandoc gives each one)
+        for style_id, first in ((heading_id, True), (text_id, False)):
             for p in _CELL_UNSTYLED(tbl, first=first):
                 p_pr = p.find(_PPR)
                 set_child(p_pr if p_pr is not None else p.get_or_add_pPr(), "w:pStyle", val=style_id)
 
 
 _CELL_STYLES = etree.XPath("w:tr[(position() = 1) = $first]/w:tc//w:p/w:pPr[1]/w:pStyle[1]", namespaces=_W)
+_CELL_PARAGRAPHS = etree.XPath("count(w:tr/w:tc//w:p)", namespaces=_W)
 _CELL_UNSTYLED = etree.XPath("w:tr[(position() = 1) = $first]/w:tc//w:p[not(w:pPr[1]/w:pStyle)]", namespaces=_W)
 
 
@@ -377,7 +385,8 @@ def _fill_header_footer(header: Paragraph, footer: Paragraph, meta: DocxMeta, st
 
 
 def _fill_header(header: Paragraph, text: str, style_id: str | None) -> None:
-    header.text = text
+    header.clear()  # header.text = text
+    _add_run(header, text)
     header._p.style = style_id
 
 
@@ -459,10 +468,10 @@ _PPR, _PSTYLE, _VAL = qn("w:pPr"), qn("w:pStyle"), qn("w:val")
 _R, _T, _TAB, _XML_SPACE = qn("w:r"), qn("w:t"), qn("w:tab"), qn("xml:space")
 
 
-def _add_run(paragraph: Paragraph, text: str) -> None:
+def _add_run(paragraph: Paragraph, text: str | None) -> None:
     """paragraph.add_run(text), without python-docx's character-by-character reading of the text
     when it has no tab or line break (which that reading turns into w:tab and w:br)."""
-    if "\t" in text or "\r" in text or "\n" in text:
+    if text and ("\t" in text or "\r" in text or "\n" in text):
         paragraph.add_run(text)
         return
     run = etree.SubElement(paragraph._p, _R)  # CT_P.add_r appends: nothing follows a w:r
