@@ -220,16 +220,9 @@ def _deflate_shared(blob: bytes) -> tuple[int, bytes]:
 def deterministic_zip(data: bytes) -> bytes:
     """Return the same OOXML package with fixed entry times and order (same inputs, same bytes)."""
     source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        names = source.namelist()
-        ordered = [n for n in names if n == "[Content_Types].xml"] + sorted(n for n in names if n != "[Content_Types].xml")
-        for name in ordered:
-            info = zipfile.ZipInfo(name, FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(name))
-    return out.getvalue()
+    names = source.namelist()
+    ordered = [n for n in names if n == "[Content_Types].xml"] + sorted(n for n in names if n != "[Content_Types].xml")
+    return fixed_time_zip([(name, source.read(name)) for name in ordered])
 
 
 class Rel:
