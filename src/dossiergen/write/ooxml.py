@@ -1,4 +1,5 @@
-"""Small OpenXML helpers on python-docx elements (fields, properties), and deterministic zips."""
+"""Small OpenXML helpers on python-docx elements (fields, properties), deterministic zips, and
+LeanPackage: a DOCX read and written as python-docx does, for a caller that edits a few parts."""
 
 from __future__ import annotations
 
