@@ -594,14 +594,17 @@ def result_flags(model: Model, study: dict, test_id: str, point) -> dict:
 
 
 def result_flagger(model: Model):
-    """Return result_flags for many results of a model: the marks are looked up once (a table of
-    stability results flags every result it shows)."""
-    marks = result_marks(model)
-    _notes(model)  # read (and charged) once: note_for finds it in the model's memo
+    """Return result_flags for many results of a model: the marks are looked up once, at the first
+    result with a time point (a table of stability results flags every result it shows; one without
+    any reads no marks, as before)."""
+    marks = None
 
     def flags(study: dict, test_id: str, point) -> dict:
+        nonlocal marks
         if not isinstance(point, (int, float)) or isinstance(point, bool):
             return {"oos": False, "oot": False, "note": None}
+        if marks is None:
+            marks = result_marks(model)
         found = marks.get((study.get("id"), test_id, float(point)), set())
         return {"oos": "oos" in found, "oot": "oot" in found, "note": note_for(model, study.get("id"), float(point), test_id)}
 
