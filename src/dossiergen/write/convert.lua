@@ -2,7 +2,7 @@
 -- `pandoc lua convert.lua BATCH.json OUT_DIR`). Starting pandoc costs more than converting a
 -- typical document, so one process per batch replaces two per document.
 --
--- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape} | null}],
+-- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape, strings} | null}],
 -- exhaustive (optional: true walks through everything, without the shortcuts below; the tests compare)}
 -- It writes OUT_DIR/combined.docx for the jobs not `alone`, OUT_DIR/i.docx for job i if alone,
 -- OUT_DIR/i.typ when asked, and OUT_DIR/i.err when job i fails.
@@ -34,6 +34,12 @@ local docx_options = {reference_doc = batch.reference_doc, columns = 1, highligh
 -- character itself, and runs of white space become one space.
 local function typst_text(value)
   return (value:gsub("%s+", " "):gsub("(%p)", "\\%1"))
+end
+
+-- Data as a typst string literal: typst reads back exactly the value, whatever it holds.
+local function typst_string(value)
+  local escaped = value:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\r", "\\r"):gsub("\n", "\\n")
+  return '"' .. escaped .. '"'
 end
 
 -- Most blocks need no change at all, and handing each of their words to Lua is what costs: every
@@ -606,6 +612,7 @@ local function typst_source(doc, settings)
   local variables = {}
   for name, value in pairs(settings.variables) do variables[name] = value end
   for _, name in ipairs(settings.escape) do variables[name] = typst_text(settings.variables[name]) end
+  for _, name in ipairs(settings.strings or {}) do variables[name] = typst_string(settings.variables[name]) end
   local sizes = {body = 12, table = tonumber(settings.variables["table-size"]:match("[%d.]+"))}
   local kept = pandoc.Pandoc(keep_blocks(doc.blocks, batch.layout.portrait_pt, sizes), doc.meta)
   return pandoc.write(kept, "typst", {template = template, variables = variables, columns = 1, wrap_text = "wrap-none"})
@@ -641,11 +648,6 @@ local function docx_images(doc, files)
     return img
   end})
   return unguarded and doc:walk(confine) or doc
-end
-
-local function typst_string(value)
-  local escaped = value:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\r", "\\r"):gsub("\n", "\\n")
-  return '"' .. escaped .. '"'
 end
 
 local function typst_figures(doc)

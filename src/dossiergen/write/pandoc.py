@@ -35,10 +35,12 @@ LAYOUT = {"portrait_pt": PORTRAIT.text_width / MM_PER_PT, "landscape_pt": LANDSC
 
 @dataclass(frozen=True)
 class TypstSettings:
-    """Template variables of the typst source; those named in `escape` are data, escaped as text."""
+    """Template variables of the typst source; those named in `escape` are data, escaped as text,
+    and those named in `strings` are data given as typst string literals."""
 
     variables: tuple[tuple[str, str], ...]
     escape: tuple[str, ...]
+    strings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int], exhaustive: bool =
 
 
 def _job(markdown: str, settings: TypstSettings | None, attachments: dict | None = None) -> dict:
-    typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape)}
+    typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape),
+                                           "strings": list(settings.strings)}
     return {"markdown": markdown, "alone": False, "typst": typst, "attachments": attachments or {}}
 
 
