@@ -93,3 +93,16 @@ def test_knowledge_yaml_reads_as_safe_load_reads_it():
     assert any(p.name == "sections.yaml" for p in files) and any(p.name == "glossary.yaml" for p in files)
     for path in files:
         assert project_yaml(path.read_text("utf-8")) == yaml.safe_load(path.read_text("utf-8")), path
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\u2028", "\u2029", "\x85", "\x1c"])
+def test_csv_cell_positions_after_a_cell_holding_a_line_separator(minimal: Path, separator: str):
+    """A cell may hold a form feed or a Unicode line separator: the csv module does not end the row
+    there, so neither does the location of a later row's cells (str.splitlines did: every later cell
+    was located on the wrong line, its column taken from another row's text)."""
+    path = minimal / "results" / "dp.csv"
+    path.write_text(path.read_text("utf-8") + f"b-dp-001,appearance,clear{separator}colourless,,,\n"
+                    "b-dp-001,water,inf,%,,\n", "utf-8")
+    dossier = load_dossier(minimal, label="d")
+    # the row of `inf` is the file's 5th line: its value cell is the third, after "b-dp-001,water,"
+    assert _codes(dossier) == [("load.not_finite", "d/results/dp.csv:5:16")]

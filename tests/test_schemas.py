@@ -55,3 +55,30 @@ def test_schema_case(kind, case):
     """Each documented case is valid or invalid as stated."""
     errors = list(validator_for(kind).iter_errors(case["data"]))
     assert (not errors) == case["valid"], [e.message for e in errors]
+
+
+def test_a_oneof_no_branch_fits_better_is_reported_whole():
+    """A value that fits two branches of a oneOf equally badly is reported as not a valid value of the
+    whole choice, not through one branch picked at random; a value that fits one branch better is
+    reported inside that branch (where a writer goes to fix it)."""
+    from jsonschema import Draft202012Validator
+
+    from dossiergen.validate import _pick_branch
+
+    schema = {"oneOf": [
+        {"type": "object", "additionalProperties": False, "required": ["justification"],
+         "properties": {"justification": {"type": "string"}}},
+        {"type": "object", "additionalProperties": False, "required": ["text"], "properties": {"text": {"type": "string"}}},
+    ]}
+    validator = Draft202012Validator(schema)
+
+    def picked(instance):
+        (error,) = validator.iter_errors(instance)
+        assert error.validator == "oneOf"
+        branch = _pick_branch(error)
+        return None if branch is None else sorted((e.validator, tuple(e.absolute_path)) for e in branch)
+
+    # neither key: each branch misses its required key and has one unknown key -> the whole choice
+    assert picked({"comment": "x"}) is None
+    # the second branch's key, with a wrong type: reported there, not as 'justification' missing
+    assert picked({"text": 5}) == [("type", ("text",))]

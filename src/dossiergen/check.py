@@ -48,7 +48,7 @@ def check_build(folder: Path, known: dict[str, tuple[str, str]] | None = None) -
     """Return every finding of a build folder: its ectd/ sequences and their PDFs, or the PDFs of an
     IMPD (impd/, a clinical trial application outside eCTD), and the regional PDFs.
 
-    known: the sha256 and MD5 of files of the folder (by path inside it) whose bytes the caller has just
+    known: the sha256 and MD5 (or None: not computed) of files of the folder (by path inside it) whose bytes the caller has just
     verified (a build's staging folder: package.write_build compares each file it keeps or links with the
     bytes it must hold): their digests are taken from there rather than read and hashed again; every
     other file is read."""
@@ -71,7 +71,7 @@ def check_sequence(folder: Path, sequence: Path, known: dict[str, tuple[str, str
 
     def md5_of(path: Path) -> str:
         found = known.get(rel(path))
-        return found[1] if found else md5_hex(path.read_bytes())
+        return found[1] if found and found[1] else md5_hex(path.read_bytes())
 
     findings = _names(sequence, rel) + _backbone(sequence, rel, md5_of)
     for pdf in sorted(sequence.rglob("*.pdf")):

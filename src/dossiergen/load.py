@@ -101,7 +101,7 @@ class CsvMarks(Mapping):
         if len(path) != 2 or column is None:
             raise KeyError(path)
         if self._text_lines is None:
-            self._text_lines = source.text.splitlines()
+            self._text_lines = csv_lines(source.text)
         lines = self._text_lines
         return line, _cell_col(lines[line - 1] if line <= len(lines) else "", column)
 
@@ -517,7 +517,7 @@ def _read_csv(text: str, rel: str, kind: str, shown: str):
     if not text.strip():
         return None, [Problem("load.empty", "file is empty", Location(shown, 1, 1), hint="add a header row and data, or delete the file")]
     source = SourceFile(rel, kind, [])
-    lines = text.splitlines()  # to find a cell's column on rows written on one line
+    lines = csv_lines(text)  # to find a cell's column on rows written on one line
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []  # (first line of the row, its cells): the csv module counts the lines of quoted multi-line cells
     try:
@@ -553,6 +553,16 @@ def _read_csv(text: str, rel: str, kind: str, shown: str):
     source.text = text  # the cells' positions are found in it when asked (CsvMarks)
     source.marks = CsvMarks(source)
     return (None if problems else source), problems
+
+
+_CSV_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def csv_lines(text: str) -> list[str]:
+    """Return the lines of a CSV text as the csv module counts them (reader.line_num): ended by CR, LF
+    or CR LF only. str.splitlines also ends a line at a form feed, U+2028 and other separators a cell
+    may hold, which put every later cell's column on the wrong line."""
+    return _CSV_LINE_END.split(text)
 
 
 def _cell_col(line: str, index: int) -> int:
