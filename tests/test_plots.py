@@ -170,7 +170,7 @@ def test_a_plot_in_a_document_pdf_is_drawn_with_its_text_as_text(tmp_path):
     import pikepdf
 
     from dossiergen.attach import Attachment
-    from tools import figure_in_a_document, pdf_text
+    from tools import figure_in_a_document, pdf_text, struct_nodes
 
     series = [stats.Series(label, TWO[i % 2].months, TWO[i % 2].values) for i, label in enumerate(HOSTILE[:4])]
     labels = dict(y=HOSTILE[4], months=HOSTILE[5], fit=HOSTILE[6], bound=HOSTILE[7], limit="]", claim="\\")
@@ -182,7 +182,7 @@ def test_a_plot_in_a_document_pdf_is_drawn_with_its_text_as_text(tmp_path):
         assert _flat(label) in text, label
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         assert not any(page.get_images() for page in opened.pages) and len(opened.pages) == 1
-        nodes = list(_struct_nodes(opened.Root.StructTreeRoot))
+        nodes = list(struct_nodes(opened.Root.StructTreeRoot))
         assert [str(n.get("/Alt")) for n in nodes if n.get("/S") == "/Figure"] == ["The figure"]
     from dossiergen.write.layout import PORTRAIT
 
@@ -202,17 +202,6 @@ def _page_png(pdf: bytes, tmp_path):
                    check=True)
     return Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
 
-
-def _struct_nodes(node):
-    import pikepdf
-
-    if isinstance(node, pikepdf.Dictionary):
-        yield node
-        if "/K" in node:
-            yield from _struct_nodes(node.K)
-    elif isinstance(node, pikepdf.Array):
-        for item in node:
-            yield from _struct_nodes(item)
 
 
 def test_long_labels_are_wrapped_inside_the_figure(tmp_path):

@@ -50,3 +50,16 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     text = subprocess.run([require_tool("pdftotext"), "-enc", "UTF-8", "-raw", str(path), "-"], capture_output=True,
                           text=True, check=True).stdout
     return "".join(text.split())
+
+
+def struct_nodes(node):
+    """Yield every node of a tagged PDF's structure tree (pikepdf), depth first."""
+    import pikepdf
+
+    if isinstance(node, pikepdf.Dictionary):
+        yield node
+        if "/K" in node:
+            yield from struct_nodes(node.K)
+    elif isinstance(node, pikepdf.Array):
+        for item in node:
+            yield from struct_nodes(item)
