@@ -54,7 +54,7 @@ def test_a_drawn_figure_is_keyed_by_its_inputs_and_carries_them_to_the_writers()
     back = unpack(one.name, pack(one))
     assert back == one
     assert back.files == flow.draw_flow(steps(), labels, "en", all_steps=steps())
-    assert one.get("svg").startswith(b"<svg") and one.get("png").startswith(b"\x89PNG")
+    assert one.get("flow").startswith(b"{") and one.get("png").startswith(b"\x89PNG") and one.get("svg") is None
     key = document_content_key(MARKDOWN, DOCX, PDF, attachments=(one,))
     assert key == document_content_key(MARKDOWN, DOCX, PDF, attachments=(two,))
     assert key != document_content_key(MARKDOWN, DOCX, PDF, attachments=(changed,))

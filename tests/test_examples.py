@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 from dossiergen.build import build_dossier, validate_folder
-from tools import libreoffice_convert
+from tools import libreoffice_convert, struct_nodes
 
 SOURCES = [ROOT / "dossier"] + sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
 BUILDS = {"dossier": ("eu", "marketing"), "examples/velcratinib-tablets": ("us", "ind")}
@@ -315,21 +315,10 @@ def test_every_stability_data_document_has_trend_figures(example_builds, source)
             assert struct.unpack(">II", part.blob[16:24]) == (945, 525), entry["docx"]
             assert shape.width == docx.shared.Inches(6.3), entry["docx"]
         with pikepdf.open(folder / entry["pdf"]) as pdf:  # the tagged PDF's figures and their alt text
-            figures = [str(node.get("/Alt")) for node in _struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
+            figures = [str(node.get("/Alt")) for node in struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
             assert not any(page.images for page in pdf.pages), entry["pdf"]   # the plots are vector drawings
         assert figures == alts, entry["pdf"]
 
-
-def _struct_nodes(node):
-    import pikepdf
-
-    if isinstance(node, pikepdf.Dictionary):
-        yield node
-        if "/K" in node:
-            yield from _struct_nodes(node.K)
-    elif isinstance(node, pikepdf.Array):
-        for item in node:
-            yield from _struct_nodes(item)
 
 
 @pytest.mark.parametrize("source", list(BUILDS))
@@ -358,7 +347,7 @@ def test_every_process_document_has_a_flow_diagram(example_builds, source):
                  for e in model.of_type(scope)]
         assert any(all(alt.count(step) == 1 for step in steps) for steps in shown), entry["docx"]
         with pikepdf.open(folder / entry["pdf"]) as pdf:
-            figures = [str(node.get("/Alt")) for node in _struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
+            figures = [str(node.get("/Alt")) for node in struct_nodes(pdf.Root.StructTreeRoot) if node.get("/S") == "/Figure"]
         assert figures == alts, entry["pdf"]
 
 

@@ -5,6 +5,7 @@ applicant's own figure placed from the dossier folder."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import struct
 import subprocess
@@ -51,7 +52,7 @@ def test_a_long_process_is_split_into_figures_that_each_fit_a_page():
         width, height = _png_size(attachment.get("png"))
         assert width == round(flow.WIDTH * flow.DPI)
         assert height <= flow.MAX_HEIGHT * flow.DPI
-        assert b"<svg" in attachment.get("svg")
+        assert json.loads(attachment.get("flow"))["rows"][0]["head"].startswith(group[0].number)
         index += len(group)
 
 
@@ -73,19 +74,19 @@ sys.path.insert(0, {tests!r})
 from test_flow import LABELS, _steps
 from dossiergen import flow
 a = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
-print(hashlib.sha256(a.get("png")).hexdigest(), hashlib.sha256(a.get("svg")).hexdigest())
+print(hashlib.sha256(a.get("png")).hexdigest(), hashlib.sha256(a.get("flow")).hexdigest())
 """
 
 
 def test_the_same_process_gives_the_same_bytes_in_every_process():
     """Two runs (here and in a fresh interpreter, which has other hash seeds and font caches) give the
-    same PNG and SVG bytes, so an unchanged process never rewrites its document."""
+    same PNG and PDF input bytes, so an unchanged process never rewrites its document."""
     ours = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
     again = flow.flow_diagram("flow-test", _steps(5), LABELS, "zh")
     assert ours.files == again.files
     done = subprocess.run([sys.executable, "-c", _SCRIPT.format(tests=str(Path(__file__).parent))],
                           capture_output=True, text=True, check=True)
-    assert done.stdout.split() == [hashlib.sha256(ours.get("png")).hexdigest(), hashlib.sha256(ours.get("svg")).hexdigest()]
+    assert done.stdout.split() == [hashlib.sha256(ours.get("png")).hexdigest(), hashlib.sha256(ours.get("flow")).hexdigest()]
 
 
 def _bare(text: str) -> str:
@@ -184,7 +185,20 @@ def test_every_step_material_and_control_is_printed_as_written(tmp_path):
                            LABELS.cpp_legend, "continuedinthenextfigure(step3)", "Appearance"]:
         assert "".join(word.split()) in text, word
     files = dict(flow.draw_flow(steps, LABELS, "en", after=flow.Step("3", "Fill")))
-    assert files["svg"].startswith(b"<svg") and _png_size(files["png"])[0] == round(flow.WIDTH * flow.DPI)
+    assert json.loads(files["flow"]) == data and _png_size(files["png"])[0] == round(flow.WIDTH * flow.DPI)
+    # the document's PDF draws the same diagram itself (FLOW_FUNCTION): the texts print as written there too
+    import pikepdf
+
+    from dossiergen.attach import Attachment
+    from tools import figure_in_a_document, pdf_text
+
+    source, pdf = figure_in_a_document(Attachment("flow-hostile", tuple(files.items())))
+    assert "dossiergen-flow(json(bytes(" in source and "<svg" not in source
+    text = pdf_text(pdf, tmp_path)
+    for word in HOSTILE + [LABELS.critical, "continuedinthenextfigure(step3)", "Appearance"]:
+        assert "".join(word.split()) in text, word
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert not any(page.get_images() for page in opened.pages)
 
 
 def test_a_chinese_diagram_sets_its_text_inside_the_figure(tmp_path):

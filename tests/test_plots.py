@@ -5,6 +5,7 @@ limits, the claimed period, the legend and axis texts (Chinese too), whatever th
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 
 import pytest
@@ -159,7 +160,48 @@ def test_hostile_labels_print_as_they_are(tmp_path):
     for label in HOSTILE:
         assert _flat(label) in text, label
     files = dict(plots.draw_trend(stats.evaluate(series, lower=95), series, labels, "en", 24))
-    assert files["svg"].startswith(b"<svg") and files["png"].startswith(b"\x89PNG")
+    assert files["png"].startswith(b"\x89PNG") and json.loads(files["trend"]) == geometry
+
+
+def test_a_plot_in_a_document_pdf_is_drawn_with_its_text_as_text(tmp_path):
+    """The document's PDF draws the plot itself (TREND_FUNCTION, its input a string literal in the
+    source, never source): hostile labels print as written, searchable; the plot is vector (no
+    picture), a tagged figure with its alt text, as wide as the text, as the PNG for Word shows it."""
+    import pikepdf
+
+    from dossiergen.attach import Attachment
+    from tools import figure_in_a_document, pdf_text, struct_nodes
+
+    series = [stats.Series(label, TWO[i % 2].months, TWO[i % 2].values) for i, label in enumerate(HOSTILE[:4])]
+    labels = dict(y=HOSTILE[4], months=HOSTILE[5], fit=HOSTILE[6], bound=HOSTILE[7], limit="]", claim="\\")
+    figure = Attachment("trend-hostile", plots.draw_trend(stats.evaluate(series, lower=95), series, labels, "en", 24))
+    source, pdf = figure_in_a_document(figure)
+    assert "dossiergen-trend(json(bytes(" in source and "<svg" not in source and "/etc/passwd" not in source.split("json(bytes(")[0]
+    text = pdf_text(pdf, tmp_path)
+    for label in HOSTILE:
+        assert _flat(label) in text, label
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert not any(page.get_images() for page in opened.pages) and len(opened.pages) == 1
+        nodes = list(struct_nodes(opened.Root.StructTreeRoot))
+        assert [str(n.get("/Alt")) for n in nodes if n.get("/S") == "/Figure"] == ["The figure"]
+    from dossiergen.write.layout import PORTRAIT
+
+    page = _page_png(pdf, tmp_path)   # the plot spans the text width (100 ppi): from the y title to the legend's end
+    top = round(PORTRAIT.top / 25.4 * 100)   # below the running header
+    inked = [x for x in range(page.width) if any(min(page.getpixel((x, y))) < 160 for y in range(top, page.height // 2))]
+    left, right = PORTRAIT.left / 25.4 * 100, page.width - PORTRAIT.right / 25.4 * 100
+    assert left <= min(inked) <= left + 12 and right - 12 <= max(inked) <= right + 1, (min(inked), max(inked), left, right)
+
+
+def _page_png(pdf: bytes, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "page.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([require_tool("pdftoppm"), "-png", "-r", "100", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")],
+                   check=True)
+    return Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
+
 
 
 def test_long_labels_are_wrapped_inside_the_figure(tmp_path):

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pikepdf
+import pytest
 
 from conftest import CASES, ROOT
 from dossiergen.build import build_dossiers, render_folder
@@ -125,6 +126,24 @@ def test_title_and_header_from_the_data_stay_text_in_the_pdf():
         assert str(opened.docinfo["/Title"]) == f"3.2.P.1 {header}"
 
 
+@pytest.mark.parametrize("lang, tag", [("en", "en-US"), ("zh", "zh-CN")])
+def test_subject_and_language_from_the_data_reach_the_pdf_metadata_as_written(lang, tag):
+    """typst writes the subject (a string literal in the source, never markup) and the language
+    into the Info dictionary and the PDF/A XMP, which agree (PDF/A-2b: ISO 19005-2, 6.6.2.3); the
+    finished PDF is linearised and opens with its bookmarks."""
+    subject = r'Lot #3 ") #panic("x") ] [x] \ \n $5 @ref <a> // 药品 \u{41}'
+    meta = PdfMeta(title="3.2.P.1 Description", subject=subject, header="h", lang=lang, toc=False)
+    source = convert_batch([("# 3.2.P.1 Description\n\nBody text.\n", typst_settings(meta))])[0].typst
+    pdf, _ = typeset_pdf(source, meta)
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert str(opened.docinfo["/Subject"]) == subject and str(opened.Root.Lang) == tag
+        assert opened.is_linearized and opened.Root.PageMode == pikepdf.Name.UseOutlines
+        xmp = opened.open_metadata()
+        assert xmp["dc:description"] == subject and xmp["dc:title"] == str(opened.docinfo["/Title"])
+        assert xmp["dc:language"] == {tag} and xmp["pdfaid:part"] == "2" and xmp["pdfaid:conformance"] == "B"
+        assert xmp["pdf:PDFVersion"] == opened.pdf_version
+
+
 def test_markets_built_in_one_run_share_their_core_documents(tmp_path):
     """us and eu in one run (marketing: at IND the EU gets an IMPD): the English core is written once,
     and both sequences carry the same bytes."""
@@ -154,6 +173,7 @@ def test_libreoffice_engine_gives_a_checked_reproducible_sequence(tmp_path):
     entry = next(e for e in first.manifest["documents"] if e["section"] == "3.2.S.4.4")
     with pikepdf.open(folder / entry["pdf"]) as pdf:
         assert "LibreOffice" in str(pdf.docinfo["/Producer"])
+        assert str(pdf.Root.Lang) == "en-US" and str(pdf.docinfo["/Subject"]) == pdf.open_metadata()["dc:description"] != ""
         assert pdf.Root.PageMode == pikepdf.Name.UseOutlines
         with pdf.open_outline() as outline:
             assert [item.title for item in outline.root] == ["3.2.S.4.4 Batch Analyses"]

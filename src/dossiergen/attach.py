@@ -2,7 +2,9 @@
 
 A template helper makes an Attachment and puts `figure_markdown(...)` into the Markdown; the
 image there points at `attachment:<name>`. The writers resolve that name: the DOCX gets the PNG
-variant (embedded by pandoc), the typst PDF the SVG variant when there is one (vector, embedded
+variant (embedded by pandoc); the typst PDF draws a figure the project draws itself from its input
+("trend", "flow": JSON that the document's source hands to the same typst program as the PNG's,
+write/convert.lua), so its text is text; else it embeds the SVG variant when there is one (vector,
 in the typst source), else the PNG. An attachment's bytes are part of its document's cache key
 (cache.document_key), so a changed figure rewrites its document.
 
@@ -26,7 +28,7 @@ from .text import Markdown, escape_md
 
 SCHEME = "attachment:"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}$")
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "trend", "flow")  # trend, flow: the input of plots.TREND_FUNCTION, flow.FLOW_FUNCTION
 FIGURE_CLASS = "dossiergen-figure"  # a figure and its caption: kept on one page in the PDF
 
 

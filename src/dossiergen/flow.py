@@ -15,8 +15,9 @@ step boundaries, each saying where it continues.
 
 typst draws each figure once, like the trend plots (plots.py): a fixed program (FLOW) reads the
 steps as JSON, wraps every text in its column with the documents' fonts (Chinese by its
-line-breaking rules) and places boxes, arrows and marks; one warm compiler makes the SVG for the
-typst PDF and the PNG for Word. Same inputs, same bytes. Where a long process is split (parts), the
+line-breaking rules) and places boxes, arrows and marks; one warm compiler makes the PNG for Word,
+and the typst PDF of the document draws the diagram with the same program (FLOW_FUNCTION), its text
+as text. Same inputs, same bytes. Where a long process is split (parts), the
 rows are measured before, when the document is rendered, with matplotlib's Agg renderer (CJK text
 breaks between characters).
 """
@@ -134,7 +135,7 @@ def _split(heights: list[float], budget: float) -> list[int]:
 
 def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before: Step | None = None,
                  after: Step | None = None, all_steps: list[Step] | None = None) -> Drawn:
-    """Return the flow diagram of consecutive steps as an attachment (PNG and SVG), drawn when its
+    """Return the flow diagram of consecutive steps as an attachment (PNG, and its input for the PDF), drawn when its
     document is written (attach.Drawn).
 
     before/after: the steps just outside this figure when the process is split (continuation marks);
@@ -147,14 +148,13 @@ def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before
 
 def draw_flow(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
               all_steps: list[Step] | None = None) -> tuple[tuple[str, bytes], ...]:
-    """Return the PNG and SVG of a flow diagram (flow_diagram), drawn by typst (FLOW) with one warm compiler."""
+    """Return the PNG of a flow diagram (flow_diagram), drawn by typst (FLOW), and its input for the PDF
+    ("flow": the typst PDF draws it with FLOW_FUNCTION, the text as text)."""
     from . import plots
 
     data = json.dumps(flow_input(steps, labels, lang, before, after, all_steps), ensure_ascii=False, separators=(",", ":"))
-    compiler, source = plots._compiler(), FLOW.encode()
-    svg = compiler.compile(source, format="svg", sys_inputs={"flow": data})
-    png = compiler.compile(source, format="png", ppi=DPI, sys_inputs={"flow": data})
-    return (("png", plots._with_resolution(png, DPI)), ("svg", plots.compact(svg)))
+    png = plots._compiler().compile(FLOW.encode(), format="png", ppi=DPI, sys_inputs={"flow": data})
+    return (("png", plots._with_resolution(png, DPI)), ("flow", data.encode("utf-8")))
 
 
 def flow_input(steps: list[Step], labels: Labels, lang: str, before: Step | None = None, after: Step | None = None,
@@ -178,122 +178,130 @@ def flow_input(steps: list[Step], labels: Labels, lang: str, before: Step | None
 # The program that draws a diagram from sys.inputs.flow (JSON, flow_input; the texts stay strings,
 # never source): typst wraps each text in its column (Chinese by its line-breaking rules), measures
 # it and places the boxes, arrows and marks as the matplotlib drawing before it did.
-FLOW = """
-#let d = json(bytes(sys.inputs.flow))
-#let IN = 1in
-#let W = d.width * IN
-#set page(width: W, height: auto, margin: 0pt, fill: white)
-#set text(font: ("Liberation Sans", "Noto Sans CJK SC"), lang: d.lang, fill: rgb("#111111"),
-  top-edge: "ascender", bottom-edge: "descender")
-#set par(leading: %(leading)sem, spacing: %(leading)sem, justify: false)
-#let (BOX, SIDE, HEAD) = (%(box)spt, %(side)spt, %(head)spt)
-#let (GAP, PAD, ITEM) = (%(gap)s * IN, %(pad)s * IN, %(item)s * IN)
-#let SL = SIDE * %(lh)s
-#let ACCENT = rgb("%(accent)s")
-#let at(x, y, body) = place(top + left, dx: x, dy: y, body)
-#let col(i) = (d.columns.at(i).at(0) * IN, d.columns.at(i).at(1) * IN)
-#let down(x, y0, y1, paint: rgb("#333333"), thickness: 0.8pt) = {
-  at(0pt, 0pt, line(start: (x, y0), end: (x, y1 - 3.6pt), stroke: (paint: paint, thickness: thickness)))
-  at(0pt, 0pt, polygon(fill: paint, stroke: none, (x, y1), (x - 1.9pt, y1 - 4.2pt), (x + 1.9pt, y1 - 4.2pt)))
-}
-#let rightwards(x0, x1, y) = {
-  let paint = rgb("#555555")
-  at(0pt, 0pt, line(start: (x0, y), end: (x1 - 3pt, y), stroke: (paint: paint, thickness: 0.7pt)))
-  at(0pt, 0pt, polygon(fill: paint, stroke: none, (x1, y), (x1 - 3.6pt, y - 1.6pt), (x1 - 3.6pt, y + 1.6pt)))
-}
-#let triangle(x, y) = at(0pt, 0pt, polygon(fill: ACCENT, stroke: none, (x, y - 3.4pt), (x + 3pt, y + 1.8pt), (x - 3pt, y + 1.8pt)))
-#let mark(x, y, filled) = if filled {
-  at(x - 1.6pt, y - 1.6pt, rect(width: 3.2pt, height: 3.2pt, fill: rgb("#333333"), stroke: none))
-} else {
-  at(x - 1.6pt, y - 1.6pt, circle(radius: 1.6pt, fill: white, stroke: 0.8pt + rgb("#333333")))
-}
-#context {
-  let (mat, bx, ctl) = (col(0), col(1), col(2))
-  let centre = (bx.at(0) + bx.at(1)) / 2
-  let note(body) = block(width: 4 * IN, align(center, text(size: SIDE, style: "italic", fill: rgb("#444444"), body)))
-  let shown = range(3).filter(i => col(i).at(1) > col(i).at(0))
-  let headings = range(3).map(i => block(width: col(i).at(1) - col(i).at(0),
-    align(center, text(size: HEAD, weight: "bold", d.headings.at(i)))))
-  let head-h = calc.max(..shown.map(i => measure(headings.at(i)).height))
-  let rows = d.rows.map(r => {
-    let inside = block(width: bx.at(1) - bx.at(0) - 2 * PAD, align(center, {
-      par(text(size: BOX, weight: "bold", r.head))
-      if r.cpp != none { par(text(size: SIDE, style: "italic", fill: ACCENT, r.cpp)) }
-    }))
-    let materials = block(width: calc.max(0pt, mat.at(1) - mat.at(0) - 0.1 * IN), align(right,
-      stack(dir: ttb, spacing: ITEM, ..r.materials.map(m => par(text(size: SIDE, m))))))
-    let controls = block(width: calc.max(0pt, ctl.at(1) - ctl.at(0) - 0.15 * IN),
-      stack(dir: ttb, spacing: ITEM, ..r.controls.map(c => block({
-        place(top + left, dx: -0.08 * IN, dy: SL * 0.42, mark(0pt, 0pt, c.at(1)))
-        par(text(size: SIDE, c.at(0)))
-      }))))
-    let box-h = measure(inside).height + 2 * PAD
-    let mat-h = if r.materials.len() > 0 { measure(materials).height } else { 0pt }
-    let ctl-h = if r.controls.len() > 0 { measure(controls).height } else { 0pt }
-    (r: r, inside: inside, materials: materials, controls: controls, box-h: box-h, mat-h: mat-h, ctl-h: ctl-h,
-     height: calc.max(box-h, mat-h + 2 * PAD, ctl-h + 2 * PAD))
+FLOW_FUNCTION = """
+#let dossiergen-flow(d, fit: false) = {
+  let IN = 1in
+  let W = d.width * IN
+  set text(font: ("Liberation Sans", "Noto Sans CJK SC"), lang: d.lang, fill: rgb("#111111"),
+    top-edge: "ascender", bottom-edge: "descender")
+  set par(leading: %(leading)sem, spacing: %(leading)sem, justify: false)
+  let (BOX, SIDE, HEAD) = (%(box)spt, %(side)spt, %(head)spt)
+  let (GAP, PAD, ITEM) = (%(gap)s * IN, %(pad)s * IN, %(item)s * IN)
+  let SL = SIDE * %(lh)s
+  let ACCENT = rgb("%(accent)s")
+  let at(x, y, body) = place(top + left, dx: x, dy: y, body)
+  let col(i) = (d.columns.at(i).at(0) * IN, d.columns.at(i).at(1) * IN)
+  let down(x, y0, y1, paint: rgb("#333333"), thickness: 0.8pt) = {
+    at(0pt, 0pt, line(start: (x, y0), end: (x, y1 - 3.6pt), stroke: (paint: paint, thickness: thickness)))
+    at(0pt, 0pt, polygon(fill: paint, stroke: none, (x, y1), (x - 1.9pt, y1 - 4.2pt), (x + 1.9pt, y1 - 4.2pt)))
+  }
+  let rightwards(x0, x1, y) = {
+    let paint = rgb("#555555")
+    at(0pt, 0pt, line(start: (x0, y), end: (x1 - 3pt, y), stroke: (paint: paint, thickness: 0.7pt)))
+    at(0pt, 0pt, polygon(fill: paint, stroke: none, (x1, y), (x1 - 3.6pt, y - 1.6pt), (x1 - 3.6pt, y + 1.6pt)))
+  }
+  let triangle(x, y) = at(0pt, 0pt, polygon(fill: ACCENT, stroke: none, (x, y - 3.4pt), (x + 3pt, y + 1.8pt), (x - 3pt, y + 1.8pt)))
+  let mark(x, y, filled) = if filled {
+    at(x - 1.6pt, y - 1.6pt, rect(width: 3.2pt, height: 3.2pt, fill: rgb("#333333"), stroke: none))
+  } else {
+    at(x - 1.6pt, y - 1.6pt, circle(radius: 1.6pt, fill: white, stroke: 0.8pt + rgb("#333333")))
+  }
+  let drawing = block(context {
+    let (mat, bx, ctl) = (col(0), col(1), col(2))
+    let centre = (bx.at(0) + bx.at(1)) / 2
+    let note(body) = block(width: 4 * IN, align(center, text(size: SIDE, style: "italic", fill: rgb("#444444"), body)))
+    let shown = range(3).filter(i => col(i).at(1) > col(i).at(0))
+    let headings = range(3).map(i => block(width: col(i).at(1) - col(i).at(0),
+      align(center, text(size: HEAD, weight: "bold", d.headings.at(i)))))
+    let head-h = calc.max(..shown.map(i => measure(headings.at(i)).height))
+    let rows = d.rows.map(r => {
+      let inside = block(width: bx.at(1) - bx.at(0) - 2 * PAD, align(center, {
+        par(text(size: BOX, weight: "bold", r.head))
+        if r.cpp != none { par(text(size: SIDE, style: "italic", fill: ACCENT, r.cpp)) }
+      }))
+      let materials = block(width: calc.max(0pt, mat.at(1) - mat.at(0) - 0.1 * IN), align(right,
+        stack(dir: ttb, spacing: ITEM, ..r.materials.map(m => par(text(size: SIDE, m))))))
+      let controls = block(width: calc.max(0pt, ctl.at(1) - ctl.at(0) - 0.15 * IN),
+        stack(dir: ttb, spacing: ITEM, ..r.controls.map(c => block({
+          place(top + left, dx: -0.08 * IN, dy: SL * 0.42, mark(0pt, 0pt, c.at(1)))
+          par(text(size: SIDE, c.at(0)))
+        }))))
+      let box-h = measure(inside).height + 2 * PAD
+      let mat-h = if r.materials.len() > 0 { measure(materials).height } else { 0pt }
+      let ctl-h = if r.controls.len() > 0 { measure(controls).height } else { 0pt }
+      (r: r, inside: inside, materials: materials, controls: controls, box-h: box-h, mat-h: mat-h, ctl-h: ctl-h,
+       height: calc.max(box-h, mat-h + 2 * PAD, ctl-h + 2 * PAD))
+    })
+    let parts = ()
+    for i in shown { parts.push(at(col(i).at(0), 0.05 * IN, headings.at(i))) }
+    let y = head-h + 0.14 * IN
+    if d.before != none {
+      let n = note(d.before)
+      parts.push(at(centre - 2 * IN, y, n))
+      let h = measure(n).height
+      parts.push(down(centre, y + h + 0.02 * IN, y + h + GAP))
+      y += h + GAP
+    }
+    let previous = none
+    for row in rows {
+      let top = y + (row.height - row.box-h) / 2
+      let mid = y + row.height / 2
+      let critical = row.r.critical
+      parts.push(at(bx.at(0), top, rect(width: bx.at(1) - bx.at(0), height: row.box-h, radius: 0.04 * IN,
+        fill: rgb(if critical { "%(critical_fill)s" } else { "%(plain_fill)s" }),
+        stroke: if critical { 1.8pt + ACCENT } else { 0.8pt + rgb("#4A6A8A") })))
+      if critical { parts.push(triangle(bx.at(0) - 0.1 * IN, calc.min(top + 0.09 * IN, mid - 6pt))) }  // clear of an arrow at mid
+      parts.push(at(bx.at(0) + PAD, top + PAD, row.inside))
+      if previous != none { parts.push(down(centre, previous, top)) }
+      previous = top + row.box-h
+      if row.r.materials.len() > 0 {
+        parts.push(at(mat.at(0), mid - row.mat-h / 2, row.materials))
+        parts.push(rightwards(mat.at(1), bx.at(0) - 0.02 * IN, mid))
+      }
+      if row.r.controls.len() > 0 {
+        parts.push(at(0pt, 0pt, line(start: (bx.at(1), mid), end: (ctl.at(0) - 0.02 * IN, mid),
+          stroke: (paint: rgb("#555555"), thickness: 0.7pt, dash: (2.1pt, 1.4pt)))))
+        parts.push(at(ctl.at(0) + 0.13 * IN, mid - row.ctl-h / 2, row.controls))
+      }
+      y += row.height + GAP
+    }
+    y -= GAP
+    if d.after != none {
+      parts.push(down(centre, previous, y + GAP))
+      let n = note(d.after)
+      parts.push(at(centre - 2 * IN, y + GAP + 0.02 * IN, n))
+      y += GAP + 0.04 * IN + measure(n).height
+    }
+    let ly = y + 0.12 * IN
+    let left-w = 2.0 * IN
+    let right-w = W - 2.3 * IN
+    let critical = block(width: left-w, text(size: SIDE, d.critical))
+    let cpp = block(width: left-w, text(size: SIDE, style: "italic", fill: ACCENT, d.cpp))
+    let control = block(width: right-w, text(size: SIDE, d.control))
+    let monitor = block(width: right-w, text(size: SIDE, d.monitor))
+    let second = calc.max(SL, measure(critical).height, measure(control).height)
+    parts.push(at(0pt, 0pt, line(start: (0pt, ly - 0.06 * IN), end: (W, ly - 0.06 * IN), stroke: 0.5pt + rgb("#BBBBBB"))))
+    parts.push(triangle(0.1 * IN, ly + SL / 2))
+    parts.push(at(0.22 * IN, ly, critical))
+    parts.push(at(0.1 * IN, ly + second, cpp))
+    parts.push(mark(2.2 * IN, ly + SL / 2, true))
+    parts.push(at(2.3 * IN, ly, control))
+    parts.push(mark(2.2 * IN, ly + second + SL / 2, false))
+    parts.push(at(2.3 * IN, ly + second, monitor))
+    let total = ly + second + calc.max(measure(cpp).height, measure(monitor).height) + 0.06 * IN
+    box(width: W, height: total, parts.join())
   })
-  let parts = ()
-  for i in shown { parts.push(at(col(i).at(0), 0.05 * IN, headings.at(i))) }
-  let y = head-h + 0.14 * IN
-  if d.before != none {
-    let n = note(d.before)
-    parts.push(at(centre - 2 * IN, y, n))
-    let h = measure(n).height
-    parts.push(down(centre, y + h + 0.02 * IN, y + h + GAP))
-    y += h + GAP
-  }
-  let previous = none
-  for row in rows {
-    let top = y + (row.height - row.box-h) / 2
-    let mid = y + row.height / 2
-    let critical = row.r.critical
-    parts.push(at(bx.at(0), top, rect(width: bx.at(1) - bx.at(0), height: row.box-h, radius: 0.04 * IN,
-      fill: rgb(if critical { "%(critical_fill)s" } else { "%(plain_fill)s" }),
-      stroke: if critical { 1.8pt + ACCENT } else { 0.8pt + rgb("#4A6A8A") })))
-    if critical { parts.push(triangle(bx.at(0) - 0.1 * IN, calc.min(top + 0.09 * IN, mid - 6pt))) }  // clear of an arrow at mid
-    parts.push(at(bx.at(0) + PAD, top + PAD, row.inside))
-    if previous != none { parts.push(down(centre, previous, top)) }
-    previous = top + row.box-h
-    if row.r.materials.len() > 0 {
-      parts.push(at(mat.at(0), mid - row.mat-h / 2, row.materials))
-      parts.push(rightwards(mat.at(1), bx.at(0) - 0.02 * IN, mid))
-    }
-    if row.r.controls.len() > 0 {
-      parts.push(at(0pt, 0pt, line(start: (bx.at(1), mid), end: (ctl.at(0) - 0.02 * IN, mid),
-        stroke: (paint: rgb("#555555"), thickness: 0.7pt, dash: (2.1pt, 1.4pt)))))
-      parts.push(at(ctl.at(0) + 0.13 * IN, mid - row.ctl-h / 2, row.controls))
-    }
-    y += row.height + GAP
-  }
-  y -= GAP
-  if d.after != none {
-    parts.push(down(centre, previous, y + GAP))
-    let n = note(d.after)
-    parts.push(at(centre - 2 * IN, y + GAP + 0.02 * IN, n))
-    y += GAP + 0.04 * IN + measure(n).height
-  }
-  let ly = y + 0.12 * IN
-  let left-w = 2.0 * IN
-  let right-w = W - 2.3 * IN
-  let critical = block(width: left-w, text(size: SIDE, d.critical))
-  let cpp = block(width: left-w, text(size: SIDE, style: "italic", fill: ACCENT, d.cpp))
-  let control = block(width: right-w, text(size: SIDE, d.control))
-  let monitor = block(width: right-w, text(size: SIDE, d.monitor))
-  let second = calc.max(SL, measure(critical).height, measure(control).height)
-  parts.push(at(0pt, 0pt, line(start: (0pt, ly - 0.06 * IN), end: (W, ly - 0.06 * IN), stroke: 0.5pt + rgb("#BBBBBB"))))
-  parts.push(triangle(0.1 * IN, ly + SL / 2))
-  parts.push(at(0.22 * IN, ly, critical))
-  parts.push(at(0.1 * IN, ly + second, cpp))
-  parts.push(mark(2.2 * IN, ly + SL / 2, true))
-  parts.push(at(2.3 * IN, ly, control))
-  parts.push(mark(2.2 * IN, ly + second + SL / 2, false))
-  parts.push(at(2.3 * IN, ly + second, monitor))
-  let total = ly + second + calc.max(measure(cpp).height, measure(monitor).height) + 0.06 * IN
-  box(width: W, height: total, parts.join())
+  // fit: as wide as the text, as the picture of the diagram was (a diagram is drawn 6.3 in wide)
+  if fit { layout(size => scale(size.width / W * 100%%, reflow: true, drawing)) } else { drawing }
 }
 """ % {"leading": round(LEADING - 1.117, 3), "box": BOX_PT, "side": SIDE_PT, "head": HEAD_PT, "gap": GAP, "pad": PAD,
        "item": ITEM_GAP, "lh": LEADING, "accent": ACCENT, "critical_fill": CRITICAL_FILL, "plain_fill": PLAIN_FILL}
+
+FLOW = FLOW_FUNCTION + """
+#let d = json(bytes(sys.inputs.flow))
+#set page(width: d.width * 1in, height: auto, margin: 0pt, fill: white)
+#dossiergen-flow(d)
+"""
 
 
 @functools.cache

@@ -6,9 +6,10 @@ bound lines) and typst draws it: a fixed program (TREND, below) reads that geome
 an input and lays out the text with the documents' fonts (Liberation Sans, Noto Sans CJK for
 Chinese), measuring it, so that tick labels, axis titles and legend stay inside the figure in every
 language. Text from the data reaches typst only as strings inside that JSON, never as source: a
-label is always printed as it is (DESIGN.md section 8). One warm compiler makes the SVG for the
-typst PDF (vector, glyphs as paths) and the PNG for Word (150 ppi, its resolution stated). Same
-inputs, same bytes.
+label is always printed as it is (DESIGN.md section 8). One warm compiler makes the PNG for Word
+(150 ppi, its resolution stated); the typst PDF of the document draws the plot itself with the same
+program (TREND_FUNCTION, its input a string literal in the document's source: write/convert.lua),
+vector with its text as text. Same inputs, same bytes.
 
 The flow diagrams (flow.py) are drawn the same way, with this module's compiler.
 """
@@ -19,7 +20,6 @@ import functools
 import json
 import math
 import os
-import re
 
 import numpy as np
 
@@ -59,85 +59,94 @@ def _marker_shapes() -> dict[str, list[list[float]] | None]:
 
 SHAPES = _marker_shapes()
 
-# The program that draws a plot: everything it shows comes from sys.inputs.plot (JSON: numbers as
-# fractions of the plot area from its top left corner, colours, and the texts as strings).
-TREND = """
-#let d = json(bytes(sys.inputs.plot))
-#let W = %(width)spt
-#let H = %(height)spt
-#set page(width: W, height: H, margin: 0pt, fill: white)
-#set text(font: ("Liberation Sans", "Noto Sans CJK SC"), size: 8pt, lang: d.lang, fill: black)
-#set par(leading: 0.35em, justify: false)
-#let pad = 4pt
-#let tick = 3.5pt
-#let stroke-of(s) = (paint: rgb(s.colour), thickness: s.width * 1pt, cap: "butt", join: "round",
-  dash: if s.dash == none { none } else { s.dash.map(v => v * 1pt) })
-#let marker(kind, colour, size) = {
-  let shape = d.shapes.at(kind)
-  if shape == none { move(dx: -size / 2, dy: -size / 2, circle(radius: size / 2, fill: rgb(colour), stroke: none)) } else {
-    polygon(fill: rgb(colour), stroke: none, ..shape.map(p => (p.at(0) * size, p.at(1) * size)))
-  }
-}
-#let at(x, y, body) = place(top + left, dx: x, dy: y, body)
-#let legend-swatch(entry) = box(width: 16pt, height: 8pt, {
-  if entry.marker != none {
-    at(8pt, 4pt, marker(entry.marker, entry.colour, 5pt))
-  } else {
-    at(0pt, 4pt, line(length: 16pt, stroke: stroke-of(entry)))
-  }
-})
-#let legend = grid(columns: (auto, auto), column-gutter: 4pt, row-gutter: 4.5pt, align: left + horizon,
-  ..d.legend.map(entry => (legend-swatch(entry), text(size: 6.5pt, entry.label))).flatten())
-#context {
-  let legend-w = calc.min(measure(legend).width, 0.3 * W)
-  let legend-h = measure(legend, width: legend-w).height
-  let xlabels = d.xticks.map(t => text(t.at(1)))
-  let ylabels = d.yticks.map(t => text(t.at(1)))
-  let size(c) = measure(c)
-  let xlabel-h = calc.max(0pt, ..xlabels.map(l => size(l).height))
-  let ylabel-w = calc.max(0pt, ..ylabels.map(l => size(l).width))
-  let y0 = pad + 4pt
-  let x1 = pad + legend-w + 10pt
-  let x-title = block(width: W / 2, align(center, d.xtitle))
-  let bottom = pad + measure(x-title).height + 6pt + xlabel-h + tick + 3.5pt
-  let ph = H - y0 - bottom
-  let y-title = block(width: ph, align(center, d.ytitle))
-  let y-title-w = measure(y-title).height
-  let x0 = pad + y-title-w + 4pt + ylabel-w + tick + 3.5pt
-  let pw = W - x0 - x1
-  let X(f) = x0 + f * pw
-  let Y(f) = y0 + f * ph
-  let thin = 0.3pt + rgb("#DDDDDD")
-  for t in d.xticks { at(X(t.at(0)), y0, line(angle: 90deg, length: ph, stroke: thin)) }
-  for t in d.yticks { at(x0, Y(t.at(0)), line(length: pw, stroke: thin)) }
-  at(x0, y0, box(width: pw, height: ph, clip: true, {
-    for s in d.lines {
-      place(top + left, curve(stroke: stroke-of(s), curve.move((s.points.at(0).at(0) * pw, s.points.at(0).at(1) * ph)),
-        ..s.points.slice(1).map(p => curve.line((p.at(0) * pw, p.at(1) * ph)))))
+# The program that draws a plot, as a typst function of its input d (JSON: numbers as fractions of
+# the plot area from its top left corner, colours, and the texts as strings): a block W x H. The PNG
+# (for Word) is drawn by TREND, a page of that size; the typst PDF of a document draws the same
+# function in its own source (write/convert.lua, write/pandoc.figure_programs), so the plot's text is text there.
+TREND_FUNCTION = """
+#let dossiergen-trend(d, fit: false) = {
+  let W = %(width)spt
+  let H = %(height)spt
+  set text(font: ("Liberation Sans", "Noto Sans CJK SC"), size: 8pt, lang: d.lang, fill: black)
+  set par(leading: 0.35em, justify: false)
+  let pad = 4pt
+  let tick = 3.5pt
+  let stroke-of(s) = (paint: rgb(s.colour), thickness: s.width * 1pt, cap: "butt", join: "round",
+    dash: if s.dash == none { none } else { s.dash.map(v => v * 1pt) })
+  let marker(kind, colour, size) = {
+    let shape = d.shapes.at(kind)
+    if shape == none { move(dx: -size / 2, dy: -size / 2, circle(radius: size / 2, fill: rgb(colour), stroke: none)) } else {
+      polygon(fill: rgb(colour), stroke: none, ..shape.map(p => (p.at(0) * size, p.at(1) * size)))
     }
-  }))
-  for s in d.series {
-    for p in s.points { at(X(p.at(0)), Y(p.at(1)), marker(s.marker, s.colour, d.marker-size * 1pt)) }
   }
-  at(x0, y0, rect(width: pw, height: ph, stroke: 0.8pt + black, fill: none))
-  for (t, l) in d.xticks.zip(xlabels) {
-    at(X(t.at(0)), y0 + ph, line(angle: 90deg, length: tick, stroke: 0.8pt))
-    at(X(t.at(0)) - size(l).width / 2, y0 + ph + tick + 3.5pt, l)
-  }
-  for (t, l) in d.yticks.zip(ylabels) {
-    at(x0 - tick, Y(t.at(0)), line(length: tick, stroke: 0.8pt))
-    at(x0 - tick - 3.5pt - size(l).width, Y(t.at(0)) - size(l).height / 2, l)
-  }
-  at(x0 + pw / 2 - W / 4, H - pad - measure(x-title).height, x-title)
-  at(pad, y0, rotate(-90deg, reflow: true, y-title))
-  at(W - pad - legend-w, y0 + ph / 2 - legend-h / 2, block(width: legend-w, legend))
+  let at(x, y, body) = place(top + left, dx: x, dy: y, body)
+  let legend-swatch(entry) = box(width: 16pt, height: 8pt, {
+    if entry.marker != none {
+      at(8pt, 4pt, marker(entry.marker, entry.colour, 5pt))
+    } else {
+      at(0pt, 4pt, line(length: 16pt, stroke: stroke-of(entry)))
+    }
+  })
+  let legend = grid(columns: (auto, auto), column-gutter: 4pt, row-gutter: 4.5pt, align: left + horizon,
+    ..d.legend.map(entry => (legend-swatch(entry), text(size: 6.5pt, entry.label))).flatten())
+  let drawing = block(width: W, height: H, context {
+    let legend-w = calc.min(measure(legend).width, 0.3 * W)
+    let legend-h = measure(legend, width: legend-w).height
+    let xlabels = d.xticks.map(t => text(t.at(1)))
+    let ylabels = d.yticks.map(t => text(t.at(1)))
+    let size(c) = measure(c)
+    let xlabel-h = calc.max(0pt, ..xlabels.map(l => size(l).height))
+    let ylabel-w = calc.max(0pt, ..ylabels.map(l => size(l).width))
+    let y0 = pad + 4pt
+    let x1 = pad + legend-w + 10pt
+    let x-title = block(width: W / 2, align(center, d.xtitle))
+    let bottom = pad + measure(x-title).height + 6pt + xlabel-h + tick + 3.5pt
+    let ph = H - y0 - bottom
+    let y-title = block(width: ph, align(center, d.ytitle))
+    let y-title-w = measure(y-title).height
+    let x0 = pad + y-title-w + 4pt + ylabel-w + tick + 3.5pt
+    let pw = W - x0 - x1
+    let X(f) = x0 + f * pw
+    let Y(f) = y0 + f * ph
+    let thin = 0.3pt + rgb("#DDDDDD")
+    for t in d.xticks { at(X(t.at(0)), y0, line(angle: 90deg, length: ph, stroke: thin)) }
+    for t in d.yticks { at(x0, Y(t.at(0)), line(length: pw, stroke: thin)) }
+    at(x0, y0, box(width: pw, height: ph, clip: true, {
+      for s in d.lines {
+        place(top + left, curve(stroke: stroke-of(s), curve.move((s.points.at(0).at(0) * pw, s.points.at(0).at(1) * ph)),
+          ..s.points.slice(1).map(p => curve.line((p.at(0) * pw, p.at(1) * ph)))))
+      }
+    }))
+    for s in d.series {
+      for p in s.points { at(X(p.at(0)), Y(p.at(1)), marker(s.marker, s.colour, d.marker-size * 1pt)) }
+    }
+    at(x0, y0, rect(width: pw, height: ph, stroke: 0.8pt + black, fill: none))
+    for (t, l) in d.xticks.zip(xlabels) {
+      at(X(t.at(0)), y0 + ph, line(angle: 90deg, length: tick, stroke: 0.8pt))
+      at(X(t.at(0)) - size(l).width / 2, y0 + ph + tick + 3.5pt, l)
+    }
+    for (t, l) in d.yticks.zip(ylabels) {
+      at(x0 - tick, Y(t.at(0)), line(length: tick, stroke: 0.8pt))
+      at(x0 - tick - 3.5pt - size(l).width, Y(t.at(0)) - size(l).height / 2, l)
+    }
+    at(x0 + pw / 2 - W / 4, H - pad - measure(x-title).height, x-title)
+    at(pad, y0, rotate(-90deg, reflow: true, y-title))
+    at(W - pad - legend-w, y0 + ph / 2 - legend-h / 2, block(width: legend-w, legend))
+  })
+  // fit: as wide as the text, as the picture of the plot was (a plot is drawn 6.3 in wide)
+  if fit { layout(size => scale(size.width / W * 100%%, reflow: true, drawing)) } else { drawing }
 }
+""" % {"width": round(SIZE[0] * 72, 4), "height": round(SIZE[1] * 72, 4)}
+
+TREND = TREND_FUNCTION + """
+#set page(width: %(width)spt, height: %(height)spt, margin: 0pt, fill: white)
+#dossiergen-trend(json(bytes(sys.inputs.plot)))
 """ % {"width": round(SIZE[0] * 72, 4), "height": round(SIZE[1] * 72, 4)}
 
 
 def trend_plot(name: str, evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str],
                lang: str, claim_months: float | None) -> Drawn:
-    """Return the plot of one attribute as an attachment (PNG and SVG), drawn when its document is
+    """Return the plot of one attribute as an attachment (PNG, and its input for the PDF), drawn when its document is
     written (attach.Drawn: in the writer processes, once per content: the markets that show the
     same plot, and later builds, reuse the drawing kept by its key)."""
     quantiles = tuple(stats._quantile(evaluation.level, fit.df) for fit in evaluation.fits)   # scipy, loaded here already
@@ -163,23 +172,12 @@ def flow_versions() -> tuple[str, ...]:
 
 def draw_trend(evaluation: stats.Evaluation, series: list[stats.Series], labels: dict[str, str], lang: str,
                claim_months: float | None, quantiles: tuple[float, ...] | None = None) -> tuple[tuple[str, bytes], ...]:
-    """Return the PNG and SVG of a trend plot (quantiles: each fit's t quantile, so that a writer
-    process draws without importing scipy, about 0.8 CPU s)."""
+    """Return the PNG of a trend plot, and its input for the PDF ("trend": the typst PDF draws it with
+    TREND_FUNCTION, the text as text); quantiles: each fit's t quantile, so that a writer process
+    draws without importing scipy, about 0.8 CPU s."""
     plot = trend_input(trend_geometry(evaluation, series, labels, lang, claim_months, quantiles))
-    compiler, source = _compiler(), TREND.encode()
-    svg = compiler.compile(source, format="svg", sys_inputs={"plot": plot})
-    png = compiler.compile(source, format="png", ppi=DPI, sys_inputs={"plot": plot})
-    return (("png", _with_resolution(png, DPI)), ("svg", compact(svg)))
-
-
-_LONG_NUMBER = re.compile(rb"-?\d+\.\d{3,}")
-
-
-def compact(svg: bytes) -> bytes:
-    """Return typst's SVG with its numbers rounded to 0.01 pt (typst writes up to nine decimals):
-    about a third smaller, and so is the PDF that embeds it; the outlines of the glyphs, which
-    typst writes with relative steps, move by a few thousandths of a point at most."""
-    return _LONG_NUMBER.sub(lambda found: b"%.2f" % float(found.group()), svg)
+    png = _compiler().compile(TREND.encode(), format="png", ppi=DPI, sys_inputs={"plot": plot})
+    return (("png", _with_resolution(png, DPI)), ("trend", plot.encode("utf-8")))
 
 
 def trend_input(geometry: dict) -> str:

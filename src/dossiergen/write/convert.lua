@@ -2,7 +2,8 @@
 -- `pandoc lua convert.lua BATCH.json OUT_DIR`). Starting pandoc costs more than converting a
 -- typical document, so one process per batch replaces two per document.
 --
--- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape} | null}],
+-- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape, strings} | null}],
+-- programs: {format: typst definitions that draw a figure from that attachment format's input},
 -- exhaustive (optional: true walks through everything, without the shortcuts below; the tests compare)}
 -- It writes OUT_DIR/combined.docx for the jobs not `alone`, OUT_DIR/i.docx for job i if alone,
 -- OUT_DIR/i.typ when asked, and OUT_DIR/i.err when job i fails.
@@ -34,6 +35,12 @@ local docx_options = {reference_doc = batch.reference_doc, columns = 1, highligh
 -- character itself, and runs of white space become one space.
 local function typst_text(value)
   return (value:gsub("%s+", " "):gsub("(%p)", "\\%1"))
+end
+
+-- Data as a typst string literal: typst reads back exactly the value, whatever it holds.
+local function typst_string(value)
+  local escaped = value:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\r", "\\r"):gsub("\n", "\\n")
+  return '"' .. escaped .. '"'
 end
 
 -- Most blocks need no change at all, and handing each of their words to Lua is what costs: every
@@ -606,13 +613,15 @@ local function typst_source(doc, settings)
   local variables = {}
   for name, value in pairs(settings.variables) do variables[name] = value end
   for _, name in ipairs(settings.escape) do variables[name] = typst_text(settings.variables[name]) end
+  for _, name in ipairs(settings.strings or {}) do variables[name] = typst_string(settings.variables[name]) end
   local sizes = {body = 12, table = tonumber(settings.variables["table-size"]:match("[%d.]+"))}
   local kept = pandoc.Pandoc(keep_blocks(doc.blocks, batch.layout.portrait_pt, sizes), doc.meta)
   return pandoc.write(kept, "typst", {template = template, variables = variables, columns = 1, wrap_text = "wrap-none"})
 end
 
 -- Attachments (dossiergen/attach.py): an image `attachment:NAME` is the job's file NAME. The DOCX
--- embeds its PNG (through the media bag); the typst source embeds its SVG as bytes in the source
+-- embeds its PNG (through the media bag); the typst source draws a figure the project draws (typst_images),
+-- else embeds its SVG as bytes in the source
 -- (or, without an SVG, the PNG's bytes), so typst needs no file access. A name without its file
 -- is an error of the job.
 local function attachment_of(img, files)
@@ -643,11 +652,6 @@ local function docx_images(doc, files)
   return unguarded and doc:walk(confine) or doc
 end
 
-local function typst_string(value)
-  local escaped = value:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\r", "\\r"):gsub("\n", "\\n")
-  return '"' .. escaped .. '"'
-end
-
 local function typst_figures(doc)
   return doc:walk({Div = function(div)
     if div.classes:includes("dossiergen-figure") then  -- attach.py: the image with its caption, unbroken
@@ -670,13 +674,26 @@ local function typst_figures(doc)
   end})
 end
 
+-- A figure the project draws (plots.py, flow.py: an attachment with a "trend" or "flow" input) is
+-- drawn by the same fixed typst program as its PNG, defined once at the top of the document's
+-- source (batch.programs, by format): its text is text in the PDF. Its input, JSON, reaches typst
+-- as a string literal (typst_string), never as source.
 local function typst_images(doc, files)
-  local unguarded = false
+  local unguarded, used = false, {}
   doc = doc:walk({Image = function(img)
     local name, found = attachment_of(img, files)
     if not name then
       unguarded = unguarded or not pandoc.mediabag.lookup(img.src)
       return nil
+    end
+    local alt = typst_string(pandoc.utils.stringify(img.caption or {}))
+    for _, program in ipairs({"trend", "flow"}) do
+      if found[program] then
+        if not used[program] then used[#used + 1] = program; used[program] = true end
+        return pandoc.RawInline("typst", "#box(width: 100%, figure(dossiergen-" .. program .. "(json(bytes("
+          .. typst_string(read_file(found[program], "rb")) .. ")), fit: true), alt: " .. alt
+          .. ", kind: image, supplement: none))")
+      end
     end
     local source
     if found.svg then
@@ -686,9 +703,11 @@ local function typst_images(doc, files)
       for i = 1, #data do codes[i] = tostring(data:byte(i)) end
       source = "bytes((" .. table.concat(codes, ",") .. ")), format: \"png\""
     end
-    local alt = typst_string(pandoc.utils.stringify(img.caption or {}))
     return pandoc.RawInline("typst", "#image(" .. source .. ", width: 100%, alt: " .. alt .. ")")
   end})
+  for index, program in ipairs(used) do
+    doc.blocks:insert(index, pandoc.RawBlock("typst", batch.programs[program]))
+  end
   return unguarded and doc:walk(confine) or doc
 end
 

@@ -3,6 +3,7 @@ process (convert.lua). The DOCX and PDF writers finish what pandoc starts."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -35,10 +36,12 @@ LAYOUT = {"portrait_pt": PORTRAIT.text_width / MM_PER_PT, "landscape_pt": LANDSC
 
 @dataclass(frozen=True)
 class TypstSettings:
-    """Template variables of the typst source; those named in `escape` are data, escaped as text."""
+    """Template variables of the typst source; those named in `escape` are data, escaped as text,
+    and those named in `strings` are data given as typst string literals."""
 
     variables: tuple[tuple[str, str], ...]
     escape: tuple[str, ...]
+    strings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int], exhaustive: bool =
     batch = folder / "batch.json"
     batch.write_text(json.dumps({"from": MARKDOWN_IN, "reference_doc": str(REFERENCE), "template": str(TYPST_TEMPLATE),
                                  "marker": MARKER, "landscape_marker": LANDSCAPE_MARKER, "layout": LAYOUT, "jobs": jobs,
+                                 "programs": figure_programs(),
                                  "exhaustive": exhaustive}), "utf-8")
     _run([check_pandoc(), *RTS, "lua", str(SCRIPT), str(batch), str(folder)], folder)
     errors = sorted(folder.glob("*.err"), key=lambda p: int(p.stem))
@@ -102,8 +106,18 @@ def _convert(folder: Path, jobs: list[dict], alone: set[int], exhaustive: bool =
 
 
 def _job(markdown: str, settings: TypstSettings | None, attachments: dict | None = None) -> dict:
-    typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape)}
+    typst = None if settings is None else {"variables": dict(settings.variables), "escape": list(settings.escape),
+                                           "strings": list(settings.strings)}
     return {"markdown": markdown, "alone": False, "typst": typst, "attachments": attachments or {}}
+
+
+@functools.cache
+def figure_programs() -> dict[str, str]:
+    """Return the typst programs that draw the project's figures in a PDF, by the attachment format
+    that holds their input (attach.FORMATS): fixed code, defining dossiergen-trend and dossiergen-flow."""
+    from .. import flow, plots
+
+    return {"trend": plots.TREND_FUNCTION, "flow": flow.FLOW_FUNCTION}
 
 
 def _attachment_files(folder: Path, per_job: list[tuple]) -> list[dict]:

@@ -1,7 +1,8 @@
 """typst source (from pandoc's typst writer, write/pandoc.py) -> PDF through the typst compiler
-(PyPI), then pikepdf for what typst does not set: bookmarks panel on opening, document language,
-relative links between documents as GoToR actions, linearisation (Fast Web View), deterministic
-file identifiers.
+(PyPI), then pikepdf for what typst does not set: bookmarks panel on opening, relative links
+between documents as GoToR actions, linearisation (Fast Web View), deterministic file identifiers.
+typst itself writes the title, subject and language (document.typ) into the Info dictionary and
+the PDF/A XMP metadata, which agree.
 
 Fonts are Liberation (metric-compatible with Times New Roman and Arial) and Noto CJK, all
 embedded as subsets; typst is told to ignore other system fonts so every machine gives the same bytes.
@@ -32,6 +33,7 @@ from .layout import LANDSCAPE, PORTRAIT, Page
 from .pandoc import TypstSettings
 
 PAGE_WORDS = {"en": ("Page ", " of ", ""), "zh": ("第 ", " 页 共 ", " 页")}
+LANGUAGES = {"en": ("en", "US"), "zh": ("zh", "CN")}  # typst's text language and region: the PDF's /Lang en-US, zh-CN
 PDF_STANDARD = "a-2b"
 
 
@@ -59,16 +61,18 @@ def check_fonts() -> None:
 
 
 def typst_settings(meta: PdfMeta) -> TypstSettings:
-    """Return the typst template variables for a document; title and header are escaped as text."""
+    """Return the typst template variables for a document; title and header are escaped as text,
+    the subject is a string literal."""
     before, middle, after = PAGE_WORDS.get(meta.lang, PAGE_WORDS["en"])
-    variables = {"title": meta.title, "header": meta.header, "lang": "zh" if meta.lang == "zh" else "en",
+    lang, region = LANGUAGES["zh" if meta.lang == "zh" else "en"]
+    variables = {"title": meta.title, "header": meta.header, "subject": meta.subject, "lang": lang, "region": region,
                  "table-size": "10.5pt" if meta.lang == "zh" else "9.5pt",
                  "page-before": before, "page-middle": middle, "page-after": after}
     variables.update(_page_variables("", PORTRAIT))
     variables.update(_page_variables("landscape-", LANDSCAPE))
     if meta.toc:
         variables["toc"] = "true"
-    return TypstSettings(tuple(variables.items()), ("title", "header"))
+    return TypstSettings(tuple(variables.items()), ("title", "header"), ("subject",))
 
 
 def _page_variables(prefix: str, page: Page) -> dict[str, str]:
@@ -146,23 +150,24 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def finish_pdf(raw: bytes, meta: PdfMeta, date_it: bool = False) -> tuple[bytes, int]:
-    """Return the PDF with the bookmarks panel on opening, its language, subject and relative
-    links, linearised, and its page count; with date_it, dated at the build time (for engines
-    that stamp the wall clock)."""
+    """Return the PDF with the bookmarks panel on opening and relative links, linearised, and its
+    page count. date_it is for another engine's PDF (LibreOffice): its language and subject are set
+    here, and it is dated at the build time (that engine stamps the wall clock). typst's PDF has
+    its language and subject from the source already (typst_settings)."""
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         pdf.Root.PageMode = pikepdf.Name.UseOutlines if "/Outlines" in pdf.Root else pikepdf.Name.UseNone
-        pdf.Root.Lang = pikepdf.String("zh-CN" if meta.lang == "zh" else "en-US")
-        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as xmp:
-            xmp["dc:description"] = meta.subject
-            if date_it:
-                xmp["xmp:CreateDate"] = xmp["xmp:ModifyDate"] = now().isoformat()
         if date_it:
+            pdf.Root.Lang = pikepdf.String("-".join(LANGUAGES["zh" if meta.lang == "zh" else "en"]))
+            with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as xmp:
+                xmp["dc:description"] = meta.subject
+                xmp["xmp:CreateDate"] = xmp["xmp:ModifyDate"] = now().isoformat()
             _drop_wall_clock(pdf)
         for page in pdf.pages:
             for annot in page.get("/Annots", []):
                 _relative_link(annot)
         out = io.BytesIO()
-        pdf.save(out, linearize=True, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        pdf.save(out, linearize=True, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+                 fix_metadata_version=date_it)  # typst writes its XMP with the PDF version it writes: not parsed again
         return out.getvalue(), len(pdf.pages)
 
 
