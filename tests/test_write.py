@@ -110,6 +110,29 @@ def test_written_documents_do_not_depend_on_their_batch():
         assert write_documents([job])[0] == written
 
 
+def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
+    """When the documents make more batches than the usual few per writer (a large dossier: BATCH_LIMIT), each
+    writer process is replaced after one batch (its typst memo cache, which cannot be cleared, is let go
+    before the next batch's pandoc run: issue 19, memory), and the documents are the bytes one process
+    writes; an ordinary build keeps its writers."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:4]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    monkeypatch.setattr(write, "BATCH_LIMIT", 1)  # every document its own batch: 4 batches for 1 writer, spread 2
+    for spread, recycled in ((2, 1), (4, None)):
+        blobs = tmp_path / f"blobs-{spread}"
+        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{spread}"), 1, store=blobs) as writer, using_store(blobs):
+            writer.epoch = 1795737600
+            keys = writer.submit(jobs, spread=spread)
+            assert writer.pool._max_tasks_per_child == recycled
+            placed, fresh = writer.collect(keys)
+        assert fresh == len(jobs)
+        assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
 def test_title_and_header_from_the_data_stay_text_in_the_pdf():
     pdftotext = require_tool("pdftotext")
     header = "Lot #3 *bold* [x] $5 @ref <a> // `tick` \\ end"

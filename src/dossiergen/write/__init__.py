@@ -39,7 +39,8 @@ Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
-BATCH_LIMIT = 500_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
+BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
+# (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _pool)
 
 
 class DocumentWriter:
@@ -61,17 +62,30 @@ class DocumentWriter:
         self.submitted = self.done = 0
 
     def __enter__(self) -> "DocumentWriter":
-        context = _worker_context()
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                        initializer=die_with_parent)  # workers die with the fork server
-        if context.get_start_method() == "forkserver":
+        self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
+        if self.context.get_start_method() == "forkserver":
             # Started now, the fork server imports the writers and the drawing libraries on another core
             # while this process loads, validates and renders: the writers start warm (issue 19).
             multiprocessing.forkserver.ensure_running()
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def _pool(self, batches: int, spread: int) -> ProcessPoolExecutor:
+        """Return the writers' pool, made for the first batches submitted. When they are more than `spread`
+        per worker (BATCH_LIMIT made them more: a large dossier), each writer process is replaced after
+        one batch: typst keeps its memo of every layout for the life of the process (typst-py offers no
+        way to clear it), and a writer that has compiled a large batch holds about 300 MB beside the next
+        batch's pandoc run (about 200 MB). Measured on bench/large.py (2,302 documents): the peak of the
+        whole process tree went from 1,151 to 908 MB, and to 766 MB with batches of half the size
+        (BATCH_LIMIT). An ordinary build keeps its writers (a new one costs its start and its font index)."""
+        if self.pool is None:
+            recycle = 1 if batches > self.workers * spread else None
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
+                                            max_tasks_per_child=recycle)  # workers die with the fork server
+        return self.pool
 
     def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
@@ -86,8 +100,9 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
-        for batch in _batches(todo, self.workers, spread):
-            future = self.pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
+        batches = _batches(todo, self.workers, spread)
+        for batch in batches:
+            future = self._pool(len(batches), spread).submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
                                       batch, self.cache.folder)
             self.batches[future] = batch
             for key in batch:
