@@ -154,20 +154,22 @@ series = [stats.Series("b1", (0, 3, 6, 9, 12), (100.1, 99.5, 99.2, 98.4, 98.0)),
 e = stats.evaluate(series, lower=95)
 labels = dict(y="Assay (%)", months="Months", fit="Fit", bound="Bound", limit="Limit", claim="Claim")
 a = plots.trend_plot("trend-x", e, series, labels, sys.argv[1], 24)
-sys.stdout.buffer.write(a.get("png") + b"|" + a.get("svg"))
+sys.stdout.buffer.write(a.get("png") + b"|" + a.get("trend"))
 """
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_plot_has_the_same_bytes_on_two_builds(lang):
     runs = [subprocess.run([sys.executable, "-c", PLOT, lang], capture_output=True, check=True).stdout for _ in range(2)]
-    assert runs[0] == runs[1] and runs[0].startswith(b"\x89PNG") and b"<svg" in runs[0]
+    assert runs[0] == runs[1] and runs[0].startswith(b"\x89PNG") and b'|{"' in runs[0]  # the PNG, then the PDF's input
 
 
 def test_the_word_picture_is_the_pdf_drawing_rasterised():
-    """typst draws a plot from one program: as SVG (vector, text as paths: the PDF) and, for Word,
-    as a PNG at 150 ppi: the plot's size, on white, showing the batches' colours."""
+    """typst draws a plot from one program: in the PDF, the document draws it from the plot's input (its
+    text stays text: write/convert.lua) and, for Word, the same program makes a PNG at 150 ppi: the
+    plot's size, on white, showing the batches' colours."""
     import io
+    import json
 
     from PIL import Image
 
@@ -177,8 +179,12 @@ def test_the_word_picture_is_the_pdf_drawing_rasterised():
               stats.Series("b2", (0, 3, 6, 9, 12), (100.6, 100.0, 99.1, 98.9, 98.2))]
     labels = dict(y="含量 (%)", months="月", fit="拟合", bound="95%置信限", limit="可接受标准", claim="拟定期限")
     plot = plots.trend_plot("trend-x", stats.evaluate(series, lower=95), series, labels, "zh", 24)
-    svg, png = plot.get("svg"), plot.get("png")
-    assert b"<svg" in svg and b"<text" not in svg   # text as paths: the same glyphs in every viewer
+    drawn, png = plot.get("trend"), plot.get("png")
+    assert plot.get("svg") is None  # no picture of the plot goes into the PDF: the document draws it
+    assert "拟合" in json.dumps(json.loads(drawn), ensure_ascii=False)  # the labels are data of the input
+    # the Word picture is that input drawn by the same program (TREND: the PDF's TREND_FUNCTION, called)
+    again = plots._compiler().compile(plots.TREND.encode(), format="png", ppi=plots.DPI, sys_inputs={"plot": drawn.decode()})
+    assert Image.open(io.BytesIO(png)).tobytes() == Image.open(io.BytesIO(again)).tobytes()
     image = Image.open(io.BytesIO(png))
     assert round(image.info["dpi"][0]) == plots.DPI   # Word sizes the picture by it: 6.3 inches wide
     image = image.convert("RGB")
