@@ -81,12 +81,13 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             recover_output(Path(out) / market / stage)  # a build killed while placing its output
         DocumentCache(Path(out) / ".cache").clean()  # and what killed builds left half-written
         remove_orphaned_temp()
-        results, pending = {}, []
+        results, pending, built_before = {}, [], False
         inputs = inputs_digest(folder, [TEMPLATES, SCHEMAS, REGIONAL])  # read once for every market
         for market in markets:
             target = Path(out) / market / stage
             key = _build_key(inputs, market, stage, final, pdf_engine) + lifecycle_key
             manifest = _previous_manifest(target)
+            built_before = built_before or manifest is not None
             if manifest and manifest.get("build_key") == key and "warnings" in manifest:
                 results[market] = BuildResult(_saved_problems(manifest, folder), f"{target} is up to date "
                                               f"({len(manifest['documents'])} documents; inputs unchanged)", manifest, market)
@@ -101,7 +102,8 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             writing = lambda done, total: progress("writing", done, total)  # noqa: E731
             blobs = Path(out) / ".cache" / "blobs"
             with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
-                plans = _plan_markets(_model(folder, progress), pending, stage, final, writer, submission, progress)
+                plans = _plan_markets(_model(folder, progress), _render_order(pending, built_before), stage, final, writer,
+                                      submission, progress)
                 plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in plans]
                 for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
@@ -244,7 +246,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
 
     model, problems = validated
     plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
-    for market, target, key in _first_of_each_language(pending):
+    for market, target, key in pending:
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
@@ -267,15 +269,24 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     return plans
 
 
-def _first_of_each_language(pending: list[tuple[str, Path, str]]) -> list[tuple[str, Path, str]]:
-    """Return the markets in the order they are rendered: the first market of each document language
-    first (neutral, then cn, then us, eu, uk), so that the documents only the later language has are
-    handed to the writers early, and are written on the other core while the markets that share the
-    English core are rendered (a build after one change writes an English and a Chinese document)."""
+def _render_order(pending: list[tuple[str, Path, str]], built_before: bool) -> list[tuple[str, Path, str]]:
+    """Return the markets in the order they are rendered, written and packaged (the outputs do not
+    depend on it). After an earlier build (a few documents to write): the first market of each document
+    language first (neutral, then cn, then us, eu, uk), so that the documents only the later language
+    has are handed to the writers early, and are written on the other core while the markets that
+    share the English core are rendered (a build after one change writes an English and a Chinese
+    document). A first build (every document to write): the markets of the first language first
+    (neutral, us, eu, uk, then cn), so that they are packaged while the writers make the other
+    language's documents, and only the last market is packaged after the writers finish (measured:
+    in the other order the English markets waited behind the Chinese documents, and four markets
+    were packaged, about 1.6 s, with the writers done)."""
     from .assemble import LANGUAGE
 
     seen: set[str] = set()
     firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
+    if not built_before:
+        first = LANGUAGE.get(pending[0][0], "en") if pending else "en"
+        return sorted(pending, key=lambda item: LANGUAGE.get(item[0], "en") != first)  # stable: market order kept
     return firsts + [item for item in pending if item not in firsts]
 
 
