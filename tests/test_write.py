@@ -111,7 +111,7 @@ def test_written_documents_do_not_depend_on_their_batch():
 
 
 def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
-    """When the documents make more batches than the usual few per writer (a large dossier: BATCH_LIMIT), each
+    """When the documents fill more than a few full batches per writer (a large dossier: BATCH_LIMIT), each
     writer process is replaced after one batch (its typst memo cache, which cannot be cleared, is let go
     before the next batch's pandoc run: issue 19, memory), and the documents are the bytes one process
     writes; an ordinary build keeps its writers."""
@@ -121,12 +121,12 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
     documents = _tablet_documents()[:4]
     jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
     expected = write_documents(jobs, epoch=1795737600)
-    monkeypatch.setattr(write, "BATCH_LIMIT", 1)  # every document its own batch: 4 batches for 1 writer, spread 2
-    for spread, recycled in ((2, 1), (4, None)):
-        blobs = tmp_path / f"blobs-{spread}"
-        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{spread}"), 1, store=blobs) as writer, using_store(blobs):
+    for limit, recycled in ((1, 1), (write.BATCH_LIMIT, None)):  # 1: every document more than a full batch
+        monkeypatch.setattr(write, "BATCH_LIMIT", limit)
+        blobs = tmp_path / f"blobs-{limit}"
+        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{limit}"), 1, store=blobs) as writer, using_store(blobs):
             writer.epoch = 1795737600
-            keys = writer.submit(jobs, spread=spread)
+            keys = writer.submit(jobs)
             assert writer.pool._max_tasks_per_child == recycled
             placed, fresh = writer.collect(keys)
         assert fresh == len(jobs)

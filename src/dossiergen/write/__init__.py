@@ -73,16 +73,17 @@ class DocumentWriter:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def _pool(self, batches: int, spread: int) -> ProcessPoolExecutor:
-        """Return the writers' pool, made for the first batches submitted. When they are more than `spread`
-        per worker (BATCH_LIMIT made them more: a large dossier), each writer process is replaced after
-        one batch: typst keeps its memo of every layout for the life of the process (typst-py offers no
-        way to clear it), and a writer that has compiled a large batch holds about 300 MB beside the next
-        batch's pandoc run (about 200 MB). Measured on bench/large.py (2,302 documents): the peak of the
-        whole process tree went from 1,151 to 908 MB, and to 766 MB with batches of half the size
-        (BATCH_LIMIT). An ordinary build keeps its writers (a new one costs its start and its font index)."""
+    def _pool(self, characters: int) -> ProcessPoolExecutor:
+        """Return the writers' pool, made for the first documents submitted (their Markdown's size, with
+        the overheads). When they alone fill more than BATCHES_PER_WORKER full batches per writer (a large
+        dossier), each writer process is replaced after one batch: typst keeps its memo of every layout
+        for the life of the process (typst-py offers no way to clear it), and a writer that has compiled
+        a large batch holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
+        bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
+        and to 766 MB with batches of half the size (BATCH_LIMIT). An ordinary build keeps its writers
+        (a new one costs its start and its font index)."""
         if self.pool is None:
-            recycle = 1 if batches > self.workers * spread else None
+            recycle = 1 if characters > self.workers * BATCHES_PER_WORKER * BATCH_LIMIT else None
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
                                             max_tasks_per_child=recycle)  # workers die with the fork server
         return self.pool
@@ -100,9 +101,9 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
-        batches = _batches(todo, self.workers, spread)
-        for batch in batches:
-            future = self._pool(len(batches), spread).submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
+        characters = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
+        for batch in _batches(todo, self.workers, spread):
+            future = self._pool(characters).submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
                                       batch, self.cache.folder)
             self.batches[future] = batch
             for key in batch:
