@@ -111,7 +111,7 @@ def test_written_documents_do_not_depend_on_their_batch():
 
 
 def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
-    """When the documents fill more than a few full batches per writer (a large dossier: BATCH_LIMIT), each
+    """When the documents fill more than a full batch per writer (a large dossier: BATCH_LIMIT), each
     writer process is replaced after one batch (its typst memo cache, which cannot be cleared, is let go
     before the next batch's pandoc run: issue 19, memory), and the documents are the bytes one process
     writes; an ordinary build keeps its writers."""

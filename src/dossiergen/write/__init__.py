@@ -75,15 +75,16 @@ class DocumentWriter:
 
     def _pool(self, characters: int) -> ProcessPoolExecutor:
         """Return the writers' pool, made for the first documents submitted (their Markdown's size, with
-        the overheads). When they alone fill more than BATCHES_PER_WORKER full batches per writer (a large
-        dossier), each writer process is replaced after one batch: typst keeps its memo of every layout
+        the overheads). When they alone fill more than one full batch (BATCH_LIMIT) per writer (a large
+        dossier, or a large first quarter of one), each writer process is replaced after one batch: typst keeps its memo of every layout
         for the life of the process (typst-py offers no way to clear it), and a writer that has compiled
         a large batch holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
         bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
-        and to 766 MB with batches of half the size (BATCH_LIMIT). An ordinary build keeps its writers
-        (a new one costs its start and its font index)."""
+        and to 766 MB with batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB
+        when its writers were kept. An ordinary build keeps its writers (its first documents fill less:
+        a new writer costs its start and its font index)."""
         if self.pool is None:
-            recycle = 1 if characters > self.workers * BATCHES_PER_WORKER * BATCH_LIMIT else None
+            recycle = 1 if characters > self.workers * BATCH_LIMIT else None
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
                                             max_tasks_per_child=recycle)  # workers die with the fork server
         return self.pool
