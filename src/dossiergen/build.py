@@ -282,11 +282,11 @@ def _render_order(pending: list[tuple[str, Path, str]], built_before: bool) -> l
     were packaged, about 1.6 s, with the writers done)."""
     from .assemble import LANGUAGE
 
-    seen: set[str] = set()
-    firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
     if not built_before:
         first = LANGUAGE.get(pending[0][0], "en") if pending else "en"
         return sorted(pending, key=lambda item: LANGUAGE.get(item[0], "en") != first)  # stable: market order kept
+    seen: set[str] = set()
+    firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
     return firsts + [item for item in pending if item not in firsts]
 
 

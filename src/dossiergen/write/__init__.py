@@ -73,18 +73,18 @@ class DocumentWriter:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def _pool(self, characters: int) -> ProcessPoolExecutor:
-        """Return the writers' pool, made for the first documents submitted (their Markdown's size, with
-        the overheads). When they alone fill more than one full batch (BATCH_LIMIT) per writer (a large
-        dossier, or a large first quarter of one), each writer process is replaced after one batch: typst keeps its memo of every layout
-        for the life of the process (typst-py offers no way to clear it), and a writer that has compiled
-        a large batch holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
-        bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
-        and to 766 MB with batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB
-        when its writers were kept. An ordinary build keeps its writers (its first documents fill less:
-        a new writer costs its start and its font index)."""
+    def _pool(self, todo: dict[str, Job]) -> ProcessPoolExecutor:
+        """Return the writers' pool, made for the first documents submitted (todo). When their Markdown
+        (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a
+        large first quarter of one), each writer process is replaced after one batch: typst keeps its
+        memo of every layout for the life of the process (typst-py offers no way to clear it), and a
+        writer that has compiled a large batch holds about 300 MB beside the next batch's pandoc run
+        (about 200 MB). Measured on bench/large.py (2,302 documents): the peak of the whole process
+        tree went from 1,151 to 908 MB, and to 766 MB with batches of half the size (BATCH_LIMIT); at
+        a quarter of that size, 910 MB when its writers were kept. An ordinary build keeps its writers
+        (its first documents fill less; a new writer costs its start and its font index)."""
         if self.pool is None:
-            recycle = 1 if characters > self.workers * BATCH_LIMIT else None
+            recycle = 1 if _characters(todo) > self.workers * BATCH_LIMIT else None
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
                                             max_tasks_per_child=recycle)  # workers die with the fork server
         return self.pool
@@ -102,10 +102,11 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
-        characters = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
-        for batch in _batches(todo, self.workers, spread):
-            future = self._pool(characters).submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
-                                      batch, self.cache.folder)
+        batches = _batches(todo, self.workers, spread)
+        pool = self._pool(todo) if batches else None
+        for batch in batches:
+            future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
+                                 batch, self.cache.folder)
             self.batches[future] = batch
             for key in batch:
                 self.pending[key] = future
@@ -266,12 +267,16 @@ def _worker_context():
 PRELOAD = ("dossiergen.plots", "dossiergen.flow", "typst")
 
 
+def _characters(todo: dict[str, Job]) -> int:
+    """Return the size of the jobs' Markdown, with each document's fixed cost (BATCH_OVERHEAD)."""
+    return sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
+
+
 def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
     waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
     that one pandoc run never holds all of it."""
-    total = sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
-    count = min(len(todo), max(workers * spread, -(-total // BATCH_LIMIT)))
+    count = min(len(todo), max(workers * spread, -(-_characters(todo) // BATCH_LIMIT)))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
