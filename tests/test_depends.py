@@ -206,3 +206,32 @@ def test_a_cross_reference_follows_its_target_when_the_documents_differ(tmp_path
         assert store.misses == misses + 1
         assert again.markdown == render_document(other, linking).markdown
         assert "-moved.pdf" in again.markdown
+
+
+def test_one_build_looks_a_shared_document_up_once_and_never_shares_one_that_reads_the_market(tmp_path, monkeypatch):
+    """In one build (one Hashes) a document whose reads hash alike in several markets (the English core of
+    us and eu) is taken from the store once and served again from memory; a document that reads
+    the market (3.2.R) gets each market's own Markdown. Every document is what a cold render gives."""
+    import dossiergen.depends as depends
+
+    model = _model(ROOT / "dossier")
+    contexts = [assemble_context(model, market, "marketing") for market in ("us", "eu")]
+    rendered_by = []
+    real = depends._render_noted
+    monkeypatch.setattr(depends, "_render_noted", lambda c, d, r: rendered_by.append(d.id) or real(c, d, r))
+    with using_store(tmp_path / "store"):
+        hashes = Hashes(model)
+        first = {(c.market, d.id): render_cached(c, d, hashes) for c in contexts for d in c.documents}
+    with using_store(tmp_path / "store") as store:
+        hashes = Hashes(model)
+        again = {(c.market, d.id): render_cached(c, d, hashes) for c in contexts for d in c.documents}
+        lookups = store.hits + store.misses
+    documents = sum(len(c.documents) for c in contexts)
+    assert len(rendered_by) < documents  # a document shared by markets of the same layout is rendered once
+    assert lookups < 2 * documents  # a reads record and a rendering each per document, but the shared ones from memory
+    assert first[("us", "m3-3.2.r")].markdown != first[("eu", "m3-3.2.r")].markdown  # each market's own 3.2.R
+    for context in contexts:
+        for document in context.documents:
+            for found in (first, again):
+                item = found[(context.market, document.id)]
+                assert item.document is document and item.markdown == render_document(context, document).markdown

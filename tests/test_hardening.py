@@ -301,6 +301,24 @@ def test_a_forged_md5_in_a_cache_entry_fails_the_check_not_passes_it(tmp_path: P
     assert {p.relative_to(out / "us").as_posix(): p.read_bytes() for p in (out / "us").rglob("*") if p.is_file()} == \
         {p.relative_to(tmp_path / "kept").as_posix(): p.read_bytes() for p in (tmp_path / "kept").rglob("*") if p.is_file()}
 
+def test_a_placed_files_md5_is_kept_by_its_sha256_and_summed_for_other_bytes(tmp_path: Path):
+    """Packaging takes the MD5 of a placed PDF (the backbone's checksum is compared with it) from what was
+    summed from bytes with the same SHA-256 (the writer keeps it when it writes the PDF), never from the
+    cache entry: other bytes, another SHA-256, are summed afresh; a kept MD5 serves only its own SHA-256."""
+    from dossiergen import ectd
+    from dossiergen.cache import DocumentCache, using_store
+
+    with using_store(tmp_path / "blobs") as store:
+        _, pdf, _ = DocumentCache(tmp_path / "c").put("e" * 64, (b"PK-docx-e", b"%PDF-e", 1))
+        assert store.get("md5", pdf.sha256) == hashlib.md5(b"%PDF-e").digest()  # kept by the writer, by SHA-256
+        ectd._MD5.clear()
+        assert ectd.md5_known(pdf.sha256, b"%PDF-e") == hashlib.md5(b"%PDF-e").hexdigest()
+        other = b"%PDF-other bytes"
+        ectd._MD5.clear()
+        assert ectd.md5_known(hashlib.sha256(other).hexdigest(), other) == hashlib.md5(other).hexdigest()
+        assert store.get("md5", hashlib.sha256(other).hexdigest()) == hashlib.md5(other).digest()
+
+
 # 4. Located errors and exit codes ----------------------------------------------------------------
 
 def test_deep_nesting_is_a_located_error(minimal: Path):

@@ -141,6 +141,7 @@ class DocumentCache:
         checked = _DIGESTS.pack(*digests) + docx + pdf
         tmp.write_bytes(MAGIC + _HEAD.pack(bytes.fromhex(key), hashlib.sha256(checked).digest(), len(docx), pages) + checked)
         os.replace(tmp, path)
+        store().put("md5", digests[2].hex(), digests[3])  # the PDF's MD5 by its SHA-256, apart from the entry (ectd.md5_known)
         return _stored(path, len(docx), len(pdf), pages, digests)
 
     def find(self, key: str) -> tuple["Stored", "Stored", int] | None:

@@ -272,6 +272,8 @@ def render_cached(context, document, hashes: Hashes):
     """Return the rendered document, reused from the store when every input it read last time (for the
     same document, stage, language, code, knowledge and day) is unchanged, the market and the places of
     other documents included where it read them; else rendered with its reads noted."""
+    from dataclasses import replace
+
     from .attach import pack, unpack
     from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
     from .clock import today
@@ -286,29 +288,42 @@ def render_cached(context, document, hashes: Hashes):
                             repr(sorted(document.instance.items())), document.key_label, repr(document.chain),
                             document.shown, [name for name, _ in document.scope]])
     scope = document.scope
-    recorded = store().get("reads", identity)
-    if recorded is not None:
-        reads = [tuple(d) for d in json.loads(recorded)]
-        found = store().get("render", content_key(identity, [[list(d), hashes.of(d, scope, context)] for d in reads]))
+    # This build's answers by identity (the English core is the same document in neutral, us, eu and uk):
+    # the reads recorded for it, and the rendering for the hashes those reads have here (what the store
+    # holds under the content key of the identity and those hashes, which the memo stands for).
+    built = hashes.memo.setdefault("rendered", {})
+    reads = built.get(("reads", identity))
+    if reads is None:
+        recorded = store().get("reads", identity)
+        reads = [tuple(d) for d in json.loads(recorded)] if recorded is not None else None
+    if reads is not None:
+        built[("reads", identity)] = reads
+        seen = (identity, tuple(hashes.of(d, scope, context) for d in reads))
+        if seen in built:
+            return replace(built[seen], document=document)
+        found = store().get("render", content_key(identity, [[list(d), h] for d, h in zip(reads, seen[1])]))
         pieces = json.loads(found) if found is not None else None
         stored = [store().get("attachment", digest) for _, digest in (pieces or {}).get("attachments", [])]
         attachments = [unpack(name, data) if data is not None else None
                        for (name, _), data in zip((pieces or {}).get("attachments", []), stored)]
         if pieces is not None and None not in attachments:  # else rendered again: the figure is made anew
-            return Rendered(document, pieces["markdown"], tuple(pieces["missing"]),
-                            tuple(Untranslated(*u) for u in pieces["untranslated"]), tuple(attachments))
+            built[seen] = Rendered(document, pieces["markdown"], tuple(pieces["missing"]),
+                                   tuple(Untranslated(*u) for u in pieces["untranslated"]), tuple(attachments))
+            return built[seen]
     noted = Reads()
     for index in range(len(scope)):
         noted.add(("scope", index))
     rendered = _render_noted(context, document, noted)
-    reads = noted.sorted()
+    reads = list(noted.sorted())
     for attachment in rendered.attachments:
         store().put("attachment", attachment.digest(), pack(attachment))
     store().put("reads", identity, json.dumps(reads).encode())
-    store().put("render", content_key(identity, [[list(d), hashes.of(d, scope, context)] for d in reads]), json.dumps({
+    seen = (identity, tuple(hashes.of(d, scope, context) for d in reads))
+    store().put("render", content_key(identity, [[list(d), h] for d, h in zip(reads, seen[1])]), json.dumps({
         "markdown": rendered.markdown, "missing": list(rendered.missing),
         "untranslated": [[u.section, u.path, u.text, u.kept] for u in rendered.untranslated],
         "attachments": [[a.name, a.digest()] for a in rendered.attachments]}, ensure_ascii=False).encode())
+    built[("reads", identity)], built[seen] = reads, rendered
     return rendered
 
 

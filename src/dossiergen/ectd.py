@@ -42,6 +42,29 @@ def md5_hex(data: bytes) -> str:
 _MD5: dict[bytes, str] = {}
 
 
+def md5_known(sha256: str, data: bytes) -> str:
+    """Return the MD5 of data, whose SHA-256 (hex) the caller has verified is sha256: remembered by this
+    process (md5_hex), or kept in the build's store under that SHA-256 (cache.store, kind "md5": content-
+    addressed, kept by whoever summed those very bytes: the writer that made the PDF, or an earlier build),
+    else summed from data and kept. Never the MD5 a cache entry keeps beside its bytes: the check compares
+    the backbones' checksums (from the entries) with this one, computed from bytes with that SHA-256."""
+    from .cache import store
+
+    key = bytes.fromhex(sha256)
+    found = _MD5.get(key)
+    if found is None:
+        kept = store().get("md5", sha256)
+        if kept is not None and len(kept) == 16:
+            found = kept.hex()
+        else:
+            found = hashlib.md5(data).hexdigest()
+            store().put("md5", sha256, bytes.fromhex(found))
+        if len(_MD5) > 20000:
+            _MD5.clear()
+        _MD5[key] = found
+    return found
+
+
 def backbone_xml(leaves: list[dict]) -> bytes:
     """Return index.xml for leaves [{id, title, href, checksum, chain, operation?, modified_file?}] in
     declared order (operation new unless given; a delete leaf has no href)."""

@@ -11,6 +11,7 @@ available, two renames are used and the next build repairs what a crash between 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from .cache import Stored, content
 from .outputs import BuildResult, inputs_digest, moved_aside, recover_output
 from .backbones import Leaf, Submission, backbone_bytes, cn_titles, leaf_headings, region, us_form, util_files
 from .check import check_build
-from .ectd import FIRST_SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex
+from .ectd import FIRST_SEQUENCE, backbone_xml, dtd_bytes, leaf_id, md5_hex, md5_known
 from .errors import InputError, Problem
 from .gaps import Assessment, relative
 from .lifecycle import INDEX, Candidate, Decision, History, decide, modified_file, rewrite_links
@@ -183,8 +184,10 @@ def _fill(staging: Path, target: Path, artifacts: list[Artifact], digests: dict 
     def placed(name: str, data, found: bytes) -> None:
         if digests is not None and isinstance(data, Stored):  # found: the bytes now in the output
             # the MD5 only where the check reads it (the backbones' checksums, of files in ectd/): hashing
-            # the DOCX tree as well took a third of a one-change build's packaging
-            digests[name] = (data.sha256, hashlib.md5(found).hexdigest() if name.startswith(MD5_CHECKED) else None)
+            # the DOCX tree as well took a third of a one-change build's packaging. found's SHA-256 is
+            # data.sha256 (_holding compared them; content() checked the bytes it read): its MD5 is that of
+            # those bytes as first summed (ectd.md5_known), not the one the cache entry keeps
+            digests[name] = (data.sha256, md5_known(data.sha256, found) if name.startswith(MD5_CHECKED) else None)
 
     for name, data in wanted.items():
         path = os.path.join(top, name)
@@ -526,8 +529,14 @@ def _instance_label(context: Context, document: Document) -> str:
 
 def pdf_meta(context: Context, item: Rendered) -> PdfMeta:
     meta = document_meta(context, item.document)
-    toc = sum(line.startswith("## ") for line in item.markdown.splitlines()) >= 2
-    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, toc)
+    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, _has_toc(item.markdown))
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_toc(markdown: str) -> bool:
+    """True when the Markdown has two second-level headings or more (the PDF then gets a table of contents);
+    remembered by the text: the markets that share a document ask once."""
+    return sum(line.startswith("## ") for line in markdown.splitlines()) >= 2
 
 
 def _entry(context: Context, item: Rendered, docx: Artifact, pdf: Artifact, pages: int) -> dict:

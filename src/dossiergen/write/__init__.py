@@ -60,6 +60,7 @@ class DocumentWriter:
         self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
         self.submitted = self.done = 0
+        self.keys: dict[tuple, str] = {}  # (Markdown, metadata, attachments' digests) -> document key, this build's
 
     def __enter__(self) -> "DocumentWriter":
         self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
@@ -92,8 +93,7 @@ class DocumentWriter:
     def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
         worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key."""
-        keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
-                for job in jobs]
+        keys = [self._key(job) for job in jobs]
         todo = {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
@@ -112,6 +112,17 @@ class DocumentWriter:
                 self.pending[key] = future
         self.submitted += len(todo)
         return keys
+
+    def _key(self, job: Job) -> str:
+        """Return a job's document key (cache.document_key), computed once per build for the same Markdown,
+        metadata and attachments (the English core is submitted by neutral, us, eu and uk alike)."""
+        markdown, docx_meta, pdf_meta, attachments = _parts(job)
+        same = (markdown, docx_meta, pdf_meta, tuple(a.digest() for a in attachments))
+        key = self.keys.get(same)
+        if key is None:
+            key = self.keys[same] = document_key(markdown, docx_meta, pdf_meta, attachments=attachments,
+                                                 engine=engine_version(self.engine))
+        return key
 
     def collect(self, keys: list[str]) -> tuple[list[Placed], int]:
         """Return where the outputs for the keys lie in the cache (cache.Stored: DOCX, PDF, and the
