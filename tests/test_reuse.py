@@ -105,3 +105,53 @@ def test_a_file_named_by_the_data_counts_though_no_data_file_changed(tmp_path):
         problems, status = judged()
     assert problems == [] and status == "met"
     assert judged() == (problems, status)  # as judged afresh
+
+
+def test_a_rule_over_every_file_checks_again_only_the_changed_file_and_its_findings_stay_true(tmp_path, monkeypatch):
+    """The semantic rules that walk every data file (dates, units, narratives, files named) keep each file's
+    findings by what that file's check read: after one file changes only its checks run again, a finding
+    fixed in it disappears, one made in it appears, a narrative link follows the folder (a file added,
+    no data file changed), and every answer is what a fresh validation gives."""
+    from dossiergen.rules import formats
+
+    source = materialise_case("minimal", tmp_path)
+    apply_edits(source, [
+        {"file": "batches.yaml", "find": 'date: "2025-05-02"', "replace": 'date: "2025-02-30"'},
+        {"file": "substances/ds-minitab.yaml", "find": "unit: g/mol}", "replace": "unit: grams-per-mol}"},
+        {"file": "products/dp-minitab.yaml", "find": "    summary: Blend and compress.",
+         "replace": "    summary: \"Blend and compress. ![Flow](figures/flow.png)\""}])
+    checked = []
+    for name in ("_file_dates", "_file_units", "_file_narratives", "_file_names"):
+        real = getattr(formats, name)
+        monkeypatch.setattr(formats, name, lambda d, m, s, real=real: checked.append(s.rel) or real(d, m, s))
+
+    def codes(problems):
+        return sorted((p.code, str(p.location)) for p in problems if p.code.split(".")[0] in ("date", "unit", "narrative", "file"))
+
+    def judged():
+        with using_store(tmp_path / "store"):
+            return codes(validate_dossier(load_dossier(source)))
+
+    def fresh():
+        return codes(validate_dossier(load_dossier(source)))
+
+    first = judged()
+    assert [c for c, _ in first] == ["date.invalid", "narrative.missing_file", "unit.unknown"] and first == fresh()
+    files = len(set(checked))
+    checked.clear()
+    assert judged() == first and checked == []  # nothing changed: every file's findings reused
+
+    apply_edits(source, [{"file": "batches.yaml", "find": 'date: "2025-02-30"', "replace": 'date: "2025-02-28"'},
+                         {"file": "batches.yaml", "find": "unit: kg}", "replace": "unit: kilos}"}])
+    checked.clear()
+    after = judged()
+    # the changed file, by each of the four rules; and the narrative that names a file, which reads the folder
+    assert sorted(checked) == ["batches.yaml"] * 4 + ["products/dp-minitab.yaml"] and files > 4
+    assert [c for c, _ in after] == ["narrative.missing_file", "unit.unknown", "unit.unknown"] and after == fresh()
+
+    (source / "figures").mkdir()  # the narrative's image now exists: no data file changed
+    (source / "figures" / "flow.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    checked.clear()
+    now = judged()
+    assert "products/dp-minitab.yaml" in checked and now == fresh()
+    assert [c for c, _ in now] == ["narrative.image", "unit.unknown", "unit.unknown"]

@@ -6,6 +6,7 @@ render_document sees the model through a RecordingModel. Every read is noted as 
 - ("type", t): the list of entities of a type (Model.of_type): their ids, order and data;
 - ("kind", k): the data of every file of a kind (Model.single, Model.data, batch_rows, stability_rows);
 - ("file", rel): one file as written (a location in it: line numbers depend on all of it);
+- ("files",): the list of the dossier's files, in order, with their kinds (not their content);
 - ("image", rel): the bytes of a figure file of the dossier folder a document embeds;
 - ("scope", i): the i-th repeat instance of the document's scope (its data, given to the template);
 - ("index", market): the translation index of a Chinese document (where each English text is);
@@ -92,6 +93,17 @@ class RecordingDossier:
     def locate(self, rel: str, path=(), key: bool = False):
         self._reads.add(("file", rel))
         return self._dossier.locate(rel, path, key)
+
+    def file(self, rel: str):
+        """Return one file of the dossier (SourceFile, or None), noting that file as read."""
+        self._reads.add(("file", rel))
+        return self._dossier.files.get(rel)
+
+    def names(self) -> list[str]:
+        """Return the names of the dossier's files in its order, noting the list (names and kinds) as read,
+        not the files' content."""
+        self._reads.add(("files",))
+        return list(self._dossier.files)
 
     def note_image(self, rel: str) -> None:
         """Note a figure file of the dossier folder the document embeds (its bytes, not a data file)."""
@@ -246,6 +258,8 @@ class Hashes:
         if kind == "file":
             source = dossier.files.get(name)
             return source.digest if source is not None else "absent"
+        if kind == "files":
+            return _digest([[rel, f.kind] for rel, f in dossier.files.items()])
         if kind == "image":
             path = dossier.root / name
             return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"

@@ -25,10 +25,24 @@ from .depends import Hashes, Reads, RecordingDossier, RecordingModel, unwrap
 class _FolderDossier(RecordingDossier):
     """The dossier as an evaluation sees it: its folder (files named by the data) is a read too."""
 
+    def __init__(self, dossier, reads: Reads, model: "EvaluationModel"):
+        super().__init__(dossier, reads)
+        self._model = model
+
     @property
     def root(self):
         self._reads.add(("folder",))
         return self._dossier.root
+
+    def each_file(self, name: str, check: Callable, encode: Callable, decode: Callable) -> list:
+        """Return check(dossier, model, source) for every file in order, joined (rules.formats.each_file): each
+        file's answer is an evaluation of its own ("file-check", name, file), reused while what it read (that
+        file, and what else the check read) is unchanged. The reads are charged to this evaluation as well."""
+        found = []
+        for rel in self.names():
+            found += reused("file-check", [name, rel], self._model,
+                            lambda seen: check(seen.dossier, seen, seen.dossier.file(rel)), encode, decode)
+        return found
 
 
 class EvaluationModel(RecordingModel):
@@ -36,7 +50,7 @@ class EvaluationModel(RecordingModel):
 
     def __init__(self, model, reads: Reads):
         super().__init__(model, reads)
-        self.dossier = _FolderDossier(unwrap(model).dossier, reads)
+        self.dossier = _FolderDossier(unwrap(model).dossier, reads, self)
 
     def note_market(self) -> None:
         self._reads.add(("market",))

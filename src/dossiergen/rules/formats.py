@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
 from ..clock import today
-from ..errors import Problem
+from ..errors import Location, Problem
 from ..model import Model, select
 from ..schema import narrative_paths, units
 
@@ -74,17 +75,28 @@ def _check_cn_entry(dossier, entry: dict) -> list[Problem]:
     return problems
 
 
+def each_file(dossier, model: Model, name: str, check, encode=None, decode=None) -> list:
+    """Return check(dossier, model, source) (a list) for every file of the dossier, in the dossier's order, joined.
+    In a build (a dossier that evaluates per file: reuse.py) each file's answer is reused while that file
+    (and whatever else the check read) is unchanged: one changed file is checked again, not every file.
+    encode/decode turn one file's answer into JSON-able data and back (default: problems)."""
+    evaluate = getattr(type(dossier), "each_file", None)  # looked up on the type: a recording dossier notes any read
+    if evaluate is not None:
+        return evaluate(dossier, name, check, encode or _problems_data, decode or _data_problems)
+    return [found for source in dossier.files.values() for found in check(dossier, model, source)]
+
+
+def _problems_data(problems: list[Problem]) -> list[dict]:
+    return [p.as_dict() for p in problems]
+
+
+def _data_problems(data: list[dict]) -> list[Problem]:
+    return [Problem.from_dict(p) for p in data]
+
+
 def check_dates(dossier, model: Model) -> list[Problem]:
     """Dates are real calendar dates; no batch is made in the future."""
-    problems = []
-    for source in dossier.files.values():
-        for value, container, key in _strings(source.data):
-            if DATE.match(value):
-                try:
-                    dt.date.fromisoformat(value)
-                except ValueError:
-                    problems.append(Problem("date.invalid", f"'{value}' is not a calendar date",
-                                            dossier.location_of(container, key), hint="use YYYY-MM-DD with a real month and day"))
+    problems = each_file(dossier, model, "dates", _file_dates)
     for batch in model.of_type("batch"):
         date = batch.data.get("date")
         try:
@@ -94,6 +106,18 @@ def check_dates(dossier, model: Model) -> list[Problem]:
         if made and made > today():
             problems.append(Problem("date.future", f"batch '{batch.id}' is dated {date}, after today ({today()})",
                                     dossier.location_of(batch.data, "date"), hint="a manufacture date cannot be in the future"))
+    return problems
+
+
+def _file_dates(dossier, model: Model, source) -> list[Problem]:
+    problems = []
+    for value, container, key in _strings(source.data):
+        if DATE.match(value):
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(Problem("date.invalid", f"'{value}' is not a calendar date",
+                                        dossier.location_of(container, key), hint="use YYYY-MM-DD with a real month and day"))
     return problems
 
 
@@ -110,32 +134,38 @@ def _strings(data, container=None, key=None):
 
 def check_units(dossier, model: Model) -> list[Problem]:
     """Every unit is a code of schemas/units.yaml."""
+    return each_file(dossier, model, "units", _file_units)
+
+
+def _file_units(dossier, model: Model, source) -> list[Problem]:
     known = units()
     problems = []
-    for source in dossier.files.values():
-        for value, container, key in _strings(source.data):
-            if key == "unit" and value not in known:
-                by_label = [code for code, label in known.items() if value in (label.get("en"), *label.get("aliases", []))]
-                close = by_label or difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
-                problems.append(Problem("unit.unknown", f"unknown unit '{value}'", dossier.location_of(container, key),
-                                        hint=(f"did you mean '{close[0]}'? " if close else "") + "units are UCUM codes listed in schemas/units.yaml"))
+    for value, container, key in _strings(source.data):
+        if key == "unit" and value not in known:
+            by_label = [code for code, label in known.items() if value in (label.get("en"), *label.get("aliases", []))]
+            close = by_label or difflib.get_close_matches(value, list(known), n=1, cutoff=0.5)
+            problems.append(Problem("unit.unknown", f"unknown unit '{value}'", dossier.location_of(container, key),
+                                    hint=(f"did you mean '{close[0]}'? " if close else "") + "units are UCUM codes listed in schemas/units.yaml"))
     return problems
 
 
 def check_narratives(dossier, model: Model) -> list[Problem]:
     """Narrative fields use the Markdown subset: no raw HTML, code fences or raw blocks."""
+    return each_file(dossier, model, "narratives", _file_narratives)
+
+
+def _file_narratives(dossier, model: Model, source) -> list[Problem]:
     problems = []
-    for source in dossier.files.values():
-        if isinstance(source.data, list):
-            continue
-        for pattern in narrative_paths(source.kind):
-            for value, container, key in select(source.data, pattern):
-                texts = [(value, container, key)] if isinstance(value, str) else [
-                    (v, value, k) for k, v in value.items() if isinstance(v, str)] if isinstance(value, dict) else []
-                for text, holder, name in texts:
-                    problems += _raw_markup(dossier, text, holder, name)
-                    problems += _targets(dossier, text, holder, name)
-                    problems += _cross_references(dossier, model, text, holder, name)
+    if isinstance(source.data, list):
+        return problems
+    for pattern in narrative_paths(source.kind):
+        for value, container, key in select(source.data, pattern):
+            texts = [(value, container, key)] if isinstance(value, str) else [
+                (v, value, k) for k, v in value.items() if isinstance(v, str)] if isinstance(value, dict) else []
+            for text, holder, name in texts:
+                problems += _raw_markup(dossier, text, holder, name)
+                problems += _targets(dossier, text, holder, name)
+                problems += _cross_references(dossier, model, text, holder, name)
     return problems
 
 
@@ -157,7 +187,7 @@ def _targets(dossier, text: str, holder, name) -> list[Problem]:
     """A narrative's images and links name files of the dossier folder (checked as figure files are)
     or anchors; never a URL, an absolute path, or a file outside: the build reads nothing else and
     fetches nothing."""
-    problems, root = [], dossier.root.resolve()
+    problems = []  # the folder is read only for a target that names a file (in a build: a read of the folder)
     where = lambda: dossier.location_of(holder, name)
     for found in TARGETS.finditer(text):
         target = found.group("inline") or found.group("defined") or found.group("auto") or ""
@@ -176,6 +206,7 @@ def _targets(dossier, text: str, holder, name) -> list[Problem]:
                                     "text (for example a reference in references.yaml), or put the file in the dossier folder"))
             continue
         path = target.split("#")[0].split("?")[0]
+        root = dossier.root.resolve()
         try:
             resolved = (dossier.root / path).resolve()
         except (OSError, RuntimeError):  # a loop of links
@@ -209,24 +240,34 @@ def check_files(dossier, model: Model) -> list[Problem]:
     """Figures and result files exist inside the dossier folder; every CSV is listed."""
     problems, listed = [], set()
     root = dossier.root.resolve()
-    for source in dossier.files.values():
-        for value, container, key in _strings(source.data):
-            is_csv = key is not None and isinstance(container, list) and value.endswith(".csv")
-            if not (key == "file" or is_csv):
-                continue
-            try:
-                target = (dossier.root / value).resolve()
-            except (OSError, RuntimeError):  # a loop of links
-                target = Path("/")
-            if PurePosixPath(value).is_absolute() or not target.is_relative_to(root):
-                problems.append(Problem("file.outside", f"'{value}' is outside the dossier folder",
-                                        dossier.location_of(container, key), hint="files must be inside the dossier folder"))
-            elif not target.is_file():
-                problems.append(Problem("file.missing", f"file '{value}' does not exist", dossier.location_of(container, key),
-                                        hint=f"add it under {dossier.label}/ or correct the path"))
-            listed.add(value)
-    for rel, source in sorted(dossier.files.items()):
+    named = each_file(dossier, model, "files", _file_names, lambda found: [[v, asdict(w)] for v, w in found],
+                      lambda data: [(v, Location(**w)) for v, w in data])
+    for value, where in named:
+        try:
+            target = (dossier.root / value).resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            target = Path("/")
+        if PurePosixPath(value).is_absolute() or not target.is_relative_to(root):
+            problems.append(Problem("file.outside", f"'{value}' is outside the dossier folder",
+                                    where, hint="files must be inside the dossier folder"))
+        elif not target.is_file():
+            problems.append(Problem("file.missing", f"file '{value}' does not exist", where,
+                                    hint=f"add it under {dossier.label}/ or correct the path"))
+        listed.add(value)
+    for rel in sorted(_names_of_files(dossier)):
         if rel.endswith(".csv") and rel not in listed:
             problems.append(Problem("file.unlisted", f"'{rel}' is not listed in any results_files", dossier.locate(rel),
                                     severity="warning", hint="add it to results_files in batches.yaml or stability.yaml"))
     return problems
+
+
+def _file_names(dossier, model: Model, source) -> list[tuple[str, Location]]:
+    """Return the files a data file names (a `file` value, a CSV in a list), each with where it is named."""
+    return [(value, dossier.location_of(container, key)) for value, container, key in _strings(source.data)
+            if key == "file" or (key is not None and isinstance(container, list) and value.endswith(".csv"))]
+
+
+def _names_of_files(dossier) -> list[str]:
+    """Return the names of the dossier's files (in a build, a read of the list of files, not of their content)."""
+    names = getattr(type(dossier), "names", None)
+    return names(dossier) if names is not None else list(dossier.files)
