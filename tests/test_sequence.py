@@ -168,6 +168,31 @@ def test_check_finds_sequence_tampering(copy_of_build):
     assert {"ectd.checksum", "ectd.unreferenced", "name.characters", "ectd.dtd_checksum"} <= rules
 
 
+def test_the_check_reads_a_plain_sequence_in_one_walk_and_finds_what_a_path_by_path_check_finds(copy_of_build, monkeypatch):
+    """The check of a sequence of plain folders and files takes names, file tests and resolved paths from one
+    walk (check._Tree): its findings are exactly those of asking the file system path by path; a sequence
+    holding a link is checked path by path."""
+    from dossiergen import check
+
+    sequence = copy_of_build / "ectd" / "0000"
+    pdfs = sorted(sequence.rglob("*.pdf"))
+    next(sequence.rglob("structure.pdf")).unlink()  # a leaf's target missing
+    (pdfs[0].parent / "Notes_v2.pdf").write_bytes(pdfs[0].read_bytes())  # a bad name, referenced by no leaf
+    (sequence / "m3" / "extra" / "deeper").mkdir(parents=True)
+    (sequence / "m3" / "extra" / "deeper" / ("x" * 70 + ".pdf")).write_bytes(b"%PDF-1.4")
+    assert check._Tree.of(sequence) is not None
+    walked = check_build(copy_of_build)
+    assert {"ectd.leaf_target", "ectd.unreferenced", "name.characters", "name.length"} <= {f.rule for f in walked}
+    monkeypatch.setattr(check._Tree, "of", classmethod(lambda cls, folder: None))
+    assert check_build(copy_of_build) == walked
+    monkeypatch.undo()
+    outside = copy_of_build.parent / "outside.pdf"
+    outside.write_bytes(pdfs[1].read_bytes())
+    (sequence / "m3" / "elsewhere.pdf").symlink_to(outside)  # a link: no tree, path by path
+    assert check._Tree.of(sequence) is None
+    assert "ectd.unreferenced" in {f.rule for f in check_build(copy_of_build) if f.file.endswith("elsewhere.pdf")}
+
+
 def test_check_command_exit_codes(built, copy_of_build):
     good = run_cli("check", str(built["us"]))
     assert good.exit_code == 0 and "0 error(s)" in good.stderr

@@ -73,7 +73,8 @@ def check_sequence(folder: Path, sequence: Path, known: dict[str, tuple[str, str
         found = known.get(rel(path))
         return found[1] if found and found[1] else md5_hex(path.read_bytes())
 
-    findings = _names(sequence, rel) + _backbone(sequence, rel, md5_of)
+    tree = _Tree.of(sequence)
+    findings = _names(sequence, rel, tree) + _backbone(sequence, rel, md5_of, tree)
     for pdf in sorted(sequence.rglob("*.pdf")):
         shown = rel(pdf)
         findings += check_pdf(pdf, shown, sequence, (known.get(shown) or (None,))[0])
@@ -97,10 +98,69 @@ def _sha256(known: dict[str, tuple[str, str]], folder: Path, path: Path) -> str 
     return found[0] if found else None
 
 
-def _names(sequence: Path, rel) -> list[Finding]:
+class _Tree:
+    """Every entry below a sequence folder, from one walk that follows no link: {path inside it: kind}, kind
+    "d" (a folder) or "f" (a regular file). Made only for a tree of plain folders and files (of() gives None
+    when it holds a link or anything else: the check then asks the file system path by path, as it always
+    did). It answers what the check asks of thousands of paths (is it a file, its resolved path, the
+    entries in name order) without a system call per path."""
+
+    def __init__(self, sequence: Path, kinds: dict[str, str]):
+        self.sequence, self.kinds = sequence, kinds
+        self.base = os.fspath(sequence).rstrip(os.sep) + os.sep
+        self.real = os.path.realpath(sequence)
+
+    @classmethod
+    def of(cls, sequence: Path) -> "_Tree | None":
+        kinds: dict[str, str] = {}
+        folders = [("", os.fspath(sequence))]
+        try:
+            while folders:
+                prefix, folder = folders.pop()
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        name = prefix + entry.name
+                        if entry.is_symlink():
+                            return None
+                        if entry.is_dir(follow_symlinks=False):
+                            kinds[name] = "d"
+                            folders.append((name + "/", entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            kinds[name] = "f"
+                        else:
+                            return None
+        except OSError:
+            return None
+        return cls(sequence, kinds)
+
+    def inside(self, path: Path) -> str | None:
+        """Return the path inside the sequence (a/b/c) of a path below it whose folders are all in the tree
+        (so its resolved path is the tree's own, joined); None for any other path."""
+        text = os.fspath(path)
+        if not text.startswith(self.base):
+            return None
+        inside = text[len(self.base):]
+        parts = inside.split("/")
+        if os.sep != "/" or any(part in ("", ".", "..") for part in parts):
+            return None
+        end = inside.rfind("/")
+        return inside if end < 0 or self.kinds.get(inside[:end]) == "d" else None
+
+    def entries(self) -> list[str]:
+        """Return the paths inside the sequence of every entry, in the order of sorted Paths (part by part)."""
+        return sorted(self.kinds, key=lambda name: name.split("/"))
+
+
+def _names(sequence: Path, rel, tree: _Tree | None = None) -> list[Finding]:
+    if tree is not None:  # the same paths, in the same order, as the walk below
+        top = sequence.name + "/"
+        return _named([(sequence / name, top + name) for name in tree.entries()], rel)
+    return _named([(path, path.relative_to(sequence.parent).as_posix()) for path in sorted(sequence.rglob("*"))], rel)
+
+
+def _named(paths: list, rel) -> list[Finding]:
     findings = []
-    for path in sorted(sequence.rglob("*")):
-        inside = path.relative_to(sequence.parent).as_posix()
+    for path, inside in paths:
         if "util/" in inside:
             continue
         if not NAME.match(path.name):
@@ -112,7 +172,7 @@ def _names(sequence: Path, rel) -> list[Finding]:
     return findings
 
 
-def _backbone(sequence: Path, rel, md5_of=lambda path: md5_hex(path.read_bytes())) -> list[Finding]:
+def _backbone(sequence: Path, rel, md5_of=lambda path: md5_hex(path.read_bytes()), tree: _Tree | None = None) -> list[Finding]:
     index = sequence / "index.xml"
     if not index.is_file():
         return [Finding("ectd.backbone_missing", "error", rel(sequence), "index.xml is missing")]
@@ -123,15 +183,15 @@ def _backbone(sequence: Path, rel, md5_of=lambda path: md5_hex(path.read_bytes()
     md5_file = sequence / "index-md5.txt"
     if not md5_file.is_file() or md5_file.read_text().strip() != md5_hex(index.read_bytes()):
         findings.append(Finding("ectd.index_md5", "error", rel(index), "index-md5.txt does not hold the MD5 of index.xml"))
-    findings += _leaves(sequence, index, rel, md5_of)
+    findings += _leaves(sequence, index, rel, md5_of, tree)
     return findings
 
 
-def _leaves(sequence: Path, index: Path, rel, md5_of) -> list[Finding]:
+def _leaves(sequence: Path, index: Path, rel, md5_of, files: _Tree | None = None) -> list[Finding]:
     from lxml import etree
 
     tree = etree.parse(str(index), etree.XMLParser(resolve_entities=False, no_network=True))
-    referenced, resolve = set(), _resolver()  # resolved paths as text
+    referenced, resolve, is_file = set(), _resolver(files), _file_test(files)  # resolved paths as text
     findings = []
     for leaf in tree.iter("leaf"):
         if leaf.get("operation") == "delete":
@@ -139,14 +199,19 @@ def _leaves(sequence: Path, index: Path, rel, md5_of) -> list[Finding]:
         href = leaf.get("{http://www.w3c.org/1999/xlink}href", "")
         target = (sequence / href)
         referenced.add(resolve(target))
-        if href.startswith("/") or "\\" in href or not target.is_file():
+        if href.startswith("/") or "\\" in href or not is_file(target):
             findings.append(Finding("ectd.leaf_target", "error", rel(index), f"leaf {leaf.get('ID')} points to missing '{href}'"))
         elif md5_of(target) != leaf.get("checksum"):
             findings.append(Finding("ectd.checksum", "error", rel(target), "MD5 differs from the checksum in index.xml"))
     for reg in _regions(sequence):
-        findings += _regional(sequence, reg, rel, referenced, resolve, md5_of)
-    for path in sorted(sequence.glob("m[1-5]/**/*")):
-        if path.is_file() and resolve(path) not in referenced:
+        findings += _regional(sequence, reg, rel, referenced, resolve, md5_of, is_file)
+    if files is not None:  # the files below m1 to m5 (the glob below, in its order)
+        modules = [sequence / name for name in files.entries() if files.kinds[name] == "f" and "/" in name
+                   and len(name.split("/", 1)[0]) == 2 and name[0] == "m" and name[1] in "12345"]
+    else:
+        modules = [path for path in sorted(sequence.glob("m[1-5]/**/*")) if path.is_file()]
+    for path in modules:
+        if resolve(path) not in referenced:
             findings.append(Finding("ectd.unreferenced", "error", rel(path), "file is not referenced by any leaf of index.xml "
                                     "or of the regional backbone (every file in a sequence must be)"))
     return findings
@@ -161,13 +226,25 @@ def _regions(sequence: Path):
             yield reg
 
 
-def _resolver():
+def _file_test(files: _Tree | None):
+    """Return Path.is_file, answered from the tree for a path made of its plain folders."""
+    def is_file(path: Path) -> bool:
+        inside = files.inside(path) if files is not None else None
+        return files.kinds.get(inside) == "f" if inside is not None else path.is_file()
+
+    return is_file
+
+
+def _resolver(files: _Tree | None = None):
     """Return a Path.resolve, as text, that resolves each folder once: a name that is not a link, '.' or '..'
     resolves to its resolved folder joined with the name (what resolve gives, without a system call per
-    component)."""
+    component); a path made of the tree's plain folders, to the tree's resolved folder joined with it."""
     folders: dict[Path, str] = {}
 
     def resolve(path: Path) -> str:
+        inside = files.inside(path) if files is not None else None
+        if inside is not None:
+            return os.path.join(files.real, inside)
         if path.name in ("", ".", "..") or path.is_symlink():
             return os.fspath(path.resolve())
         parent = folders.get(path.parent)
@@ -179,7 +256,7 @@ def _resolver():
 
 
 def _regional(sequence: Path, reg, rel, referenced: set, resolve=lambda path: os.fspath(path.resolve()),
-              md5_of=lambda path: md5_hex(path.read_bytes())) -> list[Finding]:
+              md5_of=lambda path: md5_hex(path.read_bytes()), is_file=lambda path: path.is_file()) -> list[Finding]:
     """Return the findings of a regional backbone: its schema (official bytes), validity, leaves."""
     backbone = sequence / reg.backbone
     findings = []
@@ -199,7 +276,7 @@ def _regional(sequence: Path, reg, rel, referenced: set, resolve=lambda path: os
     for leaf_id, href, checksum in leaves:
         target = sequence / href
         referenced.add(resolve(target))
-        if not target.is_file():
+        if not is_file(target):
             findings.append(Finding("ectd.leaf_target", "error", rel(backbone), f"leaf {leaf_id} points to missing '{href}'"))
         elif md5_of(target) != checksum:
             findings.append(Finding("ectd.checksum", "error", rel(target), f"MD5 differs from the checksum in {reg.backbone}"))
