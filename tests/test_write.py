@@ -133,6 +133,30 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
         assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
 
 
+def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tmp_path):
+    """A market's few new documents wait for the next submission while every writer is busy (one
+    pandoc start-up for more documents: issue 19); collecting starts them, and nothing is lost: each is
+    written once, as one process writes it, and counted as written."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:3]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        first = writer.submit(jobs[:1])
+        assert writer._busy()  # a batch takes far longer than the next call
+        rest = writer.submit(jobs[1:])
+        assert len(writer.held) == 2 and writer.submitted == 1
+        assert writer.submit(jobs[1:]) == rest and len(writer.held) == 2  # asked again: still kept once
+        placed, fresh = writer.collect(first + rest)
+        assert not writer.held and writer.submitted == 3
+    assert fresh == 3
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
 def test_title_and_header_from_the_data_stay_text_in_the_pdf():
     pdftotext = require_tool("pdftotext")
     header = "Lot #3 *bold* [x] $5 @ref <a> // `tick` \\ end"

@@ -8,6 +8,7 @@ import functools
 import gc
 import multiprocessing
 import multiprocessing.forkserver
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterator
 
@@ -38,6 +39,7 @@ Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, at
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
+FEW = 4  # new documents that wait for the next submission while every writer is busy
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 # (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _pool)
@@ -59,6 +61,7 @@ class DocumentWriter:
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
+        self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
 
     def __enter__(self) -> "DocumentWriter":
@@ -85,16 +88,20 @@ class DocumentWriter:
         (its first documents fill less; a new writer costs its start and its font index)."""
         if self.pool is None:
             recycle = 1 if _characters(todo) > self.workers * BATCH_LIMIT else None
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
-                                            max_tasks_per_child=recycle)  # workers die with the fork server
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=_writer_started,
+                                            max_tasks_per_child=recycle)
         return self.pool
 
-    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
+    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER, hold: bool = True) -> list[str]:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
-        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key."""
+        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key.
+
+        Fewer than FEW new documents, while every writer is busy, are kept back and started with the
+        next submission, or when a caller collects (each batch costs a pandoc start-up, about 65 ms:
+        a market that shares most documents with an earlier one has only a few of its own)."""
         keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
                 for job in jobs]
-        todo = {}
+        todo, self.held = self.held, {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
                 cached = self.cache.find(key)
@@ -102,6 +109,9 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
+        if hold and todo and len(todo) < FEW and self._busy():
+            self.held = todo
+            return keys
         batches = _batches(todo, self.workers, spread)
         pool = self._pool(todo) if batches else None
         for batch in batches:
@@ -113,10 +123,16 @@ class DocumentWriter:
         self.submitted += len(todo)
         return keys
 
+    def _busy(self) -> bool:
+        """Whether every writer has a batch it has not finished."""
+        return sum(not future.done() for future in self.batches) >= self.workers
+
     def collect(self, keys: list[str]) -> tuple[list[Placed], int]:
         """Return where the outputs for the keys lie in the cache (cache.Stored: DOCX, PDF, and the
         page count), waiting for those still being written, and how many of them this writer wrote
         (each counted for the first caller that collects it)."""
+        if self.held:
+            self.submit([], hold=False)  # the documents kept back start now
         fresh = 0
         for key in keys:
             if key in self.pending:
@@ -185,6 +201,16 @@ def _malloc_trim():
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+def _writer_started() -> None:
+    """Set up a writer process: it dies with the fork server, and typst lays out on one thread.
+    typst spreads some of its work over a thread pool (rayon) as large as the machine, but the
+    writers already keep every core busy, so the pool's threads only cost: compiling the example's
+    385 documents took about 0.4 CPU s (4%) more with them, in three paired runs (issue 19). A
+    RAYON_NUM_THREADS the user set is kept."""
+    die_with_parent()
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
 
 def _parts(job: Job) -> tuple:
