@@ -247,7 +247,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
 
     model, problems = validated
     plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
-    chunk = FIRST_CHUNK
+    chunk, sized = FIRST_CHUNK, False
     for number, (market, target, key) in enumerate(pending, 1):
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
@@ -262,6 +262,9 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
                 if not blocking and len(rendered) - len(keys) >= chunk and total - len(rendered) >= chunk:
                     keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
                     chunk = min(2 * chunk, max(RENDER_CHUNK, total // 4))
+                    if not sized and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
+                        writer.size_up()
+                        sized = True
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
@@ -269,6 +272,9 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         # Batches that balance the cores matter only at the end: before it, fewer batches (a pandoc start each).
         spread = BATCHES_PER_WORKER if number == len(pending) else 1
         keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=spread)
+        if not sized:
+            writer.size_up()
+            sized = True
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))

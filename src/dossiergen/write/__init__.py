@@ -63,6 +63,9 @@ class DocumentWriter:
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
         self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
+        self.characters = 0  # of the documents submitted to be written (_characters)
+        self.recycle: int | None = None  # batches a writer writes before it is replaced (size_up)
+        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (size_up)
 
     def __enter__(self) -> "DocumentWriter":
         self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
@@ -73,24 +76,37 @@ class DocumentWriter:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+        for pool in [*self.retired, *([self.pool] if self.pool is not None else [])]:
+            pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def _pool(self, todo: dict[str, Job]) -> ProcessPoolExecutor:
-        """Return the writers' pool, made for the first documents submitted (todo). When their Markdown
-        (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a
-        large first quarter of one), each writer process is replaced after one batch: typst keeps its
-        memo of every layout for the life of the process (typst-py offers no way to clear it), and a
-        writer that has compiled a large batch holds about 300 MB beside the next batch's pandoc run
-        (about 200 MB). Measured on bench/large.py (2,302 documents): the peak of the whole process
-        tree went from 1,151 to 908 MB, and to 766 MB with batches of half the size (BATCH_LIMIT); at
-        a quarter of that size, 910 MB when its writers were kept. An ordinary build keeps its writers
-        (its first documents fill less; a new writer costs its start and its font index)."""
+    def _pool(self) -> ProcessPoolExecutor:
+        """Return the writers' pool (made by the first submission that has documents to write)."""
         if self.pool is None:
-            recycle = 1 if _characters(todo) > self.workers * BATCH_LIMIT else None
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=_writer_started,
-                                            max_tasks_per_child=recycle)
+                                            max_tasks_per_child=self.recycle)
         return self.pool
+
+    def size_up(self) -> None:
+        """Decide, once the documents that show a build's size were submitted (the caller's first
+        quarter of its first market), whether each writer is replaced after one batch: when their
+        Markdown (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large
+        dossier, or a large first quarter of one). typst keeps its memo of every layout for the life of
+        the process (typst-py offers no way to clear it), and a writer that has compiled a large batch
+        holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
+        bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
+        and to 766 MB with batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB
+        when its writers were kept. An ordinary build keeps its writers (its first documents fill
+        less; a new writer costs its start, its font index and its pandoc).
+
+        The writers already at work finish the few documents they were given first (the first
+        hand-overs are small: the writers start early) and leave; later batches go to writers that
+        are replaced."""
+        if self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
+            self.recycle = 1
+            if self.pool is not None:
+                self.pool.shutdown(wait=False)
+                self.retired.append(self.pool)
+                self.pool = None
 
     def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER, hold: bool = True) -> list[str]:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
@@ -113,7 +129,8 @@ class DocumentWriter:
             self.held = todo
             return keys
         batches = _batches(todo, self.workers, spread)
-        pool = self._pool(todo) if batches else None
+        pool = self._pool() if batches else None
+        self.characters += _characters(todo)
         for batch in batches:
             future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
                                  batch, self.cache.folder)
