@@ -23,7 +23,7 @@ from . import libreoffice, pdf
 from .children import die_with_parent
 from .docx import DocxMeta, finish_docx, write_docx, write_report_docx
 from .libreoffice import render_pdfs
-from .pandoc import convert_batch
+from .pandoc import convert_batch, stop_pandoc
 from .pdf import PdfMeta, typeset_pdf, typst_settings
 
 WRITERS = {"docx": write_docx}
@@ -133,7 +133,7 @@ class DocumentWriter:
         self.characters += _characters(todo)
         for batch in batches:
             future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
-                                 batch, self.cache.folder)
+                                 batch, self.cache.folder, self.recycle is None)
             self.batches[future] = batch
             for key in batch:
                 self.pending[key] = future
@@ -179,16 +179,17 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
 
 
 def _write_timed(jobs: list[Job], engine: str, epoch: int, store: Path | None, keys: list[str],
-                 cache: Path) -> tuple[list[Placed], dict]:
+                 cache: Path, kept: bool = True) -> tuple[list[Placed], dict]:
     """Write the jobs in a writer process and put each document into the build's cache under its key
     as soon as it is written (neither this process nor the build holds a batch's documents); return
     where each lies, and the seconds of the stages (stopwatch.STAGES). Figures drawn here are kept
-    in the build's store (None: not kept)."""
+    in the build's store (None: not kept). A writer that is not kept for further batches lets its
+    pandoc go as soon as the batch is converted (its memory is not held beside typst's)."""
     watch = stopwatch.reset()
     pin(epoch)
     documents, placed = DocumentCache(cache), []
     with using_store(store):
-        for key, written in zip(keys, PDF_ENGINES[engine](jobs)):
+        for key, written in zip(keys, PDF_ENGINES[engine](jobs, keep_pandoc=kept)):
             placed.append(documents.put(key, written))
             if len(placed) % RELEASE_EVERY == 0:
                 release_memory(collect=False)
@@ -250,12 +251,14 @@ def _drawn(jobs: list[Job]) -> list[tuple]:
             for markdown, docx_meta, pdf_meta, files in map(_parts, jobs)]
 
 
-def _with_typst(jobs: list[Job]) -> Iterator[Written]:
+def _with_typst(jobs: list[Job], keep_pandoc: bool = True) -> Iterator[Written]:
     """Yield each job's outputs as soon as they are made (the caller need not hold a batch of them)."""
     jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
+        if not keep_pandoc:
+            stop_pandoc()
     converted.reverse()  # popped in order: each document's pandoc output is let go once it is finished
     for _, docx_meta, pdf_meta, _ in jobs:
         done = converted.pop()
@@ -265,12 +268,14 @@ def _with_typst(jobs: list[Job]) -> Iterator[Written]:
         yield docx_bytes, pdf_bytes, pages
 
 
-def _with_libreoffice(jobs: list[Job]) -> list[Written]:
+def _with_libreoffice(jobs: list[Job], keep_pandoc: bool = True) -> list[Written]:
     """The PDF is LibreOffice's rendition of the finished DOCX."""
     jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
+        if not keep_pandoc:
+            stop_pandoc()
     with watch.stage("finish DOCX", len(jobs)):
         docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _, _) in zip(converted, jobs)]
     with watch.stage("compile PDF", len(jobs)):

@@ -174,6 +174,14 @@ _SERVERS: dict[str, "_Server"] = {}
 _SERVER_LOCK = threading.Lock()
 
 
+def stop_pandoc() -> None:
+    """Stop this process's pandoc server, if it has one (its memory is let go; the next batch starts another)."""
+    with _SERVER_LOCK:
+        server = _SERVERS.pop("current", None)
+        if server is not None:
+            server.stop()
+
+
 class _Server:
     """A `pandoc lua convert.lua --serve` process kept by a writer for all its batches: starting pandoc,
     its Lua state and the template for each batch cost about 50 ms (measured on the example's
