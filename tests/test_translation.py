@@ -284,3 +284,47 @@ def test_no_english_left_in_the_completed_examples(cn_markdown):
         rendered = render_folder(ROOT / ("dossier" if build == "antibody" else "examples/velcratinib-tablets"),
                                  "cn", "marketing" if build == "antibody" else "ind")
         assert [u for r in rendered for u in r.untranslated if not u.kept] == []
+
+
+def test_the_translation_index_is_the_same_from_kept_file_parts_and_follows_a_changed_file(tmp_path):
+    """A build keeps what each file gives the Chinese documents' translation index (by the file's content
+    hash): an index made from kept parts is the one made afresh, and a changed file is read again (its new
+    English text is found where it now is, the old one no longer)."""
+    from dossiergen.cache import using_store
+    from dossiergen.translation import Index
+
+    source = materialise_case("minimal", tmp_path)
+
+    def index():
+        return Index(load_dossier(source))
+
+    fresh = index()
+    with using_store(tmp_path / "store") as store:
+        made = index()
+        kept = index()
+        assert store.hits >= len(load_dossier(source).files) - 1  # the second from kept parts (other markets' files left out)
+    for other in (made, kept):
+        assert (other.paths, other.chinese, other.digest()) == (fresh.paths, fresh.chinese, fresh.digest())
+    text = (source / "products" / "dp-minitab.yaml").read_text("utf-8")
+    (source / "products" / "dp-minitab.yaml").write_text(text.replace("Blend and compress.", "Blend and press."), "utf-8")
+    with using_store(tmp_path / "store"):
+        changed = index()
+    assert changed.paths == index().paths and changed.digest() != fresh.digest()
+    assert changed.where("Blend and press.").startswith("products/dp-minitab.yaml#") and not changed.where("Blend and compress.")
+
+
+def test_the_texts_to_translate_are_the_same_from_kept_file_parts_and_follow_a_changed_file(tmp_path):
+    """A build keeps each file's translatable texts (by the file's content hash): the list is the one made
+    afresh, and a file changed since is read again."""
+    from dossiergen.cache import using_store
+
+    source = materialise_case("minimal", tmp_path)
+    fresh = units(load_dossier(source))
+    with using_store(tmp_path / "store"):
+        assert units(load_dossier(source)) == fresh
+        assert units(load_dossier(source)) == fresh
+        text = (source / "products" / "dp-minitab.yaml").read_text("utf-8")
+        (source / "products" / "dp-minitab.yaml").write_text(text.replace("Blend and compress.", "Blend and press."), "utf-8")
+        changed = units(load_dossier(source))
+    assert changed == units(load_dossier(source)) != fresh
+    assert "Blend and press." in [u.en for u in changed] and "Blend and compress." not in [u.en for u in changed]

@@ -197,26 +197,53 @@ def units(dossier: Dossier, market: str = "cn") -> list[Unit]:
     for rel, source in sorted(dossier.files.items()):
         if source.kind.startswith("market-") and source.kind != f"market-{market}":
             continue
-        if source.kind in CSV_KINDS:
-            for index, row in enumerate(source.data or []):
-                if isinstance(row, dict) and isinstance(row.get(CSV_TEXT), str):
-                    line = source.marks.get((index,), (0, 0))[0]
-                    found.append(Unit(rel, (index, CSV_TEXT), row[CSV_TEXT], row.get(CSV_TEXT_ZH), "Text result", line))
-            continue
+        found += [Unit(*unit) for unit in _file_units(dossier, rel, source)]
+    return found
+
+
+def _file_units(dossier: Dossier, rel: str, source) -> list[tuple]:
+    """Return the translatable texts of one file (Unit fields as tuples). In a build, kept in the store
+    (cache.store) by the file's content hash and the fingerprints of the code and knowledge (the schemas
+    name the text fields) that read it: a build after one changed file walks that file only."""
+    import marshal
+
+    from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
+
+    key = None
+    if store().enabled and source.digest:
+        key = content_key("units-1", engine_fingerprint(), knowledge_fingerprint(), rel, source.kind, source.digest)
+        kept = store().get("units", key)
+        if kept is not None:
+            try:
+                return marshal.loads(kept)
+            except (ValueError, EOFError, TypeError):
+                pass
+    found = []
+    if source.kind in CSV_KINDS:
+        for index, row in enumerate(source.data or []):
+            if isinstance(row, dict) and isinstance(row.get(CSV_TEXT), str):
+                line = source.marks.get((index,), (0, 0))[0]
+                found.append((rel, (index, CSV_TEXT), row[CSV_TEXT], row.get(CSV_TEXT_ZH), "Text result", line))
+    else:
         try:
             patterns = text_paths(source.kind)
         except (FileNotFoundError, KeyError):
-            continue
+            patterns = []
         seen: set[tuple] = set()
         for pattern, field in patterns:
-            for value, container, key in select(source.data, pattern):
+            for value, container, key_ in select(source.data, pattern):
                 if container is None:
                     continue
-                base = dossier.where(container, key)[1]
+                base = dossier.where(container, key_)[1]
                 for path, en, zh in _leaves(value, base):
                     if path not in seen:
                         seen.add(path)
-                        found.append(Unit(rel, path, en, zh, field, source.marks.get(path, (0, 0))[0]))
+                        found.append((rel, path, en, zh, field, source.marks.get(path, (0, 0))[0]))
+    if key is not None:
+        try:
+            store().put("units", key, marshal.dumps(found))
+        except ValueError:  # a value marshal cannot keep: not kept
+            pass
     return found
 
 
@@ -284,9 +311,10 @@ class Index:
         for rel, source in sorted(dossier.files.items()):
             if source.kind.startswith("market-") and source.kind != f"market-{market}":
                 continue
-            for path, text in _strings(source.data, ()):
-                self.paths.setdefault(_norm(text), []).append(f"{rel}#{json_path(path)}")
-            chinese += [_norm(_MARKUP.sub("", text)) for text in _chinese(source.data)]
+            texts, found = _index_part(rel, source)
+            for text, where in texts:
+                self.paths.setdefault(text, []).append(where)
+            chinese += found
         self.chinese = "\0".join(chinese)  # the Chinese values: Latin words inside them are the translator's
 
     def where(self, text: str) -> str:
@@ -327,6 +355,30 @@ class Index:
                     continue
                 found.append(segment)
         return list(dict.fromkeys(found))
+
+
+def _index_part(rel: str, source) -> tuple[list, list[str]]:
+    """Return what one file gives the Index: (English text, where it is) of each of its texts in order, and
+    its Chinese texts. In a build, kept in the store (cache.store) by the file's content hash and the
+    fingerprints of the code and knowledge that read it: a build after one changed file walks that file."""
+    import marshal
+
+    from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
+
+    key = None
+    if store().enabled and source.digest:
+        key = content_key("index-part-1", engine_fingerprint(), knowledge_fingerprint(), rel, source.kind, source.digest)
+        found = store().get("index-part", key)
+        if found is not None:
+            try:
+                return marshal.loads(found)
+            except (ValueError, EOFError, TypeError):
+                pass
+    part = ([(_norm(text), f"{rel}#{json_path(path)}") for path, text in _strings(source.data, ())],
+            [_norm(_MARKUP.sub("", text)) for text in _chinese(source.data)])
+    if key is not None:
+        store().put("index-part", key, marshal.dumps(part))
+    return part
 
 
 def _strings(value, path: tuple):
