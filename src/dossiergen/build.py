@@ -104,7 +104,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
                 plans = _plan_markets(_model(folder, progress), _render_order(pending, built_before), stage, final, writer,
                                       submission, progress)
-                plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in plans]
+                plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in _package_order(plans)]
                 for number, plan in enumerate(plans):  # packaging overlaps with writing the next markets' documents
                     written, fresh = writer.collect(plan.keys)
                     progress(f"checking and packaging {plan.market}", number, len(plans))
@@ -300,6 +300,19 @@ def _render_order(pending: list[tuple[str, Path, str]], built_before: bool) -> l
     seen: set[str] = set()
     firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
     return firsts + [item for item in pending if item not in firsts]
+
+
+def _package_order(plans: list[Plan]) -> list[Plan]:
+    """Return the markets in the order they are packaged: those of the first language rendered first (their
+    documents were handed to the writers first), then the others, each in render order. After an earlier
+    build (render order neutral, cn, us, eu, uk: see _render_order) us, eu and uk are packaged while the
+    writers make the Chinese documents of cn, rather than after waiting for them (a build after one change
+    writes an English and a Chinese document). The first market of each language still collects its
+    language's documents first: each market's count of documents written is the same in either order."""
+    from .assemble import LANGUAGE
+
+    first = LANGUAGE.get(plans[0].market, "en") if plans else "en"
+    return sorted(plans, key=lambda plan: LANGUAGE.get(plan.market, "en") != first)  # stable: render order kept
 
 
 # Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for
