@@ -64,8 +64,9 @@ class DocumentWriter:
         self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
         self.characters = 0  # of the documents submitted to be written (_characters)
-        self.recycle: int | None = None  # batches a writer writes before it is replaced (size_up)
-        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (size_up)
+        self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
+        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
+        self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
         self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
@@ -86,22 +87,27 @@ class DocumentWriter:
                                             max_tasks_per_child=self.recycle)
         return self.pool
 
-    def size_up(self) -> None:
-        """Decide, once the documents that show a build's size were submitted (the caller's first
-        quarter of its first market), whether each writer is replaced after one batch: when their
-        Markdown (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large
-        dossier, or a large first quarter of one). typst keeps its memo of every layout for the life of
-        the process (typst-py offers no way to clear it), and a writer that has compiled a large batch
-        holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
-        bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
-        and to 766 MB with batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB
-        when its writers were kept. An ordinary build keeps its writers (its first documents fill
-        less; a new writer costs its start, its font index and its pandoc).
+    def sized(self) -> None:
+        """Say that the documents that show a build's size were submitted (the caller's first quarter
+        of its first market): from now on the writers are kept or replaced as they are (_recycling)."""
+        self.sizing = False
 
-        The writers already at work finish the few documents they were given first (the first
-        hand-overs are small: the writers start early) and leave; later batches go to writers that
-        are replaced."""
-        if self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
+    def _recycling(self, todo: dict[str, Job]) -> None:
+        """Decide, while the documents that show a build's size are submitted (until `sized`), whether
+        each writer is replaced after one batch: when their Markdown (_characters, with the todo's)
+        fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a large first
+        quarter of one). typst keeps its memo of every layout for the life of the process (typst-py
+        offers no way to clear it), and a writer that has compiled a large batch holds about 300 MB
+        beside the next batch's pandoc run (about 200 MB). Measured on bench/large.py (2,302
+        documents): the peak of the whole process tree went from 1,151 to 908 MB, and to 766 MB with
+        batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB when its writers were
+        kept. An ordinary build keeps its writers (its first documents fill less; a new writer costs
+        its start, its font index and its pandoc).
+
+        The writers already at work finish what they were given (the first hand-overs are small, so
+        that the writers start early) and leave; the todo and later batches go to writers that are
+        replaced."""
+        if self.sizing and self.recycle is None and self.characters + _characters(todo) > self.workers * BATCH_LIMIT:
             self.recycle = 1
             if self.pool is not None:
                 self.pool.shutdown(wait=False)
@@ -129,6 +135,7 @@ class DocumentWriter:
             self.held = todo
             return keys
         batches = _batches(todo, self.workers, spread)
+        self._recycling(todo)
         pool = self._pool() if batches else None
         self.characters += _characters(todo)
         for batch in batches:
