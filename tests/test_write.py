@@ -147,6 +147,30 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
         assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
 
 
+def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
+    """When the build turns out large, a batch the first (kept) writers had not started is taken back
+    and written by the writers that are replaced after each batch (the two kinds work side by side
+    only briefly: memory); every document is written once, with the bytes one process writes."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:4]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # one writer: the third waits
+        waiting = writer.pending[keys[2]]
+        monkeypatch.setattr(write, "BATCH_LIMIT", 1)
+        keys += writer.submit(jobs[3:], hold=False)
+        assert waiting.cancelled() and writer.pending[keys[2]] is not waiting
+        assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
+        placed, fresh = writer.collect(keys)
+    assert fresh == 4 and writer.submitted == 4
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
 def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tmp_path):
     """A market's few new documents wait for the next submission while every writer is busy (one
     pandoc start-up for more documents: issue 19); collecting starts them, and nothing is lost: each is

@@ -60,6 +60,7 @@ class DocumentWriter:
         self.found: dict[str, Placed] = {}  # where each document's bytes lie: none is held in memory
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
+        self.jobs: dict[object, list[Job]] = {}  # future -> the jobs of its batch, until it is collected
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
         self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
@@ -94,7 +95,7 @@ class DocumentWriter:
 
     def _recycling(self, todo: dict[str, Job]) -> None:
         """Decide, while the documents that show a build's size are submitted (until `sized`), whether
-        each writer is replaced after one batch: when their Markdown (_characters, with the todo's)
+        each writer is replaced after one batch: when their Markdown (_characters, the todo's included)
         fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a large first
         quarter of one). typst keeps its memo of every layout for the life of the process (typst-py
         offers no way to clear it), and a writer that has compiled a large batch holds about 300 MB
@@ -104,12 +105,18 @@ class DocumentWriter:
         kept. An ordinary build keeps its writers (its first documents fill less; a new writer costs
         its start, its font index and its pandoc).
 
-        The writers already at work finish what they were given (the first hand-overs are small, so
-        that the writers start early) and leave; the todo and later batches go to writers that are
-        replaced."""
-        if self.sizing and self.recycle is None and self.characters + _characters(todo) > self.workers * BATCH_LIMIT:
+        The writers already at work finish the batches they started (the first hand-overs are small,
+        so that the writers start early) and leave; the batches they had not started join the todo,
+        which goes to writers that are replaced, as do later batches: kept and replaced writers work
+        side by side as briefly as possible."""
+        if self.sizing and self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
             self.recycle = 1
             if self.pool is not None:
+                for future in list(self.batches):
+                    if future.cancel():  # not started: written by the new writers
+                        for key, job in zip(self.batches.pop(future), self.jobs.pop(future)):
+                            del self.pending[key]
+                            todo[key] = job
                 self.pool.shutdown(wait=False)
                 self.retired.append(self.pool)
                 self.pool = None
@@ -134,17 +141,18 @@ class DocumentWriter:
         if hold and todo and len(todo) < FEW and self._busy():
             self.held = todo
             return keys
-        batches = _batches(todo, self.workers, spread)
-        self._recycling(todo)
-        pool = self._pool() if batches else None
+        self.submitted += len(todo)
         self.characters += _characters(todo)
+        self._recycling(todo)  # may add the batches old writers had not started
+        batches = _batches(todo, self.workers, spread)
+        pool = self._pool() if batches else None
         for batch in batches:
-            future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
-                                 batch, self.cache.folder, self.recycle is None)
-            self.batches[future] = batch
+            jobs = [todo[key] for key in batch]
+            future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
+                                 self.recycle is None)
+            self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
-        self.submitted += len(todo)
         return keys
 
     def _busy(self) -> bool:
@@ -164,6 +172,7 @@ class DocumentWriter:
                 placed, times = future.result()  # the writer put the documents into the cache itself
                 stopwatch.current().merge(times)
                 batch = self.batches.pop(future)
+                del self.jobs[future]
                 for done, where in zip(batch, placed):
                     self.found[done] = where
                     del self.pending[done]
