@@ -144,12 +144,16 @@ class DocumentWriter:
         self.submitted += len(todo)
         self.characters += _characters(todo)
         self._recycling(todo)  # may add the batches old writers had not started
-        batches = _batches(todo, self.workers, spread)
+        # Until the build's size is known, smaller batches: if it turns out large, the writers that are
+        # let go have less to finish, and more of what they were given is taken back (_recycling).
+        batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
         pool = self._pool() if batches else None
         for batch in batches:
             jobs = [todo[key] for key in batch]
+            # A writer keeps its pandoc for its next batch once the build is known to keep its writers:
+            # before, a writer that is let go when the build turns out large would hold it meanwhile.
             future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
-                                 self.recycle is None)
+                                 self.recycle is None and not self.sizing)
             self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
@@ -336,11 +340,11 @@ def _characters(todo: dict[str, Job]) -> int:
     return sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
 
 
-def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
+def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER, limit: int | None = None) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
-    waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
-    that one pandoc run never holds all of it."""
-    count = min(len(todo), max(workers * spread, -(-_characters(todo) // BATCH_LIMIT)))
+    waits alone on one long table at the end; a large dossier gets more batches (of at most about
+    `limit` characters, BATCH_LIMIT by default), so that one pandoc run never holds all of it."""
+    count = min(len(todo), max(workers * spread, -(-_characters(todo) // (limit or BATCH_LIMIT))))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
