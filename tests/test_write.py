@@ -4,6 +4,8 @@ written in, and text from the data stays text in the typst source."""
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -16,6 +18,7 @@ from conftest import CASES, ROOT
 from dossiergen.build import build_dossiers, render_folder
 from dossiergen.check import check_build
 from dossiergen.write import write_documents
+from dossiergen.write.children import descendants
 from dossiergen.write.docx import DocxMeta, finish_docx
 from dossiergen.write.pandoc import _convert, _job as pandoc_job, convert_batch
 from dossiergen.write.pdf import PdfMeta, typeset_pdf, typst_settings
@@ -111,26 +114,85 @@ def test_written_documents_do_not_depend_on_their_batch():
 
 
 def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
-    """When the documents fill more than a full batch per writer (a large dossier: BATCH_LIMIT), each
-    writer process is replaced after one batch (its typst memo cache, which cannot be cleared, is let go
-    before the next batch's pandoc run: issue 19, memory), and the documents are the bytes one process
-    writes; an ordinary build keeps its writers."""
+    """When the documents submitted until the build's size is known (`sized`: a quarter of its first
+    market) fill more than a full batch per writer (a large dossier: BATCH_LIMIT), the writers that
+    started on the first ones finish and leave, and each later writer process is replaced after one
+    batch (its typst memo cache, which cannot be cleared, is let go before the next batch's pandoc
+    run: issue 19, memory); the documents are the bytes one process writes. An ordinary build keeps
+    its writers, and so does one whose large documents come after its size is known."""
     import dossiergen.write as write
     from dossiergen.cache import DocumentCache, content, using_store
 
     documents = _tablet_documents()[:4]
     jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
     expected = write_documents(jobs, epoch=1795737600)
-    for limit, recycled in ((1, 1), (write.BATCH_LIMIT, None)):  # 1: every document more than a full batch
-        monkeypatch.setattr(write, "BATCH_LIMIT", limit)
-        blobs = tmp_path / f"blobs-{limit}"
-        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{limit}"), 1, store=blobs) as writer, using_store(blobs):
+    ordinary = write.BATCH_LIMIT
+    for case, recycled in (("large", 1), ("ordinary", None), ("large after sized", None)):
+        blobs = tmp_path / f"blobs-{case}"
+        monkeypatch.setattr(write, "BATCH_LIMIT", ordinary)
+        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{case}"), 1, store=blobs) as writer, using_store(blobs):
             writer.epoch = 1795737600
-            keys = writer.submit(jobs)
+            first = writer.submit(jobs[:2], spread=1)  # small: the writer is kept so far
+            started = writer.pool
+            if case == "large after sized":
+                writer.sized()
+            if case != "ordinary":
+                monkeypatch.setattr(write, "BATCH_LIMIT", 1)  # the next documents fill more than a batch
+            rest = writer.submit(jobs[2:], hold=False)
+            writer.sized()
             assert writer.pool._max_tasks_per_child == recycled
-            placed, fresh = writer.collect(keys)
+            assert (writer.pool is started) == (recycled is None) and writer.retired == ([started] if recycled else [])
+            placed, fresh = writer.collect(first + rest)
         assert fresh == len(jobs)
         assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
+def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
+    """When the build turns out large, a batch the first (kept) writers had not started is taken back
+    and written by the writers that are replaced after each batch (the two kinds work side by side
+    only briefly: memory); every document is written once, with the bytes one process writes."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:4]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # one writer: the third waits
+        waiting = writer.pending[keys[2]]
+        monkeypatch.setattr(write, "BATCH_LIMIT", 1)
+        keys += writer.submit(jobs[3:], hold=False)
+        assert waiting.cancelled() and writer.pending[keys[2]] is not waiting
+        assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
+        placed, fresh = writer.collect(keys)
+    assert fresh == 4 and writer.submitted == 4
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
+def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tmp_path):
+    """A market's few new documents wait for the next submission while every writer is busy (one
+    pandoc start-up for more documents: issue 19); collecting starts them, and nothing is lost: each is
+    written once, as one process writes it, and counted as written."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:3]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        first = writer.submit(jobs[:1])
+        assert writer._busy()  # a batch takes far longer than the next call
+        rest = writer.submit(jobs[1:])
+        assert len(writer.held) == 2 and writer.submitted == 1
+        assert writer.submit(jobs[1:]) == rest and len(writer.held) == 2  # asked again: still kept once
+        placed, fresh = writer.collect(first + rest)
+        assert not writer.held and writer.submitted == 3
+    assert fresh == 3
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
 
 
 def test_title_and_header_from_the_data_stay_text_in_the_pdf():
@@ -404,3 +466,57 @@ def test_shortcuts_in_convert_lua_change_no_byte():
         assert done in source, done
     body = zipfile.ZipFile(io.BytesIO(fast[0][0])).read("word/document.xml").decode("utf-8")
     assert "−0.5\u00a0%" in body and "0.5\u00a0mg/mL" in body and "Protein\u00a0</w:t>" in body and "(figure.png)" in body
+
+
+def _server_pid():
+    from dossiergen.write import pandoc
+
+    server = pandoc._SERVERS.get("current")
+    return None if server is None else server.process.pid
+
+
+def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_does(monkeypatch):
+    """A process keeps one pandoc for its batches (issue 19: a new one per batch cost about 50 ms), and
+    what it makes is what a pandoc started for the batch alone makes."""
+    from dossiergen.write import pandoc
+
+    documents = _tablet_documents()[:4]
+    meta = PdfMeta(META.title, META.subject, META.header, "en", toc=False)
+    first = convert_batch([(md, typst_settings(meta)) for md in documents[:2]])
+    pid = _server_pid()
+    second = convert_batch([(md, typst_settings(meta)) for md in documents[2:]])
+    assert pid is not None and _server_pid() == pid  # the same process converted both batches
+    monkeypatch.setattr(pandoc, "_run", lambda command, batch, folder: pandoc._run_once(
+        [*command, str(batch), str(folder)], folder, {**os.environ, "SOURCE_DATE_EPOCH": str(int(pandoc.now().timestamp()))}))
+    alone = convert_batch([(md, typst_settings(meta)) for md in documents])
+    assert [(c.docx, c.typst) for c in first + second] == [(c.docx, c.typst) for c in alone]
+
+
+def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_converts(tmp_path, monkeypatch):
+    """A batch pandoc cannot read, a pandoc killed between batches, and a batch past the time limit:
+    the first and the last are exit-4 tool errors that say what happened, and the next batch is
+    converted by a new pandoc."""
+    from dossiergen.errors import ToolError
+    from dossiergen.write import pandoc
+
+    text = "# 3.2.P.1 Description\n\nBody text.\n"
+    expected = convert_batch([(text, None)])[0].docx
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "batch.json").write_text("{not json", "utf-8")
+    with pytest.raises(ToolError) as failed:
+        pandoc._run([pandoc.check_pandoc(), *pandoc.RTS, "lua", str(pandoc.SCRIPT)], folder / "batch.json", folder)
+    assert failed.value.problems[0].code == "write.pandoc_failed"
+    assert convert_batch([(text, None)])[0].docx == expected
+
+    os.kill(_server_pid(), signal.SIGKILL)  # stopped between batches (say, by the kernel's OOM killer)
+    assert convert_batch([(text, None)])[0].docx == expected
+
+    monkeypatch.setattr(pandoc, "PANDOC_TIMEOUT", 0.001)
+    pid = _server_pid()
+    with pytest.raises(ToolError) as slow:
+        convert_batch([("\n\n".join(_tablet_documents()), None)])
+    assert slow.value.problems[0].code == "write.pandoc_timeout"
+    assert pid not in descendants(os.getpid())  # stopped, not left converting
+    monkeypatch.setattr(pandoc, "PANDOC_TIMEOUT", 900)
+    assert convert_batch([(text, None)])[0].docx == expected

@@ -243,26 +243,38 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     from .assemble import assemble_context
     from .depends import Hashes, render_cached
     from .package import Plan
+    from .write import BATCHES_PER_WORKER
 
     model, problems = validated
     plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
-    for market, target, key in pending:
+    chunk, sized = FIRST_CHUNK, False
+    for number, (market, target, key) in enumerate(pending, 1):
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
             _unique_documents(context)
-        rendered, keys = [], []
-        chunk = max(RENDER_CHUNK, len(context.documents) // 4)
-        with watch.stage("render", len(context.documents)):
+        rendered, keys, total = [], [], len(context.documents)
+        with watch.stage("render", total):
             for document in context.documents:
-                progress(f"rendering {market}", len(rendered), len(context.documents))
+                progress(f"rendering {market}", len(rendered), total)
                 rendered.append(render_cached(context, document, hashes))
-                if not blocking and len(rendered) - len(keys) >= chunk:  # the writers start before the market is rendered
+                # The writers start before the market is rendered; the market's last chunk is left to the
+                # market's last hand-over (below), so that they end on batches cut for the cores to end together.
+                if not blocking and len(rendered) - len(keys) >= chunk and total - len(rendered) >= chunk:
                     keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
+                    chunk = min(2 * chunk, max(RENDER_CHUNK, total // 4))
+                    if not sized and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
+                        writer.sized()
+                        sized = True
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
         blocking += [p for p in found if p.severity == "error"]
-        keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]])
+        # Batches that balance the cores matter only at the end: before it, fewer batches (a pandoc start each).
+        spread = BATCHES_PER_WORKER if number == len(pending) else 1
+        keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=spread)
+        if not sized:
+            writer.sized()
+            sized = True
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
@@ -292,9 +304,13 @@ def _render_order(pending: list[tuple[str, Path, str]], built_before: bool) -> l
 
 # Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for
 # batches that pay pandoc's start-up once for many documents, early enough that the writers do not
-# wait for a whole market to render. A final build whose gap rules then block places nothing: what
-# the writers made stays in the cache only.
+# wait for a whole market to render. The first hand-over of a build is smaller (FIRST_CHUNK, then
+# twice as many each time up to a chunk), so that the writers start as soon as a few documents are
+# rendered: with a first chunk of a quarter of a market, both writers waited for the first 46 of
+# neutral's documents to render, after validation (issue 19). A final build whose gap rules then
+# block places nothing: what the writers made stays in the cache only.
 RENDER_CHUNK = 40
+FIRST_CHUNK = 8
 
 
 def _unique_documents(context: Context) -> None:

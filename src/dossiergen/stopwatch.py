@@ -47,9 +47,31 @@ class Stopwatch:
 
 
 def cpu_seconds() -> float:
-    """Return the CPU seconds (user + system) of this process and of its children it has waited for."""
+    """Return the CPU seconds (user + system) of this process, of its children it has waited for, and
+    of those it keeps running (kept_child: a writer's pandoc)."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.user + times.system + times.children_user + times.children_system + sum(map(_running_cpu, KEPT))
+
+
+KEPT: set[int] = set()  # process ids of children that run across stages; their CPU counts until they are waited for
+
+
+def kept_child(pid: int, kept: bool) -> None:
+    """Count (kept) or stop counting the CPU of a running child; stop just before waiting for it, whose
+    CPU then counts among the children's."""
+    (KEPT.add if kept else KEPT.discard)(pid)
+
+
+def _running_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):  # not Linux, or it has ended
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 WATCH = Stopwatch()  # the running process's: a build resets it (build.build_dossiers); writers send theirs back

@@ -8,6 +8,7 @@ import functools
 import gc
 import multiprocessing
 import multiprocessing.forkserver
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterator
 
@@ -22,7 +23,7 @@ from . import libreoffice, pdf
 from .children import die_with_parent
 from .docx import DocxMeta, finish_docx, write_docx, write_report_docx
 from .libreoffice import render_pdfs
-from .pandoc import convert_batch
+from .pandoc import convert_batch, stop_pandoc
 from .pdf import PdfMeta, typeset_pdf, typst_settings
 
 WRITERS = {"docx": write_docx}
@@ -38,6 +39,7 @@ Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, at
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
 BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
+FEW = 4  # new documents that wait for the next submission while every writer is busy
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 # (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _pool)
@@ -58,8 +60,14 @@ class DocumentWriter:
         self.found: dict[str, Placed] = {}  # where each document's bytes lie: none is held in memory
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
+        self.jobs: dict[object, list[Job]] = {}  # future -> the jobs of its batch, until it is collected
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
+        self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
+        self.characters = 0  # of the documents submitted to be written (_characters)
+        self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
+        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
+        self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
         self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
@@ -70,31 +78,59 @@ class DocumentWriter:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=kind is not None)
+        for pool in [*self.retired, *([self.pool] if self.pool is not None else [])]:
+            pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def _pool(self, todo: dict[str, Job]) -> ProcessPoolExecutor:
-        """Return the writers' pool, made for the first documents submitted (todo). When their Markdown
-        (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a
-        large first quarter of one), each writer process is replaced after one batch: typst keeps its
-        memo of every layout for the life of the process (typst-py offers no way to clear it), and a
-        writer that has compiled a large batch holds about 300 MB beside the next batch's pandoc run
-        (about 200 MB). Measured on bench/large.py (2,302 documents): the peak of the whole process
-        tree went from 1,151 to 908 MB, and to 766 MB with batches of half the size (BATCH_LIMIT); at
-        a quarter of that size, 910 MB when its writers were kept. An ordinary build keeps its writers
-        (its first documents fill less; a new writer costs its start and its font index)."""
+    def _pool(self) -> ProcessPoolExecutor:
+        """Return the writers' pool (made by the first submission that has documents to write)."""
         if self.pool is None:
-            recycle = 1 if _characters(todo) > self.workers * BATCH_LIMIT else None
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=die_with_parent,
-                                            max_tasks_per_child=recycle)  # workers die with the fork server
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=_writer_started,
+                                            max_tasks_per_child=self.recycle)
         return self.pool
 
-    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER) -> list[str]:
+    def sized(self) -> None:
+        """Say that the documents that show a build's size were submitted (the caller's first quarter
+        of its first market): from now on the writers are kept or replaced as they are (_recycling)."""
+        self.sizing = False
+
+    def _recycling(self, todo: dict[str, Job]) -> None:
+        """Decide, while the documents that show a build's size are submitted (until `sized`), whether
+        each writer is replaced after one batch: when their Markdown (_characters, the todo's included)
+        fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a large first
+        quarter of one). typst keeps its memo of every layout for the life of the process (typst-py
+        offers no way to clear it), and a writer that has compiled a large batch holds about 300 MB
+        beside the next batch's pandoc run (about 200 MB). Measured on bench/large.py (2,302
+        documents): the peak of the whole process tree went from 1,151 to 908 MB, and to 766 MB with
+        batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB when its writers were
+        kept. An ordinary build keeps its writers (its first documents fill less; a new writer costs
+        its start, its font index and its pandoc).
+
+        The writers already at work finish the batches they started (the first hand-overs are small,
+        so that the writers start early) and leave; the batches they had not started join the todo,
+        which goes to writers that are replaced, as do later batches: kept and replaced writers work
+        side by side as briefly as possible."""
+        if self.sizing and self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
+            self.recycle = 1
+            if self.pool is not None:
+                for future in list(self.batches):
+                    if future.cancel():  # not started: written by the new writers
+                        for key, job in zip(self.batches.pop(future), self.jobs.pop(future)):
+                            del self.pending[key]
+                            todo[key] = job
+                self.pool.shutdown(wait=False)
+                self.retired.append(self.pool)
+                self.pool = None
+
+    def submit(self, jobs: list[Job], spread: int = BATCHES_PER_WORKER, hold: bool = True) -> list[str]:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
-        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key."""
+        worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key.
+
+        Fewer than FEW new documents, while every writer is busy, are kept back and started with the
+        next submission, or when a caller collects (each batch costs a pandoc start-up, about 65 ms:
+        a market that shares most documents with an earlier one has only a few of its own)."""
         keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
                 for job in jobs]
-        todo = {}
+        todo, self.held = self.held, {}
         for key, job in zip(keys, jobs):
             if key not in self.found and key not in self.pending and key not in todo:
                 cached = self.cache.find(key)
@@ -102,21 +138,33 @@ class DocumentWriter:
                     todo[key] = job
                 else:
                     self.found[key] = cached
+        if hold and todo and len(todo) < FEW and self._busy():
+            self.held = todo
+            return keys
+        self.submitted += len(todo)
+        self.characters += _characters(todo)
+        self._recycling(todo)  # may add the batches old writers had not started
         batches = _batches(todo, self.workers, spread)
-        pool = self._pool(todo) if batches else None
+        pool = self._pool() if batches else None
         for batch in batches:
-            future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
-                                 batch, self.cache.folder)
-            self.batches[future] = batch
+            jobs = [todo[key] for key in batch]
+            future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
+                                 self.recycle is None)
+            self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
-        self.submitted += len(todo)
         return keys
+
+    def _busy(self) -> bool:
+        """Whether every writer has a batch it has not finished."""
+        return sum(not future.done() for future in self.batches) >= self.workers
 
     def collect(self, keys: list[str]) -> tuple[list[Placed], int]:
         """Return where the outputs for the keys lie in the cache (cache.Stored: DOCX, PDF, and the
         page count), waiting for those still being written, and how many of them this writer wrote
         (each counted for the first caller that collects it)."""
+        if self.held:
+            self.submit([], hold=False)  # the documents kept back start now
         fresh = 0
         for key in keys:
             if key in self.pending:
@@ -124,6 +172,7 @@ class DocumentWriter:
                 placed, times = future.result()  # the writer put the documents into the cache itself
                 stopwatch.current().merge(times)
                 batch = self.batches.pop(future)
+                del self.jobs[future]
                 for done, where in zip(batch, placed):
                     self.found[done] = where
                     del self.pending[done]
@@ -146,16 +195,17 @@ def write_documents(jobs: list[Job], engine: str = "typst", epoch: int | None = 
 
 
 def _write_timed(jobs: list[Job], engine: str, epoch: int, store: Path | None, keys: list[str],
-                 cache: Path) -> tuple[list[Placed], dict]:
+                 cache: Path, kept: bool = True) -> tuple[list[Placed], dict]:
     """Write the jobs in a writer process and put each document into the build's cache under its key
     as soon as it is written (neither this process nor the build holds a batch's documents); return
     where each lies, and the seconds of the stages (stopwatch.STAGES). Figures drawn here are kept
-    in the build's store (None: not kept)."""
+    in the build's store (None: not kept). A writer that is not kept for further batches lets its
+    pandoc go as soon as the batch is converted (its memory is not held beside typst's)."""
     watch = stopwatch.reset()
     pin(epoch)
     documents, placed = DocumentCache(cache), []
     with using_store(store):
-        for key, written in zip(keys, PDF_ENGINES[engine](jobs)):
+        for key, written in zip(keys, PDF_ENGINES[engine](jobs, keep_pandoc=kept)):
             placed.append(documents.put(key, written))
             if len(placed) % RELEASE_EVERY == 0:
                 release_memory(collect=False)
@@ -187,6 +237,16 @@ def _malloc_trim():
         return None
 
 
+def _writer_started() -> None:
+    """Set up a writer process: it dies with the fork server, and typst lays out on one thread.
+    typst spreads some of its work over a thread pool (rayon) as large as the machine, but the
+    writers already keep every core busy, so the pool's threads only cost: compiling the example's
+    385 documents took about 0.4 CPU s (4%) more with them, in three paired runs (issue 19). A
+    RAYON_NUM_THREADS the user set is kept."""
+    die_with_parent()
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+
 def _parts(job: Job) -> tuple:
     """Return (markdown, docx_meta, pdf_meta, attachments) of a job with or without attachments."""
     return tuple(job) if len(job) == 4 else (*job, ())
@@ -207,12 +267,14 @@ def _drawn(jobs: list[Job]) -> list[tuple]:
             for markdown, docx_meta, pdf_meta, files in map(_parts, jobs)]
 
 
-def _with_typst(jobs: list[Job]) -> Iterator[Written]:
+def _with_typst(jobs: list[Job], keep_pandoc: bool = True) -> Iterator[Written]:
     """Yield each job's outputs as soon as they are made (the caller need not hold a batch of them)."""
     jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, typst_settings(pdf_meta), files) for markdown, _, pdf_meta, files in jobs])
+        if not keep_pandoc:
+            stop_pandoc()
     converted.reverse()  # popped in order: each document's pandoc output is let go once it is finished
     for _, docx_meta, pdf_meta, _ in jobs:
         done = converted.pop()
@@ -222,12 +284,14 @@ def _with_typst(jobs: list[Job]) -> Iterator[Written]:
         yield docx_bytes, pdf_bytes, pages
 
 
-def _with_libreoffice(jobs: list[Job]) -> list[Written]:
+def _with_libreoffice(jobs: list[Job], keep_pandoc: bool = True) -> list[Written]:
     """The PDF is LibreOffice's rendition of the finished DOCX."""
     jobs = _drawn(jobs)
     watch = stopwatch.current()
     with watch.stage("convert", len(jobs)):
         converted = convert_batch([(markdown, None, files) for markdown, _, _, files in jobs])
+        if not keep_pandoc:
+            stop_pandoc()
     with watch.stage("finish DOCX", len(jobs)):
         docx = [finish_docx(done.docx, docx_meta) for done, (_, docx_meta, _, _) in zip(converted, jobs)]
     with watch.stage("compile PDF", len(jobs)):

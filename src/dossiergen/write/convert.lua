@@ -1,6 +1,10 @@
 -- Convert a batch of Markdown documents in one pandoc process (write/pandoc.py runs it as
 -- `pandoc lua convert.lua BATCH.json OUT_DIR`). Starting pandoc costs more than converting a
 -- typical document, so one process per batch replaces two per document.
+-- `pandoc lua convert.lua --serve` converts one batch per line of its standard input
+-- (BATCH.json, a tab, OUT_DIR), each in OUT_DIR as its working directory, and answers each with a
+-- line `done` once the batch's files are written (a failure of the whole batch: OUT_DIR/batch.err).
+-- A writer keeps one such process: a new process per batch cost about 50 ms (issue 19).
 --
 -- BATCH.json: {from, reference_doc, template, marker, landscape_marker, layout: {portrait_pt, landscape_pt}, jobs: [{markdown, alone, typst: {variables, escape, strings} | null}],
 -- programs: {format: typst definitions that draw a figure from that attachment format's input},
@@ -8,7 +12,9 @@
 -- It writes OUT_DIR/combined.docx for the jobs not `alone`, OUT_DIR/i.docx for job i if alone,
 -- OUT_DIR/i.typ when asked, and OUT_DIR/i.err when job i fails.
 
-local batch_path, out_dir = arg[1], arg[2]
+local SERVE = arg[1] == "--serve"
+local out_dir = arg[2]  -- of the batch being converted, as is everything set by start_batch
+local batch, template, docx_options, JSON_LAYOUT
 
 local function read_file(path, mode)
   local handle = assert(io.open(path, mode or "r"))
@@ -23,12 +29,9 @@ local function write_file(path, data)
   handle:close()
 end
 
-local batch = pandoc.json.decode(read_file(batch_path), false)
-local template = pandoc.template.compile(read_file(batch.template))
 -- No code blocks reach the documents: without highlighting styles the DOCX writer is faster.
 -- columns = 1, as `--columns=1` on the command line: every pipe table gets relative widths.
 local reader_options = {columns = 1}
-local docx_options = {reference_doc = batch.reference_doc, columns = 1, highlight_method = "none"}
 
 -- Text from the data is escaped for typst, never pasted into the template raw (DESIGN.md
 -- section 8): every ASCII punctuation character gets a backslash, which typst reads as that
@@ -52,7 +55,7 @@ end
 -- (pandoc's JSON writer, five times faster than pandoc.json.encode)
 local function json_of(block) return pandoc.write(pandoc.Pandoc({block}), "json") end
 local STR_OPEN, SPACE_BEFORE = '{"t":"Str","c":"', '{"t":"Space"},'
-local JSON_LAYOUT = not batch.exhaustive and json_of(pandoc.Plain({pandoc.Str("a"), pandoc.Space(), pandoc.Str('"')}))
+local JSON_KNOWN = json_of(pandoc.Plain({pandoc.Str("a"), pandoc.Space(), pandoc.Str('"')}))
   :find('"blocks":[{"t":"Plain","c":[{"t":"Str","c":"a"},{"t":"Space"},{"t":"Str","c":"\\""}]}]', 1, true) ~= nil
 
 -- Whether test(text, previous) is true for a Str of an element or of its JSON text, of those
@@ -783,35 +786,61 @@ local function needs(markdown)
           long = may_be_long(markdown)}
 end
 
+local templates = {}  -- compiled, by their text
+
+local function start_batch(batch_path, out)
+  batch, out_dir = pandoc.json.decode(read_file(batch_path), false), out
+  local text = read_file(batch.template)
+  templates[text] = templates[text] or pandoc.template.compile(text)
+  template = templates[text]
+  docx_options = {reference_doc = batch.reference_doc, columns = 1, highlight_method = "none"}
+  JSON_LAYOUT = not batch.exhaustive and JSON_KNOWN
+end
+
 -- DOCX: the documents are written as one DOCX, each after a marker heading, and write/split.py
 -- cuts it into one DOCX per document: the DOCX writer's fixed cost (about 15 ms: it reads and
 -- merges the reference document) is paid once per batch. A job marked `alone` gets its own DOCX.
-local combined = pandoc.Blocks({})
+local function convert(batch_path, out)
+  start_batch(batch_path, out)
+  local combined = pandoc.Blocks({})
 
-for index, job in ipairs(batch.jobs) do
-  local name = out_dir .. "/" .. tostring(index - 1)
-  local ok, err = pcall(function()
-    local doc = pandoc.read(job.markdown, batch.from, reader_options)
-    local has = needs(job.markdown)
-    doc.blocks = typography(landscape_regions(doc.blocks))
-    local for_docx = has.images and docx_images(doc, job.attachments) or doc
-    if has.long then for_docx = for_docx:walk(merge_long) end  -- not for typst: its writer is slow on one long Str
-    local blocks = docx_blocks(for_docx.blocks)
-    if not job.alone then
-      combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
-      combined:extend(blocks)
-    else
-      write_file(name .. ".docx", pandoc.write(pandoc.Pandoc(blocks, doc.meta), "docx", docx_options))
-    end
-    if job.typst ~= pandoc.json.null and job.typst ~= nil then
-      local for_typst = has.divs and typst_figures(doc) or doc
-      if has.images then for_typst = typst_images(for_typst, job.attachments) end
-      write_file(name .. ".typ", typst_source(for_typst, job.typst))
-    end
-  end)
-  if not ok then write_file(name .. ".err", tostring(err)) end
+  for index, job in ipairs(batch.jobs) do
+    local name = out_dir .. "/" .. tostring(index - 1)
+    local ok, err = pcall(function()
+      local doc = pandoc.read(job.markdown, batch.from, reader_options)
+      local has = needs(job.markdown)
+      doc.blocks = typography(landscape_regions(doc.blocks))
+      local for_docx = has.images and docx_images(doc, job.attachments) or doc
+      if has.long then for_docx = for_docx:walk(merge_long) end  -- not for typst: its writer is slow on one long Str
+      local blocks = docx_blocks(for_docx.blocks)
+      if not job.alone then
+        combined:insert(pandoc.Header(1, batch.marker .. tostring(index - 1)))
+        combined:extend(blocks)
+      else
+        write_file(name .. ".docx", pandoc.write(pandoc.Pandoc(blocks, doc.meta), "docx", docx_options))
+      end
+      if job.typst ~= pandoc.json.null and job.typst ~= nil then
+        local for_typst = has.divs and typst_figures(doc) or doc
+        if has.images then for_typst = typst_images(for_typst, job.attachments) end
+        write_file(name .. ".typ", typst_source(for_typst, job.typst))
+      end
+    end)
+    if not ok then write_file(name .. ".err", tostring(err)) end
+  end
+
+  if #combined > 0 then
+    write_file(out_dir .. "/combined.docx", pandoc.write(pandoc.Pandoc(combined), "docx", docx_options))
+  end
 end
 
-if #combined > 0 then
-  write_file(out_dir .. "/combined.docx", pandoc.write(pandoc.Pandoc(combined), "docx", docx_options))
+if not SERVE then
+  convert(arg[1], arg[2])
+else
+  for line in io.lines() do
+    local batch_path, out = line:match("^(.-)\t(.*)$")
+    local ok, err = pcall(pandoc.system.with_working_directory, out, function() convert(batch_path, out) end)
+    if not ok then write_file(out .. "/batch.err", tostring(err)) end
+    io.stdout:write("done\n")
+    io.stdout:flush()
+  end
 end
