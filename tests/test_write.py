@@ -114,31 +114,61 @@ def test_written_documents_do_not_depend_on_their_batch():
 
 
 def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
-    """When the first documents submitted fill more than a full batch per writer (a large dossier:
-    BATCH_LIMIT), the writers that started on them finish and leave, and each later writer process is
-    replaced after one batch (its typst memo cache, which cannot be cleared, is let go before the next
-    batch's pandoc run: issue 19, memory); the documents are the bytes one process writes. An
-    ordinary build keeps its writers."""
+    """When the documents submitted until the build's size is known (`sized`: a quarter of its first
+    market) fill more than a full batch per writer (a large dossier: BATCH_LIMIT), the writers that
+    started on the first ones finish and leave, and each later writer process is replaced after one
+    batch (its typst memo cache, which cannot be cleared, is let go before the next batch's pandoc
+    run: issue 19, memory); the documents are the bytes one process writes. An ordinary build keeps
+    its writers, and so does one whose large documents come after its size is known."""
     import dossiergen.write as write
     from dossiergen.cache import DocumentCache, content, using_store
 
     documents = _tablet_documents()[:4]
     jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
     expected = write_documents(jobs, epoch=1795737600)
-    for limit, recycled in ((1, 1), (write.BATCH_LIMIT, None)):  # 1: every document more than a full batch
-        monkeypatch.setattr(write, "BATCH_LIMIT", limit)
-        blobs = tmp_path / f"blobs-{limit}"
-        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{limit}"), 1, store=blobs) as writer, using_store(blobs):
+    ordinary = write.BATCH_LIMIT
+    for case, recycled in (("large", 1), ("ordinary", None), ("large after sized", None)):
+        blobs = tmp_path / f"blobs-{case}"
+        monkeypatch.setattr(write, "BATCH_LIMIT", ordinary)
+        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{case}"), 1, store=blobs) as writer, using_store(blobs):
             writer.epoch = 1795737600
-            first = writer.submit(jobs[:2], spread=1)
+            first = writer.submit(jobs[:2], spread=1)  # small: the writer is kept so far
             started = writer.pool
-            writer.size_up()
+            if case == "large after sized":
+                writer.sized()
+            if case != "ordinary":
+                monkeypatch.setattr(write, "BATCH_LIMIT", 1)  # the next documents fill more than a batch
             rest = writer.submit(jobs[2:], hold=False)
+            writer.sized()
             assert writer.pool._max_tasks_per_child == recycled
             assert (writer.pool is started) == (recycled is None) and writer.retired == ([started] if recycled else [])
             placed, fresh = writer.collect(first + rest)
         assert fresh == len(jobs)
         assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+
+
+def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
+    """When the build turns out large, a batch the first (kept) writers had not started is taken back
+    and written by the writers that are replaced after each batch (the two kinds work side by side
+    only briefly: memory); every document is written once, with the bytes one process writes."""
+    import dossiergen.write as write
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:4]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # one writer: the third waits
+        waiting = writer.pending[keys[2]]
+        monkeypatch.setattr(write, "BATCH_LIMIT", 1)
+        keys += writer.submit(jobs[3:], hold=False)
+        assert waiting.cancelled() and writer.pending[keys[2]] is not waiting
+        assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
+        placed, fresh = writer.collect(keys)
+    assert fresh == 4 and writer.submitted == 4
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
 
 
 def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tmp_path):

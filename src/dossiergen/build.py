@@ -263,7 +263,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
                     keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
                     chunk = min(2 * chunk, max(RENDER_CHUNK, total // 4))
                     if not sized and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
-                        writer.size_up()
+                        writer.sized()
                         sized = True
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
@@ -273,7 +273,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         spread = BATCHES_PER_WORKER if number == len(pending) else 1
         keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=spread)
         if not sized:
-            writer.size_up()
+            writer.sized()
             sized = True
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:

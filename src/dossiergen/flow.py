@@ -17,9 +17,9 @@ typst draws each figure once, like the trend plots (plots.py): a fixed program (
 steps as JSON, wraps every text in its column with the documents' fonts (Chinese by its
 line-breaking rules) and places boxes, arrows and marks; one warm compiler makes the PNG for Word,
 and the typst PDF of the document draws the diagram with the same program (FLOW_FUNCTION), its text
-as text. Same inputs, same bytes. Where a long process is split (parts), the
-rows are measured before, when the document is rendered, with matplotlib's Agg renderer (CJK text
-breaks between characters).
+as text. Same inputs, same bytes. Where a long process is split (parts), the same program measures
+the rows before, when the document is rendered (measure: one typst layout of the whole process, its
+heights read back), so that each figure's height is known exactly, in the fonts it is drawn in.
 """
 
 from __future__ import annotations
@@ -41,13 +41,10 @@ GAP = 0.16           # inches between two step rows (the arrow's length)
 PAD = 0.06           # inches inside a box around its text
 ITEM_GAP = 0.035     # inches between two items of a side column
 CRITICAL_FILL, PLAIN_FILL, ACCENT = "#FBE3D6", "#EEF3F8", "#C0392B"
-CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
-_OPENING, _CLOSING = "（「『【〔《“‘", "）」』】〕》”’、。，；：！？％"
-# A token is a Latin word or one CJK character with the punctuation that may not start or end a line
-# next to it (Chinese line-breaking rules, W3C clreq §3.1.7): a line never starts with "）" or "，".
-# Spaces are ASCII spaces only: a no-break space (put between a number and its unit) holds a line together.
-_BREAK = re.compile(f"[{_OPENING}]*(?:[{_CJK}]|[^ {_CJK}]+)[{_CLOSING}]*| +")
+# Characters a line may break between without a space (CJK scripts; typst breaks them by Chinese
+# line-breaking rules): a run of other characters too wide for its column is cut (FLOW_FUNCTION's fit).
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\uac00-\ud7af"
+# A number is held to its unit by a no-break space: typst breaks lines at ASCII spaces only there.
 _UNIT_SPACE = re.compile(r"(?<=\d) (?=[A-Za-zµ°%‰])")
 
 
@@ -80,24 +77,6 @@ class Labels:
     sep: str = ", "
 
 
-@dataclass
-class _Row:
-    step: Step
-    box: list[tuple[str, str]]                   # (line, style): style 'head' or 'cpp'
-    materials: list[tuple[str, bool | None]]     # (line, True): None on an item's later lines
-    controls: list[tuple[str, bool | None]]      # (line, marker): None on an item's later lines
-
-    def height(self, line_in: float, side_in: float) -> float:
-        box = len(self.box) * line_in + 2 * PAD
-        return max(box, _block(self.materials, side_in) + 2 * PAD, _block(self.controls, side_in) + 2 * PAD)
-
-
-def _block(lines: list[tuple], side_in: float) -> float:
-    """Return the height of a side column's lines: items set apart by a small gap."""
-    items = sum(1 for _, first in lines if first is not None)
-    return len(lines) * side_in + max(0, items - 1) * ITEM_GAP
-
-
 def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
     """Return the steps split into figures that each fit one portrait page (measured once per
     content in a process: the English markets show the same process)."""
@@ -106,31 +85,102 @@ def parts(steps: list[Step], lang: str, labels: Labels) -> list[list[Step]]:
 
 @functools.lru_cache(maxsize=64)
 def _parts(steps: tuple[Step, ...], lang: str, labels: Labels) -> tuple[tuple[Step, ...], ...]:
-    rows = _rows(list(steps), lang, labels, _columns(steps))
-    line_in, side_in = BOX_PT * LEADING / 72, SIDE_PT * LEADING / 72
-    fixed = _header_height() + _legend_height() + 2 * (SIDE_PT * LEADING / 72 + GAP)
-    heights = [row.height(line_in, side_in) + GAP for row in rows]
-    count = len(_split(heights, MAX_HEIGHT - fixed))
-    budget = sum(heights) / count   # the fewest figures, as even as the steps allow
-    while len(groups := _split(heights, budget)) > count:
-        budget += 0.1
+    heights = measure(list(steps), lang, labels)
     found, index = [], 0
-    for group in groups:
-        found.append(tuple(row.step for row in rows[index:index + group]))
+    for group in _split(heights):
+        found.append(steps[index:index + group])
         index += group
     return tuple(found)
 
 
-def _split(heights: list[float], budget: float) -> list[int]:
-    """Return how many consecutive rows go in each figure, filling each up to the budget."""
-    groups, used = [], None
-    for height in heights:
-        if used is None or used + height > budget:
-            groups.append(0)
-            used = 0.0
-        groups[-1] += 1
-        used += height
+@dataclass(frozen=True)
+class Heights:
+    """What typst measures of a process's diagram (inches, FLOW_FUNCTION with the documents' fonts):
+    the headings above the steps, each step's row, the legend below, and the continuation notes."""
+
+    top: float
+    rows: tuple[float, ...]
+    legend: float
+    before: tuple[float, ...]   # before[i]: the note above a figure that starts at step i + 1
+    after: tuple[float, ...]    # after[i]: the note below a figure that ends at step i
+
+    def figure(self, first: int, end: int) -> float:
+        """Return the height of the figure of steps first to end - 1, as FLOW_FUNCTION draws it."""
+        height = self.top + sum(self.rows[first:end]) + (end - first - 1) * GAP + self.legend
+        if first > 0:
+            height += self.before[first - 1] + GAP
+        if end < len(self.rows):
+            height += GAP + 0.04 + self.after[end - 1]
+        return height
+
+
+def _split(heights: Heights) -> list[int]:
+    """Return how many consecutive steps go in each figure: the fewest figures no taller than
+    MAX_HEIGHT (a step taller than that alone in its figure), the tallest of them as low as it can be."""
+    count = len(_fill(heights, MAX_HEIGHT))
+    total = len(heights.rows)
+    limits = sorted({heights.figure(first, end) for first in range(total) for end in range(first + 1, total + 1)})
+    low, high = 0, len(limits) - 1   # the smallest limit that still gives `count` figures
+    while low < high:
+        middle = (low + high) // 2
+        if len(_fill(heights, limits[middle])) <= count:
+            high = middle
+        else:
+            low = middle + 1
+    return _fill(heights, limits[low]) if limits else []
+
+
+def _fill(heights: Heights, limit: float) -> list[int]:
+    """Return how many consecutive steps go in each figure, filling each up to the limit."""
+    groups, first = [], 0
+    while first < len(heights.rows):
+        end = first + 1
+        while end < len(heights.rows) and heights.figure(first, end + 1) <= limit:
+            end += 1
+        groups.append(end - first)
+        first = end
     return groups
+
+
+def measure(steps: list[Step], lang: str, labels: Labels) -> Heights:
+    """Return the heights of a process's diagram as typst draws it (FLOW_FUNCTION lays the steps out
+    in the documents' fonts and reports them instead of drawing): a figure of any consecutive steps is
+    exactly as tall as Heights.figure says."""
+    data = flow_input(steps, labels, lang)
+    data["measure"] = {"before": [labels.continued_from.replace("{step}", step.number) for step in steps[:-1]],
+                       "after": [labels.continued_in.replace("{step}", step.number) for step in steps[1:]]}
+    compiler = _measurer()
+    compiler.compile(format="svg", sys_inputs={"flow": json.dumps(data, ensure_ascii=False, separators=(",", ":"))})
+    found = json.loads(compiler.query("<dossiergen-flow-measure>", field="value", one=True, format="json"))
+    return Heights(float(found["top"]), tuple(map(float, found["rows"])), float(found["legend"]),
+                   tuple(map(float, found["before"])), tuple(map(float, found["after"])))
+
+
+_MEASURERS: dict[int, object] = {}
+
+
+def _measurer():
+    """Return this process's typst compiler of FLOW for measuring (typst-py queries a program read from
+    a file: it is written once to a temporary folder, removed when the process ends)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    import typst
+
+    from .environment import FONT_DIRS
+    from .outputs import temp_prefix
+
+    pid = os.getpid()
+    if pid not in _MEASURERS:
+        _MEASURERS.clear()
+        folder = tempfile.mkdtemp(prefix=temp_prefix("flow"))
+        atexit.register(shutil.rmtree, folder, True)
+        Path(folder, "flow.typ").write_text(FLOW, "utf-8")
+        _MEASURERS[pid] = typst.Compiler(input=str(Path(folder, "flow.typ")), root=folder,
+                                         font_paths=[str(d) for d in FONT_DIRS], ignore_system_fonts=True)
+    return _MEASURERS[pid]
 
 
 def flow_diagram(name: str, steps: list[Step], labels: Labels, lang: str, before: Step | None = None,
@@ -177,7 +227,8 @@ def flow_input(steps: list[Step], labels: Labels, lang: str, before: Step | None
 
 # The program that draws a diagram from sys.inputs.flow (JSON, flow_input; the texts stay strings,
 # never source): typst wraps each text in its column (Chinese by its line-breaking rules), measures
-# it and places the boxes, arrows and marks as the matplotlib drawing before it did.
+# it and places the boxes, arrows and marks. With d.measure (flow.measure) it reports the heights
+# instead of drawing.
 FLOW_FUNCTION = """
 #let dossiergen-flow(d, fit: false) = {
   let IN = 1in
@@ -214,17 +265,45 @@ FLOW_FUNCTION = """
     let headings = range(3).map(i => block(width: col(i).at(1) - col(i).at(0),
       align(center, text(size: HEAD, weight: "bold", d.headings.at(i)))))
     let head-h = calc.max(..shown.map(i => measure(headings.at(i)).height))
+    // A run of letters too wide for its column (no space or CJK character to break at) starts a line
+    // and is cut into lines that fit, so that no text leaves its box; other texts stay as written.
+    let fit(s, width, style) = {
+      if measure(style(s)).width <= width { return s }
+      let out = ()
+      let at = 0
+      for m in s.matches(regex("[^ %(cjk)s]+")) {
+        if measure(style(m.text)).width > width {
+          let pieces = ("",)
+          for c in m.text.clusters() {
+            if pieces.last() != "" and measure(style(pieces.last() + c)).width > width { pieces.push(c) }
+            else { pieces.at(-1) += c }
+          }
+          out.push(s.slice(at, m.start))
+          if m.start > 0 { out.push(linebreak()) }
+          out.push(pieces.map(p => [#p]).join(linebreak()))
+          at = m.end
+        }
+      }
+      out.push(s.slice(at))
+      out.join()
+    }
+    let box-w = bx.at(1) - bx.at(0) - 2 * PAD
+    let mat-w = calc.max(0pt, mat.at(1) - mat.at(0) - 0.1 * IN)
+    let ctl-w = calc.max(0pt, ctl.at(1) - ctl.at(0) - 0.15 * IN)
+    let head-text(x) = text(size: BOX, weight: "bold", x)
+    let cpp-text(x) = text(size: SIDE, style: "italic", fill: ACCENT, x)
+    let side-text(x) = text(size: SIDE, x)
     let rows = d.rows.map(r => {
-      let inside = block(width: bx.at(1) - bx.at(0) - 2 * PAD, align(center, {
-        par(text(size: BOX, weight: "bold", r.head))
-        if r.cpp != none { par(text(size: SIDE, style: "italic", fill: ACCENT, r.cpp)) }
+      let inside = block(width: box-w, align(center, {
+        par(head-text(fit(r.head, box-w, head-text)))
+        if r.cpp != none { par(cpp-text(fit(r.cpp, box-w, cpp-text))) }
       }))
-      let materials = block(width: calc.max(0pt, mat.at(1) - mat.at(0) - 0.1 * IN), align(right,
-        stack(dir: ttb, spacing: ITEM, ..r.materials.map(m => par(text(size: SIDE, m))))))
-      let controls = block(width: calc.max(0pt, ctl.at(1) - ctl.at(0) - 0.15 * IN),
+      let materials = block(width: mat-w, align(right,
+        stack(dir: ttb, spacing: ITEM, ..r.materials.map(m => par(side-text(fit(m, mat-w, side-text)))))))
+      let controls = block(width: ctl-w,
         stack(dir: ttb, spacing: ITEM, ..r.controls.map(c => block({
           place(top + left, dx: -0.08 * IN, dy: SL * 0.42, mark(0pt, 0pt, c.at(1)))
-          par(text(size: SIDE, c.at(0)))
+          par(side-text(fit(c.at(0), ctl-w, side-text)))
         }))))
       let box-h = measure(inside).height + 2 * PAD
       let mat-h = if r.materials.len() > 0 { measure(materials).height } else { 0pt }
@@ -232,6 +311,20 @@ FLOW_FUNCTION = """
       (r: r, inside: inside, materials: materials, controls: controls, box-h: box-h, mat-h: mat-h, ctl-h: ctl-h,
        height: calc.max(box-h, mat-h + 2 * PAD, ctl-h + 2 * PAD))
     })
+    let left-w = 2.0 * IN
+    let right-w = W - 2.3 * IN
+    let critical = block(width: left-w, text(size: SIDE, d.critical))
+    let cpp = block(width: left-w, text(size: SIDE, style: "italic", fill: ACCENT, d.cpp))
+    let control = block(width: right-w, text(size: SIDE, d.control))
+    let monitor = block(width: right-w, text(size: SIDE, d.monitor))
+    let second = calc.max(SL, measure(critical).height, measure(control).height)
+    let legend-h = 0.12 * IN + second + calc.max(measure(cpp).height, measure(monitor).height) + 0.06 * IN
+    if d.at("measure", default: none) != none {
+      // flow.measure: the heights (inches) the split of a long process into figures is computed from
+      return [#metadata((top: (head-h + 0.14 * IN) / IN, rows: rows.map(row => row.height / IN), legend: legend-h / IN,
+        before: d.measure.before.map(s => measure(note(s)).height / IN),
+        after: d.measure.after.map(s => measure(note(s)).height / IN))) <dossiergen-flow-measure>]
+    }
     let parts = ()
     for i in shown { parts.push(at(col(i).at(0), 0.05 * IN, headings.at(i))) }
     let y = head-h + 0.14 * IN
@@ -273,13 +366,6 @@ FLOW_FUNCTION = """
       y += GAP + 0.04 * IN + measure(n).height
     }
     let ly = y + 0.12 * IN
-    let left-w = 2.0 * IN
-    let right-w = W - 2.3 * IN
-    let critical = block(width: left-w, text(size: SIDE, d.critical))
-    let cpp = block(width: left-w, text(size: SIDE, style: "italic", fill: ACCENT, d.cpp))
-    let control = block(width: right-w, text(size: SIDE, d.control))
-    let monitor = block(width: right-w, text(size: SIDE, d.monitor))
-    let second = calc.max(SL, measure(critical).height, measure(control).height)
     parts.push(at(0pt, 0pt, line(start: (0pt, ly - 0.06 * IN), end: (W, ly - 0.06 * IN), stroke: 0.5pt + rgb("#BBBBBB"))))
     parts.push(triangle(0.1 * IN, ly + SL / 2))
     parts.push(at(0.22 * IN, ly, critical))
@@ -295,29 +381,13 @@ FLOW_FUNCTION = """
   if fit { layout(size => scale(size.width / W * 100%%, reflow: true, drawing)) } else { drawing }
 }
 """ % {"leading": round(LEADING - 1.117, 3), "box": BOX_PT, "side": SIDE_PT, "head": HEAD_PT, "gap": GAP, "pad": PAD,
-       "item": ITEM_GAP, "lh": LEADING, "accent": ACCENT, "critical_fill": CRITICAL_FILL, "plain_fill": PLAIN_FILL}
+       "item": ITEM_GAP, "lh": LEADING, "accent": ACCENT, "cjk": _CJK, "critical_fill": CRITICAL_FILL, "plain_fill": PLAIN_FILL}
 
 FLOW = FLOW_FUNCTION + """
 #let d = json(bytes(sys.inputs.flow))
 #set page(width: d.width * 1in, height: auto, margin: 0pt, fill: white)
 #dossiergen-flow(d)
 """
-
-
-@functools.cache
-def _setup(lang: str) -> dict:
-    """Return matplotlib settings for a language (registers the CJK font once for zh): measuring only."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    families = ["DejaVu Sans"]
-    if lang == "zh" and CJK_FONT.is_file():
-        from matplotlib import font_manager
-
-        font_manager.fontManager.addfont(str(CJK_FONT))
-        families.append(font_manager.FontProperties(fname=str(CJK_FONT)).get_name())
-    return {"font.family": families, "font.size": 8, "svg.hashsalt": "dossiergen", "svg.fonttype": "path",
-            "axes.unicode_minus": False, "path.simplify": False}
 
 
 def alt_text(steps: list[Step], labels: Labels, intro: str) -> str:
@@ -350,89 +420,6 @@ def _columns(steps: list[Step]) -> tuple[tuple[float, float], tuple[float, float
     if has_materials:
         return (0.0, 2.3), (2.3 + edge + 0.05, WIDTH - 0.6), (WIDTH, WIDTH)
     return (0.0, 0.0), (1.4, WIDTH - 1.4), (WIDTH, WIDTH)
-
-
-def _header_height() -> float:
-    return HEAD_PT * LEADING / 72 + 0.14
-
-
-def _legend_height() -> float:
-    return 2 * SIDE_PT * LEADING / 72 + 0.2
-
-
-def _rows(steps: list[Step], lang: str, labels: Labels, columns) -> list[_Row]:
-    mat, box, ctl = columns
-    measure = _measure(lang)
-    rows = []
-    for step in steps:
-        lines = [(line, "head") for line in measure.wrap(f"{step.number}  {step.name}", box[1] - box[0] - 2 * PAD, BOX_PT, bold=True)]
-        if step.cpps:
-            lines += [(line, "cpp") for line in measure.wrap(f"{labels.cpp}: {labels.sep.join(step.cpps)}",
-                                                             box[1] - box[0] - 2 * PAD, SIDE_PT)]
-        materials = [(line, True if index == 0 else None) for item in step.materials
-                     for index, line in enumerate(measure.wrap(item, mat[1] - mat[0] - 0.1, SIDE_PT))]
-        controls = []
-        for test, is_control in step.controls:
-            for index, line in enumerate(measure.wrap(test, ctl[1] - ctl[0] - 0.15, SIDE_PT)):
-                controls.append((line, is_control if index == 0 else None))
-        rows.append(_Row(step, lines, materials, controls))
-    return rows
-
-
-@functools.cache
-def _measure(lang: str) -> _Measure:
-    """Return the process's measure of a language (widths are kept: a process measures each text once)."""
-    return _Measure(lang)
-
-
-class _Measure:
-    """Measures text with the Agg renderer in the fonts of the document language; keeps each width
-    (wrapping measures every line as it grows, and a later figure or split measures it again)."""
-
-    def __init__(self, lang: str):
-        import matplotlib
-        from matplotlib.backends.backend_agg import RendererAgg
-        from matplotlib.font_manager import FontProperties
-
-        self.renderer = RendererAgg(100, 100, 72)   # 72 dpi: widths in points
-        with matplotlib.rc_context(_setup(lang)):
-            self.props = {(size, bold): FontProperties(size=size, weight="bold" if bold else "normal")
-                          for size in (BOX_PT, SIDE_PT) for bold in (False, True)}
-        self.widths: dict[tuple[str, float, bool], float] = {}
-
-    def width(self, text: str, size: float, bold: bool) -> float:
-        """Return the width of a text in inches."""
-        found = self.widths.get((text, size, bold))
-        if found is None:
-            if len(self.widths) >= 100_000:   # a bound for a very large dossier
-                self.widths.clear()
-            w, _, _ = self.renderer.get_text_width_height_descent(text, self.props[(size, bold)], ismath=False)
-            found = self.widths[(text, size, bold)] = w / 72
-        return found
-
-    def wrap(self, text: str, width: float, size: float, bold: bool = False) -> list[str]:
-        """Return the text in lines no wider than width (inches); a word wider than a line is cut."""
-        lines, line = [], ""
-        for token in _BREAK.findall(_UNIT_SPACE.sub("\u00a0", re.sub(r"[ \t\r\n]+", " ", str(text).strip()))):
-            if token.isspace():
-                if line:
-                    line += " "
-                continue
-            candidate = line + token
-            if self.width(candidate.rstrip(), size, bold) <= width or not line.strip():
-                line = candidate
-            else:
-                lines.append(line.rstrip())
-                line = token
-            while self.width(line, size, bold) > width and len(line) > 1:  # one word too long for a line
-                cut = len(line) - 1
-                while cut > 1 and self.width(line[:cut], size, bold) > width:
-                    cut -= 1
-                lines.append(line[:cut])
-                line = line[cut:]
-        if line.strip():
-            lines.append(line.rstrip())
-        return lines or [""]
 
 
 # from the data --------------------------------------------------------------------------------

@@ -60,13 +60,15 @@ class DocumentWriter:
         self.found: dict[str, Placed] = {}  # where each document's bytes lie: none is held in memory
         self.pending: dict[str, object] = {}  # key -> future of its batch
         self.batches: dict[object, list[str]] = {}  # future -> the keys of its batch, in order
+        self.jobs: dict[object, list[Job]] = {}  # future -> the jobs of its batch, until it is collected
         self.unclaimed: set[str] = set()  # written by this writer, not yet collected by any caller
         self.held: dict[str, Job] = {}  # a few documents kept back while every writer is busy (submit)
         self.submitted = self.done = 0
         self.keys: dict[tuple, str] = {}  # (Markdown, metadata, attachments' digests) -> document key, this build's
         self.characters = 0  # of the documents submitted to be written (_characters)
-        self.recycle: int | None = None  # batches a writer writes before it is replaced (size_up)
-        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (size_up)
+        self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
+        self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
+        self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
         self.context, self.pool = _worker_context(), None  # the pool is made by the first submit (_pool)
@@ -87,24 +89,35 @@ class DocumentWriter:
                                             max_tasks_per_child=self.recycle)
         return self.pool
 
-    def size_up(self) -> None:
-        """Decide, once the documents that show a build's size were submitted (the caller's first
-        quarter of its first market), whether each writer is replaced after one batch: when their
-        Markdown (_characters) fills more than one full batch (BATCH_LIMIT) per writer (a large
-        dossier, or a large first quarter of one). typst keeps its memo of every layout for the life of
-        the process (typst-py offers no way to clear it), and a writer that has compiled a large batch
-        holds about 300 MB beside the next batch's pandoc run (about 200 MB). Measured on
-        bench/large.py (2,302 documents): the peak of the whole process tree went from 1,151 to 908 MB,
-        and to 766 MB with batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB
-        when its writers were kept. An ordinary build keeps its writers (its first documents fill
-        less; a new writer costs its start, its font index and its pandoc).
+    def sized(self) -> None:
+        """Say that the documents that show a build's size were submitted (the caller's first quarter
+        of its first market): from now on the writers are kept or replaced as they are (_recycling)."""
+        self.sizing = False
 
-        The writers already at work finish the few documents they were given first (the first
-        hand-overs are small: the writers start early) and leave; later batches go to writers that
-        are replaced."""
-        if self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
+    def _recycling(self, todo: dict[str, Job]) -> None:
+        """Decide, while the documents that show a build's size are submitted (until `sized`), whether
+        each writer is replaced after one batch: when their Markdown (_characters, the todo's included)
+        fills more than one full batch (BATCH_LIMIT) per writer (a large dossier, or a large first
+        quarter of one). typst keeps its memo of every layout for the life of the process (typst-py
+        offers no way to clear it), and a writer that has compiled a large batch holds about 300 MB
+        beside the next batch's pandoc run (about 200 MB). Measured on bench/large.py (2,302
+        documents): the peak of the whole process tree went from 1,151 to 908 MB, and to 766 MB with
+        batches of half the size (BATCH_LIMIT); at a quarter of that size, 910 MB when its writers were
+        kept. An ordinary build keeps its writers (its first documents fill less; a new writer costs
+        its start, its font index and its pandoc).
+
+        The writers already at work finish the batches they started (the first hand-overs are small,
+        so that the writers start early) and leave; the batches they had not started join the todo,
+        which goes to writers that are replaced, as do later batches: kept and replaced writers work
+        side by side as briefly as possible."""
+        if self.sizing and self.recycle is None and self.characters > self.workers * BATCH_LIMIT:
             self.recycle = 1
             if self.pool is not None:
+                for future in list(self.batches):
+                    if future.cancel():  # not started: written by the new writers
+                        for key, job in zip(self.batches.pop(future), self.jobs.pop(future)):
+                            del self.pending[key]
+                            todo[key] = job
                 self.pool.shutdown(wait=False)
                 self.retired.append(self.pool)
                 self.pool = None
@@ -128,16 +141,22 @@ class DocumentWriter:
         if hold and todo and len(todo) < FEW and self._busy():
             self.held = todo
             return keys
-        batches = _batches(todo, self.workers, spread)
-        pool = self._pool() if batches else None
+        self.submitted += len(todo)
         self.characters += _characters(todo)
+        self._recycling(todo)  # may add the batches old writers had not started
+        # Until the build's size is known, smaller batches: if it turns out large, the writers that are
+        # let go have less to finish, and more of what they were given is taken back (_recycling).
+        batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
+        pool = self._pool() if batches else None
         for batch in batches:
-            future = pool.submit(_write_timed, [todo[key] for key in batch], self.engine, self.epoch, self.store,
-                                 batch, self.cache.folder, self.recycle is None)
-            self.batches[future] = batch
+            jobs = [todo[key] for key in batch]
+            # A writer keeps its pandoc for its next batch once the build is known to keep its writers:
+            # before, a writer that is let go when the build turns out large would hold it meanwhile.
+            future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
+                                 self.recycle is None and not self.sizing)
+            self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
-        self.submitted += len(todo)
         return keys
 
     def _key(self, job: Job) -> str:
@@ -168,6 +187,7 @@ class DocumentWriter:
                 placed, times = future.result()  # the writer put the documents into the cache itself
                 stopwatch.current().merge(times)
                 batch = self.batches.pop(future)
+                del self.jobs[future]
                 for done, where in zip(batch, placed):
                     self.found[done] = where
                     del self.pending[done]
@@ -331,11 +351,11 @@ def _characters(todo: dict[str, Job]) -> int:
     return sum(len(job[0]) + BATCH_OVERHEAD for job in todo.values())
 
 
-def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER) -> list[list[str]]:
+def _batches(todo: dict[str, Job], workers: int, spread: int = BATCHES_PER_WORKER, limit: int | None = None) -> list[list[str]]:
     """Split the jobs into batches of similar size, largest documents first, so that no core
-    waits alone on one long table at the end; a large dossier gets more batches (BATCH_LIMIT), so
-    that one pandoc run never holds all of it."""
-    count = min(len(todo), max(workers * spread, -(-_characters(todo) // BATCH_LIMIT)))
+    waits alone on one long table at the end; a large dossier gets more batches (of at most about
+    `limit` characters, BATCH_LIMIT by default), so that one pandoc run never holds all of it."""
+    count = min(len(todo), max(workers * spread, -(-_characters(todo) // (limit or BATCH_LIMIT))))
     batches, sizes = [[] for _ in range(count)], [0] * count
     for key in sorted(todo, key=lambda k: -len(todo[k][0])):
         smallest = sizes.index(min(sizes))
