@@ -202,22 +202,38 @@ def units(dossier: Dossier, market: str = "cn") -> list[Unit]:
 
 
 def _file_units(dossier: Dossier, rel: str, source) -> list[tuple]:
-    """Return the translatable texts of one file (Unit fields as tuples). In a build, kept in the store
-    (cache.store) by the file's content hash and the fingerprints of the code and knowledge (the schemas
-    name the text fields) that read it: a build after one changed file walks that file only."""
+    """Return the translatable texts of one file (Unit fields as tuples), kept by the file's content (_file_part):
+    a build after one changed file walks that file only."""
+    return _file_part("units", rel, source, lambda: _units_of(dossier, rel, source))
+
+
+def _file_part(kind: str, rel: str, source, compute):
+    """Return compute() (marshal-able) for one file; in a build, kept in the store (cache.store) under kind by
+    the file's content hash and the fingerprints of the code and knowledge (the schemas name the text
+    fields) that read it."""
     import marshal
 
     from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
 
     key = None
     if store().enabled and source.digest:
-        key = content_key("units-1", engine_fingerprint(), knowledge_fingerprint(), rel, source.kind, source.digest)
-        kept = store().get("units", key)
+        key = content_key(f"{kind}-1", engine_fingerprint(), knowledge_fingerprint(), rel, source.kind, source.digest)
+        kept = store().get(kind, key)
         if kept is not None:
             try:
                 return marshal.loads(kept)
             except (ValueError, EOFError, TypeError):
                 pass
+    part = compute()
+    if key is not None:
+        try:
+            store().put(kind, key, marshal.dumps(part))
+        except ValueError:  # a value marshal cannot keep: not kept
+            pass
+    return part
+
+
+def _units_of(dossier: Dossier, rel: str, source) -> list[tuple]:
     found = []
     if source.kind in CSV_KINDS:
         for index, row in enumerate(source.data or []):
@@ -239,11 +255,6 @@ def _file_units(dossier: Dossier, rel: str, source) -> list[tuple]:
                     if path not in seen:
                         seen.add(path)
                         found.append((rel, path, en, zh, field, source.marks.get(path, (0, 0))[0]))
-    if key is not None:
-        try:
-            store().put("units", key, marshal.dumps(found))
-        except ValueError:  # a value marshal cannot keep: not kept
-            pass
     return found
 
 
@@ -359,26 +370,10 @@ class Index:
 
 def _index_part(rel: str, source) -> tuple[list, list[str]]:
     """Return what one file gives the Index: (English text, where it is) of each of its texts in order, and
-    its Chinese texts. In a build, kept in the store (cache.store) by the file's content hash and the
-    fingerprints of the code and knowledge that read it: a build after one changed file walks that file."""
-    import marshal
-
-    from .cache import content_key, engine_fingerprint, knowledge_fingerprint, store
-
-    key = None
-    if store().enabled and source.digest:
-        key = content_key("index-part-1", engine_fingerprint(), knowledge_fingerprint(), rel, source.kind, source.digest)
-        found = store().get("index-part", key)
-        if found is not None:
-            try:
-                return marshal.loads(found)
-            except (ValueError, EOFError, TypeError):
-                pass
-    part = ([(_norm(text), f"{rel}#{json_path(path)}") for path, text in _strings(source.data, ())],
-            [_norm(_MARKUP.sub("", text)) for text in _chinese(source.data)])
-    if key is not None:
-        store().put("index-part", key, marshal.dumps(part))
-    return part
+    its Chinese texts; kept by the file's content (_file_part): a build after one changed file walks that file."""
+    return _file_part("index-part", rel, source, lambda: (
+        [(_norm(text), f"{rel}#{json_path(path)}") for path, text in _strings(source.data, ())],
+        [_norm(_MARKUP.sub("", text)) for text in _chinese(source.data)]))
 
 
 def _strings(value, path: tuple):
