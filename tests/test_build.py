@@ -161,6 +161,30 @@ def test_incremental_build_gives_the_cold_build_bytes(built, tmp_path):
     assert _tree(out / "us" / "ind") == _tree(tmp_path / "cold" / "us" / "ind")
 
 
+def test_one_change_in_a_build_of_several_markets_gives_each_market_the_cold_build_bytes(built, tmp_path):
+    """One batch result changed, three markets built in one run (neutral and us share the English core, cn
+    has its own language): what the run serves from memory to a later market (rendered documents, verdicts,
+    document keys), the files' kept parts and the packaging order leave every market's folder byte for
+    byte a cold build's of the changed dossier (issue 19)."""
+    import re
+    import shutil
+
+    from dossiergen.build import build_dossiers
+
+    markets = ("neutral", "us", "cn")
+    out = tmp_path / "incremental"
+    shutil.copytree(built["us"].parents[1], out)  # the session's build, with its .cache
+    source = materialise_case("minimal", tmp_path / "source")
+    results = source / "results" / "dp.csv"
+    results.write_text(results.read_text("utf-8").replace("b-dp-001,assay,100.4,", "b-dp-001,assay,100.6,", 1), "utf-8")
+    incremental = build_dossiers(source, markets, "ind", out, final=False)
+    written = {r.market: int(re.search(r"(\d+) written", r.summary).group(1)) for r in incremental}
+    assert written["neutral"] > 0 and written["cn"] > 0 and written["us"] < len(incremental[1].manifest["documents"])
+    build_dossiers(source, markets, "ind", tmp_path / "cold", final=False)
+    for market in markets:
+        assert _tree(out / market / "ind") == _tree(tmp_path / "cold" / market / "ind"), market
+
+
 def test_a_second_change_reuses_the_spare_folder_and_verdicts_and_gives_the_cold_bytes(built, tmp_path):
     """Two changes in a row, the second putting a result outside its specification: the third build
     puts its output together in the spare folder the second one left (.cache/spare), reuses the verdicts
