@@ -246,7 +246,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
     from .write import BATCHES_PER_WORKER
 
     model, problems = validated
-    plans, blocking, hashes, watch = [], [], Hashes(model), stopwatch.current()
+    plans, blocking, hashes, watch, tocs = [], [], Hashes(model), stopwatch.current(), {}
     chunk, sized = FIRST_CHUNK, False
     for number, (market, target, key) in enumerate(pending, 1):
         with watch.stage("assemble"):
@@ -260,7 +260,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
                 # The writers start before the market is rendered; the market's last chunk is left to the
                 # market's last hand-over (below), so that they end on batches cut for the cores to end together.
                 if not blocking and len(rendered) - len(keys) >= chunk and total - len(rendered) >= chunk:
-                    keys += writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=1)
+                    keys += writer.submit([_job(context, item, tocs) for item in rendered[len(keys):]], spread=1)
                     chunk = min(2 * chunk, max(RENDER_CHUNK, total // 4))
                     if not sized and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
                         writer.sized()
@@ -271,7 +271,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         blocking += [p for p in found if p.severity == "error"]
         # Batches that balance the cores matter only at the end: before it, fewer batches (a pandoc start each).
         spread = BATCHES_PER_WORKER if number == len(pending) else 1
-        keys = [] if blocking else keys + writer.submit([_job(context, item) for item in rendered[len(keys):]], spread=spread)
+        keys = [] if blocking else keys + writer.submit([_job(context, item, tocs) for item in rendered[len(keys):]], spread=spread)
         if not sized:
             writer.sized()
             sized = True
@@ -373,10 +373,16 @@ def _previous_manifest(target: Path) -> dict | None:
         return None
 
 
-def _job(context: Context, item: Rendered) -> tuple:
-    from .package import document_meta, pdf_meta
+def _job(context: Context, item: Rendered, tocs: dict[str, bool] | None = None) -> tuple:
+    """Return the writers' job of a rendered document; tocs: whether each Markdown gets a table of contents,
+    filled as asked (the markets that share a document ask once per build)."""
+    from .package import document_meta, has_toc, pdf_meta
 
-    return item.markdown, document_meta(context, item.document), pdf_meta(context, item), item.attachments
+    tocs = {} if tocs is None else tocs
+    toc = tocs.get(item.markdown)
+    if toc is None:
+        toc = tocs[item.markdown] = has_toc(item.markdown)
+    return item.markdown, document_meta(context, item.document), pdf_meta(context, item, toc), item.attachments
 
 
 def render_folder(folder: Path, market: str, stage: str | None, prefix: str = "") -> list[Rendered]:

@@ -11,7 +11,6 @@ available, two renames are used and the next build repairs what a crash between 
 from __future__ import annotations
 
 import ctypes
-import functools
 import hashlib
 import json
 import os
@@ -527,15 +526,14 @@ def _instance_label(context: Context, document: Document) -> str:
     return ("，" if context.lang == "zh" else ", ").join(str(pick(n, context.lang)) for n in names if n)
 
 
-def pdf_meta(context: Context, item: Rendered) -> PdfMeta:
+def pdf_meta(context: Context, item: Rendered, toc: bool | None = None) -> PdfMeta:
+    """Return the PDF's metadata (toc: has_toc(item.markdown), when the caller knows it)."""
     meta = document_meta(context, item.document)
-    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, _has_toc(item.markdown))
+    return PdfMeta(meta.title, meta.subject, meta.header, meta.lang, has_toc(item.markdown) if toc is None else toc)
 
 
-@functools.lru_cache(maxsize=1024)
-def _has_toc(markdown: str) -> bool:
-    """True when the Markdown has two second-level headings or more (the PDF then gets a table of contents);
-    remembered by the text: the markets that share a document ask once."""
+def has_toc(markdown: str) -> bool:
+    """True when the Markdown has two second-level headings or more (the PDF then gets a table of contents)."""
     return sum(line.startswith("## ") for line in markdown.splitlines()) >= 2
 
 
