@@ -520,3 +520,29 @@ def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_conv
     assert pid not in descendants(os.getpid())  # stopped, not left converting
     monkeypatch.setattr(pandoc, "PANDOC_TIMEOUT", 900)
     assert convert_batch([(text, None)])[0].docx == expected
+
+
+def test_an_idle_writer_gets_ready_and_the_documents_are_the_same_bytes(tmp_path):
+    """When the first batch leaves a writer idle (a build after a small change), that writer gets ready
+    for its first document (typst's fonts, pandoc) by writing a small document in both languages,
+    which is dropped; its stages count in the build's, and what the writers write later is unchanged."""
+    import dossiergen.write as write
+    from dossiergen import stopwatch
+    from dossiergen.cache import DocumentCache, content, using_store
+
+    documents = _tablet_documents()[:2]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    expected = write_documents(jobs, epoch=1795737600)
+    blobs = tmp_path / "blobs"
+    watch = stopwatch.reset()
+    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 2, store=blobs) as writer, using_store(blobs):
+        writer.epoch = 1795737600
+        first = writer.submit(jobs[:1], hold=False)
+        assert len(writer.warming) == 1
+        writer.warming[0].result(timeout=300)
+        second = writer.submit(jobs[1:], hold=False)
+        assert len(writer.warming) == 1  # only the pool's first submission leaves writers idle
+        placed, fresh = writer.collect(first + second)
+    assert not writer.warming and fresh == 2
+    assert watch.counts["convert"] == 1 + 2 + 1  # the two documents and the warm-up's two
+    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected

@@ -67,6 +67,7 @@ class DocumentWriter:
         self.characters = 0  # of the documents submitted to be written (_characters)
         self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
         self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
+        self.warming: list[object] = []  # futures of writers getting ready (_warm_up); their results are not needed
         self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
@@ -147,6 +148,7 @@ class DocumentWriter:
         # Until the build's size is known, smaller batches: if it turns out large, the writers that are
         # let go have less to finish, and more of what they were given is taken back (_recycling).
         batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
+        first = self.pool is None
         pool = self._pool() if batches else None
         for batch in batches:
             jobs = [todo[key] for key in batch]
@@ -157,6 +159,10 @@ class DocumentWriter:
             self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
+        if first and batches and self.engine == "typst":
+            # Writers the first batches leave idle get ready meanwhile: a build after a small change
+            # writes its first document on one writer and, a moment later, its Chinese one on the other.
+            self.warming += [pool.submit(_warm_up, self.epoch) for _ in range(self.workers - len(batches))]
         return keys
 
     def _busy(self) -> bool:
@@ -169,6 +175,10 @@ class DocumentWriter:
         (each counted for the first caller that collects it)."""
         if self.held:
             self.submit([], hold=False)  # the documents kept back start now
+        for future in [f for f in self.warming if f.done()]:
+            self.warming.remove(future)
+            if not future.cancelled() and future.exception() is None:  # a writer that failed fails its batches too
+                stopwatch.current().merge(future.result())
         fresh = 0
         for key in keys:
             if key in self.pending:
@@ -239,6 +249,22 @@ def _malloc_trim():
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+def _warm_up(epoch: int) -> dict:
+    """Get a writer ready for its first document while it has nothing to do: its typst compiler (font
+    index), the fonts a document uses in both languages (typst reads a font when it first sets text in
+    it) and its pandoc. What it writes is dropped; a document written later has the same bytes
+    (typst's and pandoc's outputs do not depend on what they made before: tested). Return the seconds
+    of the stages (they are the build's work too)."""
+    watch = stopwatch.reset()
+    pin(epoch)
+    text = "# 3.2.S.1.1 Nomenclature\n\n*Text* **bold** 文字 **粗体**.\n\n| A | B |\n|---|---|\n| 1 mg | 2~°C |\n\n: Table\n"
+    jobs = [(text, DocxMeta(title="Title", subject="Subject", header="Header", lang=lang),
+             PdfMeta("Title", "Subject", "Header", lang, toc=True)) for lang in ("en", "zh")]
+    for _ in _with_typst(jobs):
+        pass
+    return watch.as_dict()
 
 
 def _writer_started() -> None:
