@@ -38,11 +38,11 @@ def readiness_docx(markdown: str, meta: DocxMeta) -> bytes:
 Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, attachments: tuple[attach.Attachment, ...])
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
-BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
+BATCHES_PER_WORKER = 4  # one pandoc run per batch; more batches balance the cores better
 FEW = 4  # new documents that wait for the next submission while every writer is busy
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
-# (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _pool)
+# (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _recycling)
 
 
 class DocumentWriter:
@@ -127,8 +127,9 @@ class DocumentWriter:
         worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key.
 
         Fewer than FEW new documents, while every writer is busy, are kept back and started with the
-        next submission, or when a caller collects (each batch costs a pandoc start-up, about 65 ms:
-        a market that shares most documents with an earlier one has only a few of its own)."""
+        next submission, or when a caller collects (a batch has a fixed cost: its DOCX package, and a
+        pandoc start-up, about 65 ms, where the writer does not keep its pandoc; a market that shares
+        most documents with an earlier one has only a few of its own)."""
         keys = [document_key(*_parts(job)[:3], attachments=_parts(job)[3], engine=engine_version(self.engine))
                 for job in jobs]
         todo, self.held = self.held, {}
@@ -148,7 +149,7 @@ class DocumentWriter:
         # Until the build's size is known, smaller batches: if it turns out large, the writers that are
         # let go have less to finish, and more of what they were given is taken back (_recycling).
         batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
-        first = self.pool is None
+        first = self.pool is None and not self.retired and self.recycle is None  # the build's first writers, kept
         pool = self._pool() if batches else None
         for batch in batches:
             jobs = [todo[key] for key in batch]
