@@ -9,6 +9,7 @@ import signal
 import subprocess
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pikepdf
@@ -113,6 +114,35 @@ def test_written_documents_do_not_depend_on_their_batch():
         assert write_documents([job])[0] == written
 
 
+EPOCH = 1795737600
+
+
+def _jobs_and_bytes(count: int) -> tuple[list, list]:
+    """The first `count` tablet documents as write jobs, and what one process writes for them."""
+    documents = _tablet_documents()[:count]
+    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
+    return jobs, write_documents(jobs, epoch=EPOCH)
+
+
+@contextmanager
+def _writer(folder: Path, workers: int):
+    """A DocumentWriter with its cache and blob store in folder, dated at EPOCH."""
+    from dossiergen.cache import DocumentCache, using_store
+    from dossiergen.write import DocumentWriter
+
+    with DocumentWriter(DocumentCache(folder / "cache"), workers, store=folder / "blobs") as writer, \
+            using_store(folder / "blobs"):
+        writer.epoch = EPOCH
+        yield writer
+
+
+def _written(placed: list) -> list:
+    """The DOCX bytes, PDF bytes and page count of each placed document."""
+    from dossiergen.cache import content
+
+    return [(content(docx), content(pdf), pages) for docx, pdf, pages in placed]
+
+
 def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_same_bytes(tmp_path, monkeypatch):
     """When the documents submitted until the build's size is known (`sized`: a quarter of its first
     market) fill more than a full batch per writer (a large dossier: BATCH_LIMIT), the writers that
@@ -121,17 +151,13 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
     run: issue 19, memory); the documents are the bytes one process writes. An ordinary build keeps
     its writers, and so does one whose large documents come after its size is known."""
     import dossiergen.write as write
-    from dossiergen.cache import DocumentCache, content, using_store
 
-    documents = _tablet_documents()[:4]
-    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
-    expected = write_documents(jobs, epoch=1795737600)
+    jobs, expected = _jobs_and_bytes(4)
     ordinary = write.BATCH_LIMIT
     for case, recycled in (("large", 1), ("ordinary", None), ("large after sized", None)):
-        blobs = tmp_path / f"blobs-{case}"
         monkeypatch.setattr(write, "BATCH_LIMIT", ordinary)
-        with write.DocumentWriter(DocumentCache(tmp_path / f"cache-{case}"), 1, store=blobs) as writer, using_store(blobs):
-            writer.epoch = 1795737600
+        (tmp_path / case).mkdir()
+        with _writer(tmp_path / case, 1) as writer:
             first = writer.submit(jobs[:2], spread=1)  # small: the writer is kept so far
             started = writer.pool
             if case == "large after sized":
@@ -144,7 +170,7 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
             assert (writer.pool is started) == (recycled is None) and writer.retired == ([started] if recycled else [])
             placed, fresh = writer.collect(first + rest)
         assert fresh == len(jobs)
-        assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+        assert _written(placed) == expected
 
 
 def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
@@ -152,14 +178,9 @@ def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tm
     and written by the writers that are replaced after each batch (the two kinds work side by side
     only briefly: memory); every document is written once, with the bytes one process writes."""
     import dossiergen.write as write
-    from dossiergen.cache import DocumentCache, content, using_store
 
-    documents = _tablet_documents()[:4]
-    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
-    expected = write_documents(jobs, epoch=1795737600)
-    blobs = tmp_path / "blobs"
-    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
-        writer.epoch = 1795737600
+    jobs, expected = _jobs_and_bytes(4)
+    with _writer(tmp_path, 1) as writer:
         keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # one writer: the third waits
         waiting = writer.pending[keys[2]]
         monkeypatch.setattr(write, "BATCH_LIMIT", 1)
@@ -168,22 +189,15 @@ def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tm
         assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
         placed, fresh = writer.collect(keys)
     assert fresh == 4 and writer.submitted == 4
-    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+    assert _written(placed) == expected
 
 
 def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tmp_path):
     """A market's few new documents wait for the next submission while every writer is busy (one
     pandoc start-up for more documents: issue 19); collecting starts them, and nothing is lost: each is
     written once, as one process writes it, and counted as written."""
-    import dossiergen.write as write
-    from dossiergen.cache import DocumentCache, content, using_store
-
-    documents = _tablet_documents()[:3]
-    jobs = [(md, META, PdfMeta(META.title, META.subject, META.header, "en", toc=False)) for md in documents]
-    expected = write_documents(jobs, epoch=1795737600)
-    blobs = tmp_path / "blobs"
-    with write.DocumentWriter(DocumentCache(tmp_path / "cache"), 1, store=blobs) as writer, using_store(blobs):
-        writer.epoch = 1795737600
+    jobs, expected = _jobs_and_bytes(3)
+    with _writer(tmp_path, 1) as writer:
         first = writer.submit(jobs[:1])
         assert writer._busy()  # a batch takes far longer than the next call
         rest = writer.submit(jobs[1:])
@@ -192,7 +206,7 @@ def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tm
         placed, fresh = writer.collect(first + rest)
         assert not writer.held and writer.submitted == 3
     assert fresh == 3
-    assert [(content(docx), content(pdf), pages) for docx, pdf, pages in placed] == expected
+    assert _written(placed) == expected
 
 
 def test_title_and_header_from_the_data_stay_text_in_the_pdf():
@@ -520,3 +534,23 @@ def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_conv
     assert pid not in descendants(os.getpid())  # stopped, not left converting
     monkeypatch.setattr(pandoc, "PANDOC_TIMEOUT", 900)
     assert convert_batch([(text, None)])[0].docx == expected
+
+
+def test_an_idle_writer_gets_ready_and_the_documents_are_the_same_bytes(tmp_path):
+    """When the first batch leaves a writer idle (a build after a small change), that writer gets ready
+    for its first document (typst's fonts, pandoc) by writing a small document in both languages,
+    which is dropped; its stages count in the build's, and what the writers write later is unchanged."""
+    from dossiergen import stopwatch
+
+    jobs, expected = _jobs_and_bytes(2)
+    watch = stopwatch.reset()
+    with _writer(tmp_path, 2) as writer:
+        first = writer.submit(jobs[:1], hold=False)
+        assert len(writer.warming) == 1
+        writer.warming[0].result(timeout=300)
+        second = writer.submit(jobs[1:], hold=False)
+        assert len(writer.warming) == 1  # only the pool's first submission leaves writers idle
+        placed, fresh = writer.collect(first + second)
+    assert not writer.warming and fresh == 2
+    assert watch.counts["convert"] == 1 + 2 + 1  # the two documents and the warm-up's two
+    assert _written(placed) == expected

@@ -38,11 +38,11 @@ def readiness_docx(markdown: str, meta: DocxMeta) -> bytes:
 Job = tuple  # (Markdown, DocxMeta, PdfMeta) or (Markdown, DocxMeta, PdfMeta, attachments: tuple[attach.Attachment, ...])
 Written = tuple[bytes, bytes, int]  # DOCX bytes, PDF bytes, page count
 Placed = tuple[Stored, Stored, int]  # where a written DOCX and PDF lie in the build's cache, page count
-BATCHES_PER_WORKER = 4  # one pandoc process per batch; more batches balance the cores better
+BATCHES_PER_WORKER = 4  # one pandoc run per batch; more batches balance the cores better
 FEW = 4  # new documents that wait for the next submission while every writer is busy
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
-# (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _pool)
+# (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _recycling)
 
 
 class DocumentWriter:
@@ -68,6 +68,7 @@ class DocumentWriter:
         self.characters = 0  # of the documents submitted to be written (_characters)
         self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
         self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
+        self.warming: list[object] = []  # futures of writers getting ready (_warm_up); their results are not needed
         self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
@@ -127,8 +128,9 @@ class DocumentWriter:
         worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key.
 
         Fewer than FEW new documents, while every writer is busy, are kept back and started with the
-        next submission, or when a caller collects (each batch costs a pandoc start-up, about 65 ms:
-        a market that shares most documents with an earlier one has only a few of its own)."""
+        next submission, or when a caller collects (a batch has a fixed cost: its DOCX package, and a
+        pandoc start-up, about 65 ms, where the writer does not keep its pandoc; a market that shares
+        most documents with an earlier one has only a few of its own)."""
         keys = [self._key(job) for job in jobs]
         todo, self.held = self.held, {}
         for key, job in zip(keys, jobs):
@@ -147,6 +149,7 @@ class DocumentWriter:
         # Until the build's size is known, smaller batches: if it turns out large, the writers that are
         # let go have less to finish, and more of what they were given is taken back (_recycling).
         batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
+        first = self.pool is None and not self.retired and self.recycle is None  # the build's first writers, kept
         pool = self._pool() if batches else None
         for batch in batches:
             jobs = [todo[key] for key in batch]
@@ -157,6 +160,10 @@ class DocumentWriter:
             self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
+        if first and batches and self.engine == "typst":
+            # Writers the first batches leave idle get ready meanwhile: a build after a small change
+            # writes its first document on one writer and, a moment later, its Chinese one on the other.
+            self.warming += [pool.submit(_warm_up, self.epoch) for _ in range(self.workers - len(batches))]
         return keys
 
     def _key(self, job: Job) -> str:
@@ -180,6 +187,10 @@ class DocumentWriter:
         (each counted for the first caller that collects it)."""
         if self.held:
             self.submit([], hold=False)  # the documents kept back start now
+        for future in [f for f in self.warming if f.done()]:
+            self.warming.remove(future)
+            if not future.cancelled() and future.exception() is None:  # a writer that failed fails its batches too
+                stopwatch.current().merge(future.result())
         fresh = 0
         for key in keys:
             if key in self.pending:
@@ -250,6 +261,22 @@ def _malloc_trim():
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+def _warm_up(epoch: int) -> dict:
+    """Get a writer ready for its first document while it has nothing to do: its typst compiler (font
+    index), the fonts a document uses in both languages (typst reads a font when it first sets text in
+    it) and its pandoc. What it writes is dropped; a document written later has the same bytes
+    (typst's and pandoc's outputs do not depend on what they made before: tested). Return the seconds
+    of the stages (they are the build's work too)."""
+    watch = stopwatch.reset()
+    pin(epoch)
+    text = "# 3.2.S.1.1 Nomenclature\n\n*Text* **bold** 文字 **粗体**.\n\n| A | B |\n|---|---|\n| 1 mg | 2~°C |\n\n: Table\n"
+    jobs = [(text, DocxMeta(title="Title", subject="Subject", header="Header", lang=lang),
+             PdfMeta("Title", "Subject", "Header", lang, toc=True)) for lang in ("en", "zh")]
+    for _ in _with_typst(jobs):
+        pass
+    return watch.as_dict()
 
 
 def _writer_started() -> None:
