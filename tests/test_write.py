@@ -196,16 +196,18 @@ def test_a_few_documents_kept_back_while_the_writers_are_busy_are_all_written(tm
     """A market's few new documents wait for the next submission while every writer is busy (one
     pandoc start-up for more documents: issue 19); collecting starts them, and nothing is lost: each is
     written once, as one process writes it, and counted as written."""
-    jobs, expected = _jobs_and_bytes(3)
+    jobs, expected = _jobs_and_bytes(4)
     with _writer(tmp_path, 1) as writer:
         first = writer.submit(jobs[:1])
+        assert not writer._busy() and not writer.held  # a writer with one batch takes the next at once
+        first += writer.submit(jobs[1:2])
         assert writer._busy()  # a batch takes far longer than the next call
-        rest = writer.submit(jobs[1:])
-        assert len(writer.held) == 2 and writer.submitted == 1
-        assert writer.submit(jobs[1:]) == rest and len(writer.held) == 2  # asked again: still kept once
+        rest = writer.submit(jobs[2:])
+        assert len(writer.held) == 2 and writer.submitted == 2
+        assert writer.submit(jobs[2:]) == rest and len(writer.held) == 2  # asked again: still kept once
         placed, fresh = writer.collect(first + rest)
-        assert not writer.held and writer.submitted == 3
-    assert fresh == 3
+        assert not writer.held and writer.submitted == 4
+    assert fresh == 4
     assert _written(placed) == expected
 
 

@@ -127,8 +127,8 @@ class DocumentWriter:
         """Start writing the jobs not already written, cached or started, in about `spread` batches per
         worker (fewer: fewer pandoc start-ups; more: the cores finish together); return every job's key.
 
-        Fewer than FEW new documents, while every writer is busy, are kept back and started with the
-        next submission, or when a caller collects (a batch has a fixed cost: its DOCX package, and a
+        Fewer than FEW new documents, while every writer is busy and more batches wait, are kept back
+        and started with the next submission, or when a caller collects (a batch has a fixed cost: its DOCX package, and a
         pandoc start-up, about 65 ms, where the writer does not keep its pandoc; a market that shares
         most documents with an earlier one has only a few of its own)."""
         keys = [self._key(job) for job in jobs]
@@ -178,8 +178,9 @@ class DocumentWriter:
         return key
 
     def _busy(self) -> bool:
-        """Whether every writer has a batch it has not finished."""
-        return sum(not future.done() for future in self.batches) >= self.workers
+        """Whether every writer has a batch and another waits: documents submitted now would wait anyway
+        (a cold build), unlike those of a build after a small change, whose writers have one batch each."""
+        return sum(not future.done() for future in self.batches) > self.workers
 
     def collect(self, keys: list[str]) -> tuple[list[Placed], int]:
         """Return where the outputs for the keys lie in the cache (cache.Stored: DOCX, PDF, and the
