@@ -130,20 +130,26 @@ class _PeakMemory(threading.Thread):
         self.root = os.getpid()  # the process whose tree is measured
         self.kinds: dict[str, int] = {}  # kind of process -> its largest VmHWM (kB)
         self.tree_kb = 0  # the largest sum of Pss over the tree (kB)
+        self.lock = threading.Lock()  # a sample is counted only for the root it was taken of (reset)
 
     def run(self) -> None:
         tick = 0
         while not self.stopped.wait(0.2):  # VmHWM keeps its peak: sampling only has to see each process
-            root, total, tick = self.root, 0, tick + 1
+            root, total, tick, seen = self.root, 0, tick + 1, []
             for pid in (root, *descendants(root)):
-                high, kind = _high_water_kb(pid), _kind(pid, root)
-                self.peak_kb = max(self.peak_kb, high)
-                self.kinds[kind] = max(self.kinds.get(kind, 0), high)
+                seen.append((_high_water_kb(pid), _kind(pid, root)))
                 total += _pss_kb(pid) if tick % 5 == 0 else 0  # Pss each second: reading it costs the kernel more
-            self.tree_kb = max(self.tree_kb, total)
+            with self.lock:
+                if root != self.root:  # reset meanwhile: the sample is of another tree (say, the floor's pandoc)
+                    continue
+                for high, kind in seen:
+                    self.peak_kb = max(self.peak_kb, high)
+                    self.kinds[kind] = max(self.kinds.get(kind, 0), high)
+                self.tree_kb = max(self.tree_kb, total)
 
     def reset(self, root: int | None = None) -> None:
-        self.peak_kb, self.root, self.kinds, self.tree_kb = 0, root or os.getpid(), {}, 0
+        with self.lock:
+            self.peak_kb, self.root, self.kinds, self.tree_kb = 0, root or os.getpid(), {}, 0
 
 
 KINDS = ("main", "writer", "pandoc", "fork server")

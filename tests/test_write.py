@@ -484,6 +484,16 @@ def test_shortcuts_in_convert_lua_change_no_byte():
     assert "−0.5\u00a0%" in body and "0.5\u00a0mg/mL" in body and "Protein\u00a0</w:t>" in body and "(figure.png)" in body
 
 
+@pytest.fixture
+def kept_pandoc(monkeypatch):
+    """This process keeps a pandoc between batches, as a writer does (write._writer_started); stopped after."""
+    from dossiergen.write import pandoc
+
+    monkeypatch.setattr(pandoc, "KEEP", True)
+    yield
+    pandoc.stop_pandoc()
+
+
 def _server_pid():
     from dossiergen.write import pandoc
 
@@ -491,12 +501,16 @@ def _server_pid():
     return None if server is None else server.process.pid
 
 
-def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_does(monkeypatch):
-    """A process keeps one pandoc for its batches (issue 19: a new one per batch cost about 50 ms), and
-    what it makes is what a pandoc started for the batch alone makes."""
+def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_does(monkeypatch, request):
+    """A writer process keeps one pandoc for its batches (issue 19: a new one per batch cost about 50 ms),
+    and what it makes is what a pandoc started for the batch alone makes; a process that is not a
+    writer (the build's own, converting its readiness reports) keeps none."""
     from dossiergen.write import pandoc
 
     documents = _tablet_documents()[:4]
+    convert_batch([(documents[0], None)])
+    assert _server_pid() is None
+    request.getfixturevalue("kept_pandoc")  # from here on, as in a writer
     meta = PdfMeta(META.title, META.subject, META.header, "en", toc=False)
     first = convert_batch([(md, typst_settings(meta)) for md in documents[:2]])
     pid = _server_pid()
@@ -508,7 +522,7 @@ def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_d
     assert [(c.docx, c.typst) for c in first + second] == [(c.docx, c.typst) for c in alone]
 
 
-def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_converts(tmp_path, monkeypatch):
+def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_converts(tmp_path, monkeypatch, kept_pandoc):
     """A batch pandoc cannot read, a pandoc killed between batches, and a batch past the time limit:
     the first and the last are exit-4 tool errors that say what happened, and the next batch is
     converted by a new pandoc."""

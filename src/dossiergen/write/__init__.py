@@ -19,7 +19,7 @@ from ..cache import DocumentCache, Stored, document_key, using_store
 from .. import stopwatch
 from ..clock import now, pin
 from ..environment import check_tools
-from . import libreoffice, pdf
+from . import libreoffice, pandoc, pdf
 from .children import die_with_parent
 from .docx import DocxMeta, finish_docx, write_docx, write_report_docx
 from .libreoffice import render_pdfs
@@ -281,13 +281,14 @@ def _warm_up(epoch: int) -> dict:
 
 
 def _writer_started() -> None:
-    """Set up a writer process: it dies with the fork server, and typst lays out on one thread.
+    """Set up a writer process: it dies with the fork server, keeps one pandoc, and typst lays out on one thread.
     typst spreads some of its work over a thread pool (rayon) as large as the machine, but the
     writers already keep every core busy, so the pool's threads only cost: compiling the example's
     385 documents took about 0.4 CPU s (4%) more with them, in three paired runs (issue 19). A
     RAYON_NUM_THREADS the user set is kept."""
     die_with_parent()
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    pandoc.KEEP = True  # one pandoc for all its batches (pandoc._Server)
 
 
 def _parts(job: Job) -> tuple:

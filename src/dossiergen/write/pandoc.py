@@ -142,10 +142,10 @@ def _attachment_files(folder: Path, per_job: list[tuple]) -> list[dict]:
 def _run(command: list[str], batch: Path, folder: Path) -> None:
     """Convert the batch in its own folder (pandoc's working directory and resource path there:
     relative paths resolve there, never in the caller's folder), with a time limit, by this
-    process's pandoc server (_Server), or by a pandoc run of its own where no server can take it."""
+    process's pandoc server (_Server) where it keeps one (KEEP), or else by a pandoc run of its own."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(now().timestamp()))}  # pandoc dates docProps from it
     line = f"{batch}\t{folder}\n"
-    if os.name != "posix" or line.count("\t") != 1 or line.count("\n") != 1:  # a folder name the request cannot carry
+    if not KEEP or os.name != "posix" or line.count("\t") != 1 or line.count("\n") != 1:  # or a folder name the request cannot carry
         return _run_once([*command, str(batch), str(folder)], folder, env)
     with _SERVER_LOCK:
         key = (os.getpid(), tuple(command), env["SOURCE_DATE_EPOCH"])
@@ -170,6 +170,8 @@ def _run(command: list[str], batch: Path, folder: Path) -> None:
         raise _failed((folder / "batch.err").read_text("utf-8", "replace"))
 
 
+KEEP = False  # whether this process keeps a pandoc between batches: a writer does (write._writer_started); the
+# build's own process, which converts only its readiness reports, does not hold one for the whole build
 _SERVERS: dict[str, "_Server"] = {}
 _SERVER_LOCK = threading.Lock()
 
