@@ -523,9 +523,9 @@ def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_d
 
 
 def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_converts(tmp_path, monkeypatch, kept_pandoc):
-    """A batch pandoc cannot read, a pandoc killed between batches, and a batch past the time limit:
-    the first and the last are exit-4 tool errors that say what happened, and the next batch is
-    converted by a new pandoc."""
+    """A batch pandoc cannot read, a pandoc killed between batches, one that answers something else, and
+    a batch past the time limit: all but the killed one are exit-4 tool errors that say what happened
+    (none is waited on while it runs), and the next batch is converted by a new pandoc."""
     from dossiergen.errors import ToolError
     from dossiergen.write import pandoc
 
@@ -540,6 +540,12 @@ def test_a_failed_stopped_or_slow_pandoc_is_a_tool_error_and_the_next_batch_conv
     assert convert_batch([(text, None)])[0].docx == expected
 
     os.kill(_server_pid(), signal.SIGKILL)  # stopped between batches (say, by the kernel's OOM killer)
+    assert convert_batch([(text, None)])[0].docx == expected
+
+    fake = ["sh", "-c", "read request; echo hello; sleep 300"]  # answers something else, and stays
+    with pytest.raises(ToolError) as odd:
+        pandoc._run(fake, folder / "batch.json", folder)
+    assert "pandoc answered 'hello'" in odd.value.problems[0].message and _server_pid() is None  # stopped, not waited on
     assert convert_batch([(text, None)])[0].docx == expected
 
     monkeypatch.setattr(pandoc, "PANDOC_TIMEOUT", 0.001)

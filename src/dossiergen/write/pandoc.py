@@ -211,26 +211,31 @@ class _Server:
             self.process.stdin.write(line.encode("utf-8"))
             self.process.stdin.flush()
         except OSError:
-            stopwatch.kept_child(self.process.pid, False)
-            self.process.wait()
-            raise _Stopped(self._errors(start) or f"pandoc stopped (exit status {self.process.returncode})") from None
+            raise self._stopped(start) from None
         ready, _, _ = select.select([self.process.stdout], [], [], PANDOC_TIMEOUT)
         if not ready:
             raise _timed_out()
-        if self.process.stdout.readline() != b"done\n":
-            stopwatch.kept_child(self.process.pid, False)
-            self.process.wait()
-            raise _Stopped(self._errors(start) or f"pandoc stopped (exit status {self.process.returncode})")
+        answer = self.process.stdout.readline()
+        if answer != b"done\n":  # it ended (b""), or wrote something else: stopped either way, never waited on alive
+            raise self._stopped(start, answer)
 
-    def _errors(self, start: int) -> str:
+    def _stopped(self, start: int, answer: bytes = b"") -> "_Stopped":
+        """Stop the process; return what it said on its standard error since `start` (or its answer, or
+        its exit status) as _Stopped."""
         self.log.seek(start)
-        return self.log.read().decode("utf-8", "replace")
+        errors = self.log.read().decode("utf-8", "replace")
+        self.stop()
+        said = answer.decode("utf-8", "replace").strip()
+        return _Stopped(errors or (f"pandoc answered {said[:200]!r}" if said else
+                                   f"pandoc stopped (exit status {self.process.returncode})"))
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """Kill the process (it may be mid-batch) and wait for it; again, nothing happens."""
+        if self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         stopwatch.kept_child(self.process.pid, False)
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout, self.log):
