@@ -497,8 +497,7 @@ def kept_pandoc(monkeypatch):
 def _server_pid():
     from dossiergen.write import pandoc
 
-    server = pandoc._SERVERS.get("current")
-    return None if server is None else server.process.pid
+    return None if pandoc._server is None else pandoc._server.process.pid
 
 
 def test_one_pandoc_converts_the_batches_of_a_process_as_a_pandoc_of_their_own_does(monkeypatch, request):

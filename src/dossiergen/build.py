@@ -247,7 +247,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
 
     model, problems = validated
     plans, blocking, hashes, watch, tocs = [], [], Hashes(model), stopwatch.current(), {}
-    chunk, sized = FIRST_CHUNK, False
+    chunk = FIRST_CHUNK
     for number, (market, target, key) in enumerate(pending, 1):
         with watch.stage("assemble"):
             context = assemble_context(model, market, stage)
@@ -262,9 +262,8 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
                 if not blocking and len(rendered) - len(keys) >= chunk and total - len(rendered) >= chunk:
                     keys += writer.submit([_job(context, item, tocs) for item in rendered[len(keys):]], spread=1)
                     chunk = min(2 * chunk, max(RENDER_CHUNK, total // 4))
-                    if not sized and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
+                    if number == 1 and len(keys) >= max(RENDER_CHUNK, total // 4):  # a quarter of the first market
                         writer.sized()
-                        sized = True
         with watch.stage("validate"):  # the gap rules of the market
             assessment = _assess(context, rendered)
         found = assessment.problems(final) + _envelope_problems(context, final, submission)
@@ -272,9 +271,7 @@ def _plan_markets(validated: tuple[Model, list[Problem]], pending: list[tuple[st
         # Batches that balance the cores matter only at the end: before it, fewer batches (a pandoc start each).
         spread = BATCHES_PER_WORKER if number == len(pending) else 1
         keys = [] if blocking else keys + writer.submit([_job(context, item, tocs) for item in rendered[len(keys):]], spread=spread)
-        if not sized:
-            writer.sized()
-            sized = True
+        writer.sized()  # at the latest once the first market is handed over (saying it again changes nothing)
         plans.append(Plan(market, target, key, context, rendered, assessment, problems + found, keys))
     if blocking:
         raise InputError("data missing for a final build", tuple(blocking))
@@ -295,8 +292,7 @@ def _render_order(pending: list[tuple[str, Path, str]], built_before: bool) -> l
     from .assemble import LANGUAGE
 
     if not built_before:
-        first = LANGUAGE.get(pending[0][0], "en") if pending else "en"
-        return sorted(pending, key=lambda item: LANGUAGE.get(item[0], "en") != first)  # stable: market order kept
+        return _first_language_first(pending, lambda item: item[0])
     seen: set[str] = set()
     firsts = [item for item in pending if LANGUAGE.get(item[0], "en") not in seen and not seen.add(LANGUAGE.get(item[0], "en"))]
     return firsts + [item for item in pending if item not in firsts]
@@ -309,10 +305,16 @@ def _package_order(plans: list[Plan]) -> list[Plan]:
     writers make the Chinese documents of cn, rather than after waiting for them (a build after one change
     writes an English and a Chinese document). The first market of each language still collects its
     language's documents first: each market's count of documents written is the same in either order."""
+    return _first_language_first(plans, lambda plan: plan.market)
+
+
+def _first_language_first(items: list, market_of) -> list:
+    """Return the items whose market has the first item's document language first, then the others, each
+    group in the order given (a stable sort)."""
     from .assemble import LANGUAGE
 
-    first = LANGUAGE.get(plans[0].market, "en") if plans else "en"
-    return sorted(plans, key=lambda plan: LANGUAGE.get(plan.market, "en") != first)  # stable: render order kept
+    first = LANGUAGE.get(market_of(items[0]), "en") if items else "en"
+    return sorted(items, key=lambda item: LANGUAGE.get(market_of(item), "en") != first)
 
 
 # Rendered documents handed to the writers at a time (at least; a quarter of a market's): enough for

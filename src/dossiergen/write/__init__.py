@@ -92,7 +92,8 @@ class DocumentWriter:
 
     def sized(self) -> None:
         """Say that the documents that show a build's size were submitted (the caller's first quarter
-        of its first market): from now on the writers are kept or replaced as they are (_recycling)."""
+        of its first market): from now on the writers are kept or replaced as they are (_recycling).
+        Saying it again changes nothing."""
         self.sizing = False
 
     def _recycling(self, todo: dict[str, Job]) -> None:

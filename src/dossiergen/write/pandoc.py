@@ -147,24 +147,26 @@ def _run(command: list[str], batch: Path, folder: Path) -> None:
     line = f"{batch}\t{folder}\n"
     if not KEEP or os.name != "posix" or line.count("\t") != 1 or line.count("\n") != 1:  # or a folder name the request cannot carry
         return _run_once([*command, str(batch), str(folder)], folder, env)
+    global _server
     with _SERVER_LOCK:
         key = (os.getpid(), tuple(command), env["SOURCE_DATE_EPOCH"])
         for attempt in (1, 2):
-            server = _SERVERS.get("current")
-            if server is not None and (server.key != key or server.process.poll() is not None):  # another build, or it died
-                server.stop()
-                server = None
-            if server is None:
-                server = _SERVERS["current"] = _Server(key, [*command, "--serve"], env)
+            if _server is not None and (_server.key != key or _server.process.poll() is not None):  # another build, or it died
+                _server.stop()
+                _server = None
+            if _server is None:
+                _server = _Server(key, [*command, "--serve"], env)
             try:
-                server.convert(line)
+                _server.convert(line)
                 break
             except _Stopped as stopped:  # it died: perhaps before this batch (killed while waiting), so once more
-                _SERVERS.pop("current").stop()
+                _server.stop()
+                _server = None
                 if attempt == 2:
                     raise _failed(str(stopped)) from None
             except BaseException:  # the time limit or an interruption: the process may be mid-batch
-                _SERVERS.pop("current").stop()
+                _server.stop()
+                _server = None
                 raise
     if (folder / "batch.err").exists():  # the batch failed as a whole (a job's failure is its own .err)
         raise _failed((folder / "batch.err").read_text("utf-8", "replace"))
@@ -172,16 +174,17 @@ def _run(command: list[str], batch: Path, folder: Path) -> None:
 
 KEEP = False  # whether this process keeps a pandoc between batches: a writer does (write._writer_started); the
 # build's own process, which converts only its readiness reports, does not hold one for the whole build
-_SERVERS: dict[str, "_Server"] = {}
+_server: "_Server | None" = None  # this process's pandoc server (KEEP)
 _SERVER_LOCK = threading.Lock()
 
 
 def stop_pandoc() -> None:
     """Stop this process's pandoc server, if it has one (its memory is let go; the next batch starts another)."""
+    global _server
     with _SERVER_LOCK:
-        server = _SERVERS.pop("current", None)
-        if server is not None:
-            server.stop()
+        if _server is not None:
+            _server.stop()
+            _server = None
 
 
 class _Server:
