@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .model import Model
     from .package import Plan
     from .render import Rendered
-    from .write import DocumentWriter
+    from .write import DocumentWriter, Writers
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total): "validating", "rendering eu", "writing", …
 WORKERS = os.cpu_count() or 2
@@ -56,13 +56,15 @@ def build_dossier(folder: Path, market: str, stage: str | None, out: Path, final
 
 def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool,
                    progress: Progress | None = None, *, pdf_engine: str = "typst", previous: Path | None = None,
-                   sequence: str | None = None, submission_unit: str | None = None) -> list[BuildResult]:
+                   sequence: str | None = None, submission_unit: str | None = None,
+                   writers: "Writers | None" = None) -> list[BuildResult]:
     """Build each market for one stage into out/<market>/<stage>/; return one result per market.
 
     The dossier is loaded and validated once, and a document shared by markets (the English
     core of neutral, us, eu and uk) is written once. A market whose inputs are unchanged is skipped.
     previous: the folder of the sequences already submitted in the (one) market; the build then writes
-    the next sequence (or `sequence`) with only what changed (see lifecycle.py)."""
+    the next sequence (or `sequence`) with only what changed (see lifecycle.py).
+    writers: writer processes kept from an earlier build of this process (write.Writers; `dossiergen watch`)."""
     check_output_folder(folder, out)
     watch = stopwatch.reset()
     progress = progress or (lambda stage, done, total: None)
@@ -101,7 +103,7 @@ def build_dossiers(folder: Path, markets: tuple[str, ...], stage: str | None, ou
             cache = DocumentCache(Path(out) / ".cache")
             writing = lambda done, total: progress("writing", done, total)  # noqa: E731
             blobs = Path(out) / ".cache" / "blobs"
-            with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs) as writer, using_store(blobs):
+            with DocumentWriter(cache, WORKERS, writing, pdf_engine, blobs, writers) as writer, using_store(blobs):
                 plans = _plan_markets(_model(folder, progress), _render_order(pending, built_before), stage, final, writer,
                                       submission, progress)
                 plans = [replace(plan, submission=submission, history=history, inputs=inputs) for plan in _package_order(plans)]

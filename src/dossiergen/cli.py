@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,12 @@ def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path,
     with _progress() as advance:
         results = _run(lambda: build_dossiers(dossier, markets, stage, out, final, advance, pdf_engine=pdf_engine,
                                               previous=previous, sequence=sequence, submission_unit=submission_unit))
+    warnings = _report_build(results, started)
+    sys.exit(_exit_code(0, warnings, strict))
+
+
+def _report_build(results, started: float) -> int:
+    """Print a build's warnings (those of every market once) and each market's summary; return the warnings."""
     shared = [p for p in results[0].problems if all(p in r.problems for r in results[1:])]
     _report(shared, "text")  # validation warnings: the same for every market
     warnings = len(shared)
@@ -90,7 +97,62 @@ def build(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path,
     for result in results:
         click.echo(result.summary, err=True)
     click.echo(f"{warnings} warning(s), {time.monotonic() - started:.1f} s", err=True)
-    sys.exit(_exit_code(0, warnings, strict))
+    return warnings
+
+
+@cli.command()
+@_dossier_option
+@click.option("--market", "markets", type=click.Choice(MARKETS + ("all",)), required=True, multiple=True,
+              help="The market to build for; repeat it, or give `all`, as for `build`.")
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="ind or marketing (default: application.yaml).")
+@click.option("--out", "out", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--final", is_flag=True, help="Fail on any missing data instead of marking it in the documents.")
+@click.option("--pdf-engine", type=click.Choice(("typst", "libreoffice")), default="typst", show_default=True,
+              help="typst (fast, the default), or libreoffice.")
+@click.option("--interval", type=click.FloatRange(0.05, 60), default=0.5, show_default=True,
+              help="Seconds between two looks at the dossier's files.")
+def watch(dossier: Path, markets: tuple[str, ...], stage: str | None, out: Path, final: bool, pdf_engine: str,
+          interval: float) -> None:
+    """Build, then build again whenever a file of the dossier changes, until Ctrl-C.
+
+    Each build is the one `dossiergen build` makes with the same options, and places its output the
+    same way: a build that fails on bad input prints its problems and leaves the previous output as it
+    was, and the watch goes on. The writer processes are kept from one build to the next, so that
+    after a small change the documents it touches are rewritten in about a second."""
+    from .build import build_dossiers
+    from .environment import check_tools
+    from .paths import REGIONAL, SCHEMAS, TEMPLATES
+    from .watch import rest, settled, snapshot
+    from .write import Writers
+
+    _run(lambda: check_tools(pdf_engine))
+    roots = [dossier, TEMPLATES, SCHEMAS, REGIONAL]  # what a build reads (outputs.inputs_digest)
+    pinned = bool(os.environ.get("SOURCE_DATE_EPOCH"))  # the user's build time; else each build sets its own
+    try:
+        with Writers() as writers:
+            seen = snapshot(roots)
+            while True:
+                if not pinned:
+                    os.environ.pop("SOURCE_DATE_EPOCH", None)
+                    _default_build_time(dossier)
+                started = time.monotonic()
+                try:
+                    with _progress() as advance:
+                        results = build_dossiers(dossier, markets, stage, out, final, advance, pdf_engine=pdf_engine,
+                                                 writers=writers)
+                    _report_build(results, started)
+                except DossierError as exc:
+                    _report_failure(exc)
+                    if exc.exit_code != EXIT_BAD_INPUT:  # a usage or tool problem: editing the dossier does not mend it
+                        sys.exit(exc.exit_code)
+                click.echo(f"watching {dossier} (Ctrl-C to stop)", err=True)
+                rest()
+                seen, paths = settled(roots, seen, interval)
+                shown = ", ".join(os.path.relpath(path) for path in paths[:3])
+                click.echo(f"changed: {shown}" + (f" and {len(paths) - 3} more" if len(paths) > 3 else ""), err=True)
+    except KeyboardInterrupt:
+        click.echo("watch stopped", err=True)
+    sys.exit(EXIT_OK)
 
 
 @cli.command()
@@ -388,13 +450,18 @@ def _run(action):
     try:
         return action()
     except DossierError as exc:
-        _report(list(exc.problems), "text")
-        if not exc.problems:
-            click.echo(f"error: {exc}", err=True)
-        errors = count_errors(exc.problems)
-        if errors:
-            click.echo(f"{errors} error(s); nothing was written, the previous output is unchanged", err=True)
+        _report_failure(exc)
         sys.exit(exc.exit_code)
+
+
+def _report_failure(exc: DossierError) -> None:
+    """Print why a command failed: its problems, or its message."""
+    _report(list(exc.problems), "text")
+    if not exc.problems:
+        click.echo(f"error: {exc}", err=True)
+    errors = count_errors(exc.problems)
+    if errors:
+        click.echo(f"{errors} error(s); nothing was written, the previous output is unchanged", err=True)
 
 
 MAX_PRINTED = 200  # problems printed as text; --format json gives them all

@@ -9,6 +9,7 @@ import gc
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterator
 
@@ -43,6 +44,66 @@ FEW = 4  # new documents that wait for the next submission while every writer is
 BATCH_OVERHEAD = 4000  # a document's fixed cost, in characters of Markdown
 BATCH_LIMIT = 250_000  # characters (with overheads) one batch holds at most: a writer's memory stays bounded
 # (a pandoc run over 500,000 took about 210 MB; with the writers replaced after each batch, see _recycling)
+SMALL_BUILD = BATCH_LIMIT // 8  # characters handed over (with overheads) below which writers keep their pandoc from the start
+
+
+class Writers:
+    """Writer processes kept from one build to the next by a process that builds again and again
+    (`dossiergen watch`): a build after a small change then finds its writers started, with their
+    fonts read, their pandoc running and typst's memo of the layouts they made (issue 19).
+
+    A DocumentWriter given one takes its pool instead of starting its own and leaves it running;
+    a build that fails, or that turns out large (DocumentWriter._recycling: its writers are replaced
+    after each batch), lets it go, and the next build starts another. So does every KEEP_BUILDS-th
+    build: typst's memo grows with each build (typst-py offers no way to clear it), and a fresh pair
+    of writers bounds it. Use it as a context manager: leaving stops the writers."""
+
+    KEEP_BUILDS = 20
+
+    def __init__(self):
+        self.pool: ProcessPoolExecutor | None = None
+        self.key: tuple | None = None  # (workers, engine) of the pool
+        self.builds = 0  # builds the pool has served
+
+    def take(self, workers: int, engine: str, context) -> tuple[ProcessPoolExecutor, bool]:
+        """Return the kept pool for a build (a new one if there is none, or another kind), and whether it is new."""
+        if self.pool is not None and self.key != (workers, engine):
+            self.release()
+        if self.pool is not None:
+            return self.pool, False
+        self.pool, self.key, self.builds = _new_pool(workers, context), (workers, engine), 0
+        return self.pool, True
+
+    def served(self, pool: ProcessPoolExecutor, ok: bool) -> None:
+        """Say that a build that took the pool has ended (ok: without an error); it is let go after an
+        error, or when it has served KEEP_BUILDS builds."""
+        if pool is not self.pool:
+            return
+        self.builds += 1
+        if not ok or self.builds >= self.KEEP_BUILDS:
+            self.release(cancel=not ok)
+
+    def forget(self, pool: ProcessPoolExecutor) -> None:
+        """Stop keeping the pool (a build retires it: its writers are to be replaced)."""
+        if pool is self.pool:
+            self.pool = self.key = None
+
+    def release(self, cancel: bool = False) -> None:
+        """Stop the kept writers (with cancel, dropping what they had not started)."""
+        pool, self.pool, self.key = self.pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def __enter__(self) -> "Writers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release(cancel=exc[0] is not None)
+
+
+def _new_pool(workers: int, context, recycle: int | None = None) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_writer_started,
+                               max_tasks_per_child=recycle)
 
 
 class DocumentWriter:
@@ -50,11 +111,11 @@ class DocumentWriter:
 
     A document found in the cache (same Markdown, metadata and engine) is reused, and identical
     documents are written once. Use it as a context manager: leaving on an error cancels what
-    has not started."""
+    has not started. kept: writers kept from an earlier build (Writers), taken instead of new ones."""
 
     def __init__(self, cache: DocumentCache, workers: int, progress: Callable[[int, int], None] | None = None,
-                 engine: str = "typst", store: Path | None = None):
-        self.cache, self.workers, self.progress, self.engine = cache, workers, progress, engine
+                 engine: str = "typst", store: Path | None = None, kept: Writers | None = None):
+        self.cache, self.workers, self.progress, self.engine, self.kept = cache, workers, progress, engine, kept
         self.store = store  # the build's blob store folder: drawn figures are kept there (attach.Drawn)
         self.epoch = int(now().timestamp())  # the build time, the same in every writer process
         self.found: dict[str, Placed] = {}  # where each document's bytes lie: none is held in memory
@@ -80,15 +141,26 @@ class DocumentWriter:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        for pool in [*self.retired, *([self.pool] if self.pool is not None else [])]:
+        pools = [*self.retired, *([self.pool] if self.pool is not None else [])]
+        if self.kept is not None and self.pool is not None and self.pool is self.kept.pool:
+            pools.remove(self.pool)
+            if kind is not None:
+                for future in self.batches:  # what this build asked of the kept writers and they had not started
+                    future.cancel()
+            self.kept.served(self.pool, kind is None)  # let go after an error, or when it has served long enough
+        for pool in pools:
             pool.shutdown(wait=True, cancel_futures=kind is not None)
 
-    def _pool(self) -> ProcessPoolExecutor:
-        """Return the writers' pool (made by the first submission that has documents to write)."""
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context, initializer=_writer_started,
-                                            max_tasks_per_child=self.recycle)
-        return self.pool
+    def _pool(self) -> tuple[ProcessPoolExecutor, bool]:
+        """Return the writers' pool (made, or taken from the kept writers, by the first submission that has
+        documents to write), and whether its writers are new."""
+        if self.pool is not None:
+            return self.pool, False
+        if self.kept is not None and self.recycle is None and not self.retired:
+            self.pool, new = self.kept.take(self.workers, self.engine, self.context)
+            return self.pool, new
+        self.pool = _new_pool(self.workers, self.context, self.recycle)
+        return self.pool, True
 
     def sized(self) -> None:
         """Say that the documents that show a build's size were submitted (the caller's first quarter
@@ -120,6 +192,8 @@ class DocumentWriter:
                         for key, job in zip(self.batches.pop(future), self.jobs.pop(future)):
                             del self.pending[key]
                             todo[key] = job
+                if self.kept is not None:
+                    self.kept.forget(self.pool)  # its writers are replaced: not kept for the next build either
                 self.pool.shutdown(wait=False)
                 self.retired.append(self.pool)
                 self.pool = None
@@ -150,14 +224,18 @@ class DocumentWriter:
         # Until the build's size is known, smaller batches: if it turns out large, the writers that are
         # let go have less to finish, and more of what they were given is taken back (_recycling).
         batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
-        first = self.pool is None and not self.retired and self.recycle is None  # the build's first writers, kept
-        pool = self._pool() if batches else None
+        pool, new = self._pool() if batches else (None, False)
+        first = new and not self.retired and self.recycle is None  # new writers, the build's first, kept
+        # A writer keeps its pandoc for its next batch once the build is known to keep its writers: before,
+        # a writer that is let go when the build turns out large would hold it meanwhile. Writers kept from
+        # an earlier build (Writers) keep theirs, as do those of a build that has handed over only a few
+        # small documents so far (SMALL_BUILD: a build after a small change): starting it again for the
+        # next batch cost about 70 ms of a writer's time in such a build (issue 19).
+        keep_pandoc = self.recycle is None and (not self.sizing or not new or self.characters <= SMALL_BUILD)
         for batch in batches:
             jobs = [todo[key] for key in batch]
-            # A writer keeps its pandoc for its next batch once the build is known to keep its writers:
-            # before, a writer that is let go when the build turns out large would hold it meanwhile.
             future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
-                                 self.recycle is None and not self.sizing)
+                                 keep_pandoc)
             self.batches[future], self.jobs[future] = batch, jobs
             for key in batch:
                 self.pending[key] = future
@@ -288,6 +366,10 @@ def _writer_started() -> None:
     385 documents took about 0.4 CPU s (4%) more with them, in three paired runs (issue 19). A
     RAYON_NUM_THREADS the user set is kept."""
     die_with_parent()
+    # Ctrl-C in a terminal reaches every process of the group: a writer then ends quietly, as its pandoc
+    # does, rather than printing a traceback of KeyboardInterrupt (the build's own process reports).
+    # Nothing is left half-written: the cache and the output take only whole files, renamed into place.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     pandoc.KEEP = True  # one pandoc for all its batches (pandoc._Server)
 
