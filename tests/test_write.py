@@ -125,12 +125,12 @@ def _jobs_and_bytes(count: int) -> tuple[list, list]:
 
 
 @contextmanager
-def _writer(folder: Path, workers: int):
-    """A DocumentWriter with its cache and blob store in folder, dated at EPOCH."""
+def _writer(folder: Path, workers: int, kept=None):
+    """A DocumentWriter with its cache and blob store in folder, dated at EPOCH (kept: write.Writers)."""
     from dossiergen.cache import DocumentCache, using_store
     from dossiergen.write import DocumentWriter
 
-    with DocumentWriter(DocumentCache(folder / "cache"), workers, store=folder / "blobs") as writer, \
+    with DocumentWriter(DocumentCache(folder / "cache"), workers, store=folder / "blobs", kept=kept) as writer, \
             using_store(folder / "blobs"):
         writer.epoch = EPOCH
         yield writer
@@ -171,6 +171,67 @@ def test_writers_of_a_large_build_are_replaced_after_each_batch_and_write_the_sa
             placed, fresh = writer.collect(first + rest)
         assert fresh == len(jobs)
         assert _written(placed) == expected
+
+
+def _pids(pool) -> set[int]:
+    return {process.pid for process in pool._processes.values()}
+
+
+def test_writers_kept_between_builds_are_the_same_processes_and_write_the_same_bytes(tmp_path):
+    """`dossiergen watch` keeps its writer processes from one build to the next (write.Writers): the next
+    build takes the same processes (started, fonts read, pandoc running: issue 19) without getting them
+    ready again, and its documents are the bytes one process writes; leaving the Writers stops them."""
+    from dossiergen.write import Writers
+
+    jobs, expected = _jobs_and_bytes(3)
+    with Writers() as writers:
+        with _writer(tmp_path / "first", 1, writers) as writer:
+            writer.collect(writer.submit(jobs[:1], hold=False))
+        pool = writers.pool
+        first = _pids(pool)
+        assert pool is not None and len(first) == 1 and all(p.is_alive() for p in pool._processes.values())
+        with _writer(tmp_path / "second", 1, writers) as writer:  # another cache: every document is written
+            keys = writer.submit(jobs, hold=False)
+            assert writer.pool is pool and not writer.warming
+            placed, fresh = writer.collect(keys)
+        assert writers.pool is pool and _pids(pool) == first and writers.builds == 2
+        processes = list(pool._processes.values())
+    assert fresh == 3 and _written(placed) == expected
+    assert writers.pool is None and not any(process.is_alive() for process in processes)
+
+
+def test_kept_writers_are_let_go_after_a_failed_build_a_large_one_and_keep_builds(tmp_path, monkeypatch):
+    """The kept writers stop with a build that fails (what they had not started is dropped) and with one
+    that turns out large (its writers are replaced after each batch); they are replaced after KEEP_BUILDS
+    builds (typst's memo grows with each). The next build starts new ones and writes the same bytes."""
+    import dossiergen.write as write
+    from dossiergen.write import Writers
+
+    jobs, expected = _jobs_and_bytes(2)
+    with Writers() as writers:
+        with pytest.raises(RuntimeError):
+            with _writer(tmp_path / "failed", 1, writers) as writer:
+                writer.submit(jobs, hold=False)
+                failed = list(writers.pool._processes.values())
+                raise RuntimeError("the build failed while its documents were written")
+        assert writers.pool is None and not any(process.is_alive() for process in failed)
+
+        monkeypatch.setattr(write, "BATCH_LIMIT", 1)  # every document fills more than a batch: a large build
+        with _writer(tmp_path / "large", 1, writers) as writer:
+            placed, _ = writer.collect(writer.submit(jobs, hold=False))
+            assert writer.recycle == 1 and writers.pool is None
+        assert _written(placed) == expected
+        monkeypatch.setattr(write, "BATCH_LIMIT", 250_000)
+
+        monkeypatch.setattr(Writers, "KEEP_BUILDS", 2)
+        pools = []
+        for build in range(3):
+            with _writer(tmp_path / f"kept-{build}", 1, writers) as writer:
+                placed, _ = writer.collect(writer.submit(jobs, hold=False))
+                pools.append(writer.pool)
+            assert _written(placed) == expected
+        assert pools[0] is pools[1] and pools[2] is not pools[1]  # let go after its second build
+        assert writers.pool is pools[2] and writers.builds == 1
 
 
 def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
