@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -232,6 +233,18 @@ def test_kept_writers_are_let_go_after_a_failed_build_a_large_one_and_keep_build
             assert _written(placed) == expected
         assert pools[0] is pools[1] and pools[2] is not pools[1]  # let go after its second build
         assert writers.pool is pools[2] and writers.builds == 1
+
+        for process in list(pools[2]._processes.values()):  # a writer killed between builds (out of memory, say)
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(10)
+        for _ in range(100):  # the pool sees it die
+            if getattr(pools[2], "_broken", False):
+                break
+            time.sleep(0.05)
+        with _writer(tmp_path / "after-kill", 1, writers) as writer:
+            placed, _ = writer.collect(writer.submit(jobs, hold=False))
+            assert writer.pool is not pools[2]
+        assert _written(placed) == expected
 
 
 def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):

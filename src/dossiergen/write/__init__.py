@@ -67,8 +67,8 @@ class Writers:
 
     def take(self, workers: int, engine: str, context) -> tuple[ProcessPoolExecutor, bool]:
         """Return the kept pool for a build (a new one if there is none, or another kind), and whether it is new."""
-        if self.pool is not None and self.key != (workers, engine):
-            self.release()
+        if self.pool is not None and (self.key != (workers, engine) or getattr(self.pool, "_broken", False)):
+            self.release()  # another kind, or a writer died between builds (killed, out of memory): new ones
         if self.pool is not None:
             return self.pool, False
         self.pool, self.key, self.builds = _new_pool(workers, context), (workers, engine), 0
