@@ -89,21 +89,48 @@ def _experience_values(model: Model, spec_id: str, test: dict) -> tuple[list[flo
     """Return the numeric results of a test in the batch analyses and long-term studies tested
     against the specification, and the batches they come from."""
     values, batches = [], set()
-    by_batch, by_study = results_by_batch(model), results_by_study(model)
-    for batch in model.of_type("batch"):
-        if (batch.data.get("specification") or {}).get("id") == spec_id:
-            for result in by_batch.get(batch.id, []):
-                if result.get("test") == test.get("id") and _number(result) is not None:
-                    values.append(_number(result))
-                    batches.add(batch.id)
+    in_batches, in_studies = _numeric_results(model)
+    for value, batch in in_batches.get((spec_id, test.get("id")), ()):
+        values.append(value)
+        batches.add(batch)
     if "shelf_life" in (test.get("usage") or []):
-        for study in model.of_type("study"):
-            if (study.data.get("specification") or {}).get("id") == spec_id and study.data.get("purpose") == "long_term":
-                for result in by_study.get(study.id, []):
-                    if result.get("test") == test.get("id") and _number(result) is not None:
-                        values.append(_number(result))
-                        batches.add(study.data.get("batch"))
+        for value, batch in in_studies.get((spec_id, test.get("id")), ()):
+            values.append(value)
+            batches.add(batch)
     return values, batches
+
+
+def _numeric_results(model: Model) -> tuple[dict, dict]:
+    """Return the numeric results of the batch analyses and of the long-term studies, each by (specification
+    id, test id) as [(value, batch)] in the order of the batches (studies) and their results: gathered once
+    per model, not once per test (each test walked every result)."""
+    def compute():
+        in_batches, in_studies = {}, {}
+        by_batch, by_study = results_by_batch(model), results_by_study(model)
+        for batch in model.of_type("batch"):
+            spec_id = (batch.data.get("specification") or {}).get("id")
+            for result in by_batch.get(batch.id, []):
+                if _number(result) is not None and _named(spec_id, result.get("test")):
+                    in_batches.setdefault((spec_id, result.get("test")), []).append((_number(result), batch.id))
+        for study in model.of_type("study"):
+            if study.data.get("purpose") == "long_term":
+                spec_id = (study.data.get("specification") or {}).get("id")
+                for result in by_study.get(study.id, []):
+                    if _number(result) is not None and _named(spec_id, result.get("test")):
+                        in_studies.setdefault((spec_id, result.get("test")), []).append((_number(result), study.data.get("batch")))
+        return in_batches, in_studies
+
+    return model.memo("numeric-results", compute)
+
+
+def _named(*ids) -> bool:
+    """Whether ids can be looked up (a malformed file may give a list where a name belongs: the schema reports
+    it, and such a result matches no test)."""
+    try:
+        hash(ids)
+    except TypeError:
+        return False
+    return True
 
 
 def experience(model: Model, spec, test: dict) -> dict | None:

@@ -95,11 +95,22 @@ def _limits(dossier, model: Model, holder: Entity, results: list, what: str) -> 
     name = holder.data.get("number", holder.id) if what == "batch" else holder.id
     version = ref.get("version")
     earlier = version is not None and version != spec.data.get("version")
+    judged: dict = {}  # (test id, shelf life) -> (test, criterion): a lot's results share a few tests (each look-up walks the spec)
+
+    def judge(test_id, shelf_life: bool):
+        test = version_test(spec.data, version, test_id)
+        return test, None if test is None else criterion_for(spec.data, version, test["id"], shelf_life=shelf_life)
+
     for result in results:
-        test = version_test(spec.data, version, result.get("test"))
+        key = (result.get("test"), bool(result.get("time_point", 0)))
+        try:
+            if key not in judged:
+                judged[key] = judge(*key)
+            test, criterion = judged[key]
+        except TypeError:  # a test id that is not a name (the schema reports it): looked up as it is
+            test, criterion = judge(*key)
         if test is None:
             continue
-        criterion = criterion_for(spec.data, version, test["id"], shelf_life=bool(result.get("time_point", 0)))
         limit = criterion.get("limit") if isinstance(criterion, dict) else None
         value = result.get("value")
         ok = meets(limit, value) if isinstance(limit, dict) else None
