@@ -1,8 +1,8 @@
 """`make bench`: the speed of dossiergen on this machine, in one run (issue 19).
 
 1. The antibody example (dossier/), five markets: cold, again with nothing changed, and after one
-   batch result changed, in one process as `dossiergen watch` builds (the writer processes kept from
-   one build to the next); then after another change with new writers (a library call), and as
+   batch result changed, twice, in one process as `dossiergen watch` builds (the writer processes kept
+   from one build to the next); then after another change with new writers (a library call), and as
    `dossiergen build` runs, a new process each time; where each run's time goes, by stage.
 2. The tools' floor: the same distinct documents concatenated into one Markdown text, converted once
    by pandoc (DOCX and typst, the same filter) and compiled once by typst; the cold build's ratio to it.
@@ -360,6 +360,10 @@ def main() -> None:
             seconds, documents, written, one = _build_all(source, out, writers=writers)
             rows.append((f"one result changed ({changed}), watch", seconds, documents, written, 1.0, _load()))
             stages.append(("one change", one))
+            rest()
+            _change_one_result(source)  # the next change of a session: it touches more documents
+            seconds, documents, written, _ = _build_all(source, out, writers=writers)
+            rows.append(("the same again, watch", seconds, documents, written, 1.0, _load()))
         _change_one_result(source)
         seconds, documents, written, _ = _build_all(source, out)
         rows.append(("the same again, new writers", seconds, documents, written, 1.0, _load()))
