@@ -247,6 +247,37 @@ def test_kept_writers_are_let_go_after_a_failed_build_a_large_one_and_keep_build
         assert _written(placed) == expected
 
 
+def test_writers_keep_their_pandoc_unless_the_build_may_turn_out_large(tmp_path, monkeypatch):
+    """A writer keeps its pandoc for its next batch after the build's size is known (sized) in an ordinary
+    build, from the start in a build that has handed over only a few small documents (a build after a small
+    change) or whose writers were kept from an earlier build, and never while a larger build may still turn
+    out large (its first writers would hold pandoc's memory beside their replacements), nor once it has."""
+    import dossiergen.write as write
+    from dossiergen.write import SMALL_BUILD, Writers
+
+    jobs, _ = _jobs_and_bytes(2)
+    with Writers() as writers:
+        with _writer(tmp_path / "small", 1, writers) as writer:
+            keys = writer.submit(jobs[:1], hold=False)
+            keys += writer.submit(jobs[1:], hold=False)  # a second hand-over to the same (new) writers
+            assert not writer.warm and writer.sizing and writer.characters <= SMALL_BUILD and writer._keeps_pandoc()
+            writer.characters = SMALL_BUILD + 1  # more handed over, size not yet known: new writers let it go
+            assert not writer._keeps_pandoc()
+            writer.sized()
+            assert writer._keeps_pandoc()  # an ordinary build
+            writer.collect(keys)
+        with _writer(tmp_path / "kept", 1, writers) as writer:
+            keys = writer.submit(jobs, hold=False)
+            writer.characters = SMALL_BUILD + 1
+            assert writer.warm and writer.sizing and writer._keeps_pandoc()  # writers kept from the last build
+            writer.collect(keys)
+    monkeypatch.setattr(write, "BATCH_LIMIT", 1)
+    with _writer(tmp_path / "large", 1) as writer:
+        writer.collect(writer.submit(jobs, hold=False))
+        writer.sized()
+        assert writer.recycle == 1 and not writer._keeps_pandoc()
+
+
 def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tmp_path, monkeypatch):
     """When the build turns out large, a batch the first (kept) writers had not started is taken back
     and written by the writers that are replaced after each batch (the two kinds work side by side

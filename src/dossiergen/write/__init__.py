@@ -130,6 +130,7 @@ class DocumentWriter:
         self.recycle: int | None = None  # batches a writer writes before it is replaced (_recycling)
         self.retired: list[ProcessPoolExecutor] = []  # pools that finish what they were given (_recycling)
         self.warming: list[object] = []  # futures of writers getting ready (_warm_up); their results are not needed
+        self.warm = False  # whether the pool's writers come from an earlier build (kept: Writers)
         self.sizing = True  # until the documents that show the build's size were submitted (sized)
 
     def __enter__(self) -> "DocumentWriter":
@@ -158,6 +159,7 @@ class DocumentWriter:
             return self.pool, False
         if self.kept is not None and self.recycle is None and not self.retired:
             self.pool, new = self.kept.take(self.workers, self.engine, self.context)
+            self.warm = not new
             return self.pool, new
         self.pool = _new_pool(self.workers, self.context, self.recycle)
         return self.pool, True
@@ -226,12 +228,7 @@ class DocumentWriter:
         batches = _batches(todo, self.workers, spread, BATCH_LIMIT // 4 if self.sizing else BATCH_LIMIT)
         pool, new = self._pool() if batches else (None, False)
         first = new and not self.retired and self.recycle is None  # new writers, the build's first, kept
-        # A writer keeps its pandoc for its next batch once the build is known to keep its writers: before,
-        # a writer that is let go when the build turns out large would hold it meanwhile. Writers kept from
-        # an earlier build (Writers) keep theirs, as do those of a build that has handed over only a few
-        # small documents so far (SMALL_BUILD: a build after a small change): starting it again for the
-        # next batch cost about 70 ms of a writer's time in such a build (issue 19).
-        keep_pandoc = self.recycle is None and (not self.sizing or not new or self.characters <= SMALL_BUILD)
+        keep_pandoc = self._keeps_pandoc()
         for batch in batches:
             jobs = [todo[key] for key in batch]
             future = pool.submit(_write_timed, jobs, self.engine, self.epoch, self.store, batch, self.cache.folder,
@@ -244,6 +241,15 @@ class DocumentWriter:
             # writes its first document on one writer and, a moment later, its Chinese one on the other.
             self.warming += [pool.submit(_warm_up, self.epoch) for _ in range(self.workers - len(batches))]
         return keys
+
+    def _keeps_pandoc(self) -> bool:
+        """Whether a writer keeps its pandoc after the batches submitted now. It does once the build is known
+        to keep its writers: before, a writer that is let go when the build turns out large would hold it
+        meanwhile (memory). Writers kept from an earlier build (Writers) keep theirs, as do those of a build
+        that has handed over only a few small documents so far (SMALL_BUILD: a build after a small change),
+        for which starting pandoc again for the next batch cost about 70 ms of a writer's time (issue 19).
+        Writers replaced after each batch (a large build) never keep it."""
+        return self.recycle is None and (not self.sizing or self.warm or self.characters <= SMALL_BUILD)
 
     def _key(self, job: Job) -> str:
         """Return a job's document key (cache.document_key), computed once per build for the same Markdown,
