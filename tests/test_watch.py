@@ -82,7 +82,8 @@ class _Watch:
         self.process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dossiergen")), "watch", "--dossier", str(folder), "--market", "neutral",
              "--stage", "ind", "--out", str(out), "--interval", "0.1"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+            start_new_session=True)  # its own process group: Ctrl-C in a terminal reaches the whole group
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -143,14 +144,18 @@ def test_watch_builds_again_after_a_change_keeps_the_output_on_bad_input_and_sto
         assert any("is up to date (46 documents" in line for line in mended), mended
         assert manifest.read_bytes() == before
     finally:
-        watch.process.send_signal(signal.SIGINT)
+        os.killpg(watch.process.pid, signal.SIGINT)  # as Ctrl-C: the watch, its fork server and its writers
         try:
             code = watch.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            watch.process.kill()
+            os.killpg(watch.process.pid, signal.SIGKILL)
             raise
     assert code == 0
     assert "watch stopped" in watch.until("watch stopped", timeout=10)[-1]
+    time.sleep(0.5)  # what the writers might still print
+    while not watch.lines.empty():
+        watch.seen.append(watch.lines.get())
+    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in watch.seen), watch.seen
     assert not [p for p in writers if _alive(p)], "writer processes outlived the watch"
 
 
