@@ -13,6 +13,8 @@
    largest (1.00: linear). Each build runs in a process of its own with a time limit
    (BENCH_LARGE_SECONDS, default 600): past it the build is stopped and the bench says so, so that
    `make bench` always ends. `python bench/bench.py --large-only [SCALE …]` runs this part alone.
+4. `python bench/bench.py --watch-series N`: N changes in one process as `dossiergen watch` builds them,
+   each timed (apart from `make bench`: a series says more than one change on a shared machine).
 
 Peak memory is the largest resident set (VmHWM) of any process of the run, sampled every 0.2 s;
 for the large dossier also by kind (main process, writers, pandoc) and for its whole process tree
@@ -396,8 +398,34 @@ def main() -> None:
     memory.stopped.set()
 
 
+def watch_series(changes: int) -> None:
+    """`bench.py --watch-series N`: N changes in one process, as `dossiergen watch` builds them (writers kept,
+    garbage collected between builds), each with its wall seconds and the main process's CPU seconds: one
+    change's time varies from build to build on a shared machine, and one figure says little."""
+    with tempfile.TemporaryDirectory(prefix="dossiergen-bench-") as tmp, Writers() as writers:
+        source, out = Path(tmp) / "dossier", Path(tmp) / "build"
+        shutil.copytree(ROOT / "dossier", source)
+        seconds, documents, written, _ = _build_all(source, out, writers=writers)
+        print(f"cold: {seconds:.2f} s, {written} written; {_load()}", flush=True)
+        walls = []
+        for number in range(1, changes + 1):
+            rest()
+            changed = _change_one_result(source)
+            cpu = time.process_time()
+            seconds, documents, written, _ = _build_all(source, out, writers=writers)
+            walls.append(seconds)
+            print(f"change {number} ({changed}): {seconds:.2f} s, main process {time.process_time() - cpu:.2f} CPU s, "
+                  f"{written} written", flush=True)
+        walls.sort()
+        print(f"{len(walls)} changes: {walls[0]:.2f} to {walls[-1]:.2f} s, median {walls[len(walls) // 2]:.2f} s, "
+              f"{sum(w < 1.0 for w in walls)} under 1 s; {_load()}")
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--large"]:
+    if sys.argv[1:2] == ["--watch-series"]:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", "1795737600")
+        watch_series(int(sys.argv[2]) if len(sys.argv) > 2 else 10)
+    elif sys.argv[1:2] == ["--large"]:
         large_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
     elif sys.argv[1:2] == ["--large-only"]:  # the large dossier alone: bench.py --large-only [SCALE …]
         os.environ.setdefault("SOURCE_DATE_EPOCH", "1795737600")
