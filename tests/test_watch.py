@@ -20,7 +20,7 @@ from dossiergen.watch import changed, settled, snapshot
 from dossiergen.write.children import descendants
 
 
-def _looks(folder: Path, steps: list):
+def _looks(steps: list):
     """A sleep for `settled` that makes the next change of `steps` (a callable, or None for none) at each
     look, and fails the test when the looks run out (settled would look for ever)."""
     pending = list(steps)
@@ -45,7 +45,7 @@ def test_settled_returns_each_added_changed_and_removed_file_once_they_stay_the_
         (tmp_path / "sub").mkdir()
         (tmp_path / "sub" / "new.csv").write_text("y\n")
 
-    sleep, left = _looks(tmp_path, [None, edit, None])
+    sleep, left = _looks([None, edit, None])
     after, paths = settled([tmp_path], before, 0.01, sleep)
     assert not left  # one look without a change, one with, one to see it stay
     assert paths == sorted(str(tmp_path / name) for name in ("edit.yaml", "gone.csv", "sub/new.csv"))
@@ -61,7 +61,7 @@ def test_a_file_written_in_steps_is_acted_on_only_once_it_has_settled(tmp_path):
     steps = [lambda: target.write_text("batch,test,value\nb1,"),
              lambda: target.write_text("batch,test,value\nb1,assay,99.1\n"),
              None]
-    sleep, left = _looks(tmp_path, steps)
+    sleep, left = _looks(steps)
     after, paths = settled([tmp_path], before, 0.01, sleep)
     assert not left and paths == [str(target)]
     assert after[str(target)][0] == len("batch,test,value\nb1,assay,99.1\n")
@@ -130,16 +130,16 @@ def test_watch_builds_again_after_a_change_keeps_the_output_on_bad_input_and_sto
 
         # bad input: its problem, with file and line; the previous output stays as it was
         before = manifest.read_bytes()
-        spec = folder / "batches.yaml"
-        good = spec.read_text("utf-8")
-        spec.write_text(good + "\n  bad: [unclosed\n", "utf-8")
+        batches = folder / "batches.yaml"
+        good = batches.read_text("utf-8")
+        batches.write_text(good + "\n  bad: [unclosed\n", "utf-8")
         failed = watch.until("watching")
         assert any("batches.yaml:" in line and "error" in line for line in failed), failed
         assert any("the previous output is unchanged" in line for line in failed), failed
         assert manifest.read_bytes() == before
 
         # mended: the inputs are those of the output in place, which is up to date
-        spec.write_text(good, "utf-8")
+        batches.write_text(good, "utf-8")
         mended = watch.until("watching")
         assert any("is up to date (46 documents" in line for line in mended), mended
         assert manifest.read_bytes() == before
