@@ -12,7 +12,10 @@
    process, and how each stage's CPU seconds per 1,000 documents grow from the smallest scale to the
    largest (1.00: linear). Each build runs in a process of its own with a time limit
    (BENCH_LARGE_SECONDS, default 600): past it the build is stopped and the bench says so, so that
-   `make bench` always ends. `python bench/bench.py --large-only [SCALE …]` runs this part alone.
+   `make bench` always ends. The tools' floor is measured on the smallest scale's build too, and grown to
+   the largest as the build's own pandoc and typst work grew: with the other stages' CPU seconds, shared
+   over the cores, the least time any build that writes each document with pandoc and typst could take.
+   `python bench/bench.py --large-only [SCALE …]` runs this part alone.
 4. `python bench/bench.py --watch-series N`: N changes in one process as `dossiergen watch` builds them,
    each timed (apart from `make bench`: a series says more than one change on a shared machine).
 
@@ -243,9 +246,18 @@ LARGE_SCALES = tuple(float(x) for x in os.environ.get("BENCH_LARGE_SCALES", "0.2
 WRITER_STAGES = ("draw figures", "convert", "finish DOCX", "compile PDF", "finish PDF")
 
 
-def large_build(memory: "_PeakMemory", scale: float) -> dict:
+def large_floor(folder: Path) -> None:
+    """In the bench's child process: print as JSON the tools' floor of the large dossier built in
+    folder/build (its neutral core's distinct documents, as floor() takes them)."""
+    seconds, distinct, parts = floor(folder / "dossier", folder / "build", ("neutral",))
+    print(json.dumps({"seconds": seconds, "distinct": distinct, "parts": parts}))
+
+
+def large_build(memory: "_PeakMemory", scale: float, with_floor: bool = False) -> dict:
     """Build the large dossier at a scale in a child process within LARGE_SECONDS; return its figures
-    (those the child reported, its wall seconds, exit code, and peak memory by kind of process)."""
+    (those the child reported, its wall seconds, exit code, and peak memory by kind of process). With
+    with_floor, then measure the tools' floor of what it built, in another child (its one pandoc run over
+    every document is large): figures under "floor"."""
     with tempfile.TemporaryDirectory(prefix="dossiergen-bench-large-") as tmp:
         report = Path(tmp) / "report.json"
         generated = subprocess.run([sys.executable, str(ROOT / "bench" / "large.py"), str(Path(tmp) / "dossier"),
@@ -267,8 +279,16 @@ def large_build(memory: "_PeakMemory", scale: float) -> dict:
             child.wait()
         time.sleep(0.2)  # one more sample of the tree's memory
         found = json.loads(report.read_text()) if report.is_file() else {}
-        return {**found, "scale": scale, "wall": time.perf_counter() - started, "exit": child.returncode,
-                "peak_kb": memory.peak_kb, "kinds": dict(memory.kinds), "tree_kb": memory.tree_kb}
+        run = {**found, "scale": scale, "wall": time.perf_counter() - started, "exit": child.returncode,
+               "peak_kb": memory.peak_kb, "kinds": dict(memory.kinds), "tree_kb": memory.tree_kb}
+        if with_floor and "seconds" in found:
+            measured = subprocess.run([sys.executable, __file__, "--large-floor", tmp], capture_output=True, text=True,
+                                      timeout=LARGE_SECONDS)
+            if measured.returncode == 0:
+                run["floor"] = json.loads(measured.stdout.strip().splitlines()[-1])
+            else:
+                run["floor_error"] = measured.stderr.strip()[-300:]
+        return run
 
 
 def large_table(runs: list[dict]) -> str:
@@ -318,7 +338,7 @@ def large_run(memory: "_PeakMemory", scales: tuple[float, ...] = LARGE_SCALES) -
           f"each build within {LARGE_SECONDS:.0f} s (BENCH_LARGE_SECONDS)", flush=True)
     runs = []
     for scale in scales:
-        run = large_build(memory, scale)
+        run = large_build(memory, scale, with_floor=scale == scales[0])
         runs.append(run)
         peak = run["peak_kb"] / 1024
         if "seconds" in run:
@@ -337,6 +357,35 @@ def large_run(memory: "_PeakMemory", scales: tuple[float, ...] = LARGE_SCALES) -
     if done:
         print(f"\nseconds by stage of the largest build (scale {done[-1]['scale']:g}):\n")
         print(stage_table([(f"large x{done[-1]['scale']:g}", done[-1]["stages"])]))
+    if runs and "floor_error" in runs[0]:
+        print(f"\nthe large dossier's floor could not be measured: {runs[0]['floor_error']}")
+    elif done and "floor" in done[0]:
+        print("\n" + large_bound(done[0], done[-1]))
+
+
+TOOL_STAGES = ("convert", "compile PDF")  # the stages whose work the floor stands for
+
+
+def large_bound(small: dict, large: dict) -> str:
+    """Return what the tools' floor, measured on the smaller build, says of the larger one: the floor
+    grown as the build's own tool stages grew from the one to the other, plus the CPU seconds the larger
+    build spent outside those stages (main process and the other writer stages), the whole shared over
+    the cores: the least wall time a build writing each document with pandoc and typst could take."""
+    cores = os.cpu_count() or 1
+    measured = small["floor"]
+    tools = lambda run: sum(run["stages"].get(s, (0, 0, 0))[2] for s in TOOL_STAGES)  # noqa: E731
+    grown = measured["seconds"] * tools(large) / tools(small)
+    other = large["main_cpu"] + sum(large["stages"].get(s, (0, 0, 0))[2] for s in WRITER_STAGES if s not in TOOL_STAGES)
+    bound = (grown + other) / cores
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in measured["parts"].items())
+    return (f"tools' floor of the large dossier at scale {small['scale']:g} ({measured['distinct']} distinct documents, "
+            f"one pandoc run, one typst compilation): {measured['seconds']:.1f} s on one core ({parts}); its build's "
+            f"convert + compile PDF: {tools(small):.1f} CPU s.\nAt scale {large['scale']:g}, grown as the build's convert + "
+            f"compile PDF grew ({tools(small):.1f} to {tools(large):.1f} CPU s): {grown:.1f} s on one core; with the "
+            f"{other:.1f} CPU s spent outside pandoc and typst (main process, draw figures, finish DOCX, finish PDF), shared "
+            f"over {cores} cores: a build that writes each document with pandoc and typst needs at least {bound:.0f} s "
+            f"(measured {large['seconds']:.0f} s; target < 60 s" + (": out of reach while each document goes through "
+            "pandoc and typst)" if bound >= 60 else ")"))
 
 
 def main() -> None:
@@ -425,6 +474,8 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--watch-series"]:
         os.environ.setdefault("SOURCE_DATE_EPOCH", "1795737600")
         watch_series(int(sys.argv[2]) if len(sys.argv) > 2 else 10)
+    elif sys.argv[1:2] == ["--large-floor"]:
+        large_floor(Path(sys.argv[2]))
     elif sys.argv[1:2] == ["--large"]:
         large_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
     elif sys.argv[1:2] == ["--large-only"]:  # the large dossier alone: bench.py --large-only [SCALE …]
