@@ -79,11 +79,19 @@ class _Watch:
 
     def __init__(self, folder: Path, out: Path):
         env = {**os.environ, "SOURCE_DATE_EPOCH": FIXED_EPOCH, "DOSSIERGEN_TODAY": "2026-11-27"}
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dossiergen")), "watch", "--dossier", str(folder), "--market", "neutral",
-             "--stage", "ind", "--out", str(out), "--interval", "0.1"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
-            start_new_session=True)  # its own process group: Ctrl-C in a terminal reaches the whole group
+        # Started as from a terminal, where Ctrl-C reaches it: a test run started in the background of a
+        # shell (`make test &`, a CI step run with `nohup … &`) ignores SIGINT, and a process inherits an
+        # ignored signal across exec, so the watch would never see the test's Ctrl-C. While this process
+        # catches SIGINT, the child's exec resets it to the default, which Python turns into KeyboardInterrupt.
+        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("dossiergen")), "watch", "--dossier", str(folder), "--market",
+                 "neutral", "--stage", "ind", "--out", str(out), "--interval", "0.1"],
+                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+                start_new_session=True)  # its own process group: Ctrl-C in a terminal reaches the whole group
+        finally:
+            signal.signal(signal.SIGINT, ignored)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
