@@ -282,8 +282,12 @@ def large_build(memory: "_PeakMemory", scale: float, with_floor: bool = False) -
         run = {**found, "scale": scale, "wall": time.perf_counter() - started, "exit": child.returncode,
                "peak_kb": memory.peak_kb, "kinds": dict(memory.kinds), "tree_kb": memory.tree_kb}
         if with_floor and "seconds" in found:
-            measured = subprocess.run([sys.executable, __file__, "--large-floor", tmp], capture_output=True, text=True,
-                                      timeout=LARGE_SECONDS)
+            try:
+                measured = subprocess.run([sys.executable, __file__, "--large-floor", tmp], capture_output=True, text=True,
+                                          timeout=LARGE_SECONDS)
+            except subprocess.TimeoutExpired:
+                run["floor_error"] = f"it did not finish in {LARGE_SECONDS:.0f} s (BENCH_LARGE_SECONDS)"
+                return run
             if measured.returncode == 0:
                 run["floor"] = json.loads(measured.stdout.strip().splitlines()[-1])
             else:
@@ -359,7 +363,7 @@ def large_run(memory: "_PeakMemory", scales: tuple[float, ...] = LARGE_SCALES) -
         print(stage_table([(f"large x{done[-1]['scale']:g}", done[-1]["stages"])]))
     if runs and "floor_error" in runs[0]:
         print(f"\nthe large dossier's floor could not be measured: {runs[0]['floor_error']}")
-    elif done and "floor" in done[0]:
+    elif done and "floor" in done[0] and done[0]["stages"].get("convert", (0, 0, 0))[2] > 0:
         print("\n" + large_bound(done[0], done[-1]))
 
 
