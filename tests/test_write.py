@@ -285,13 +285,24 @@ def test_batches_the_first_writers_had_not_started_go_to_the_replaced_writers(tm
     import dossiergen.write as write
 
     jobs, expected = _jobs_and_bytes(4)
+    gate = tmp_path / "gate"
     with _writer(tmp_path, 1) as writer:
-        keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # one writer: the third waits
-        waiting = writer.pending[keys[2]]
-        monkeypatch.setattr(write, "BATCH_LIMIT", 1)
-        keys += writer.submit(jobs[3:], hold=False)
-        assert waiting.cancelled() and writer.pending[keys[2]] is not waiting
-        assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
+        # The one writer is held busy until the gate opens, so that the third batch has certainly not
+        # started when the build turns out large. (Left free, the writer takes the first batch as soon as
+        # it has started, and the executor then moves the third into its call queue, where it counts as
+        # started and cannot be taken back: whether it had, depended on how fast the writer started.)
+        pool, _ = writer._pool()
+        busy = pool.submit(subprocess.run, ["sh", "-c", f"until [ -e '{gate}' ]; do sleep 0.01; done"], timeout=120)
+        try:
+            keys = [writer.submit([job], hold=False)[0] for job in jobs[:3]]  # the writer is busy: the third waits
+            waiting = writer.pending[keys[2]]
+            monkeypatch.setattr(write, "BATCH_LIMIT", 1)
+            keys += writer.submit(jobs[3:], hold=False)
+            assert waiting.cancelled() and writer.pending[keys[2]] is not waiting
+            assert writer.pool._max_tasks_per_child == 1 and len(writer.retired) == 1
+        finally:
+            gate.touch()
+        assert busy.result(timeout=120).returncode == 0
         placed, fresh = writer.collect(keys)
     assert fresh == 4 and writer.submitted == 4
     assert _written(placed) == expected
