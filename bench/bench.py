@@ -291,7 +291,7 @@ def large_build(memory: "_PeakMemory", scale: float, with_floor: bool = False) -
             if measured.returncode == 0:
                 run["floor"] = json.loads(measured.stdout.strip().splitlines()[-1])
             else:
-                run["floor_error"] = measured.stderr.strip()[-300:]
+                run["floor_error"] = f"exit {measured.returncode}: " + (measured.stderr.strip()[-300:] or "nothing printed")
         return run
 
 
@@ -363,7 +363,7 @@ def large_run(memory: "_PeakMemory", scales: tuple[float, ...] = LARGE_SCALES) -
         print(stage_table([(f"large x{done[-1]['scale']:g}", done[-1]["stages"])]))
     if runs and "floor_error" in runs[0]:
         print(f"\nthe large dossier's floor could not be measured: {runs[0]['floor_error']}")
-    elif done and "floor" in done[0] and done[0]["stages"].get("convert", (0, 0, 0))[2] > 0:
+    elif done and "floor" in done[0]:
         print("\n" + large_bound(done[0], done[-1]))
 
 
@@ -378,6 +378,9 @@ def large_bound(small: dict, large: dict) -> str:
     cores = os.cpu_count() or 1
     measured = small["floor"]
     tools = lambda run: sum(run["stages"].get(s, (0, 0, 0))[2] for s in TOOL_STAGES)  # noqa: E731
+    if tools(small) <= 0:  # nothing to grow the floor by: no bound rather than a wrong one
+        return (f"no bound for the large dossier: its build at scale {small['scale']:g} spent no CPU time in "
+                f"{' or '.join(TOOL_STAGES)} (were its documents all found in a cache?)")
     grown = measured["seconds"] * tools(large) / tools(small)
     other = large["main_cpu"] + sum(large["stages"].get(s, (0, 0, 0))[2] for s in WRITER_STAGES if s not in TOOL_STAGES)
     bound = (grown + other) / cores

@@ -43,3 +43,12 @@ def test_a_bound_under_the_target_does_not_say_out_of_reach(monkeypatch):
     text = bench.large_bound(small, large)
     assert "needs at least 26 s" in text  # (8 x 40 / 10 + 20) / 2
     assert "out of reach" not in text
+
+
+def test_no_bound_is_given_when_the_smaller_build_did_no_pandoc_or_typst_work(monkeypatch):
+    bench = _bench()
+    small = _run(0.25, 1.0, 1.0)  # every document from the cache: nothing to grow the floor by
+    small["floor"] = {"seconds": 8.0, "distinct": 100, "parts": {}}
+    large = _run(1, 50.0, 10.0, convert=20.0, compile_PDF=20.0)
+    text = bench.large_bound(small, large)
+    assert text.startswith("no bound") and "needs at least" not in text and "out of reach" not in text
