@@ -471,6 +471,36 @@ def test_table_words_break_without_changing_the_text_layer():
 
 
 
+def test_an_identifier_with_escaped_underscores_gets_its_whole_width_and_stays_in_its_column():
+    """An authorisation number such as DE_BY_04_MIA_2020_0087 reaches the Markdown with its underscores
+    escaped; its column is measured for all of it (the escapes were once read as emphasis and the
+    underscores dropped, so the column was measured for DEBY04MIA20200087 and the number ran into the
+    next one, in the EU QP declaration's Part B). Emphasis is still not measured."""
+    from dossiergen import tables
+    from dossiergen.render import PORTRAIT_PT, TABLE_PT, _finalize
+
+    number = "DE_BY_04_MIA_2020_0087"
+    assert tables.plain_cell(_finalize(number)) == number
+    assert tables._cell_room(_finalize(number), False)[0] == tables.em_width(number)
+    assert tables.plain_cell("**Auenwald** *GmbH*, a \\* b") == "Auenwald GmbH, a * b"
+    cells = [["MIA site", "MIA number", "Manufacturing activity"],
+             [_finalize("Auenwald Parenteral GmbH, Bad Aibling Sterile Manufacturing Site, Building 7 (aseptic filling "
+                        "lines F2 and F3), Am Kirchberg 12, 83043 Bad Aibling, DE"), _finalize(number),
+              _finalize("Use of the active substance as a starting material; QP certification of finished batches")]]
+    size = TABLE_PT["en"]
+    shares, fits = tables.column_widths(cells, [3, 2, 2], PORTRAIT_PT / size, 2 * tables.CELL_PAD_PT / size)
+    assert fits
+    rows = ["| " + " | ".join(row) + " |" for row in cells]
+    markdown = ("# 1.2 QP declaration\n\n" + rows[0] + "\n|" + "|".join(":" + "-" * round(100 * share) for share in shares)
+                + "|\n" + rows[1] + "\n\n: Table 1.2-2 MIAHs\n")
+    meta = PdfMeta(title="1.2 QP declaration", subject="s", header="h", lang="en", toc=False)
+    pdf, _ = typeset_pdf(convert_batch([(markdown, typst_settings(meta))])[0].typst, meta)
+    words = _pdf_words(pdf)
+    (found,) = [w for w in words if w[1] == number]
+    activity = min(x0 for _, word, x0, *_ in words if word == "Use")  # where the third column's text starts
+    assert found[4] < activity, "the number stays inside its column"
+
+
 def test_a_number_and_unit_wider_than_their_column_break_inside_it():
     """A number and its unit stay together (a no-break space) where they fit; in a column too narrow
     for them ('≤ 1090 ppm' in a Chinese limit column) they break between them rather than overrun

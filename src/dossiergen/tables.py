@@ -237,7 +237,9 @@ def cumulative_lrv(steps: list[dict], virus_id: str) -> float:
 # Roman (capitals 0.72 em, other letters and digits 0.5, spaces and punctuation less; CJK 1 em).
 # write/convert.lua measures words the same way when it decides which words to keep whole.
 _NARROW = set(" .,;:'|!ijlrtf()[]/-·")
-_MARKUP = re.compile(r"\]\([^)]*\)|\{[^}]*\}|\\(?=.)|\*\*|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
+# An escaped character first (kept, its backslash dropped), so that the _ of "DE\_BY\_04" is not read as
+# emphasis and dropped: the column would be measured for "DEBY04" and the number overrun it.
+_MARKUP = re.compile(r"\\(.)|\]\([^)]*\)|\{[^}]*\}|\*\*|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")
 CELL_PAD_PT = 4.0  # a cell's inset on each side, in points (document.typ 4 pt, reference.docx 80 twips)
 _SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 LONG_WORD_EM = 12.0  # a longer word (a chemical name) may break after - / ) ] , : its pieces must fit
@@ -292,7 +294,7 @@ def em_width(text: str) -> float:
 
 def plain_cell(markdown: str) -> str:
     """Return the text a Markdown cell shows (links, attributes, escapes and emphasis removed)."""
-    return _MARKUP.sub("", str(markdown)).replace("[", "").replace("]", "")
+    return _MARKUP.sub(lambda found: found.group(1) or "", str(markdown)).replace("[", "").replace("]", "")
 
 
 @functools.lru_cache(maxsize=65536)
